@@ -1,0 +1,194 @@
+"""Configuration: loaded once, validated whole, every problem reported with its file and key path."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from idops.config.apps import App, AppCatalogue
+from idops.config.region import Municipality, PolicyOverrides, RegionConfig, School
+from idops.config.settings import PolicySettings, Settings, settings_class_for
+
+__all__ = [
+    "App",
+    "AppCatalogue",
+    "Config",
+    "ConfigError",
+    "EffectivePolicy",
+    "Municipality",
+    "RegionConfig",
+    "School",
+    "Settings",
+    "default_config_dir",
+    "load_config",
+]
+
+SERVICE_FILE = "idops.toml"
+REGION_FILE = "region.toml"
+APPS_FILE = "apps.toml"
+
+
+class ConfigError(Exception):
+    """Every problem found, one ``file: key.path: message`` line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class EffectivePolicy(BaseModel):
+    """Region defaults overridden by municipality, then by school."""
+
+    max_duration_days: int
+    max_lead_days: int
+    quota: int
+    grace_days: int
+    retention_days: int
+    notify_before_hours: int
+    working_hours_only_tap: bool
+
+
+@dataclass(frozen=True)
+class Config:
+    settings: Settings
+    region: RegionConfig
+    apps: AppCatalogue
+    config_dir: Path
+
+    def policy_for(self, municipality: Municipality, school: School | None) -> EffectivePolicy:
+        base: PolicySettings = self.settings.policy
+        values: dict[str, Any] = {k: getattr(base, k) for k in EffectivePolicy.model_fields}
+        layers: list[PolicyOverrides] = [municipality.policy]
+        if school is not None:
+            layers.append(school.policy)
+        for layer in layers:
+            for k, v in layer.model_dump(exclude_none=True).items():
+                values[k] = v
+        if school is not None and school.quota is not None:
+            values["quota"] = school.quota
+        return EffectivePolicy(**values)
+
+    def resolve_path(self, path: Path) -> Path:
+        """Relative data paths are relative to the working directory, as a 12-factor service expects."""
+        return path if path.is_absolute() else Path.cwd() / path
+
+
+def default_config_dir() -> Path:
+    env = os.environ.get("IDOPS_CONFIG_DIR")
+    return Path(env) if env else Path.cwd() / "config"
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _describe(file: str, err: ValidationError, data: dict[str, Any] | None = None) -> list[str]:
+    problems = []
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        path = _loc(loc)
+        path = _with_keys(path, loc, data)
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif e["type"] == "missing":
+            msg = "required key is missing"
+        problems.append(f"{file}: {path}: {msg}")
+    return problems
+
+
+def _with_keys(path: str, loc: tuple[Any, ...], data: dict[str, Any] | None) -> str:
+    """Add the human key after list indexes: ``municipalities[0](tampere).schools[2](hervanta)``."""
+    if data is None:
+        return path
+    out, node = "", data
+    for part in loc:
+        if isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
+            node = node[part]
+            key = node.get("key") if isinstance(node, dict) else None
+            out += f"[{part}]" + (f"({key})" if isinstance(key, str) else "")
+        else:
+            out += ("." if out else "") + str(part)
+            node = node.get(part) if isinstance(node, dict) else None  # type: ignore[assignment]
+    return out or path
+
+
+def _read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
+    if not path.exists():
+        problems.append(f"{path.name}: file not found in {path.parent}")
+        return None
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(f"{path.name}: not valid TOML: {exc}")
+        return None
+
+
+def load_config(config_dir: Path | None = None, **overrides: Any) -> Config:
+    """Load and validate ``idops.toml``, ``region.toml`` and ``apps.toml``.
+
+    Raises ``ConfigError`` listing every problem (not just the first). ``overrides`` are
+    top-level settings values that win over file and environment (tests, ``--demo``).
+    """
+    config_dir = (config_dir or default_config_dir()).resolve()
+    problems: list[str] = []
+
+    service_path = config_dir / SERVICE_FILE
+    settings: Settings | None = None
+    raw_service = _read_toml(service_path, problems) if service_path.exists() else {}
+    if raw_service is not None:
+        try:
+            cls = settings_class_for(service_path if service_path.exists() else None)
+            settings = cls(**overrides)
+        except ValidationError as exc:
+            problems.extend(_describe(SERVICE_FILE, exc, raw_service))
+
+    region: RegionConfig | None = None
+    raw_region = _read_toml(config_dir / REGION_FILE, problems)
+    if raw_region is not None:
+        try:
+            region = RegionConfig.model_validate(raw_region)
+        except ValidationError as exc:
+            problems.extend(_describe(REGION_FILE, exc, raw_region))
+
+    apps: AppCatalogue | None = None
+    apps_path = config_dir / APPS_FILE
+    raw_apps = _read_toml(apps_path, problems) if apps_path.exists() else {"apps": []}
+    if raw_apps is not None:
+        try:
+            apps = AppCatalogue.model_validate(raw_apps)
+        except ValidationError as exc:
+            problems.extend(_describe(APPS_FILE, exc, raw_apps))
+
+    if settings is not None and region is not None:
+        problems.extend(_cross_checks(settings, region))
+
+    if problems or settings is None or region is None or apps is None:
+        raise ConfigError(problems or ["configuration could not be loaded"])
+    return Config(settings=settings, region=region, apps=apps, config_dir=config_dir)
+
+
+def _cross_checks(settings: Settings, region: RegionConfig) -> list[str]:
+    problems = []
+    for i, m in enumerate(region.municipalities):
+        if m.graph.credential == "static" and not (settings.demo or settings.emulator.enabled):
+            if not m.graph.base_url.startswith("http://"):
+                problems.append(
+                    f"{REGION_FILE}: municipalities[{i}]({m.key}).graph.credential: "
+                    "'static' works only against the emulator"
+                )
+    if settings.auth.mode == "demo" and not settings.demo and os.environ.get("IDOPS_ENV") == "production":
+        problems.append(f"{SERVICE_FILE}: auth.mode: 'demo' is refused when IDOPS_ENV=production")
+    return problems

@@ -1,0 +1,208 @@
+"""Service settings: ``config/idops.toml``, overridable by ``IDOPS_<SECTION>__<KEY>`` variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite+aiosqlite:///var/idops.db"
+    echo: bool = False
+    pool_size: int = Field(default=10, ge=1, le=200)
+
+
+class AuthSettings(_Section):
+    # "demo": tokens signed by the local demo key (var/demo-signing-key.pem), served as a JWKS.
+    # "entra": real Entra ID tokens; issuer, audience and jwks_url are required.
+    mode: Literal["demo", "entra"] = "demo"
+    issuer: str = ""
+    audience: str = "api://idops"
+    jwks_url: str = ""
+    algorithms: list[Literal["RS256"]] = ["RS256"]
+    clock_skew_seconds: int = Field(default=60, ge=0, le=600)
+    jwks_cache_seconds: int = Field(default=3600, ge=60)
+    # Region admins are whoever carries the RegionAdmin role; optional narrowing by tenant id.
+    region_admin_tenant_ids: list[str] = []
+
+    @model_validator(mode="after")
+    def _entra_needs_endpoints(self) -> AuthSettings:
+        if self.mode == "entra":
+            missing = [k for k in ("issuer", "audience", "jwks_url") if not getattr(self, k)]
+            if missing:
+                raise ValueError(f"auth.mode = 'entra' needs {', '.join('auth.' + m for m in missing)}")
+            if not self.jwks_url.startswith("https://"):
+                raise ValueError("auth.jwks_url must be an https:// URL in entra mode")
+        return self
+
+
+class SchedulerSettings(_Section):
+    enabled: bool = True
+    # Interval of the lifecycle jobs; the expiry invariant is stated in terms of it.
+    lifecycle_interval_seconds: int = Field(default=300, ge=10, le=3600)
+    reconcile_interval_seconds: int = Field(default=3600, ge=60)
+    sync_mfa_cron: str = "15 2 * * *"
+    single_login_report_cron: str = "45 3 * * *"
+    purge_cron: str = "30 1 * * *"
+    notify_interval_seconds: int = Field(default=3600, ge=60)
+    misfire_grace_seconds: int = Field(default=600, ge=1)
+    lease_seconds: int = Field(default=900, ge=10)
+    timezone: str = "Europe/Helsinki"
+
+
+class PolicySettings(_Section):
+    """Region-wide defaults; municipalities and schools may override in region.toml."""
+
+    max_duration_days: int = Field(default=30, ge=1, le=366)
+    max_lead_days: int = Field(default=60, ge=0, le=366)
+    quota: int = Field(default=20, ge=0, le=10000)
+    grace_days: int = Field(default=7, ge=0, le=30)
+    retention_days: int = Field(default=90, ge=1, le=3650)
+    notify_before_hours: int = Field(default=48, ge=0, le=24 * 30)
+    working_hours_only_tap: bool = False
+    working_hours: tuple[int, int] = (7, 17)
+    # What to do with marked accounts idops has no record of: report only, or disable too.
+    orphan_action: Literal["report", "disable"] = "disable"
+    credential_fallback: Literal["one_time_password", "none"] = "one_time_password"
+
+
+class SubstituteSettings(_Section):
+    employee_type: str = "Substitute"
+    display_name_template: str = "{given_name} {surname} (sijainen)"
+    # onPremisesExtensionAttributes slot that marks idops-managed accounts.
+    marker_attribute: str = "extensionAttribute15"
+    marker_value: str = "idops-managed"
+    usage_location: str = "FI"
+    # Set employeeLeaveDateTime (needs User-LifeCycleInfo.ReadWrite.All); degrade if refused.
+    set_leave_date: bool = True
+    tap_usable_once: bool = False
+    sku_cache_seconds: int = Field(default=300, ge=0)
+
+    @field_validator("marker_attribute")
+    @classmethod
+    def _known_slot(cls, v: str) -> str:
+        if v not in {f"extensionAttribute{i}" for i in range(1, 16)}:
+            raise ValueError("must be extensionAttribute1 … extensionAttribute15")
+        return v
+
+
+class GraphSettings(_Section):
+    max_concurrency_per_tenant: int = Field(default=4, ge=1, le=64)
+    request_timeout_seconds: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=6, ge=0, le=10)
+    max_backoff_seconds: float = Field(default=60.0, gt=0)
+    replication_wait_seconds: float = Field(default=30.0, ge=0)
+    # Identity and access reports: 5 requests / 10 s per app per tenant.
+    reports_requests: int = Field(default=5, ge=1)
+    reports_window_seconds: float = Field(default=10.0, gt=0)
+    writes_per_second: float = Field(default=50.0, gt=0)
+    page_size: int = Field(default=999, ge=1, le=999)
+
+
+class EmulatorSettings(_Section):
+    """The built-in Graph emulator, used by demo mode."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535)  # 0 = pick a free port
+    seed: int = 1
+    users_per_tenant: int = Field(default=400, ge=50, le=500_000)
+
+
+class LoggingSettings(_Section):
+    format: Literal["json", "console"] = "json"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class MfaSettings(_Section):
+    targets: dict[Literal["staff", "pupil", "substitute"], float] = {"staff": 1.0, "pupil": 0.8}
+    exclusion_group_ids: list[str] = []
+    signin_retention_days: int = Field(default=35, ge=1, le=400)
+
+    @field_validator("targets")
+    @classmethod
+    def _shares(cls, v: dict[str, float]) -> dict[str, float]:
+        for role, share in v.items():
+            if not 0.0 <= share <= 1.0:
+                raise ValueError(f"target for {role} must be between 0 and 1")
+        return v
+
+
+class ApiSettings(_Section):
+    max_page_size: int = Field(default=200, ge=1, le=1000)
+    default_page_size: int = Field(default=50, ge=1, le=1000)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    tap_rate_per_hour: int = Field(default=30, ge=1)
+    create_rate_per_hour: int = Field(default=60, ge=1)
+    public_url: str = "http://127.0.0.1:8000"
+
+
+class WebSettings(_Section):
+    session_secret_env: str = "IDOPS_SESSION_SECRET"
+    oidc_authority: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret_env: str = "IDOPS_OIDC_CLIENT_SECRET"
+    default_language: Literal["fi", "en"] = "fi"
+
+
+class Settings(BaseSettings):
+    """All service settings. Built once by ``load_config``; never a module global."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="IDOPS_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    demo: bool = False
+    data_dir: Path = Path("var")
+    database: DatabaseSettings = DatabaseSettings()
+    auth: AuthSettings = AuthSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    policy: PolicySettings = PolicySettings()
+    substitutes: SubstituteSettings = SubstituteSettings()
+    graph: GraphSettings = GraphSettings()
+    emulator: EmulatorSettings = EmulatorSettings()
+    logging: LoggingSettings = LoggingSettings()
+    mfa: MfaSettings = MfaSettings()
+    api: ApiSettings = ApiSettings()
+    web: WebSettings = WebSettings()
+
+    _toml_file: Path | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = settings_cls.model_config.get("toml_file")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+
+def settings_class_for(toml_file: Path | None) -> type[Settings]:
+    """A Settings subclass bound to one TOML file (pydantic-settings reads the file from model_config)."""
+
+    class BoundSettings(Settings):
+        model_config = SettingsConfigDict(**{**Settings.model_config, "toml_file": toml_file})
+
+    return BoundSettings

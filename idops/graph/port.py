@@ -1,0 +1,300 @@
+"""The narrow port idops talks to Microsoft Graph through.
+
+Everything outside ``idops/graph/`` speaks these dataclasses and the ``Directory``
+protocol; only the adapter knows msgraph-sdk. One ``Directory`` serves one tenant.
+
+Conventions:
+- Times are aware UTC ``datetime``.
+- Reads of collections are async iterators of *pages* (lists), so callers stream
+  and never hold a whole collection in memory.
+- Errors are the typed exceptions of ``idops.graph.errors``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+
+class _Unset:
+    """Marks a field a PATCH leaves alone (``None`` means: send an explicit null)."""
+
+    _instance: _Unset | None = None
+
+    def __new__(cls) -> _Unset:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNSET: Any = _Unset()
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryUser:
+    id: str
+    user_principal_name: str
+    display_name: str
+    account_enabled: bool
+    given_name: str | None = None
+    surname: str | None = None
+    mail_nickname: str | None = None
+    mail: str | None = None
+    employee_id: str | None = None
+    employee_type: str | None = None
+    employee_hire_date: datetime | None = None
+    employee_leave_date_time: datetime | None = None
+    usage_location: str | None = None
+    user_type: str | None = None
+    created_date_time: datetime | None = None
+    deleted_date_time: datetime | None = None
+    sign_in_sessions_valid_from: datetime | None = None
+    assigned_license_sku_ids: tuple[str, ...] = ()
+    # onPremisesExtensionAttributes, e.g. {"extensionAttribute15": "idops"}; only non-null values.
+    extension_attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class NewUser:
+    user_principal_name: str
+    display_name: str
+    mail_nickname: str
+    given_name: str
+    surname: str
+    account_enabled: bool
+    password: str  # random, never stored or logged; required by Graph even for TAP-only users
+    force_change_password: bool = True
+    usage_location: str = "FI"
+    employee_type: str | None = None
+    employee_id: str | None = None
+    employee_hire_date: datetime | None = None
+    employee_leave_date_time: datetime | None = None
+    extension_attributes: Mapping[str, str] = field(default_factory=dict)
+    other_mails: tuple[str, ...] = ()
+    mobile_phone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UserPatch:
+    """Fields to change. ``UNSET`` leaves a field alone; ``None`` clears it (explicit JSON null)."""
+
+    account_enabled: Any = UNSET
+    display_name: Any = UNSET
+    given_name: Any = UNSET
+    surname: Any = UNSET
+    employee_type: Any = UNSET
+    employee_hire_date: Any = UNSET
+    employee_leave_date_time: Any = UNSET
+    usage_location: Any = UNSET
+    extension_attributes: Any = UNSET  # Mapping[str, str | None]
+    password: Any = UNSET  # sets passwordProfile with forceChangePasswordNextSignIn=True
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, name) is UNSET for name in self.__slots__)
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryObjectRef:
+    id: str
+    odata_type: str  # "#microsoft.graph.user", "#microsoft.graph.group", …
+    user_principal_name: str | None = None
+    display_name: str | None = None
+    account_enabled: bool | None = None
+    employee_id: str | None = None
+    user_type: str | None = None
+    mail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribedSku:
+    sku_id: str
+    sku_part_number: str
+    enabled_units: int
+    consumed_units: int
+    capability_status: str = "Enabled"
+
+    @property
+    def available_units(self) -> int:
+        return max(0, self.enabled_units - self.consumed_units)
+
+
+@dataclass(frozen=True, slots=True)
+class AccessPass:
+    """A Temporary Access Pass as Graph returned it on creation; ``code`` exists only here."""
+
+    id: str
+    code: str
+    start_date_time: datetime
+    lifetime_in_minutes: int
+    is_usable_once: bool
+
+    def __repr__(self) -> str:  # never print the code, even by accident
+        return f"AccessPass(id={self.id!r}, start={self.start_date_time!r}, lifetime={self.lifetime_in_minutes})"
+
+
+@dataclass(frozen=True, slots=True)
+class TapPolicy:
+    state: str  # "enabled" | "disabled"
+    default_lifetime_in_minutes: int
+    minimum_lifetime_in_minutes: int
+    maximum_lifetime_in_minutes: int
+    is_usable_once: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationDetail:
+    id: str
+    user_principal_name: str
+    user_display_name: str
+    user_type: str
+    is_admin: bool
+    is_mfa_registered: bool
+    is_mfa_capable: bool
+    is_passwordless_capable: bool
+    is_sspr_registered: bool
+    methods_registered: tuple[str, ...]
+    last_updated_date_time: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    id: str
+    created_date_time: datetime
+    user_id: str
+    user_principal_name: str
+    app_id: str
+    app_display_name: str
+    status_error_code: int
+    is_interactive: bool
+    conditional_access_status: str | None = None
+    # v1.0 has no authenticationRequirement; "mfa" is inferred where the data allows (see mfa service)
+    mfa_satisfied: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePrincipal:
+    id: str
+    app_id: str
+    display_name: str
+    preferred_single_sign_on_mode: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRequest:
+    id: str
+    method: Literal["GET", "POST", "PATCH", "DELETE", "PUT"]
+    url: str  # relative, without version: "/users/{id}"
+    body: Mapping[str, Any] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    depends_on: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResponse:
+    id: str
+    status: int
+    headers: Mapping[str, str]
+    body: Any
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+Page = Sequence
+
+
+class Directory(Protocol):
+    """One tenant's directory, as much of it as idops needs."""
+
+    tenant_id: str
+
+    # users
+    async def create_user(self, user: NewUser) -> DirectoryUser:
+        """Create a user. A retried create that meets ObjectConflict resolves to the existing user."""
+        ...
+
+    async def get_user(self, id_or_upn: str, *, just_created: bool = False) -> DirectoryUser:
+        """Raise ``GraphNotFound`` if absent; ``just_created`` retries 404s through replication delay."""
+        ...
+
+    async def find_user_by_upn(self, upn: str) -> DirectoryUser | None: ...
+
+    async def update_user(self, user_id: str, patch: UserPatch, *, just_created: bool = False) -> None: ...
+
+    async def disable_user(self, user_id: str) -> None: ...
+
+    async def revoke_sign_in_sessions(self, user_id: str) -> None: ...
+
+    async def delete_user(self, user_id: str) -> None:
+        """Soft-delete; a user already gone is not an error (idempotent)."""
+        ...
+
+    async def restore_deleted_user(self, user_id: str) -> DirectoryUser: ...
+
+    def list_deleted_users(self) -> AsyncIterator[Page[DirectoryUser]]: ...
+
+    def list_users(
+        self, *, filter: str | None = None, select: Sequence[str] | None = None, advanced: bool = False
+    ) -> AsyncIterator[Page[DirectoryUser]]:
+        """``filter`` must come from ``idops.graph.odata``; ``advanced`` adds ConsistencyLevel."""
+        ...
+
+    # groups
+    async def add_group_member(self, group_id: str, member_id: str) -> None:
+        """Idempotent: "already a member" is success."""
+        ...
+
+    async def remove_group_member(self, group_id: str, member_id: str) -> None:
+        """Idempotent: "not a member" is success. Always through ``/$ref``."""
+        ...
+
+    def list_group_members(
+        self, group_id: str, *, transitive: bool = True
+    ) -> AsyncIterator[Page[DirectoryObjectRef]]: ...
+
+    # licences
+    async def assign_licence(self, user_id: str, add: Sequence[str], remove: Sequence[str] = ()) -> None: ...
+
+    async def list_subscribed_skus(self) -> list[SubscribedSku]: ...
+
+    # credentials
+    async def create_access_pass(
+        self, user_id: str, *, start: datetime | None, lifetime_minutes: int, usable_once: bool
+    ) -> AccessPass: ...
+
+    async def get_access_pass_policy(self) -> TapPolicy: ...
+
+    # reports
+    def list_registration_details(self) -> AsyncIterator[Page[RegistrationDetail]]: ...
+
+    def list_sign_ins(self, start: datetime, end: datetime) -> AsyncIterator[Page[SignIn]]:
+        """Interactive sign-ins with ``start <= createdDateTime < end``."""
+        ...
+
+    def list_service_principals(self) -> AsyncIterator[Page[ServicePrincipal]]: ...
+
+    # mail
+    async def send_mail(self, sender: str, to: Sequence[str], subject: str, body_text: str) -> None: ...
+
+    # batch
+    async def batch(self, requests: Sequence[BatchRequest]) -> dict[str, BatchResponse]:
+        """Run any number of requests as ``$batch`` calls of ≤ 20; items throttled inside a batch are
+        retried alone after their Retry-After. Returns the final response of every item by id."""
+        ...
+
+
+class DirectoryProvider(Protocol):
+    """Gives the Directory of a tenant; built once at start-up."""
+
+    def for_tenant(self, tenant_id: str) -> Directory: ...
+
+    async def aclose(self) -> None: ...
