@@ -174,6 +174,12 @@ def load_config(config_dir: Path | None = None, **overrides: Any) -> Config:
 
     if settings is not None and region is not None:
         problems.extend(_cross_checks(settings, region))
+    if region is not None and apps is not None:
+        known = {m.key for m in region.municipalities}
+        for i, app in enumerate(apps.apps):
+            for key in [*app.municipalities, *app.sign_in_overrides]:
+                if key not in known:
+                    problems.append(f"{APPS_FILE}: apps[{i}]({app.key}): unknown municipality {key!r}")
 
     if problems or settings is None or region is None or apps is None:
         raise ConfigError(problems or ["configuration could not be loaded"])

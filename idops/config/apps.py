@@ -20,6 +20,8 @@ class App(BaseModel):
     roles: list[Role] = Field(min_length=1)
     sign_in: SignIn
     app_ids: list[str] = []  # Entra appIds identifying the app in sign-in logs
+    municipalities: list[str] = []  # where the app is used; empty = every municipality
+    sign_in_overrides: dict[str, SignIn] = {}  # per municipality key, e.g. Wilma OpenID bought
     notes: str = ""
 
     @field_validator("app_ids")
@@ -46,6 +48,9 @@ class AppCatalogue(BaseModel):
                     raise ValueError(f"apps[{i}]: appId {aid} already belongs to {app_ids[aid]!r}")
                 app_ids[aid] = app.key
         return self
+
+    def sign_in_for(self, app: App, municipality: str) -> SignIn:
+        return app.sign_in_overrides.get(municipality, app.sign_in)
 
     def by_app_id(self) -> dict[str, App]:
         return {aid: app for app in self.apps for aid in app.app_ids}

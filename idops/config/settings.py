@@ -140,6 +140,11 @@ class MfaSettings(_Section):
         return v
 
 
+class CoverageSettings(_Section):
+    fallback_attribute: Literal["mail", "userPrincipalName", "none"] = "mail"
+    window_days: int = Field(default=30, ge=1, le=30)
+
+
 class ApiSettings(_Section):
     max_page_size: int = Field(default=200, ge=1, le=1000)
     default_page_size: int = Field(default=50, ge=1, le=1000)
@@ -178,6 +183,7 @@ class Settings(BaseSettings):
     emulator: EmulatorSettings = EmulatorSettings()
     logging: LoggingSettings = LoggingSettings()
     mfa: MfaSettings = MfaSettings()
+    coverage: CoverageSettings = CoverageSettings()
     api: ApiSettings = ApiSettings()
     web: WebSettings = WebSettings()
 
