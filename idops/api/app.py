@@ -1,0 +1,178 @@
+"""The FastAPI application factory. Everything is built in the lifespan, nothing at import time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import structlog
+from fastapi import FastAPI
+
+from idops import __version__
+from idops.api import health, problems
+from idops.api.middleware import RequestContext
+from idops.auth.demo import DEMO_ISSUER, DemoSigner
+from idops.auth.tokens import JwksCache, TokenValidator, http_jwks_fetcher
+from idops.bootstrap import Container, build_container
+from idops.config import Config
+
+log = structlog.get_logger("idops.api")
+
+ContainerFactory = Callable[[], Container]
+
+DESCRIPTION = """
+idops issues short-lived substitute-teacher accounts in Microsoft Entra ID, tracks MFA
+enrollment and measures single-login coverage for the schools of a region.
+
+Errors are RFC 9457 `application/problem+json`. Authenticate with an Entra ID bearer token
+carrying one of the app roles `Principal`, `ItAdmin`, `RegionAdmin` (demo: `idops dev-token`).
+"""
+
+
+def build_validator(config: Config, container: Container, client: httpx.AsyncClient) -> TokenValidator:
+    auth = config.settings.auth
+    tenants = frozenset(config.region.tenants())
+    if auth.mode == "demo":
+        signer: DemoSigner = container.extras["demo_signer"]
+
+        async def local_jwks() -> dict[str, Any]:
+            return signer.jwks()
+
+        cache = JwksCache(local_jwks, ttl_seconds=auth.jwks_cache_seconds)
+        return TokenValidator(auth, cache, issuer=DEMO_ISSUER, audience=auth.audience, tenant_ids=tenants)
+    cache = JwksCache(http_jwks_fetcher(auth.jwks_url, client), ttl_seconds=auth.jwks_cache_seconds)
+    return TokenValidator(auth, cache, issuer=auth.issuer, audience=auth.audience, tenant_ids=tenants)
+
+
+def create_app(
+    config: Config,
+    *,
+    container_factory: ContainerFactory | None = None,
+    validator: TokenValidator | None = None,
+    start_scheduler: bool | None = None,
+) -> FastAPI:
+    """Build the app. ``container_factory`` lets tests supply their own wiring (test DB, emulator,
+    clock); by default the container is built from ``config`` in the lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        container = container_factory() if container_factory else await _default_container(config)
+        if config.settings.auth.mode == "demo" and "demo_signer" not in container.extras:
+            container.extras["demo_signer"] = DemoSigner.load_or_create(config.resolve_path(config.settings.data_dir))
+        app.state.container = container
+        async with httpx.AsyncClient() as http:
+            app.state.token_validator = validator or build_validator(config, container, http)
+            scheduler = None
+            run_scheduler = config.settings.scheduler.enabled if start_scheduler is None else start_scheduler
+            if run_scheduler:
+                from idops.jobruntime.scheduler import build_scheduler
+
+                scheduler = build_scheduler(container)
+                scheduler.start()
+            warm = asyncio.create_task(_warm_graph_models())
+            log.info("service_started", version=__version__, demo=config.settings.demo, scheduler=run_scheduler)
+            try:
+                yield
+            finally:
+                warm.cancel()
+                if scheduler is not None:
+                    scheduler.shutdown(wait=False)
+                await container.directories.aclose()
+                await container.db.dispose()
+                for stop in container.extras.get("on_shutdown", []):
+                    stop()
+
+    app = FastAPI(
+        title="idops",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    problems.install(app)
+    app.include_router(health.router)
+    from idops.jobruntime.api import router as jobs_router
+
+    app.include_router(jobs_router)
+    for router in _domain_routers():
+        app.include_router(router)
+    if config.settings.auth.mode == "demo":
+        app.include_router(health.demo_router)
+    app.add_middleware(
+        RequestContext,
+        metrics=_metrics_placeholder(app),
+        max_body=config.settings.api.max_body_bytes,
+    )
+    return app
+
+
+def _domain_routers() -> list[Any]:
+    """Routers of the domain packages, in the order they appear in the OpenAPI document."""
+    import importlib
+
+    routers = []
+    for module in ("idops.substitutes.api", "idops.mfa.api", "idops.coverage.api", "idops.web.pages"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module.startswith(exc.name):
+                raise
+            continue
+        routers.append(mod.router)
+    return routers
+
+
+class _LazyMetrics:
+    """The middleware is built before the lifespan; it reads the container's metrics when called."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self._app = app
+
+    def __getattr__(self, name: str) -> Any:
+        container: Container | None = getattr(self._app.state, "container", None)
+        if container is None:
+            from idops.kit.metrics import Metrics
+
+            fallback = self._app.state.__dict__.setdefault("_fallback_metrics", Metrics())
+            return getattr(fallback, name)
+        return getattr(container.extras["metrics"], name)
+
+
+def _metrics_placeholder(app: FastAPI) -> Any:
+    return _LazyMetrics(app)
+
+
+async def _warm_graph_models() -> None:
+    """Pay msgraph's ~1.3 s first-deserialization cost in the background, not on a request."""
+    try:
+        await asyncio.to_thread(_import_user_model)
+    except Exception:  # warming is best effort
+        log.debug("graph_warmup_failed")
+
+
+def _import_user_model() -> None:
+    from msgraph.generated.models.user import User
+
+    User().get_field_deserializers()
+
+
+async def _default_container(config: Config) -> Container:
+    from idops.migrations import upgrade
+
+    base_url = None
+    on_shutdown: list[Callable[[], None]] = []
+    if config.settings.demo or config.settings.emulator.enabled:
+        from idops.demo import start_emulator
+
+        server = await asyncio.to_thread(start_emulator, config)
+        base_url = server.base_url
+        on_shutdown.append(server.stop)
+    container = build_container(config, base_url_override=base_url)
+    container.extras["on_shutdown"] = on_shutdown
+    if config.settings.demo:
+        await asyncio.to_thread(upgrade, container.db.url)
+    return container

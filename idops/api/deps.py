@@ -1,0 +1,79 @@
+"""FastAPI dependencies: the container, a transactional session, and the authenticated caller."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import structlog
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from idops.auth.scope import Caller, NoScope, resolve_scope
+from idops.auth.tokens import InvalidToken, TokenValidator
+from idops.bootstrap import Container
+from idops.kit.errors import Forbidden, Message, Unauthenticated
+
+log = structlog.get_logger("idops.auth")
+
+_BAD_TOKEN = Message("Tunniste puuttuu tai ei kelpaa.", "The bearer token is missing or invalid.")
+_NO_SCOPE = Message(
+    "Tunnuksellasi ei ole oikeuksia yhteenkään kouluun tai kuntaan.",
+    "Your token grants no access to any school or municipality.",
+)
+_ADMIN_ONLY = Message("Toiminto on vain pääkäyttäjille.", "Only administrators may do this.")
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+async def get_session(c: ContainerDep) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: committed when the handler returns, rolled back on error."""
+    async with c.db.session() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def get_caller(request: Request, c: ContainerDep) -> Caller:
+    cached = getattr(request.state, "caller", None)
+    if isinstance(cached, Caller):
+        return cached
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated(_BAD_TOKEN)
+    validator: TokenValidator = request.app.state.token_validator
+    try:
+        claims = await validator.validate(token.strip())
+    except InvalidToken as exc:
+        log.info("token_rejected", reason=str(exc))
+        raise Unauthenticated(_BAD_TOKEN) from exc
+    try:
+        scope = resolve_scope(claims, c.config.region)
+    except NoScope as exc:
+        raise Forbidden(_NO_SCOPE) from exc
+    caller = Caller(
+        oid=str(claims["oid"]).lower(), tid=str(claims["tid"]).lower(), roles=frozenset(claims.get("roles", [])),
+        scope=scope, name=claims.get("name"), token_id=claims.get("jti"),
+    )
+    request.state.caller = caller
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+async def get_admin(caller: CallerDep) -> Caller:
+    if not caller.scope.is_admin:
+        raise Forbidden(_ADMIN_ONLY)
+    return caller
+
+
+AdminDep = Annotated[Caller, Depends(get_admin)]

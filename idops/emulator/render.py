@@ -1,0 +1,262 @@
+"""Graph JSON for emulator objects, and the property maps ``$select``/``$filter`` work from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from idops.emulator.odata import Getter
+from idops.emulator.state import (
+    IS_ADMIN,
+    MFA_CAPABLE,
+    MFA_REGISTERED,
+    PASSWORDLESS,
+    SSPR_REGISTERED,
+    Group,
+    ServicePrincipal,
+    SignInRecord,
+    Tap,
+    User,
+)
+
+GRAPH = "https://graph.microsoft.com/v1.0"
+EXT_KEYS = tuple(f"extensionAttribute{i}" for i in range(1, 16))
+
+
+def iso(dt: datetime | None) -> str | None:
+    if dt is None:
+        return None
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _ext(u: User) -> dict[str, str | None]:
+    return {k: (u.ext.get(k) if u.ext else None) for k in EXT_KEYS}
+
+
+def _licenses(u: User) -> list[dict[str, Any]]:
+    return [{"skuId": s, "disabledPlans": list(p)} for s, p in u.licenses]
+
+
+def _license_states(u: User) -> list[dict[str, Any]]:
+    return [
+        {"skuId": s, "assignedByGroup": None, "disabledPlans": list(p), "state": "Active", "error": "None",
+         "lastUpdatedDateTime": None}
+        for s, p in u.licenses
+    ]
+
+
+# camelCase property → python value (datetimes stay datetimes so filters compare them)
+USER_PROPS: dict[str, Callable[[User], Any]] = {
+    "id": lambda u: u.id,
+    "userPrincipalName": lambda u: u.user_principal_name,
+    "displayName": lambda u: u.display_name,
+    "accountEnabled": lambda u: u.account_enabled,
+    "givenName": lambda u: u.given_name,
+    "surname": lambda u: u.surname,
+    "mailNickname": lambda u: u.mail_nickname,
+    "mail": lambda u: u.mail,
+    "otherMails": lambda u: list(u.other_mails),
+    "mobilePhone": lambda u: u.mobile_phone,
+    "businessPhones": lambda u: [],
+    "jobTitle": lambda u: u.job_title,
+    "officeLocation": lambda u: None,
+    "preferredLanguage": lambda u: None,
+    "employeeId": lambda u: u.employee_id,
+    "employeeType": lambda u: u.employee_type,
+    "employeeHireDate": lambda u: u.employee_hire_date,
+    "employeeLeaveDateTime": lambda u: u.employee_leave_date_time,
+    "usageLocation": lambda u: u.usage_location,
+    "userType": lambda u: u.user_type,
+    "createdDateTime": lambda u: u.created_date_time,
+    "deletedDateTime": lambda u: u.deleted_date_time,
+    "signInSessionsValidFromDateTime": lambda u: u.sign_in_sessions_valid_from,
+    "assignedLicenses": _licenses,
+    "licenseAssignmentStates": _license_states,
+    "onPremisesExtensionAttributes": _ext,
+    "passwordPolicies": lambda u: u.password_policies,
+    "passwordProfile": lambda u: None,  # write-only: Graph never returns it
+}
+USER_DEFAULT = (
+    "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation",
+    "preferredLanguage", "surname", "userPrincipalName", "id",
+)
+USER_FILTERABLE = {
+    "id", "userPrincipalName", "displayName", "accountEnabled", "givenName", "surname", "mailNickname", "mail",
+    "otherMails", "mobilePhone", "jobTitle", "employeeId", "employeeType", "employeeHireDate",
+    "employeeLeaveDateTime", "usageLocation", "userType", "createdDateTime", "assignedLicenses",
+    "onPremisesExtensionAttributes",
+}
+
+
+def _json(v: Any) -> Any:
+    return iso(v) if isinstance(v, datetime) else v
+
+
+def user_json(u: User, select: list[str] | None, *, odata_type: bool = False) -> dict[str, Any]:
+    fields = select or USER_DEFAULT
+    out: dict[str, Any] = {"@odata.type": "#microsoft.graph.user"} if odata_type else {}
+    for f in fields:
+        out[f] = _json(USER_PROPS[f](u))
+    return out
+
+
+def user_getter(u: User) -> Getter:
+    def get(path: tuple[str, ...]) -> Any:
+        fn = USER_PROPS.get(path[0])
+        v = fn(u) if fn else None
+        for seg in path[1:]:
+            v = v.get(seg) if isinstance(v, dict) else None
+        return v
+
+    return get
+
+
+GROUP_PROPS: dict[str, Callable[[Group], Any]] = {
+    "id": lambda g: g.id,
+    "displayName": lambda g: g.display_name,
+    "description": lambda g: g.description,
+    "securityEnabled": lambda g: g.security_enabled,
+    "mailEnabled": lambda g: g.mail_enabled,
+    "groupTypes": lambda g: [],
+}
+
+
+def group_json(g: Group, select: list[str] | None = None, *, odata_type: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"@odata.type": "#microsoft.graph.group"} if odata_type else {}
+    for f in select or GROUP_PROPS:
+        if f in GROUP_PROPS:
+            out[f] = GROUP_PROPS[f](g)
+    return out
+
+
+def tap_json(tap: Tap, now: datetime, *, with_code: bool) -> dict[str, Any]:
+    end = tap.start_date_time + timedelta(minutes=tap.lifetime_in_minutes)
+    if now < tap.start_date_time:
+        usable, reason = False, "NotYetValid"
+    elif now >= end:
+        usable, reason = False, "Expired"
+    else:
+        usable, reason = True, "EnabledByPolicy"
+    return {
+        "@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethod",
+        "id": tap.id,
+        "temporaryAccessPass": tap.code if with_code else None,
+        "createdDateTime": iso(tap.created_date_time),
+        "startDateTime": iso(tap.start_date_time),
+        "lifetimeInMinutes": tap.lifetime_in_minutes,
+        "isUsableOnce": tap.is_usable_once,
+        "isUsable": usable,
+        "methodUsabilityReason": reason,
+    }
+
+
+def registration_json(u: User, flags: int, methods: tuple[str, ...], as_of: datetime) -> dict[str, Any]:
+    return {
+        "id": u.id,
+        "userPrincipalName": u.user_principal_name,
+        "userDisplayName": u.display_name,
+        "userType": "guest" if u.user_type.lower() == "guest" else "member",
+        "isAdmin": bool(flags & IS_ADMIN),
+        "isSsprRegistered": bool(flags & SSPR_REGISTERED),
+        "isSsprEnabled": True,
+        "isSsprCapable": bool(flags & SSPR_REGISTERED),
+        "isMfaRegistered": bool(flags & MFA_REGISTERED),
+        "isMfaCapable": bool(flags & MFA_CAPABLE),
+        "isPasswordlessCapable": bool(flags & PASSWORDLESS),
+        "methodsRegistered": list(methods),
+        "isSystemPreferredAuthenticationMethodEnabled": False,
+        "systemPreferredAuthenticationMethods": [],
+        "userPreferredMethodForSecondaryAuthentication": "push" if flags & MFA_REGISTERED else "",
+        "lastUpdatedDateTime": iso(as_of),
+    }
+
+
+REGISTRATION_PROPS = {
+    "id", "userPrincipalName", "userDisplayName", "userType", "isAdmin", "isSsprRegistered", "isSsprEnabled",
+    "isSsprCapable", "isMfaRegistered", "isMfaCapable", "isPasswordlessCapable", "methodsRegistered",
+    "isSystemPreferredAuthenticationMethodEnabled", "systemPreferredAuthenticationMethods",
+    "userPreferredMethodForSecondaryAuthentication", "lastUpdatedDateTime",
+}
+
+MFA_POLICY = {
+    "id": "6f3e1d2a-0000-4000-8000-000000000001",
+    "displayName": "Require MFA for staff",
+    "enforcedGrantControls": ["Mfa"],
+    "enforcedSessionControls": [],
+    "result": "success",
+}
+
+
+def signin_json(r: SignInRecord) -> dict[str, Any]:
+    """v1.0 signIn. MFA is shown as a satisfied CA grant (``enforcedGrantControls`` has ``Mfa``)."""
+    return {
+        "id": r.id,
+        "createdDateTime": iso(r.created),
+        "userDisplayName": r.user_display_name,
+        "userPrincipalName": r.user_principal_name,
+        "userId": r.user_id,
+        "appId": r.app_id,
+        "appDisplayName": r.app_display_name,
+        "ipAddress": "193.166.0.1",
+        "clientAppUsed": "Browser",
+        "correlationId": r.id,
+        "conditionalAccessStatus": "success" if r.mfa else "notApplied",
+        "isInteractive": r.is_interactive,
+        "riskDetail": "none",
+        "riskLevelAggregated": "none",
+        "riskLevelDuringSignIn": "none",
+        "riskState": "none",
+        "riskEventTypes": [],
+        "riskEventTypes_v2": [],
+        "resourceDisplayName": r.app_display_name,
+        "resourceId": r.app_id,
+        "status": {"errorCode": r.error_code, "failureReason": "Other." if r.error_code else None,
+                   "additionalDetails": None},
+        "deviceDetail": {"deviceId": "", "displayName": None, "operatingSystem": "Windows 10",
+                         "browser": "Edge 120.0.0", "isCompliant": False, "isManaged": False, "trustType": None},
+        "location": {"city": "Tampere", "state": "Pirkanmaa", "countryOrRegion": "FI",
+                     "geoCoordinates": {"altitude": None, "latitude": 61.4978, "longitude": 23.761}},
+        "appliedConditionalAccessPolicies": [dict(MFA_POLICY)] if r.mfa else [],
+    }
+
+
+SIGNIN_FIELDS: dict[str, Callable[[SignInRecord], Any]] = {
+    "id": lambda r: r.id,
+    "createdDateTime": lambda r: r.created,
+    "userId": lambda r: r.user_id,
+    "userPrincipalName": lambda r: r.user_principal_name,
+    "userDisplayName": lambda r: r.user_display_name,
+    "appId": lambda r: r.app_id,
+    "appDisplayName": lambda r: r.app_display_name,
+    "resourceDisplayName": lambda r: r.app_display_name,
+    "isInteractive": lambda r: r.is_interactive,
+    "conditionalAccessStatus": lambda r: "success" if r.mfa else "notApplied",
+    "clientAppUsed": lambda r: "Browser",
+    "status": lambda r: {"errorCode": r.error_code},
+}
+
+
+def signin_getter(r: SignInRecord) -> Getter:
+    def get(path: tuple[str, ...]) -> Any:
+        fn = SIGNIN_FIELDS.get(path[0])
+        v = fn(r) if fn else None
+        for seg in path[1:]:
+            v = v.get(seg) if isinstance(v, dict) else None
+        return v
+
+    return get
+
+
+SP_PROPS: dict[str, Callable[[ServicePrincipal], Any]] = {
+    "id": lambda s: s.id,
+    "appId": lambda s: s.app_id,
+    "displayName": lambda s: s.display_name,
+    "preferredSingleSignOnMode": lambda s: s.preferred_single_sign_on_mode,
+    "servicePrincipalType": lambda s: "Application",
+    "accountEnabled": lambda s: True,
+}
+
+
+def sp_json(s: ServicePrincipal, select: list[str] | None) -> dict[str, Any]:
+    return {f: SP_PROPS[f](s) for f in (select or SP_PROPS)}

@@ -1,0 +1,85 @@
+"""idops' own retry policy for Graph calls, and the request priority context.
+
+The SDK's RetryHandler is switched off for the whole client (``max_retries=0``) so the two never
+multiply; this module decides instead:
+
+- 429: wait ``Retry-After`` (seconds or HTTP-date) and tell the pacer, so every request of the same
+  throttle class waits too. Without the header: jittered exponential back-off.
+- 503/504, timeouts, connection resets: bounded jittered exponential back-off (``Retry-After`` wins
+  when the server sends one).
+- A wait longer than ``max_wait_seconds`` is not slept through: the error surfaces (``GraphThrottled``
+  with ``retry_after``) so a job can reschedule instead of holding a worker for minutes.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+RETRYABLE_STATUSES = frozenset({429, 503, 504})
+
+#: ``x-ms-throttle-priority`` for requests made in this context: "low" | "normal" | "high".
+graph_priority: ContextVar[str] = ContextVar("idops.graph.priority", default="normal")
+
+
+@contextmanager
+def low_priority() -> Iterator[None]:
+    """Mark Graph calls made inside as ``x-ms-throttle-priority: low`` (scheduled jobs)."""
+    token = graph_priority.set("low")
+    try:
+        yield
+    finally:
+        graph_priority.reset(token)
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date); None if absent/bad."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if seconds != seconds:  # NaN
+        return None
+    return max(0.0, seconds)
+
+
+@dataclass(slots=True)
+class RetryPolicy:
+    """Bounded, jittered exponential back-off. ``attempt`` counts retries from 0."""
+
+    max_retries: int = 6
+    max_backoff_seconds: float = 60.0
+    base_seconds: float = 0.5
+    # A server-requested wait above this surfaces as an error rather than being slept through.
+    max_wait_seconds: float = 300.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def backoff(self, attempt: int) -> float:
+        """``base * 2**attempt`` capped at ``max_backoff_seconds``, with "equal jitter" (50–100 %)."""
+        ceiling = min(self.max_backoff_seconds, self.base_seconds * (2 ** min(attempt, 30)))
+        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """The wait before retry ``attempt``: the server's ``Retry-After`` when given, else back-off."""
+        if retry_after is not None:
+            return retry_after
+        return self.backoff(attempt)
+
+    def may_retry(self, attempt: int, delay: float) -> bool:
+        return attempt < self.max_retries and delay <= self.max_wait_seconds

@@ -1,0 +1,89 @@
+"""``GET /v1/jobs`` and ``POST /v1/jobs/{name}/run`` (administrators)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
+
+from idops.api.deps import AdminDep, ContainerDep
+from idops.jobruntime import runner
+from idops.jobruntime.scheduler import next_runs
+from idops.kit.errors import Message, NotFound
+from jobs.registry import JOBS
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+_background: set[asyncio.Task[Any]] = set()
+
+
+class JobRunOut(BaseModel):
+    id: str
+    name: str
+    trigger: str
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str
+    counts: dict[str, Any]
+    error: str | None
+
+    @classmethod
+    def of(cls, r: runner.RunRecord) -> JobRunOut:
+        return cls(**{f: getattr(r, f) for f in cls.model_fields})
+
+
+class JobOut(BaseModel):
+    name: str
+    description: str
+    next_run_at: datetime | None
+    last_run: JobRunOut | None
+
+
+class JobList(BaseModel):
+    items: list[JobOut]
+    next: str | None = None
+
+
+@router.get("", response_model=JobList, summary="Every job with its last run and next run")
+async def list_jobs(c: ContainerDep, _admin: AdminDep) -> JobList:
+    last = await runner.last_runs(c)
+    upcoming = next_runs(c, c.clock.now())
+    items = [
+        JobOut(
+            name=name, description=spec.description, next_run_at=upcoming.get(name),
+            last_run=JobRunOut.of(last[name]) if name in last else None,
+        )
+        for name, spec in JOBS.items()
+    ]
+    return JobList(items=items)
+
+
+@router.post(
+    "/{name}/run",
+    response_model=JobRunOut,
+    summary="Run a job now; answers with its run record when finished (?wait=false: 202 at once)",
+    responses={202: {"model": JobRunOut}, 404: {}},
+)
+async def run_job_now(
+    name: str, c: ContainerDep, admin: AdminDep, response: Response, wait: bool = Query(default=True)
+) -> JobRunOut:
+    if name not in JOBS:
+        raise NotFound(Message(f"Tehtävää {name!r} ei ole.", f"There is no job {name!r}."))
+    run = await runner.start_run(c, name, trigger="api", requested_by=admin.actor)
+    if wait:
+        return JobRunOut.of(await runner.run_job(c, name, trigger="api", run=run))
+    task = asyncio.create_task(runner.run_job(c, name, trigger="api", run=run))
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    response.status_code = 202
+    return JobRunOut.of(run)
+
+
+@router.get("/runs/{run_id}", response_model=JobRunOut, summary="One run record")
+async def get_run(run_id: str, c: ContainerDep, _admin: AdminDep) -> JobRunOut:
+    run = await runner.get_run(c, run_id)
+    if run is None:
+        raise NotFound()
+    return JobRunOut.of(run)

@@ -1,0 +1,46 @@
+"""The in-process APScheduler (also used by ``idops scheduler`` as its own process).
+
+The schedule lives in code (``jobs.schedule``), so there is no pickled job store: every
+process builds the same schedule, and the database lease decides who actually runs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from idops.jobruntime.runner import run_job
+from jobs.schedule import triggers
+
+if TYPE_CHECKING:
+    from idops.bootstrap import Container
+
+
+def build_scheduler(c: Container) -> AsyncIOScheduler:
+    s = c.config.settings.scheduler
+    scheduler = AsyncIOScheduler(timezone=s.timezone)
+    for name, trigger in triggers(s).items():
+        scheduler.add_job(
+            run_job,
+            trigger=trigger,
+            args=[c, name],
+            kwargs={"trigger": "scheduler"},
+            id=name,
+            name=name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=s.misfire_grace_seconds,
+            replace_existing=True,
+        )
+    return scheduler
+
+
+def next_runs(c: Container, now: datetime) -> dict[str, datetime | None]:
+    """Next fire time of every scheduled job, computed from the triggers themselves, so the
+    API can answer even when the scheduler runs in another process."""
+    out: dict[str, datetime | None] = {}
+    for name, trigger in triggers(c.config.settings.scheduler).items():
+        out[name] = trigger.get_next_fire_time(None, now)
+    return out

@@ -1,0 +1,5 @@
+"""Job entry points. Each module exposes ``async def run(c: Container) -> dict[str, int]``.
+
+A job is idempotent and safe to re-run after a crash at any point; it raises on failure
+or returns per-item counts (a ``failed`` count > 0 makes the run "partial").
+"""

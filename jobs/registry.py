@@ -1,0 +1,36 @@
+"""The list of jobs. The schedule (when) lives in ``jobs.schedule``; the logic in ``jobs/<name>.py``."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from idops.bootstrap import Container
+
+JobFn = Callable[["Container"], Awaitable[dict[str, int]]]
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    name: str
+    description: str
+
+    def load(self) -> JobFn:
+        module = importlib.import_module(f"jobs.{self.name}")
+        fn: JobFn = module.run
+        return fn
+
+
+JOBS: dict[str, JobSpec] = {
+    spec.name: spec
+    for spec in (
+        JobSpec("housekeeping", "Forget old job runs and used idempotency keys."),
+    )
+}
+
+
+def get(name: str) -> JobSpec | None:
+    return JOBS.get(name)
