@@ -73,7 +73,8 @@ def error_info(status: int, headers: Mapping[str, str], body: Any) -> ErrorInfo:
     err = err if isinstance(err, dict) else {}
     inner = err.get("innerError") or err.get("innererror") or {}
     inner = inner if isinstance(inner, dict) else {}
-    details = err.get("details") if isinstance(err.get("details"), list) else []
+    raw_details = err.get("details")
+    details: list[Any] = raw_details if isinstance(raw_details, list) else []
     detail_codes = tuple(str(d.get("code")) for d in details if isinstance(d, dict) and d.get("code"))
     code = err.get("code")
     return ErrorInfo(

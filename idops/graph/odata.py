@@ -90,7 +90,7 @@ class Filter(str):
     def __and__(self, other: Filter) -> Filter:
         return and_(self, other)
 
-    def __or__(self, other: Filter) -> Filter:  # type: ignore[override]
+    def __or__(self, other: Filter) -> Filter:
         return or_(self, other)
 
 

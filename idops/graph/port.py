@@ -137,7 +137,10 @@ class AccessPass:
     is_usable_once: bool
 
     def __repr__(self) -> str:  # never print the code, even by accident
-        return f"AccessPass(id={self.id!r}, start={self.start_date_time!r}, lifetime={self.lifetime_in_minutes})"
+        return (
+            f"AccessPass(id={self.id!r}, start={self.start_date_time!r}, "
+            f"lifetime={self.lifetime_in_minutes})"
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,653 @@
+"""The msgraph-sdk adapter: ``GraphDirectory`` (one tenant) and ``GraphDirectoryProvider`` (all of them).
+
+Decisions:
+- One ``GraphServiceClient`` per tenant, built once, on our own ``httpx.AsyncClient`` (timeouts,
+  connection limits) with msgraph's default middleware and its RetryHandler switched off
+  (``max_retries=0``): idops' ``Transport`` retries instead, so the two never multiply.
+- Every call goes through the SDK's request adapter (auth, middleware) as raw JSON. Bulk reads stream
+  page by page (one page in memory at a time); single-object calls read the same way, which avoids
+  the ~1.3 s first-use cost of typed models and gives one error path for plain and ``$batch`` calls.
+- Follow-up calls on an object this directory created less than ``replication_wait_seconds`` ago
+  (or with ``just_created=True``) retry Graph's replication-lag 404/400 for that long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import httpx
+import structlog
+from kiota_http.middleware.options import RetryHandlerOption
+from msgraph import GraphRequestAdapter, GraphServiceClient
+from msgraph.graph_request_adapter import options as graph_default_options
+from msgraph_core import GraphClientFactory
+
+from idops.config.region import GraphConnection, RegionConfig
+from idops.config.settings import GraphSettings
+from idops.graph import odata, parse
+from idops.graph.credentials import build_auth_provider
+from idops.graph.errormap import error_info
+from idops.graph.errors import GraphConflict, GraphError, GraphNotFound
+from idops.graph.odata import Filter, path_id, path_user, query_string
+from idops.graph.pacer import Clock, Pacer, Sleep
+from idops.graph.port import (
+    AccessPass,
+    BatchRequest,
+    BatchResponse,
+    DirectoryObjectRef,
+    DirectoryUser,
+    NewUser,
+    Page,
+    RegistrationDetail,
+    ServicePrincipal,
+    SignIn,
+    SubscribedSku,
+    TapPolicy,
+    UserPatch,
+)
+from idops.graph.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
+from idops.graph.transport import Transport
+
+log = structlog.get_logger("idops.graph")
+T = TypeVar("T")
+
+BATCH_LIMIT = 20
+_SELECT_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(/[A-Za-z][A-Za-z0-9]*)?$")
+_TAP_POLICY_PATH = (
+    "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/temporaryAccessPass"
+)
+_BATCH_URL_RE = re.compile(r"^/[A-Za-z0-9$][^\s\x00-\x1f\x7f]*$")
+
+
+def build_http_client(settings: GraphSettings) -> httpx.AsyncClient:
+    """Our own httpx client: explicit timeouts and connection limits; HTTP/2 where the server offers it."""
+    seconds = settings.request_timeout_seconds
+    timeout = httpx.Timeout(seconds, connect=min(10.0, seconds))
+    limits = httpx.Limits(
+        max_connections=settings.max_concurrency_per_tenant * 2,
+        max_keepalive_connections=settings.max_concurrency_per_tenant,
+    )
+    client = httpx.AsyncClient(timeout=timeout, limits=limits, http2=True, trust_env=False)
+    no_retry = RetryHandlerOption(delay=0.0, max_retries=0, should_retry=False)
+    options = {**graph_default_options, no_retry.get_key(): no_retry}
+    return GraphClientFactory.create_with_default_middleware(options=options, client=client)
+
+
+class GraphDirectory:
+    """``Directory`` for one tenant over msgraph-sdk. Build with ``create``; close with ``aclose``."""
+
+    def __init__(
+        self,
+        tenant_id: str,
+        *,
+        client: GraphServiceClient,
+        transport: Transport,
+        settings: GraphSettings,
+        closers: Sequence[Callable[[], Any]] = (),
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.client = client
+        self.transport = transport
+        self.settings = settings
+        self._closers = list(closers)
+        self._recent: dict[str, float] = {}  # id → clock() when this directory created it
+
+    @classmethod
+    def create(
+        cls,
+        tenant_id: str,
+        conn: GraphConnection,
+        settings: GraphSettings,
+        *,
+        base_url: str | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        environ: Mapping[str, str] | None = None,
+    ) -> GraphDirectory:
+        """Build the client stack for one tenant. Raises ``GraphConfigError`` for bad config/env."""
+        url = (base_url or conn.base_url).rstrip("/")
+        auth, credential = build_auth_provider(tenant_id, conn, url, environ=environ)
+        http = build_http_client(settings)
+        adapter = GraphRequestAdapter(auth, client=http)
+        adapter.base_url = url  # no trailing slash, or the SDK builds ".../v1.0//users"
+        client = GraphServiceClient(request_adapter=adapter)
+        pacer = Pacer.from_settings(
+            reports_requests=settings.reports_requests,
+            reports_window_seconds=settings.reports_window_seconds,
+            writes_per_second=settings.writes_per_second,
+            max_concurrency=settings.max_concurrency_per_tenant,
+            clock=clock,
+            sleep=sleep,
+        )
+        transport = Transport(
+            tenant_id=tenant_id,
+            adapter=adapter,
+            base_url=url,
+            pacer=pacer,
+            policy=RetryPolicy(
+                max_retries=settings.max_retries, max_backoff_seconds=settings.max_backoff_seconds
+            ),
+            replication_wait_seconds=settings.replication_wait_seconds,
+        )
+        closers: list[Callable[[], Any]] = [http.aclose]
+        if credential is not None:
+            closers.append(credential.close)
+        return cls(tenant_id, client=client, transport=transport, settings=settings, closers=closers)
+
+    async def aclose(self) -> None:
+        for close in self._closers:
+            await close()
+        self._closers.clear()
+
+    # ------------------------------------------------------------------------------ helpers
+
+    def _is_recent(self, object_id: str) -> bool:
+        created = self._recent.get(object_id.lower())
+        if created is None:
+            return False
+        if self.transport.pacer.clock() - created > self.settings.replication_wait_seconds:
+            del self._recent[object_id.lower()]
+            return False
+        return True
+
+    def _remember(self, object_id: str) -> None:
+        now = self.transport.pacer.clock()
+        horizon = self.settings.replication_wait_seconds
+        for key in [k for k, t in self._recent.items() if now - t > horizon]:
+            del self._recent[key]
+        self._recent[object_id.lower()] = now
+
+    async def _pages(
+        self,
+        url: str,
+        parse_item: Callable[[Mapping[str, Any]], T],
+        *,
+        throttle: str = "reads",
+        advanced: bool = False,
+    ) -> AsyncIterator[list[T]]:
+        """Stream a collection page by page; only the current page is held in memory.
+
+        ``ConsistencyLevel: eventual`` is re-sent on every page (Graph does not carry it to nextLink).
+        """
+        headers = {"ConsistencyLevel": "eventual"} if advanced else {}
+        next_url: str | None = url
+        while next_url:
+            response = await self.transport.send("GET", next_url, headers=headers, throttle=throttle)
+            data = json.loads(response.content)
+            del response
+            next_url = data.get("@odata.nextLink")
+            items = data.get("value") or []
+            del data
+            if items:
+                yield [parse_item(item) for item in items]
+
+    def _top(self, limit: int | None = None) -> int:
+        return min(self.settings.page_size, limit) if limit else self.settings.page_size
+
+    # ------------------------------------------------------------------------------ users
+
+    async def create_user(self, user: NewUser) -> DirectoryUser:
+        """POST /users. If a *retried* POST meets ObjectConflict, the first attempt probably succeeded:
+        return the existing user when it is ours (same mailNickname, displayName and extension
+        attributes), else raise ``GraphConflict``."""
+        path_user(user.user_principal_name)  # validate before sending
+        body = parse.new_user_to_json(user)
+        response = await self.transport.send("POST", "/users", json_body=body, throttle="writes", check=False)
+        if 200 <= response.status < 300:
+            created = parse.created_user(user, response.json() or {})
+            self._remember(created.id)
+            return created
+        info = error_info(response.status, response.headers, _json_or_none(response.content))
+        if info.is_object_conflict() and response.attempts > 1:
+            existing = await self._lookup_upn_after_conflict(user.user_principal_name)
+            if existing is not None and _same_user(existing, user):
+                log.info(
+                    "graph_create_user_reconciled", tenant=self.tenant_id, user_id=existing.id,
+                    attempts=response.attempts,
+                )
+                self._remember(existing.id)
+                return existing
+            log.warning("graph_create_user_conflict", tenant=self.tenant_id, attempts=response.attempts)
+        raise self.transport.failure("POST", "/users", info, {}, response.attempts - 1)
+
+    async def _lookup_upn_after_conflict(self, upn: str) -> DirectoryUser | None:
+        try:
+            return await self.get_user(upn, just_created=True)
+        except GraphNotFound:
+            return None
+
+    async def get_user(self, id_or_upn: str, *, just_created: bool = False) -> DirectoryUser:
+        key = path_user(id_or_upn)
+        response = await self.transport.send(
+            "GET",
+            f"/users/{key}?{query_string({'$select': parse.USER_SELECT})}",
+            replication=just_created or self._is_recent(id_or_upn),
+        )
+        return parse.user_from_json(response.json())
+
+    async def find_user_by_upn(self, upn: str) -> DirectoryUser | None:
+        """Exact UPN match through ``$filter`` (case-insensitive in Graph); None if absent."""
+        flt = odata.eq("userPrincipalName", upn)
+        async for page in self.list_users(filter=flt):
+            for user in page:
+                if user.user_principal_name.lower() == upn.lower():
+                    return user
+        return None
+
+    async def update_user(self, user_id: str, patch: UserPatch, *, just_created: bool = False) -> None:
+        """PATCH only the fields set; ``None`` clears a field. An empty patch sends nothing."""
+        if patch.is_empty():
+            return
+        await self.transport.send(
+            "PATCH",
+            f"/users/{path_user(user_id)}",
+            json_body=parse.patch_to_json(patch),
+            throttle="writes",
+            replication=just_created or self._is_recent(user_id),
+        )
+
+    async def disable_user(self, user_id: str) -> None:
+        await self.update_user(user_id, UserPatch(account_enabled=False))
+
+    async def revoke_sign_in_sessions(self, user_id: str) -> None:
+        await self.transport.send(
+            "POST", f"/users/{path_user(user_id)}/revokeSignInSessions", throttle="writes",
+            replication=self._is_recent(user_id),
+        )
+
+    async def delete_user(self, user_id: str) -> None:
+        """Soft delete; a user already gone (404) is success."""
+        try:
+            await self.transport.send("DELETE", f"/users/{path_user(user_id)}", throttle="writes")
+        except GraphNotFound:
+            log.info("graph_delete_user_absent", tenant=self.tenant_id, user_id=user_id)
+
+    async def restore_deleted_user(self, user_id: str) -> DirectoryUser:
+        response = await self.transport.send(
+            "POST", f"/directory/deletedItems/{path_id(user_id)}/restore", throttle="writes"
+        )
+        return parse.user_from_json(response.json())
+
+    def list_deleted_users(self) -> AsyncIterator[Page[DirectoryUser]]:
+        q = query_string({"$select": parse.USER_SELECT, "$top": self._top()})
+        return self._pages(f"/directory/deletedItems/microsoft.graph.user?{q}", parse.user_from_json)
+
+    def list_users(
+        self,
+        *,
+        filter: str | None = None,
+        select: Sequence[str] | None = None,
+        advanced: bool = False,
+    ) -> AsyncIterator[Page[DirectoryUser]]:
+        """Stream users. ``filter`` must be an ``odata.Filter`` (a plain ``str`` raises ``TypeError``).
+
+        ``advanced`` adds ``ConsistencyLevel: eventual`` and ``$count=true`` (needed for ``ne``, …).
+        """
+        if filter is not None and not isinstance(filter, Filter):
+            raise TypeError("filter must be built with idops.graph.odata, not a plain str")
+        if select is not None:
+            bad = [s for s in select if not _SELECT_RE.match(s)]
+            if bad:
+                raise odata.ODataValueError(f"invalid $select names: {bad!r}")
+            fields = ",".join(dict.fromkeys(["id", *select]))
+        else:
+            fields = parse.USER_SELECT
+        q = query_string(
+            {
+                "$filter": filter,
+                "$select": fields,
+                "$top": self._top(),
+                "$count": "true" if advanced else None,
+            }
+        )
+        return self._pages(f"/users?{q}", parse.user_from_json, advanced=advanced)
+
+    # ------------------------------------------------------------------------------ groups
+
+    async def add_group_member(self, group_id: str, member_id: str) -> None:
+        """POST …/members/$ref. "Already a member" is success (idempotent)."""
+        ref = {"@odata.id": f"{self.transport.base_url}/directoryObjects/{path_id(member_id)}"}
+        response = await self.transport.send(
+            "POST",
+            f"/groups/{path_id(group_id)}/members/$ref",
+            json_body=ref,
+            throttle="writes",
+            replication=self._is_recent(member_id) or self._is_recent(group_id),
+            check=False,
+        )
+        if 200 <= response.status < 300:
+            return
+        info = error_info(response.status, response.headers, _json_or_none(response.content))
+        if info.is_already_member():
+            return
+        path = f"/groups/{group_id}/members/$ref"
+        raise self.transport.failure("POST", path, info, {}, response.attempts - 1)
+
+    async def remove_group_member(self, group_id: str, member_id: str) -> None:
+        """DELETE …/members/{id}/$ref — never without ``/$ref``, which would delete the user itself.
+        "Not a member" (404) is success."""
+        try:
+            await self.transport.send(
+                "DELETE", f"/groups/{path_id(group_id)}/members/{path_id(member_id)}/$ref", throttle="writes"
+            )
+        except GraphNotFound:
+            log.info("graph_remove_member_absent", tenant=self.tenant_id, group_id=group_id)
+
+    def list_group_members(
+        self, group_id: str, *, transitive: bool = True
+    ) -> AsyncIterator[Page[DirectoryObjectRef]]:
+        segment = "transitiveMembers" if transitive else "members"
+        q = query_string({"$select": parse.MEMBER_SELECT, "$top": self._top()})
+        return self._pages(f"/groups/{path_id(group_id)}/{segment}?{q}", parse.ref_from_json)
+
+    # ------------------------------------------------------------------------------ licences
+
+    async def assign_licence(self, user_id: str, add: Sequence[str], remove: Sequence[str] = ()) -> None:
+        """assignLicense with both arrays always present. Raises ``GraphNoSeats`` / ``GraphLicenceError``."""
+        body = {
+            "addLicenses": [{"skuId": odata.guid(s), "disabledPlans": []} for s in add],
+            "removeLicenses": [odata.guid(s) for s in remove],
+        }
+        await self.transport.send(
+            "POST", f"/users/{path_user(user_id)}/assignLicense", json_body=body, throttle="writes",
+            replication=self._is_recent(user_id),
+        )
+
+    async def list_subscribed_skus(self) -> list[SubscribedSku]:
+        out: list[SubscribedSku] = []
+        async for page in self._pages("/subscribedSkus", parse.sku_from_json):
+            out.extend(page)
+        return out
+
+    # ------------------------------------------------------------------------------ credentials
+
+    async def create_access_pass(
+        self, user_id: str, *, start: datetime | None, lifetime_minutes: int, usable_once: bool
+    ) -> AccessPass:
+        """Create a TAP (replacing any existing one). The code exists only in this response.
+
+        Raises ``AccessPassPolicyDisabled`` when the tenant's policy refuses it.
+        """
+        body: dict[str, Any] = {"lifetimeInMinutes": int(lifetime_minutes), "isUsableOnce": bool(usable_once)}
+        if start is not None:
+            body["startDateTime"] = odata.format_datetime(start)
+        response = await self.transport.send(
+            "POST",
+            f"/users/{path_user(user_id)}/authentication/temporaryAccessPassMethods",
+            json_body=body,
+            throttle="writes",
+            replication=self._is_recent(user_id),
+        )
+        return parse.access_pass_from_json(response.json())
+
+    async def get_access_pass_policy(self) -> TapPolicy:
+        response = await self.transport.send("GET", _TAP_POLICY_PATH)
+        return parse.tap_policy_from_json(response.json())
+
+    # ------------------------------------------------------------------------------ reports
+
+    def list_registration_details(self) -> AsyncIterator[Page[RegistrationDetail]]:
+        q = query_string({"$top": self._top()})
+        return self._pages(
+            f"/reports/authenticationMethods/userRegistrationDetails?{q}",
+            parse.registration_from_json,
+            throttle="reports",
+        )
+
+    async def list_sign_ins(self, start: datetime, end: datetime) -> AsyncIterator[Page[SignIn]]:
+        """Interactive sign-ins with ``start <= createdDateTime < end`` (Graph's ``le`` is inclusive,
+        so rows at exactly ``end`` are dropped here)."""
+        flt = odata.ge("createdDateTime", start) & odata.le("createdDateTime", end)
+        q = query_string({"$filter": flt, "$top": self._top(1000)})
+        async for page in self._pages(f"/auditLogs/signIns?{q}", parse.sign_in_from_json, throttle="reports"):
+            kept = [s for s in page if s.created_date_time < end]
+            if kept:
+                yield kept
+
+    def list_service_principals(self) -> AsyncIterator[Page[ServicePrincipal]]:
+        q = query_string({"$select": parse.SP_SELECT, "$top": self._top()})
+        return self._pages(f"/servicePrincipals?{q}", parse.service_principal_from_json)
+
+    # ------------------------------------------------------------------------------ mail
+
+    async def send_mail(self, sender: str, to: Sequence[str], subject: str, body_text: str) -> None:
+        """sendMail as plain text, not saved to Sent Items. Not retried once Graph may have acted."""
+        message = {
+            "message": {
+                "subject": subject,
+                "body": {"contentType": "Text", "content": body_text},
+                "toRecipients": [{"emailAddress": {"address": addr}} for addr in to],
+            },
+            "saveToSentItems": False,
+        }
+        await self.transport.send(
+            "POST",
+            f"/users/{path_user(sender)}/sendMail",
+            json_body=message,
+            throttle="writes",
+            repeatable=False,
+        )
+
+    # ------------------------------------------------------------------------------ batch
+
+    async def batch(self, requests: Sequence[BatchRequest]) -> dict[str, BatchResponse]:
+        """Run ``requests`` as ``$batch`` calls of ≤ 20 and return every item's final response by id.
+
+        Requests linked by ``depends_on`` go in the same call (a connected group larger than 20
+        raises ``ValueError``). Items that come back 429/503/504 are re-sent alone after the
+        longest item ``Retry-After``; a 424 item whose dependency is being re-sent goes with it.
+        """
+        chunks = _chunk(requests)
+        out: dict[str, BatchResponse] = {}
+        for chunk in chunks:
+            out.update(await self._run_batch(chunk))
+        return out
+
+    async def _run_batch(self, items: list[BatchRequest]) -> dict[str, BatchResponse]:
+        pending = {r.id: r for r in items}
+        final: dict[str, BatchResponse] = {}
+        attempt = 0
+        policy = self.transport.policy
+        while pending:
+            payload = {"requests": [_batch_item(r, pending) for r in pending.values()]}
+            throttle = "reads" if all(r.method == "GET" for r in pending.values()) else "writes"
+            response = await self.transport.send(
+                "POST", "/$batch", json_body=payload, throttle=throttle, cost=len(pending)
+            )
+            results: dict[str, BatchResponse] = {}
+            for raw in (response.json() or {}).get("responses", []):
+                item = _batch_response(raw)
+                results[item.id] = item
+            retry: set[str] = set()
+            waits: list[float] = []
+            for rid in pending:
+                got = results.get(rid)
+                if got is None:  # Graph answered without this id: treat as transient
+                    results[rid] = BatchResponse(rid, 503, {}, None)
+                    retry.add(rid)
+                elif got.status in RETRYABLE_STATUSES:
+                    retry.add(rid)
+                    ra = parse_retry_after(_header(got.headers, "retry-after"))
+                    if ra is not None:
+                        waits.append(ra)
+                    if got.status == 429:
+                        self.transport.pacer.penalize(throttle, ra or 0.0)
+            # A 424 whose dependency is re-sent goes again with it (transitively).
+            changed = True
+            while changed:
+                changed = False
+                for rid, req in pending.items():
+                    dep_retried = any(d in retry for d in req.depends_on)
+                    if rid not in retry and results[rid].status == 424 and dep_retried:
+                        retry.add(rid)
+                        changed = True
+            delay = max(waits) if waits else policy.backoff(attempt)
+            give_up = not retry or not policy.may_retry(attempt, delay)
+            for rid in list(pending):
+                if give_up or rid not in retry:
+                    final[rid] = results[rid]
+                    if not final[rid].ok:
+                        self._log_batch_item(final[rid])
+            if give_up:
+                break
+            pending = {rid: pending[rid] for rid in pending if rid in retry}
+            log.info(
+                "graph_batch_retry", tenant=self.tenant_id, items=len(pending), attempt=attempt + 1,
+                delay=round(delay, 3),
+            )
+            attempt += 1
+            await self.transport.pacer.sleep(delay)
+        return final
+
+    def _log_batch_item(self, item: BatchResponse) -> None:
+        info = error_info(item.status, item.headers, item.body)
+        log.warning(
+            "graph_batch_item_failed", tenant=self.tenant_id, item_id=item.id, status=item.status,
+            code=info.code, request_id=info.request_id, client_request_id=info.client_request_id,
+        )
+
+
+# ---------------------------------------------------------------------------------- batch helpers
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    return next((v for k, v in headers.items() if k.lower() == name), None)
+
+
+def _json_or_none(content: bytes) -> Any:
+    try:
+        return json.loads(content) if content else None
+    except ValueError:
+        return None
+
+
+def _batch_item(r: BatchRequest, pending: Mapping[str, BatchRequest]) -> dict[str, Any]:
+    item: dict[str, Any] = {"id": r.id, "method": r.method, "url": r.url}
+    headers = dict(r.headers)
+    if r.body is not None:
+        item["body"] = r.body
+        if not any(k.lower() == "content-type" for k in headers):
+            headers["Content-Type"] = "application/json"
+    if headers:
+        item["headers"] = headers
+    # Dependencies that already succeeded in an earlier round are not sent again.
+    deps = [d for d in r.depends_on if d in pending]
+    if deps:
+        item["dependsOn"] = deps
+    return item
+
+
+def _batch_response(raw: Mapping[str, Any]) -> BatchResponse:
+    headers = raw.get("headers") or {}
+    return BatchResponse(
+        id=str(raw.get("id")),
+        status=int(raw.get("status") or 0),
+        headers={str(k): str(v) for k, v in headers.items()} if isinstance(headers, dict) else {},
+        body=raw.get("body"),
+    )
+
+
+def _chunk(requests: Sequence[BatchRequest]) -> list[list[BatchRequest]]:
+    """Validate and split into ≤ 20-item chunks, keeping each depends_on-connected group together."""
+    ids: dict[str, BatchRequest] = {}
+    for r in requests:
+        if not r.id or r.id.lower() in {k.lower() for k in ids}:
+            raise ValueError(f"batch ids must be non-empty and unique (case-insensitive): {r.id!r}")
+        if not _BATCH_URL_RE.match(r.url) or r.url.startswith("//"):
+            raise ValueError(f"batch item {r.id!r}: url must be relative, like /users/<id>")
+        if r.url.lower().startswith(("/v1.0/", "/beta/")):
+            raise ValueError(f"batch item {r.id!r}: url must not carry the API version")
+        ids[r.id] = r
+    for r in requests:
+        for d in r.depends_on:
+            if d not in ids or d == r.id:
+                raise ValueError(f"batch item {r.id!r} depends on unknown id {d!r}")
+    parent = {rid: rid for rid in ids}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for r in requests:
+        for d in r.depends_on:
+            parent[find(r.id)] = find(d)
+    groups: dict[str, list[BatchRequest]] = {}
+    for r in requests:
+        groups.setdefault(find(r.id), []).append(r)
+    chunks: list[list[BatchRequest]] = []
+    current: list[BatchRequest] = []
+    for group in groups.values():
+        if len(group) > BATCH_LIMIT:
+            raise ValueError(f"{len(group)} requests linked by depends_on exceed the batch limit of 20")
+        if len(current) + len(group) > BATCH_LIMIT:
+            chunks.append(current)
+            current = []
+        current.extend(group)
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _same_user(existing: DirectoryUser, new: NewUser) -> bool:
+    """Is ``existing`` the user a lost first attempt of ``new`` created? Marker attributes must match."""
+    if (existing.mail_nickname or "").lower() != new.mail_nickname.lower():
+        return False
+    if existing.display_name != new.display_name:
+        return False
+    return all(existing.extension_attributes.get(k) == v for k, v in new.extension_attributes.items())
+
+
+# ---------------------------------------------------------------------------------- provider
+
+
+class GraphDirectoryProvider:
+    """Gives the ``GraphDirectory`` of each configured tenant; built once at start-up."""
+
+    def __init__(self, directories: Mapping[str, GraphDirectory]) -> None:
+        self._directories = dict(directories)
+
+    @classmethod
+    def from_config(
+        cls,
+        region: RegionConfig,
+        settings: GraphSettings,
+        *,
+        base_url_override: str | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        environ: Mapping[str, str] | None = None,
+    ) -> GraphDirectoryProvider:
+        """One directory per tenant of ``region``. ``base_url_override`` points every ``static``
+        tenant at a running emulator. Raises ``GraphConfigError`` on bad config or missing env."""
+        directories: dict[str, GraphDirectory] = {}
+        for tenant_id, conn in region.tenants().items():
+            url = base_url_override if (base_url_override and conn.credential == "static") else None
+            directories[tenant_id] = GraphDirectory.create(
+                tenant_id, conn, settings, base_url=url, clock=clock, sleep=sleep, environ=environ
+            )
+        return cls(directories)
+
+    def for_tenant(self, tenant_id: str) -> GraphDirectory:
+        try:
+            return self._directories[tenant_id.lower()]
+        except KeyError:
+            raise LookupError(f"tenant {tenant_id} is not configured") from None
+
+    @property
+    def tenant_ids(self) -> list[str]:
+        return list(self._directories)
+
+    async def aclose(self) -> None:
+        for directory in self._directories.values():
+            await directory.aclose()
+
+
+__all__ = ["GraphConflict", "GraphDirectory", "GraphDirectoryProvider", "GraphError", "build_http_client"]
