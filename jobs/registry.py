@@ -17,9 +17,10 @@ JobFn = Callable[["Container"], Awaitable[dict[str, int]]]
 class JobSpec:
     name: str
     description: str
+    module: str = ""  # defaults to jobs.<name>
 
     def load(self) -> JobFn:
-        module = importlib.import_module(f"jobs.{self.name}")
+        module = importlib.import_module(self.module or f"jobs.{self.name}")
         fn: JobFn = module.run
         return fn
 

@@ -146,8 +146,9 @@ class TokenValidator:
             tid = str(claims.get("tid", "")).lower()
             if tid not in self._tenant_ids or claims.get("iss") != self._issuer.replace("{tid}", tid):
                 raise InvalidToken("InvalidIssuerError")
-        if not isinstance(claims.get("roles", []), list):
-            raise InvalidToken("roles claim malformed")
+        roles = claims.get("roles")
+        if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
+            raise InvalidToken("roles claim missing or malformed")
         return claims
 
 

@@ -58,7 +58,7 @@ class SchedulerSettings(_Section):
     purge_cron: str = "30 1 * * *"
     notify_interval_seconds: int = Field(default=3600, ge=60)
     misfire_grace_seconds: int = Field(default=600, ge=1)
-    lease_seconds: int = Field(default=900, ge=10)
+    lease_seconds: int = Field(default=900, ge=2)
     timezone: str = "Europe/Helsinki"
 
 

@@ -52,7 +52,7 @@ async def start_run(c: Container, name: str, *, trigger: str, requested_by: str 
     """Record a run as 'running' (used by the API's ?wait=false so it can answer with the id)."""
     now = c.clock.now()
     row = JobRun(
-        name=name, trigger=trigger, holder=c.extras.get("holder", "?"), started_at=now, outcome="running",
+        name=name, trigger=trigger, holder=c.extras.setdefault("holder", lease.make_holder_id()), started_at=now, outcome="running",
         counts={}, requested_by=requested_by,
     )
     async with c.db.session() as s:
@@ -76,7 +76,7 @@ async def run_job(
     spec = JOBS.get(name)
     if spec is None:
         raise UnknownJob(name)
-    holder = c.extras.setdefault("holder", lease.make_holder_id())
+    holder: str = c.extras.setdefault("holder", lease.make_holder_id())
     ttl = timedelta(seconds=c.config.settings.scheduler.lease_seconds)
     run = run or await start_run(c, name, trigger=trigger, requested_by=requested_by)
     bound = log.bind(job=name, run_id=run.id, trigger=trigger)
@@ -84,6 +84,7 @@ async def run_job(
     if not await lease.acquire(c.db, name, holder, c.clock.now(), ttl):
         bound.info("job_skipped_lease_held")
         return await _finish(c, run.id, "skipped", {}, "lease held")
+    await _mark_abandoned(c, name, holder, run.id)
 
     heartbeat = asyncio.create_task(_heartbeat(c, name, holder, ttl))
     try:
@@ -111,6 +112,18 @@ def _low_priority() -> contextlib.AbstractContextManager[Any]:
         return contextlib.nullcontext()
     cm: contextlib.AbstractContextManager[Any] = low_priority()
     return cm
+
+
+async def _mark_abandoned(c: Container, name: str, holder: str, current_run: str) -> None:
+    """Runs still 'running' when we hold the lease belong to a holder that died (its lease expired)."""
+    async with c.db.session() as s:
+        await s.execute(
+            update(JobRun)
+            .where(JobRun.name == name, JobRun.outcome == "running", JobRun.id != current_run,
+                   JobRun.holder != holder)
+            .values(outcome="abandoned", error="the process running it stopped (lease expired)",
+                    finished_at=c.clock.now())
+        )
 
 
 async def _heartbeat(c: Container, name: str, holder: str, ttl: timedelta) -> None:

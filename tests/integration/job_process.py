@@ -1,0 +1,42 @@
+"""A job runner process for the lease tests: ``python -m tests.integration.job_process NAME START_AT SECONDS``.
+
+Registers a test job that sleeps, waits until the wall-clock START_AT (so two processes start
+at the same moment), runs it through the real runner, and prints the outcome as JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from idops.bootstrap import build_container
+from idops.config import load_config
+from idops.jobruntime.runner import run_job
+from jobs.registry import JOBS, JobSpec
+from tests.conftest import NoDirectories
+
+SLEEP = float(os.environ.get("SLEEPY_SECONDS", "1"))
+
+
+async def run(_c: object) -> dict[str, int]:
+    Path(os.environ["SLEEPY_MARK"]).write_text(str(os.getpid()))
+    await asyncio.sleep(SLEEP)
+    return {"slept": 1}
+
+
+async def main(name: str, start_at: float) -> None:
+    JOBS[name] = JobSpec(name, "test job that sleeps", module="tests.integration.job_process")
+    config = load_config(Path(os.environ["IDOPS_CONFIG_DIR"]))
+    c = build_container(config, directories=NoDirectories())
+    await asyncio.sleep(max(0.0, start_at - time.time()))
+    record = await run_job(c, name, trigger="cli")
+    print(json.dumps({"outcome": record.outcome, "error": record.error, "id": record.id}), flush=True)
+    await c.db.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], float(sys.argv[2])))

@@ -1,0 +1,80 @@
+"""The command line: fast help, config check exit codes, dev tokens only under demo auth."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jwt
+
+from tests.conftest import CONFIG_DIR, REPO
+
+
+def idops(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "idops.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_help_is_fast_and_imports_nothing_heavy() -> None:
+    probe = (
+        "import sys, time; t=time.perf_counter(); from idops.cli import build_parser; "
+        "build_parser().format_help(); "
+        "print(time.perf_counter()-t, any(m.startswith(('msgraph','fastapi','sqlalchemy')) for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
+    seconds, heavy = out.stdout.split()
+    assert heavy == "False"
+    assert float(seconds) < 0.5
+    started = time.perf_counter()
+    assert idops("--help").returncode == 0
+    assert time.perf_counter() - started < 2.0  # includes interpreter start-up
+
+
+def test_config_check_passes_on_the_shipped_config() -> None:
+    r = idops("config", "check", "--config-dir", str(CONFIG_DIR))
+    assert r.returncode == 0, r.stderr
+    assert "8 municipalities" in r.stdout
+
+
+def test_config_check_fails_with_path_qualified_problems(tmp_path: Path) -> None:
+    d = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, d)
+    (d / "idops.toml").write_text((d / "idops.toml").read_text().replace("[policy]\n", "[policy]\nfoo = 1\n"))
+    r = idops("config", "check", "--config-dir", str(d))
+    assert r.returncode == 2
+    assert "idops.toml: policy.foo: unknown key" in r.stderr
+
+
+def test_dev_token_prints_a_token_as_the_last_word(tmp_path: Path) -> None:
+    r = idops("dev-token", "--role", "Principal", "--school", "tampere/hervanta", "--config-dir", str(CONFIG_DIR),
+              env={"IDOPS_DATA_DIR": str(tmp_path)})
+    assert r.returncode == 0, r.stderr
+    token = r.stdout.split()[-1]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["roles"] == ["Principal"]
+    assert (tmp_path / "demo-signing-key.pem").stat().st_mode & 0o077 == 0  # key readable by owner only
+
+
+def test_dev_token_refuses_under_real_identity_provider(tmp_path: Path) -> None:
+    env = {
+        "IDOPS_AUTH__MODE": "entra",
+        "IDOPS_AUTH__ISSUER": "https://login.microsoftonline.com/{tid}/v2.0",
+        "IDOPS_AUTH__JWKS_URL": "https://login.microsoftonline.com/common/discovery/v2.0/keys",
+        "IDOPS_DATA_DIR": str(tmp_path),
+    }
+    r = idops("dev-token", "--role", "RegionAdmin", "--config-dir", str(CONFIG_DIR), env=env)
+    assert r.returncode == 3
+    assert "refused" in r.stderr
+    assert not (tmp_path / "demo-signing-key.pem").exists()
+
+
+def test_dev_token_for_unknown_school_is_an_error() -> None:
+    r = idops("dev-token", "--role", "Principal", "--school", "tampere/atlantis", "--config-dir", str(CONFIG_DIR))
+    assert r.returncode == 2 and "unknown school" in r.stderr
