@@ -263,6 +263,7 @@ class GraphDirectory:
 
     async def delete_user(self, user_id: str) -> None:
         """Soft delete; a user already gone (404) is success."""
+        self._recent.pop(user_id.lower(), None)  # a 404 from now on is real, not replication lag
         try:
             await self.transport.send("DELETE", f"/users/{path_user(user_id)}", throttle="writes")
         except GraphNotFound:
