@@ -1,0 +1,1 @@
+"""Single-login coverage ("yhden tunnuksen kattavuus"): accounts per staff person and apps per login."""
