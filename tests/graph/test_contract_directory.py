@@ -68,7 +68,9 @@ async def test_create_get_and_find_a_user(emulator: EmulatorServer, directory: G
     assert stored.password_profile == {"password": "Kx9!vbn-Qwe2zz", "forceChangePasswordNextSignIn": True}
 
 
-async def test_update_sends_nulls_and_omits_unset(emulator: EmulatorServer, directory: GraphDirectory) -> None:
+async def test_update_sends_nulls_and_omits_unset(
+    emulator: EmulatorServer, directory: GraphDirectory
+) -> None:
     leave = datetime(2026, 1, 31, 22, 0, tzinfo=UTC)
     u = await directory.create_user(make_new_user(employee_leave_date_time=leave))
     await directory.update_user(
@@ -236,7 +238,9 @@ async def test_access_pass_and_policy(emulator: EmulatorServer, directory: Graph
     assert (policy.state, policy.maximum_lifetime_in_minutes) == ("enabled", 480)
     start = datetime.now(UTC) + timedelta(hours=1)
     with structlog.testing.capture_logs() as logs:
-        tap = await directory.create_access_pass(user.id, start=start, lifetime_minutes=120, usable_once=False)
+        tap = await directory.create_access_pass(
+            user.id, start=start, lifetime_minutes=120, usable_once=False
+        )
     assert len(tap.code) == 8
     assert tap.lifetime_in_minutes == 120
     assert tap.code not in repr(tap)
@@ -297,7 +301,8 @@ async def test_service_principals(emulator: EmulatorServer, directory: GraphDire
     emulator.state.add_service_principal(TENANT, "a0000000-0000-4000-8000-000000000001", "Wilma", "saml")
     emulator.state.add_service_principal(TENANT, "a0000000-0000-4000-8000-000000000002", "Legacy")
     sps = await collect(directory.list_service_principals())
-    assert {(s.display_name, s.preferred_single_sign_on_mode) for s in sps} == {("Wilma", "saml"), ("Legacy", None)}
+    modes = {(s.display_name, s.preferred_single_sign_on_mode) for s in sps}
+    assert modes == {("Wilma", "saml"), ("Legacy", None)}
 
 
 async def test_send_mail(emulator: EmulatorServer, directory: GraphDirectory) -> None:

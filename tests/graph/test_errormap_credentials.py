@@ -27,13 +27,15 @@ def body(code: str | None, message: str, details: list[dict[str, str]] | None = 
     ("status", "code", "message", "details", "expected"),
     [
         (400, "Request_BadRequest", "Another object with the same value for property userPrincipalName "
-         "already exists.", [{"code": "ObjectConflict", "target": "userPrincipalName"}], errors.GraphConflict),
+         "already exists.", [{"code": "ObjectConflict", "target": "userPrincipalName"}],
+         errors.GraphConflict),
         (400, "Request_BadRequest", "Subscription with SKU 1 does not have any available licenses.", None,
          errors.GraphNoSeats),
         (400, "Request_BadRequest", "License assignment cannot be done for user with invalid usage location.",
          None, errors.GraphLicenceError),
         (400, "Request_BadRequest", "Converged UserCredentialPolicy does not allow creating or updating this "
-         "authentication method. AuthMethodType [TemporaryAccessPass].", None, errors.AccessPassPolicyDisabled),
+         "authentication method. AuthMethodType [TemporaryAccessPass].", None,
+         errors.AccessPassPolicyDisabled),
         (403, "Forbidden", "Converged UserCredentialPolicy does not allow …", None,
          errors.AccessPassPolicyDisabled),
         (400, "Request_BadRequest", "The source resource object or one of the objects being referenced don't "
@@ -58,7 +60,8 @@ def test_status_and_code_map_to_typed_errors(
 ) -> None:
     info = error_info(status, {"request-id": "rid", "client-request-id": "cid"}, body(code, message, details))
     assert error_class(info) is expected
-    assert info.request_id == "rid" and info.client_request_id == "cid"
+    assert info.request_id == "rid"
+    assert info.client_request_id == "cid"
 
 
 def test_already_member_is_recognised_by_message() -> None:
@@ -84,7 +87,8 @@ def test_client_secret_reads_the_named_variable_and_never_shows_it() -> None:
     c = conn(credential="client_secret", client_id=CID, client_secret_env="IDOPS_T1_SECRET")
     provider, cred = build_auth_provider(TID, c, c.base_url, environ={"IDOPS_T1_SECRET": "s3cr3t-value"})
     assert type(cred).__name__ == "ClientSecretCredential"
-    assert "s3cr3t-value" not in repr(cred) and "s3cr3t-value" not in repr(provider)
+    assert "s3cr3t-value" not in repr(cred)
+    assert "s3cr3t-value" not in repr(provider)
 
 
 def test_missing_secret_variable_is_a_clear_config_error() -> None:
@@ -121,7 +125,7 @@ def test_real_credentials_refuse_plain_http() -> None:
 
 def test_static_token_is_only_for_the_emulator() -> None:
     c = conn(credential="static", base_url="http://127.0.0.1:9/v1.0")
-    provider, cred = build_auth_provider(TID, c, c.base_url)
+    _provider, cred = build_auth_provider(TID, c, c.base_url)
     assert cred is None
     with pytest.raises(GraphConfigError, match="emulator"):
         build_auth_provider(TID, c, "https://graph.microsoft.com/v1.0")  # e.g. a wrong override

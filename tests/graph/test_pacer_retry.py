@@ -36,7 +36,8 @@ async def test_reports_budget_allows_five_per_ten_seconds() -> None:
     for i, t in enumerate(starts):
         assert sum(1 for s in starts[i:] if s < t + 10.0) <= 5
     assert starts[:5] == [0.0] * 5
-    assert starts[5] == 10.0 and starts[10] == 20.0
+    assert starts[5] == 10.0
+    assert starts[10] == 20.0
 
 
 async def test_penalty_holds_the_whole_class() -> None:
@@ -98,7 +99,8 @@ def test_backoff_is_bounded_and_jittered() -> None:
         d = policy.backoff(attempt)
         assert ceiling / 2 <= d <= ceiling
     assert policy.delay(3, 2.5) == 2.5  # Retry-After wins
-    assert policy.may_retry(5, 1.0) and not policy.may_retry(6, 1.0)
+    assert policy.may_retry(5, 1.0)
+    assert not policy.may_retry(6, 1.0)
     assert not policy.may_retry(0, 10_000.0)  # an absurd Retry-After surfaces instead
 
 
