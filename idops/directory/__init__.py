@@ -1,0 +1,1 @@
+"""The directory mirror shared by MFA and single-login: classification, sync, tables."""

@@ -1,0 +1,1 @@
+"""MFA enrollment tracking: daily snapshots per municipality × school × role, summary, trend, users."""

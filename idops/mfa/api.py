@@ -1,0 +1,128 @@
+"""``GET /v1/mfa/summary``, ``/v1/mfa/trend``, ``/v1/mfa/users`` — JSON, or CSV (``?format=csv`` or
+``Accept: text/csv``). Scope decides what a caller sees; out-of-scope names are 404 like unknown ones."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+
+from idops.api.deps import CallerDep, ContainerDep, SessionDep
+from idops.kit.formats import csv_response, negotiate
+from idops.kit.i18n import language_of
+from idops.mfa import schemas, service
+
+router = APIRouter(prefix="/v1/mfa", tags=["mfa"])
+
+CSV = {"description": "CSV for Power BI with ?format=csv or Accept: text/csv", "content": {"text/csv": {}}}
+
+Muni = Annotated[str | None, Query(description="Municipality key, e.g. tampere")]
+School = Annotated[
+    str | None, Query(description='School path "<municipality>/<school>", e.g. tampere/hervanta')
+]
+RoleQ = Annotated[Literal["staff", "pupil", "substitute"] | None, Query(description="Only this role")]
+GroupBy = Annotated[str | None, Query(description="Comma-separated dimensions: municipality, school, role")]
+From = Annotated[date | None, Query(alias="from", description="First date (default: 29 days before `to`)")]
+To = Annotated[date | None, Query(alias="to", description="Last date (default: today, Europe/Helsinki)")]
+MeasureQ = Annotated[schemas.Measure, Query(description="List users lacking this level")]
+Limit = Annotated[int | None, Query(ge=1, le=10_000, description="Page size (CSV: up to 10 000 rows)")]
+
+
+@router.get("/summary", response_model=schemas.Summary, responses={200: CSV}, summary="MFA coverage now")
+async def get_summary(
+    request: Request,
+    c: ContainerDep,
+    session: SessionDep,
+    caller: CallerDep,
+    municipality: Muni = None,
+    school: School = None,
+    role: RoleQ = None,
+    group_by: GroupBy = None,
+) -> schemas.Summary | Response:
+    """Latest snapshot per municipality; rows grouped by ``group_by`` (default: all three)."""
+    fmt = negotiate(request)
+    result = await service.summary(
+        session,
+        c.config,
+        caller.scope,
+        municipality=municipality,
+        school=school,
+        role=role,
+        group_by=group_by,
+        lang=language_of(request),
+    )
+    if fmt == "csv":
+        return csv_response(schemas.SUMMARY_COLUMNS, schemas.summary_csv_rows(result), "mfa-summary.csv")
+    return result
+
+
+@router.get("/trend", response_model=schemas.Trend, responses={200: CSV}, summary="MFA coverage day by day")
+async def get_trend(
+    request: Request,
+    c: ContainerDep,
+    session: SessionDep,
+    caller: CallerDep,
+    start: From = None,
+    end: To = None,
+    municipality: Muni = None,
+    school: School = None,
+    role: RoleQ = None,
+    group_by: GroupBy = None,
+) -> schemas.Trend | Response:
+    """Daily snapshots over a date range (default grouping: municipality)."""
+    fmt = negotiate(request)
+    result = await service.trend(
+        session,
+        c.config,
+        caller.scope,
+        start=start,
+        end=end,
+        today=service.snapshot_day(c.clock.now()),
+        municipality=municipality,
+        school=school,
+        role=role,
+        group_by=group_by,
+    )
+    if fmt == "csv":
+        return csv_response(schemas.TREND_COLUMNS, schemas.trend_csv_rows(result), "mfa-trend.csv")
+    return result
+
+
+@router.get(
+    "/users", response_model=schemas.UserPage, responses={200: CSV}, summary="Who has not registered MFA"
+)
+async def get_users(
+    request: Request,
+    c: ContainerDep,
+    session: SessionDep,
+    caller: CallerDep,
+    municipality: Muni = None,
+    school: School = None,
+    role: RoleQ = None,
+    measure: MeasureQ = "registered",
+    cursor: str | None = None,
+    limit: Limit = None,
+) -> schemas.UserPage | Response:
+    """Counted users without MFA, one item per (user, school); keyset-paged."""
+    fmt = negotiate(request)
+    api = c.config.settings.api
+    # CSV is an export (one request, up to 10 000 rows); JSON pages stay within the API's limits.
+    size = min(limit or api.default_page_size, api.max_page_size) if fmt == "json" else (limit or 10_000)
+    page = await service.users_without_mfa(
+        session,
+        c.config,
+        caller.scope,
+        municipality=municipality,
+        school=school,
+        role=role,
+        measure=measure,
+        cursor=cursor,
+        limit=size,
+    )
+    if fmt == "csv":
+        resp = csv_response(schemas.USER_COLUMNS, schemas.users_csv_rows(page.items), "mfa-users.csv")
+        if page.next:
+            resp.headers["Link"] = f'<?cursor={page.next}>; rel="next"'
+        return resp
+    return page

@@ -1,0 +1,193 @@
+"""Response models of the MFA API (snake_case, ISO 8601 dates and times with offset)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Dimension = Literal["municipality", "school", "role"]
+Measure = Literal["registered", "capable"]
+
+
+class Excluded(BaseModel):
+    """Users left out of the denominators, by reason (first matching reason wins)."""
+
+    disabled: int = 0
+    guest: int = 0
+    excluded_group: int = 0
+    not_started: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.disabled + self.guest + self.excluded_group + self.not_started
+
+
+class Counts(BaseModel):
+    total: int = Field(description="Counted users (excluded users left out)")
+    registered: int
+    capable: int
+    passwordless_capable: int
+    registered_share: float | None = Field(description="registered / total; null when total is 0")
+    capable_share: float | None
+    passwordless_share: float | None
+    used_share: float | None = Field(
+        description="Mean share of MFA-satisfied interactive sign-ins (30 days) over users with sign-ins; "
+        "null without sign-in data"
+    )
+    used_users: int = 0
+    signins_available: bool | None = Field(
+        description="false when the tenant's licence gives no sign-in logs (403 premium); null when unknown"
+    )
+    excluded: Excluded
+    excluded_total: int
+
+
+class SummaryRow(Counts):
+    municipality: str | None = None
+    school: str | None = Field(default=None, description='School path "<municipality>/<school>"')
+    role: str | None = None
+    target: float | None = Field(default=None, description="Target share of capable users for the role")
+    below_target: bool | None = Field(default=None, description="capable_share below the role's target")
+    date: date
+    synced_at: datetime
+    report_as_of: datetime | None
+
+
+class AsOf(BaseModel):
+    """Freshness: when idops synced (oldest tenant in view) and the oldest registration-report row."""
+
+    synced_at: datetime | None
+    report_as_of: datetime | None
+    date: date | None
+
+
+class BelowTarget(BaseModel):
+    school: str
+    role: str
+    capable_share: float | None
+    target: float
+
+
+class Summary(BaseModel):
+    as_of: AsOf
+    group_by: list[Dimension]
+    targets: dict[str, float]
+    totals: Counts | None
+    rows: list[SummaryRow]
+    below_target: list[BelowTarget] = Field(
+        description="School × role rows whose capable share is below target"
+    )
+    note: str | None = None
+
+
+class TrendPoint(Counts):
+    date: date
+    municipality: str | None = None
+    school: str | None = None
+    role: str | None = None
+
+
+class Trend(BaseModel):
+    start: date
+    end: date
+    group_by: list[Dimension]
+    points: list[TrendPoint]
+
+
+class UnregisteredUser(BaseModel):
+    user_id: str
+    user_principal_name: str
+    display_name: str
+    municipality: str
+    school: str = Field(description='School path "<municipality>/<school>"')
+    role: str
+    is_mfa_registered: bool
+    is_mfa_capable: bool
+    is_passwordless_capable: bool
+    methods_registered: list[str]
+    report_updated_at: datetime | None
+    synced_at: datetime | None
+
+
+class UserPage(BaseModel):
+    items: list[UnregisteredUser]
+    next: str | None = None
+    as_of: AsOf
+
+
+# ------------------------------------------------------------------------------------------ CSV
+# Power BI: one row per observation, stable snake_case columns, ISO dates, "." decimals.
+
+COUNT_COLUMNS = (
+    "total",
+    "registered",
+    "capable",
+    "passwordless_capable",
+    "registered_share",
+    "capable_share",
+    "passwordless_share",
+    "used_share",
+    "used_users",
+    "signins_available",
+    "excluded_disabled",
+    "excluded_guest",
+    "excluded_group",
+    "excluded_not_started",
+    "excluded_total",
+)
+SUMMARY_COLUMNS = (
+    "date",
+    "municipality",
+    "school",
+    "role",
+    *COUNT_COLUMNS,
+    "target",
+    "below_target",
+    "synced_at",
+    "report_as_of",
+)
+TREND_COLUMNS = ("date", "municipality", "school", "role", *COUNT_COLUMNS)
+USER_COLUMNS = (
+    "user_id",
+    "user_principal_name",
+    "display_name",
+    "municipality",
+    "school",
+    "role",
+    "is_mfa_registered",
+    "is_mfa_capable",
+    "is_passwordless_capable",
+    "methods_registered",
+    "report_updated_at",
+    "synced_at",
+)
+
+
+def _flat(model: BaseModel) -> dict[str, object]:
+    d = model.model_dump()
+    ex = d.pop("excluded", None)
+    if isinstance(ex, dict):
+        d["excluded_disabled"] = ex["disabled"]
+        d["excluded_guest"] = ex["guest"]
+        d["excluded_group"] = ex["excluded_group"]
+        d["excluded_not_started"] = ex["not_started"]
+    return d
+
+
+def summary_csv_rows(s: Summary) -> list[dict[str, object]]:
+    return [_flat(r) for r in s.rows]
+
+
+def trend_csv_rows(t: Trend) -> list[dict[str, object]]:
+    return [_flat(p) for p in t.points]
+
+
+def users_csv_rows(items: list[UnregisteredUser]) -> list[dict[str, object]]:
+    out = []
+    for u in items:
+        d: dict[str, object] = u.model_dump()
+        d["methods_registered"] = ";".join(u.methods_registered)
+        out.append(d)
+    return out
