@@ -392,9 +392,9 @@ def generate_region(
                 if premium and u.account_enabled and rng.random() < 0.7:
                     actors[tid].append((u, b.apps_for(pupil_apps), b.rate / 2,
                                         0.7 if u.reg_flags & MFA_CAPABLE else 0.0))
-            for j in range(n_sub):
+            for _ in range(n_sub):
                 u = b.user(t, str(m["upn_domain"]), kind="Substitute", sku=sku)
-                started = j % 2 == 0
+                started = rng.random() < 0.5
                 u.employee_hire_date = now - timedelta(days=1 + int(rng.random() * 60)) if started \
                     else now + timedelta(days=1 + int(rng.random() * 30))
                 u.employee_id = b.next_person()
