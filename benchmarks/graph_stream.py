@@ -164,7 +164,8 @@ def main() -> None:
                 rows.append((size, kind, r))
                 print(
                     f"{size:>7,} rows  {kind:<5}  {r['rows_per_s']:>9,.0f} rows/s  "
-                    f"stream {r['stream_s']:6.2f} s  setup {r['setup_s']:5.2f} s  peak RSS {r['peak_rss_mb']:6.1f} MB",
+                    f"stream {r['stream_s']:6.2f} s  setup {r['setup_s']:5.2f} s  "
+                    f"peak RSS {r['peak_rss_mb']:6.1f} MB",
                     flush=True,
                 )
     print()
