@@ -51,7 +51,11 @@ def _retry_after(v: float) -> str:
 
 
 def error_body(err: GraphHTTPError, now: datetime, request_id: str, client_request_id: str) -> dict[str, Any]:
-    inner: dict[str, Any] = {"date": _ts(now), "request-id": request_id, "client-request-id": client_request_id}
+    inner: dict[str, Any] = {
+        "date": _ts(now),
+        "request-id": request_id,
+        "client-request-id": client_request_id,
+    }
     if err.status == 429:
         inner.update({"code": "429", "status": "429", "message": "Please retry after"})
     e: dict[str, Any] = {"code": err.code, "message": err.message, "innerError": inner}
@@ -72,8 +76,15 @@ def _throttle_error(d: Decision) -> GraphHTTPError:
 class EmulatorApp:
     """ASGI callable. ``state``, ``faults`` and ``log`` are shared with the test thread."""
 
-    def __init__(self, state: EmulatorState, faults: Faults | None = None, clock: Clock | None = None,
-                 *, shuffle_batch: bool = True, seed: int = 0) -> None:
+    def __init__(
+        self,
+        state: EmulatorState,
+        faults: Faults | None = None,
+        clock: Clock | None = None,
+        *,
+        shuffle_batch: bool = True,
+        seed: int = 0,
+    ) -> None:
         self.state = state
         self.faults = faults or Faults(seed)
         self.clock: Clock = clock or SystemClock()
@@ -112,18 +123,29 @@ class EmulatorApp:
         method = scope["method"].upper()
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
         now = self.clock.now()
-        entry = LogEntry(time.time(), method, path, scope.get("query_string", b"").decode("latin-1"), 0, None,
-                         retry_attempt=headers.get("retry-attempt"), priority=headers.get("x-ms-throttle-priority"),
-                         client_request_id=client_request_id)
+        entry = LogEntry(
+            time.time(),
+            method,
+            path,
+            scope.get("query_string", b"").decode("latin-1"),
+            0,
+            None,
+            retry_attempt=headers.get("retry-attempt"),
+            priority=headers.get("x-ms-throttle-priority"),
+            client_request_id=client_request_id,
+        )
         extra: dict[str, str] = {}
         try:
             if not path.startswith("/v1.0/") and path != "/v1.0":
                 raise GraphHTTPError(400, "BadRequest", "Invalid version.")
-            sub = path[len("/v1.0"):] or "/"
+            sub = path[len("/v1.0") :] or "/"
             tenant = self._auth(headers)
             entry.tenant_id = tenant.tenant_id
-            d = self.faults.decide(method, sub, tenant.tenant_id) if sub != "/$batch" else \
-                self._outer_batch_decision(method, tenant.tenant_id)
+            d = (
+                self.faults.decide(method, sub, tenant.tenant_id)
+                if sub != "/$batch"
+                else self._outer_batch_decision(method, tenant.tenant_id)
+            )
             if d.latency_s:
                 await asyncio.sleep(d.latency_s)
             if d.drop:
@@ -138,23 +160,32 @@ class EmulatorApp:
             base = f"http://{headers.get('host', '127.0.0.1')}/v1.0"
             if sub == "/$batch":
                 if method != "POST":
-                    raise GraphHTTPError(405, "Request_BadRequest",
-                                         "Specified HTTP method is not allowed for the request target.")
+                    raise GraphHTTPError(
+                        405,
+                        "Request_BadRequest",
+                        "Specified HTTP method is not allowed for the request target.",
+                    )
                 resp = self._batch(body, tenant, base, now)
             else:
-                resp = self._run(Req(method, sub, query, headers, body, tenant, base, now,
-                                     self.faults.replication_delay_s))
+                resp = self._run(
+                    Req(method, sub, query, headers, body, tenant, base, now, self.faults.replication_delay_s)
+                )
             status, payload, extra = resp.status, resp.body, resp.headers
         except GraphHTTPError as err:
-            status, payload, extra = err.status, error_body(err, now, request_id, client_request_id), err.headers
+            status, payload, extra = (
+                err.status,
+                error_body(err, now, request_id, client_request_id),
+                err.headers,
+            )
         except Exception as exc:  # the emulator must answer like Graph, never with a bare traceback
             log.exception("emulator handler failed")
-            err = GraphHTTPError(500, "generalException", f"Emulator error: {exc!r}")
-            status, payload = 500, error_body(err, now, request_id, client_request_id)
+            crash = GraphHTTPError(500, "generalException", f"Emulator error: {exc!r}")
+            status, payload = 500, error_body(crash, now, request_id, client_request_id)
         entry.status = status
         self.log.record(entry)
-        await self._send(send, status, payload, {"request-id": request_id, "client-request-id": client_request_id,
-                                                 **extra})
+        await self._send(
+            send, status, payload, {"request-id": request_id, "client-request-id": client_request_id, **extra}
+        )
 
     def _auth(self, headers: dict[str, str]) -> Tenant:
         auth = headers.get("authorization", "")
@@ -165,8 +196,9 @@ class EmulatorApp:
         with self.state.lock:
             tenant = self.state.tenants.get(tid)
         if tenant is None:
-            raise GraphHTTPError(401, "InvalidAuthenticationToken",
-                                 "Access token validation failure. Invalid audience.")
+            raise GraphHTTPError(
+                401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience."
+            )
         return tenant
 
     @staticmethod
@@ -176,15 +208,19 @@ class EmulatorApp:
         try:
             return json.loads(raw)
         except ValueError as exc:
-            raise GraphHTTPError(400, "BadRequest", "Unable to read JSON request payload. Please ensure "
-                                 "Content-Type header is set and payload is of valid JSON format.") from exc
+            raise GraphHTTPError(
+                400,
+                "BadRequest",
+                "Unable to read JSON request payload. Please ensure "
+                "Content-Type header is set and payload is of valid JSON format.",
+            ) from exc
 
     def _run(self, req: Req) -> Resp:
         with self.state.lock:
             return dispatch(req)
 
     def _outer_batch_decision(self, method: str, tenant_id: str) -> Decision:
-        """Faults aimed at ``/$batch`` itself; budgets are charged per item instead (20 items = 20 requests)."""
+        """Faults aimed at ``/$batch`` itself; budgets are charged per item (20 items = 20 requests)."""
         saved = self.faults.budgets
         try:
             with self.faults._lock:
@@ -211,12 +247,16 @@ class EmulatorApp:
             ids.add(rid.lower())
             url = str(r.get("url", ""))
             if re.match(r"^(https?:)?//", url, re.I) or re.match(r"^/?(v1\.0|beta)/", url, re.I):
-                raise GraphHTTPError(400, "BadRequest", f"Invalid request URL '{url}': use a URL relative to "
-                                     "the version, e.g. '/users'.")
+                raise GraphHTTPError(
+                    400,
+                    "BadRequest",
+                    f"Invalid request URL '{url}': use a URL relative to the version, e.g. '/users'.",
+                )
             for dep in r.get("dependsOn") or []:
                 if str(dep).lower() not in ids:
-                    raise GraphHTTPError(400, "BadRequest", f"Request '{rid}' depends on unknown or later "
-                                         f"request '{dep}'.")
+                    raise GraphHTTPError(
+                        400, "BadRequest", f"Request '{rid}' depends on unknown or later request '{dep}'."
+                    )
         results: dict[str, dict[str, Any]] = {}
         for r in reqs:
             rid = str(r["id"])
@@ -226,8 +266,9 @@ class EmulatorApp:
             self._rng.shuffle(out)
         return Resp(200, {"responses": out})
 
-    def _batch_item(self, r: dict[str, Any], tenant: Tenant, base: str, now: datetime,
-                    done: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    def _batch_item(
+        self, r: dict[str, Any], tenant: Tenant, base: str, now: datetime, done: dict[str, dict[str, Any]]
+    ) -> dict[str, Any]:
         rid = str(r["id"])
         method = str(r.get("method", "GET")).upper()
         parts = urlsplit(str(r.get("url", "")))
@@ -243,15 +284,29 @@ class EmulatorApp:
             if failed:
                 raise GraphHTTPError(424, "FailedDependency", f"Dependency {failed[0]} failed.")
             if r.get("body") is not None and "content-type" not in headers:
-                raise GraphHTTPError(400, "BadRequest",
-                                     f"Write request id : {rid} does not contain Content-Type header or body.")
+                raise GraphHTTPError(
+                    400,
+                    "BadRequest",
+                    f"Write request id : {rid} does not contain Content-Type header or body.",
+                )
             d = self.faults.decide(method, sub, tenant.tenant_id, in_batch=True)
             if d.status is not None:
                 entry.throttled = d.status == 429
                 raise _throttle_error(d)
             query = dict(parse_qsl(parts.query, keep_blank_values=True))
-            resp = self._run(Req(method, sub, query, headers, r.get("body"), tenant, base, now,
-                                 self.faults.replication_delay_s))
+            resp = self._run(
+                Req(
+                    method,
+                    sub,
+                    query,
+                    headers,
+                    r.get("body"),
+                    tenant,
+                    base,
+                    now,
+                    self.faults.replication_delay_s,
+                )
+            )
             status, body = resp.status, resp.body
             item_headers.update(resp.headers)
             if body is None:
@@ -286,8 +341,13 @@ class EmulatorApp:
 
     @staticmethod
     async def _drop(send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+            }
+        )
         await send({"type": "http.response.body", "body": b'{"value":[', "more_body": True})
         raise DroppedConnection("fault: connection dropped mid-response")
 
@@ -323,7 +383,8 @@ class EmulatorApp:
             await self._send(send, 404, {"error": f"no admin endpoint {method} {path}"}, hdr)
 
 
-def create_app(state: EmulatorState, faults: Faults | None = None, clock: Clock | None = None,
-               **kw: Any) -> EmulatorApp:
+def create_app(
+    state: EmulatorState, faults: Faults | None = None, clock: Clock | None = None, **kw: Any
+) -> EmulatorApp:
     """The ASGI app serving ``state`` as Microsoft Graph v1.0 under ``/v1.0``."""
     return EmulatorApp(state, faults, clock, **kw)

@@ -25,8 +25,8 @@ the window" is known without reading the log, which keeps the ground truth cheap
 
 from __future__ import annotations
 
+import gc
 import random
-import uuid
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -71,8 +71,15 @@ Actor = tuple[User, tuple[tuple[int, int], ...], float, float]
 class GeneratedSignIns:
     """``SignInSource`` over actors; a day is rebuilt from ``Random(f"{seed}:{tenant}:{day}")`` on demand."""
 
-    def __init__(self, seed: int, tenant_index: int, end: datetime, days: int, actors: list[Actor],
-                 apps: Sequence[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        seed: int,
+        tenant_index: int,
+        end: datetime,
+        days: int,
+        actors: list[Actor],
+        apps: Sequence[tuple[str, str]],
+    ) -> None:
         self._seed, self._ti, self._end, self._days = seed, tenant_index, end, days
         self.actors = actors
         self.apps = apps
@@ -105,13 +112,19 @@ class GeneratedSignIns:
             for a in picks:
                 n += 1
                 app_id, app_name = apps[a]
-                out.append(SignInRecord(
-                    id=f"5191{self._ti:04x}-{day:04x}-4000-8000-{n:012x}",
-                    created=start + timedelta(seconds=int(rand() * 86399)),
-                    user_id=user.id, user_principal_name=user.user_principal_name.lower(),
-                    user_display_name=user.display_name, app_id=app_id, app_display_name=app_name,
-                    mfa=rand() < mfa_p, error_code=50126 if rand() < 0.01 else 0,
-                ))
+                out.append(
+                    SignInRecord(
+                        id=f"5191{self._ti:04x}-{day:04x}-4000-8000-{n:012x}",
+                        created=start + timedelta(seconds=int(rand() * 86399)),
+                        user_id=user.id,
+                        user_principal_name=user.user_principal_name.lower(),
+                        user_display_name=user.display_name,
+                        app_id=app_id,
+                        app_display_name=app_name,
+                        mfa=rand() < mfa_p,
+                        error_code=50126 if rand() < 0.01 else 0,
+                    )
+                )
         out.sort(key=lambda r: r.created, reverse=True)
         self._cache[day] = out
         while len(self._cache) > 4:
@@ -124,7 +137,6 @@ class GeneratedRegion:
     """The generated state plus ground truth; ``advance_registration`` evolves MFA day by day."""
 
     state: EmulatorState
-    truth: RegionTruth
     region: Mapping[str, Any]
     apps: Mapping[str, Any]
     now: datetime
@@ -135,15 +147,36 @@ class GeneratedRegion:
     usage: dict[str, dict[str, set[str]]] = field(default_factory=dict)
     tenant_ids: list[str] = field(default_factory=list)
 
+    _truth: RegionTruth | None = field(default=None, repr=False)
+
+    @property
+    def truth(self) -> RegionTruth:
+        """Ground truth at ``now`` of the state as generated (computed on first use, then cached)."""
+        if self._truth is None:
+            self._truth = self.compute_truth()
+        return self._truth
+
     def token(self, tenant_id: str) -> str:
         return f"emu.{tenant_id}"
 
     def compute_truth(self, as_of: datetime | None = None) -> RegionTruth:
         """Ground truth of the *current* state (after tests mutated it), as the report shows at ``as_of``."""
-        with self.state.lock:
-            return compute_truth(self.state, self.region, self.apps, as_of=as_of or self.now, usage=self.usage,
-                                 global_exclusion_group_ids=self.global_exclusion_group_ids,
-                                 fallback_attribute=self.fallback_attribute)
+        was_enabled = gc.isenabled()
+        gc.disable()  # large set building; see generate_region
+        try:
+            with self.state.lock:
+                return compute_truth(
+                    self.state,
+                    self.region,
+                    self.apps,
+                    as_of=as_of or self.now,
+                    usage=self.usage,
+                    global_exclusion_group_ids=self.global_exclusion_group_ids,
+                    fallback_attribute=self.fallback_attribute,
+                )
+        finally:
+            if was_enabled:
+                gc.enable()
 
     def advance_registration(self, day: int, fraction: float = 0.05) -> RegionTruth:
         """Register MFA for ``fraction`` of unregistered enabled members on ``now + day`` and return the
@@ -154,8 +187,12 @@ class GeneratedRegion:
             for tid in self.tenant_ids:
                 t = self.state.tenants[tid]
                 for u in t.users.values():
-                    if u.account_enabled and not u.reg_flags & MFA_REGISTERED and u.user_type == "Member" \
-                            and rng.random() < fraction:
+                    if (
+                        u.account_enabled
+                        and not u.reg_flags & MFA_REGISTERED
+                        and u.user_type == "Member"
+                        and rng.random() < fraction
+                    ):
                         u.reg_prev_flags, u.reg_prev_methods = u.reg_flags, u.reg_methods
                         u.reg_flags = u.reg_flags | MFA_REGISTERED | MFA_CAPABLE | SSPR_REGISTERED
                         u.reg_methods = _METHODS_STRONG[0]
@@ -164,7 +201,9 @@ class GeneratedRegion:
 
 
 def _uuid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    """A version-4-shaped GUID from the seeded RNG (``uuid.UUID`` is 3x slower at 700k users)."""
+    h = f"{rng.getrandbits(128):032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
 
 
 class _Builder:
@@ -222,16 +261,35 @@ class _Builder:
         elif flags & SSPR_REGISTERED:
             u.reg_methods = ("email",)
 
-    def user(self, t: Tenant, domain: str, *, kind: str, sku: str | None = None, enabled: bool = True,
-             given: str | None = None, sur: str | None = None, upn: str | None = None,
-             employee_id: str | None = None) -> User:
+    def user(
+        self,
+        t: Tenant,
+        domain: str,
+        *,
+        kind: str,
+        sku: str | None = None,
+        enabled: bool = True,
+        given: str | None = None,
+        sur: str | None = None,
+        upn: str | None = None,
+        employee_id: str | None = None,
+    ) -> User:
         if given is None or sur is None:
             given, sur = self.person_name()
         upn = upn or self.upn(given, sur, domain)
         u = User(
-            id=_uuid(self.rng), user_principal_name=upn, display_name=f"{given} {sur}", account_enabled=enabled,
-            given_name=given, surname=sur, mail_nickname=upn.split("@")[0], mail=upn,
-            employee_id=employee_id, employee_type=kind, usage_location="FI", licenses=self.licence(sku),
+            id=_uuid(self.rng),
+            user_principal_name=upn,
+            display_name=f"{given} {sur}",
+            account_enabled=enabled,
+            given_name=given,
+            surname=sur,
+            mail_nickname=upn.split("@")[0],
+            mail=upn,
+            employee_id=employee_id,
+            employee_type=kind,
+            usage_location="FI",
+            licenses=self.licence(sku),
             created_date_time=self.now - timedelta(days=30 + int(self.rng.random() * 1500)),
             job_title={"Employee": "Opettaja", "Student": "Oppilas", "Substitute": "Sijainen"}.get(kind),
         )
@@ -272,11 +330,50 @@ def generate_region(
     global_exclusion_group_ids: Sequence[str] = (),
     fallback_attribute: str = "mail",
     report_lag: timedelta = timedelta(0),
+    eager_truth: bool = True,
 ) -> GeneratedRegion:
     """Fill a new ``EmulatorState`` from the region config; deterministic in ``seed``.
 
     ``non_premium_tenants`` defaults to the last tenant of the config (no sign-ins, reports 403).
+    ``eager_truth=False`` skips the ground truth until ``.truth`` is first read (the demo server
+    needs none); read it before mutating the state, or use ``compute_truth()`` afterwards.
     """
+    was_enabled = gc.isenabled()
+    gc.disable()  # 700k new objects would trigger dozens of full collections: 2x slower
+    try:
+        return _generate(
+            region,
+            apps,
+            seed,
+            users_per_tenant,
+            now,
+            days_of_signins,
+            signins_per_user_per_day,
+            non_premium_tenants,
+            global_exclusion_group_ids,
+            fallback_attribute,
+            report_lag,
+            eager_truth,
+        )
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _generate(
+    region: Mapping[str, Any],
+    apps: Mapping[str, Any],
+    seed: int,
+    users_per_tenant: int,
+    now: datetime,
+    days_of_signins: int,
+    signins_per_user_per_day: float,
+    non_premium_tenants: Sequence[str] | None,
+    global_exclusion_group_ids: Sequence[str],
+    fallback_attribute: str,
+    report_lag: timedelta,
+    eager_truth: bool,
+) -> GeneratedRegion:
     state = EmulatorState()
     b = _Builder(state, seed, now, days_of_signins, signins_per_user_per_day)
     rng = b.rng
@@ -304,15 +401,19 @@ def generate_region(
         out: list[tuple[int, float]] = []
         for app in catalogue:
             if _applies(app, muni, role):
-                out += [(app_index[str(a).lower()], popularity[app_index[str(a).lower()]])
-                        for a in app.get("app_ids", [])]
+                out += [
+                    (app_index[str(a).lower()], popularity[app_index[str(a).lower()]])
+                    for a in app.get("app_ids", [])
+                ]
         if role == "staff":
             out += [(unknown_base + i, 0.06) for i in range(len(UNKNOWN_APPS))]
         return out
 
-    for ti, (tid, munis) in enumerate(tenant_list):
+    for tid, munis in tenant_list:
         domains = [f"edu.{m['key']}.fi" for m in munis] + [str(m["upn_domain"]) for m in munis]
-        domains += [str(m["notification_sender"]).split("@")[1] for m in munis if m.get("notification_sender")]
+        domains += [
+            str(m["notification_sender"]).split("@")[1] for m in munis if m.get("notification_sender")
+        ]
         t = state.add_tenant(tid, list(dict.fromkeys(domains)), premium=tid not in non_premium)
         t.report_lag = report_lag
         schools = [(m, s) for m in munis for s in m["schools"]]
@@ -332,13 +433,21 @@ def generate_region(
                 state.add_group(tid, f"{m['name']}: IT-ylläpito", id=str(gid).lower())
             for oid in admins.get("object_ids", []):
                 given, sur = b.person_name()
-                u = b.user(t, f"edu.{m['key']}.fi", kind="Employee", given=given, sur=sur,
-                           employee_id=b.next_person())
+                u = b.user(
+                    t,
+                    f"edu.{m['key']}.fi",
+                    kind="Employee",
+                    given=given,
+                    sur=sur,
+                    employee_id=b.next_person(),
+                )
                 t.unindex_user(u)
                 u.id = str(oid).lower()
                 t.index_user(u)
-                u.reg_flags, u.reg_methods = MFA_REGISTERED | MFA_CAPABLE | SSPR_REGISTERED | IS_ADMIN, \
-                    _METHODS_STRONG[3]
+                u.reg_flags, u.reg_methods = (
+                    MFA_REGISTERED | MFA_CAPABLE | SSPR_REGISTERED | IS_ADMIN,
+                    _METHODS_STRONG[3],
+                )
                 for gid in admins.get("group_ids", []):
                     state.add_member(tid, str(gid).lower(), u.id)
 
@@ -347,17 +456,28 @@ def generate_region(
             sku = str(s["licence_sku_ids"][0]).lower() if s.get("licence_sku_ids") else None
             if sku:
                 sku_seen[tid].add(sku)
-            staff_g = state.add_group(tid, f"{s['name']}: henkilökunta", id=str(s["staff_group_ids"][0]).lower())
+            staff_g = state.add_group(
+                tid, f"{s['name']}: henkilökunta", id=str(s["staff_group_ids"][0]).lower()
+            )
             nested = state.add_group(tid, f"{s['name']}: opettajat")
             staff_g.members[nested.id] = None
-            pupil_g = state.add_group(tid, f"{s['name']}: oppilaat", id=str(s["pupil_group_ids"][0]).lower()) \
-                if s.get("pupil_group_ids") else None
-            sub_g = state.add_group(tid, f"{s['name']}: sijaiset", id=str(s["substitute_group_ids"][0]).lower()) \
-                if s.get("substitute_group_ids") else None
+            pupil_g = (
+                state.add_group(tid, f"{s['name']}: oppilaat", id=str(s["pupil_group_ids"][0]).lower())
+                if s.get("pupil_group_ids")
+                else None
+            )
+            sub_g = (
+                state.add_group(tid, f"{s['name']}: sijaiset", id=str(s["substitute_group_ids"][0]).lower())
+                if s.get("substitute_group_ids")
+                else None
+            )
             for gid in (s.get("principals") or {}).get("group_ids", []):
                 state.add_group(tid, f"{s['name']}: rehtorit", id=str(gid).lower())
-            staff_rate, pupil_rate, sub_rate = 0.55 + 0.43 * rng.random(), 0.1 + 0.6 * rng.random(), \
-                0.2 + 0.4 * rng.random()
+            staff_rate, pupil_rate, sub_rate = (
+                0.55 + 0.43 * rng.random(),
+                0.1 + 0.6 * rng.random(),
+                0.2 + 0.4 * rng.random(),
+            )
             n_staff, n_sub = max(3, n * 12 // 100), max(1, n * 3 // 100) if sub_g else 0
             n_pupil = max(0, n - n_staff - n_sub) if pupil_g else 0
             staff_apps, pupil_apps = candidates(muni, "staff"), candidates(muni, "pupil")
@@ -383,20 +503,25 @@ def generate_region(
                 if eid:
                     staff_accounts.append((tid, u))
                 if premium and u.account_enabled and rng.random() < 0.9:
-                    actors[tid].append((u, b.apps_for(staff_apps), b.rate,
-                                        0.9 if u.reg_flags & MFA_CAPABLE else 0.0))
+                    actors[tid].append(
+                        (u, b.apps_for(staff_apps), b.rate, 0.9 if u.reg_flags & MFA_CAPABLE else 0.0)
+                    )
             for _ in range(n_pupil):
                 u = b.user(t, domain, kind="Student", sku=sku, enabled=rng.random() >= 0.02)
                 b.registration(u, pupil_rate, 0.05)
                 pupil_g.members[u.id] = None  # type: ignore[union-attr]
                 if premium and u.account_enabled and rng.random() < 0.7:
-                    actors[tid].append((u, b.apps_for(pupil_apps), b.rate / 2,
-                                        0.7 if u.reg_flags & MFA_CAPABLE else 0.0))
+                    actors[tid].append(
+                        (u, b.apps_for(pupil_apps), b.rate / 2, 0.7 if u.reg_flags & MFA_CAPABLE else 0.0)
+                    )
             for _ in range(n_sub):
                 u = b.user(t, str(m["upn_domain"]), kind="Substitute", sku=sku)
                 started = rng.random() < 0.5
-                u.employee_hire_date = now - timedelta(days=1 + int(rng.random() * 60)) if started \
+                u.employee_hire_date = (
+                    now - timedelta(days=1 + int(rng.random() * 60))
+                    if started
                     else now + timedelta(days=1 + int(rng.random() * 30))
+                )
                 u.employee_id = b.next_person()
                 b.registration(u, sub_rate, 0.0)
                 sub_g.members[u.id] = None  # type: ignore[union-attr]
@@ -439,29 +564,44 @@ def generate_region(
                 continue
             t2 = state.tenants[other_tid]
             m2, s2 = school_slots[other_tid][int(rng.random() * len(school_slots[other_tid]))]
-            assert u.given_name is not None and u.surname is not None
-            u2 = b.user(t2, f"edu.{m2['key']}.fi", kind="Employee", given=u.given_name, sur=u.surname,
-                        employee_id=u.employee_id, enabled=rng.random() < 0.5)
+            assert u.given_name is not None
+            assert u.surname is not None
+            u2 = b.user(
+                t2,
+                f"edu.{m2['key']}.fi",
+                kind="Employee",
+                given=u.given_name,
+                sur=u.surname,
+                employee_id=u.employee_id,
+                enabled=rng.random() < 0.5,
+            )
             b.registration(u2, 0.5, 0.1)
             if rng.random() < 0.6:
                 state.tenants[other_tid].groups[str(s2["staff_group_ids"][0]).lower()].members[u2.id] = None
                 if t2.premium and u2.account_enabled:
-                    actors[other_tid].append((u2, b.apps_for(candidates(str(m2["key"]), "staff")), b.rate, 0.5))
+                    actors[other_tid].append(
+                        (u2, b.apps_for(candidates(str(m2["key"]), "staff")), b.rate, 0.5)
+                    )
 
     # SKUs, service principals, sign-in sources
     for ti, (tid, munis) in enumerate(tenant_list):
         t = state.tenants[tid]
         for sku in sorted(sku_seen[tid]):
             used = sum(1 for u in t.users.values() for s, _ in u.licenses if s == sku)
-            state.add_sku(tid, sku, "M365EDU_A3_FACULTY" if ti % 2 else "STANDARDWOFFPACK_FACULTY",
-                          used + max(10, used // 20))
+            state.add_sku(
+                tid,
+                sku,
+                "M365EDU_A3_FACULTY" if ti % 2 else "STANDARDWOFFPACK_FACULTY",
+                used + max(10, used // 20),
+            )
         keys = {str(m["key"]) for m in munis}
         for app in catalogue:
             if app.get("municipalities") and not keys & set(app["municipalities"]):
                 continue
             for aid in app.get("app_ids", []):
-                state.add_service_principal(tid, str(aid).lower(), str(app["name"]),
-                                            _SSO_MODE.get(str(app.get("sign_in"))))
+                state.add_service_principal(
+                    tid, str(aid).lower(), str(app["name"]), _SSO_MODE.get(str(app.get("sign_in")))
+                )
         for aid, name in UNKNOWN_APPS:
             state.add_service_principal(tid, aid, name, None)
         if t.premium and days_of_signins > 0:
@@ -474,9 +614,17 @@ def generate_region(
             if pairs:
                 per_user[u.id] = {app_table[a][0] for a, _ in pairs}
         usage[tid] = per_user
-    gen = GeneratedRegion(state=state, truth=None,  # type: ignore[arg-type]
-                          region=region, apps=apps, now=now, seed=seed,
-                          global_exclusion_group_ids=tuple(g.lower() for g in global_exclusion_group_ids),
-                          fallback_attribute=fallback_attribute, usage=usage, tenant_ids=list(tenants))
-    gen.truth = gen.compute_truth()
+    gen = GeneratedRegion(
+        state=state,
+        region=region,
+        apps=apps,
+        now=now,
+        seed=seed,
+        global_exclusion_group_ids=tuple(g.lower() for g in global_exclusion_group_ids),
+        fallback_attribute=fallback_attribute,
+        usage=usage,
+        tenant_ids=list(tenants),
+    )
+    if eager_truth:
+        gen._truth = gen.compute_truth()
     return gen

@@ -134,7 +134,7 @@ def page_list(
     else:
         items = compute()
         offset = 0
-    chunk = items[offset: offset + size]
+    chunk = items[offset : offset + size]
     values = [v for v in (render(x) for x in chunk) if v is not None]
     body: dict[str, Any] = {"@odata.context": f"{GRAPH}/$metadata#{context}"}
     if count and not tok:
@@ -155,7 +155,9 @@ def _body(req: Req) -> dict[str, Any]:
     if req.body is None:
         return {}
     if not isinstance(req.body, dict):
-        raise bad_request("Write requests (excluding DELETE) must contain the Content-Type header declaration.")
+        raise bad_request(
+            "Write requests (excluding DELETE) must contain the Content-Type header declaration."
+        )
     return {k: v for k, v in req.body.items() if k != "@odata.type"}
 
 
@@ -217,10 +219,29 @@ def _valid_password(pw: str) -> bool:
 # --- users -------------------------------------------------------------------------------------
 
 _WRITABLE = {
-    "accountEnabled", "displayName", "givenName", "surname", "mailNickname", "mail", "otherMails",
-    "mobilePhone", "jobTitle", "employeeId", "employeeType", "employeeHireDate", "employeeLeaveDateTime",
-    "usageLocation", "userType", "onPremisesExtensionAttributes", "passwordProfile", "passwordPolicies",
-    "userPrincipalName", "businessPhones", "officeLocation", "preferredLanguage", "onPremisesImmutableId",
+    "accountEnabled",
+    "displayName",
+    "givenName",
+    "surname",
+    "mailNickname",
+    "mail",
+    "otherMails",
+    "mobilePhone",
+    "jobTitle",
+    "employeeId",
+    "employeeType",
+    "employeeHireDate",
+    "employeeLeaveDateTime",
+    "usageLocation",
+    "userType",
+    "onPremisesExtensionAttributes",
+    "passwordProfile",
+    "passwordPolicies",
+    "userPrincipalName",
+    "businessPhones",
+    "officeLocation",
+    "preferredLanguage",
+    "onPremisesImmutableId",
 }
 
 
@@ -238,7 +259,8 @@ def _check_upn(t: Tenant, upn: Any, *, exclude: str | None = None) -> str:
     other = t.upn_index.get(upn.lower())
     if other is not None and other != exclude:
         raise GraphHTTPError(
-            400, "Request_BadRequest",
+            400,
+            "Request_BadRequest",
             "Another object with the same value for property userPrincipalName already exists.",
             details=[{"code": "ObjectConflict", "target": "userPrincipalName"}],
         )
@@ -248,8 +270,9 @@ def _check_upn(t: Tenant, upn: Any, *, exclude: str | None = None) -> str:
 def _apply(u: User, body: dict[str, Any], t: Tenant, *, creating: bool) -> None:
     unknown = set(body) - _WRITABLE
     if unknown:
-        raise bad_request(f"Property '{sorted(unknown)[0]}' does not exist as a declared property or "
-                          "extension property.")
+        raise bad_request(
+            f"Property '{sorted(unknown)[0]}' does not exist as a declared property or extension property."
+        )
     for k, v in body.items():
         if k == "displayName":
             if not v or not isinstance(v, str) or len(v) > 256:
@@ -289,7 +312,9 @@ def _apply(u: User, body: dict[str, Any], t: Tenant, *, creating: bool) -> None:
                 if ek == "@odata.type":
                     continue
                 if not re.fullmatch(r"extensionAttribute(?:[1-9]|1[0-5])", ek):
-                    raise bad_request(f"Property '{ek}' does not exist on type 'onPremisesExtensionAttributes'.")
+                    raise bad_request(
+                        f"Property '{ek}' does not exist on type 'onPremisesExtensionAttributes'."
+                    )
                 if ev is None:
                     ext.pop(ek, None)
                 elif not isinstance(ev, str) or len(ev) > 1024:
@@ -299,19 +324,40 @@ def _apply(u: User, body: dict[str, Any], t: Tenant, *, creating: bool) -> None:
             u.ext = ext or None
         elif k == "passwordProfile":
             if not isinstance(v, dict) or not isinstance(v.get("password"), str):
-                raise bad_request("Invalid value specified for property 'passwordProfile' of resource 'User'.")
-            strong_off = "DisableStrongPassword" in (body.get("passwordPolicies") or u.password_policies or "")
+                raise bad_request(
+                    "Invalid value specified for property 'passwordProfile' of resource 'User'."
+                )
+            strong_off = "DisableStrongPassword" in (
+                body.get("passwordPolicies") or u.password_policies or ""
+            )
             if not strong_off and not _valid_password(v["password"]):
-                raise bad_request("The specified password does not comply with password complexity "
-                                  "requirements. Please provide a different password.")
+                raise bad_request(
+                    "The specified password does not comply with password complexity "
+                    "requirements. Please provide a different password."
+                )
             u.password_profile = {kk: vv for kk, vv in v.items() if kk != "@odata.type"}
         elif k == "otherMails":
             u.other_mails = tuple(v or ())
-        elif k in ("givenName", "surname", "mail", "mobilePhone", "jobTitle", "employeeId", "employeeType",
-                   "userType", "passwordPolicies"):
-            attr = {"givenName": "given_name", "mobilePhone": "mobile_phone", "jobTitle": "job_title",
-                    "employeeId": "employee_id", "employeeType": "employee_type", "userType": "user_type",
-                    "passwordPolicies": "password_policies"}.get(k, k)
+        elif k in (
+            "givenName",
+            "surname",
+            "mail",
+            "mobilePhone",
+            "jobTitle",
+            "employeeId",
+            "employeeType",
+            "userType",
+            "passwordPolicies",
+        ):
+            attr = {
+                "givenName": "given_name",
+                "mobilePhone": "mobile_phone",
+                "jobTitle": "job_title",
+                "employeeId": "employee_id",
+                "employeeType": "employee_type",
+                "userType": "user_type",
+                "passwordPolicies": "password_policies",
+            }.get(k, k)
             setattr(u, attr, v if v is not None or k != "userType" else "Member")
 
 
@@ -319,13 +365,19 @@ def create_user(req: Req) -> Resp:
     body = _body(req)
     for prop in ("accountEnabled", "displayName", "mailNickname", "userPrincipalName", "passwordProfile"):
         if body.get(prop) is None:
-            raise bad_request(f"Invalid value specified for property '{prop}' of resource 'User'."
-                              if prop != "passwordProfile" else
-                              "Invalid value specified for property 'passwordProfile' of resource 'User'.")
+            raise bad_request(
+                f"Invalid value specified for property '{prop}' of resource 'User'."
+                if prop != "passwordProfile"
+                else "Invalid value specified for property 'passwordProfile' of resource 'User'."
+            )
     t = req.tenant
     _check_upn(t, body["userPrincipalName"])
-    u = User(id=new_id(), user_principal_name=body["userPrincipalName"], display_name=body["displayName"],
-             created_date_time=req.now)
+    u = User(
+        id=new_id(),
+        user_principal_name=body["userPrincipalName"],
+        display_name=body["displayName"],
+        created_date_time=req.now,
+    )
     _apply(u, body, t, creating=True)
     t.index_user(u)
     if req.replication_delay_s > 0:
@@ -365,8 +417,11 @@ def list_users(req: Req) -> Resp:
     if node is not None and odata.needs_advanced(node) and not (advanced and _count_requested(req)):
         raise bad_request("Unsupported Query.", "Request_UnsupportedQuery")
     if "$search" in req.query and not advanced:
-        raise bad_request("Request with $search query parameter only works through MSGraph with a special "
-                          "request header: 'ConsistencyLevel: eventual'", "Request_UnsupportedQuery")
+        raise bad_request(
+            "Request with $search query parameter only works through MSGraph with a special "
+            "request header: 'ConsistencyLevel: eventual'",
+            "Request_UnsupportedQuery",
+        )
     if "$orderby" in req.query and node is not None and not advanced:
         raise bad_request("Unsupported Query.", "Request_UnsupportedQuery")
     size = odata.parse_top(req.query.get("$top"), 100, 999)
@@ -375,9 +430,14 @@ def list_users(req: Req) -> Resp:
     def compute() -> list[User]:
         if node is None:
             users = list(t.users.values())
-        elif isinstance(node, odata.Cmp) and node.op == "eq" and isinstance(node.left, odata.Prop) \
-                and node.left.path in (("userPrincipalName",), ("id",)) and isinstance(node.right, odata.Lit) \
-                and isinstance(node.right.value, str):
+        elif (
+            isinstance(node, odata.Cmp)
+            and node.op == "eq"
+            and isinstance(node.left, odata.Prop)
+            and node.left.path in (("userPrincipalName",), ("id",))
+            and isinstance(node.right, odata.Lit)
+            and isinstance(node.right.value, str)
+        ):
             found = t.resolve_user(node.right.value)
             users = [found] if found is not None and odata.evaluate(node, user_getter(found)) else []
         else:
@@ -386,8 +446,9 @@ def list_users(req: Req) -> Resp:
             users = [u for u in users if not _replicating(req, u.id)]
         return users
 
-    return page_list(req, compute, lambda u: user_json(u, sel), size, "users",
-                     count=advanced and _count_requested(req))
+    return page_list(
+        req, compute, lambda u: user_json(u, sel), size, "users", count=advanced and _count_requested(req)
+    )
 
 
 def count_users(req: Req) -> Resp:
@@ -438,10 +499,16 @@ def assign_license(req: Req, key: str) -> Resp:
 
 def list_skus(req: Req) -> Resp:
     vals = [
-        {"capabilityStatus": s.capability_status, "consumedUnits": s.consumed_units, "id": s.id or s.sku_id,
-         "skuId": s.sku_id, "skuPartNumber": s.sku_part_number, "appliesTo": "User",
-         "prepaidUnits": {"enabled": s.enabled_units, "suspended": 0, "warning": 0, "lockedOut": 0},
-         "servicePlans": list(s.service_plans)}
+        {
+            "capabilityStatus": s.capability_status,
+            "consumedUnits": s.consumed_units,
+            "id": s.id or s.sku_id,
+            "skuId": s.sku_id,
+            "skuPartNumber": s.sku_part_number,
+            "appliesTo": "User",
+            "prepaidUnits": {"enabled": s.enabled_units, "suspended": 0, "warning": 0, "lockedOut": 0},
+            "servicePlans": list(s.service_plans),
+        }
         for s in req.tenant.skus.values()
     ]
     return Resp(200, {"@odata.context": f"{GRAPH}/$metadata#subscribedSkus", "value": vals})
@@ -458,7 +525,9 @@ def send_mail(req: Req, key: str) -> Resp:
     if not to or not all(to):
         raise GraphHTTPError(400, "ErrorInvalidRecipients", "At least one recipient isn't valid.")
     content = (msg.get("body") or {}).get("content", "")
-    req.tenant.sent_mail.append(SentMail(u.user_principal_name, to, str(msg.get("subject", "")), content, req.now))
+    req.tenant.sent_mail.append(
+        SentMail(u.user_principal_name, to, str(msg.get("subject", "")), content, req.now)
+    )
     return Resp(202)
 
 
@@ -473,8 +542,10 @@ def create_tap(req: Req, key: str) -> Resp:
     t = req.tenant
     pol = t.tap_policy
     if pol.state != "enabled":
-        raise bad_request("Converged UserCredentialPolicy does not allow creating or updating this "
-                          "authentication method. AuthMethodType [TemporaryAccessPass].")
+        raise bad_request(
+            "Converged UserCredentialPolicy does not allow creating or updating this "
+            "authentication method. AuthMethodType [TemporaryAccessPass]."
+        )
     if u.user_type.lower() == "guest":
         raise bad_request("Temporary Access Pass cannot be added to an external guest user.")
     body = _body(req)
@@ -483,25 +554,43 @@ def create_tap(req: Req, key: str) -> Resp:
         raise bad_request("Invalid value specified for property 'lifetimeInMinutes'.")
     if not pol.minimum_lifetime_in_minutes <= lifetime <= pol.maximum_lifetime_in_minutes:
         raise bad_request(
-            f"The lifetime of the Temporary Access Pass must be between {pol.minimum_lifetime_in_minutes} and "
+            "The lifetime of the Temporary Access Pass must be between "
+            f"{pol.minimum_lifetime_in_minutes} and "
             f"{pol.maximum_lifetime_in_minutes} minutes as configured in the policy."
         )
     start = _parse_dt(body.get("startDateTime"), "startDateTime") or req.now
     once = bool(body.get("isUsableOnce", pol.is_usable_once)) or pol.is_usable_once
     code = "".join(secrets.choice(_TAP_ALPHABET) for _ in range(pol.default_length))
-    tap = Tap(id=new_id(), code=code, created_date_time=req.now, start_date_time=start,
-              lifetime_in_minutes=lifetime, is_usable_once=once)
+    tap = Tap(
+        id=new_id(),
+        code=code,
+        created_date_time=req.now,
+        start_date_time=start,
+        lifetime_in_minutes=lifetime,
+        is_usable_once=once,
+    )
     t.taps[u.id] = tap  # one per user: a new pass replaces the old
-    return Resp(201, {"@odata.context": f"{GRAPH}/$metadata#users('{u.id}')/authentication/"
-                      "temporaryAccessPassMethods/$entity", **tap_json(tap, req.now, with_code=True)})
+    return Resp(
+        201,
+        {
+            "@odata.context": f"{GRAPH}/$metadata#users('{u.id}')/authentication/"
+            "temporaryAccessPassMethods/$entity",
+            **tap_json(tap, req.now, with_code=True),
+        },
+    )
 
 
 def list_taps(req: Req, key: str) -> Resp:
     u = _user(req, key)
     tap = req.tenant.taps.get(u.id)
     vals = [tap_json(tap, req.now, with_code=False)] if tap else []
-    return Resp(200, {"@odata.context": f"{GRAPH}/$metadata#users('{u.id}')/authentication/"
-                      "temporaryAccessPassMethods", "value": vals})
+    return Resp(
+        200,
+        {
+            "@odata.context": f"{GRAPH}/$metadata#users('{u.id}')/authentication/temporaryAccessPassMethods",
+            "value": vals,
+        },
+    )
 
 
 def tap_item(req: Req, key: str, tap_id: str) -> Resp:
@@ -517,17 +606,23 @@ def tap_item(req: Req, key: str, tap_id: str) -> Resp:
 
 def tap_policy(req: Req) -> Resp:
     p = req.tenant.tap_policy
-    return Resp(200, {
-        "@odata.context": f"{GRAPH}/$metadata#policies/authenticationMethodsPolicy/"
-                          "authenticationMethodConfigurations/$entity",
-        "@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration",
-        "id": "TemporaryAccessPass", "state": p.state,
-        "defaultLifetimeInMinutes": p.default_lifetime_in_minutes, "defaultLength": p.default_length,
-        "minimumLifetimeInMinutes": p.minimum_lifetime_in_minutes,
-        "maximumLifetimeInMinutes": p.maximum_lifetime_in_minutes, "isUsableOnce": p.is_usable_once,
-        "includeTargets": [{"targetType": "group", "id": "all_users", "isRegistrationRequired": False}],
-        "excludeTargets": [],
-    })
+    return Resp(
+        200,
+        {
+            "@odata.context": f"{GRAPH}/$metadata#policies/authenticationMethodsPolicy/"
+            "authenticationMethodConfigurations/$entity",
+            "@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration",
+            "id": "TemporaryAccessPass",
+            "state": p.state,
+            "defaultLifetimeInMinutes": p.default_lifetime_in_minutes,
+            "defaultLength": p.default_length,
+            "minimumLifetimeInMinutes": p.minimum_lifetime_in_minutes,
+            "maximumLifetimeInMinutes": p.maximum_lifetime_in_minutes,
+            "isUsableOnce": p.is_usable_once,
+            "includeTargets": [{"targetType": "group", "id": "all_users", "isRegistrationRequired": False}],
+            "excludeTargets": [],
+        },
+    )
 
 
 # --- groups ------------------------------------------------------------------------------------
@@ -552,8 +647,10 @@ def add_member(req: Req, gid: str) -> Resp:
     if mid not in req.tenant.users and mid not in req.tenant.groups:
         raise not_found(mid)
     if mid in g.members:
-        raise bad_request("One or more added object references already exist for the following modified "
-                          "properties: 'members'.")
+        raise bad_request(
+            "One or more added object references already exist for the following modified "
+            "properties: 'members'."
+        )
     g.members[mid] = None
     return Resp(204)
 
@@ -590,8 +687,10 @@ def patch_group(req: Req, gid: str) -> Resp:
             if m is None or (m.group(1) not in req.tenant.users and m.group(1) not in req.tenant.groups):
                 raise not_found(str(ref))
             if m.group(1) in g.members:
-                raise bad_request("One or more added object references already exist for the following "
-                                  "modified properties: 'members'.")
+                raise bad_request(
+                    "One or more added object references already exist for the following "
+                    "modified properties: 'members'."
+                )
             ids.append(m.group(1))
         for i in ids:
             g.members[i] = None
@@ -620,10 +719,15 @@ def list_members(req: Req, gid: str, *, transitive: bool) -> Resp:
 
 
 def list_groups(req: Req) -> Resp:
-    sel = _select(req, {"id", "displayName", "description", "securityEnabled", "mailEnabled", "groupTypes"},
-                  "microsoft.graph.group")
+    sel = _select(
+        req,
+        {"id", "displayName", "description", "securityEnabled", "mailEnabled", "groupTypes"},
+        "microsoft.graph.group",
+    )
     size = odata.parse_top(req.query.get("$top"), 100, 999)
-    return page_list(req, lambda: list(req.tenant.groups.values()), lambda g: group_json(g, sel), size, "groups")
+    return page_list(
+        req, lambda: list(req.tenant.groups.values()), lambda g: group_json(g, sel), size, "groups"
+    )
 
 
 def get_group(req: Req, gid: str) -> Resp:
@@ -635,8 +739,11 @@ def get_group(req: Req, gid: str) -> Resp:
 
 def _purge_expired(req: Req) -> None:
     t = req.tenant
-    for uid in [uid for uid, u in t.deleted.items()
-                if u.deleted_date_time and req.now - u.deleted_date_time > timedelta(days=30)]:
+    for uid in [
+        uid
+        for uid, u in t.deleted.items()
+        if u.deleted_date_time and req.now - u.deleted_date_time > timedelta(days=30)
+    ]:
         _purge(t, uid)
 
 
@@ -651,8 +758,13 @@ def list_deleted(req: Req) -> Resp:
     sel = _select(req, USER_PROPS, "microsoft.graph.user")
     size = odata.parse_top(req.query.get("$top"), 100, 999)
     fields = sel or ["id", "displayName", "userPrincipalName", "deletedDateTime"]
-    return page_list(req, lambda: list(req.tenant.deleted.values()),
-                     lambda u: user_json(u, fields, odata_type=True), size, "directory/deletedItems")
+    return page_list(
+        req,
+        lambda: list(req.tenant.deleted.values()),
+        lambda u: user_json(u, fields, odata_type=True),
+        size,
+        "directory/deletedItems",
+    )
 
 
 def deleted_item(req: Req, oid: str) -> Resp:
@@ -677,7 +789,8 @@ def restore_deleted(req: Req, oid: str) -> Resp:
         raise not_found(oid)
     if u.user_principal_name.lower() in t.upn_index:
         raise GraphHTTPError(
-            400, "Request_BadRequest",
+            400,
+            "Request_BadRequest",
             "Another object with the same value for property userPrincipalName already exists.",
             details=[{"code": "ObjectConflict", "target": "userPrincipalName"}],
         )
@@ -686,8 +799,13 @@ def restore_deleted(req: Req, oid: str) -> Resp:
     t.index_user(u)
     for sku, _ in u.licenses:
         t.sku_consumed(sku, 1)
-    return Resp(200, {"@odata.context": f"{GRAPH}/$metadata#directoryObjects/$entity",
-                      **user_json(u, None, odata_type=True)})
+    return Resp(
+        200,
+        {
+            "@odata.context": f"{GRAPH}/$metadata#directoryObjects/$entity",
+            **user_json(u, None, odata_type=True),
+        },
+    )
 
 
 # --- reports -----------------------------------------------------------------------------------
@@ -695,8 +813,11 @@ def restore_deleted(req: Req, oid: str) -> Resp:
 
 def _premium(req: Req) -> None:
     if not req.tenant.premium:
-        raise GraphHTTPError(403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
-                             "Neither tenant is B2C or tenant doesn't have premium license")
+        raise GraphHTTPError(
+            403,
+            "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+            "Neither tenant is B2C or tenant doesn't have premium license",
+        )
 
 
 def _registration_row(req: Req, u: User) -> dict[str, Any] | None:
@@ -717,7 +838,11 @@ def list_registration(req: Req) -> Resp:
 
     def compute() -> list[dict[str, Any]]:
         rows = (_registration_row(req, u) for u in list(t.users.values()))
-        return [r for r in rows if r is not None and (node is None or odata.evaluate(node, odata.mapping_getter(r)))]
+        return [
+            r
+            for r in rows
+            if r is not None and (node is None or odata.evaluate(node, odata.mapping_getter(r)))
+        ]
 
     return page_list(req, compute, lambda r: r, size, "reports/authenticationMethods/userRegistrationDetails")
 
@@ -753,10 +878,11 @@ def odata_signin_props() -> list[str]:
 
 
 class _SignInSeq(Sequence[SignInRecord]):
-    """A lazy newest-first sequence over hand-added and generated sign-ins (one day materialised at a time)."""
+    """Lazy newest-first sequence over hand-added and generated sign-ins (one day in memory at a time)."""
 
-    def __init__(self, t: Tenant, lo: datetime | None, hi: datetime | None,
-                 match: Callable[[SignInRecord], bool]) -> None:
+    def __init__(
+        self, t: Tenant, lo: datetime | None, hi: datetime | None, match: Callable[[SignInRecord], bool]
+    ) -> None:
         self._match = match
         src = t.signin_source
         hand = [r for r in t.signins if (lo is None or r.created >= lo) and (hi is None or r.created <= hi)]
@@ -777,8 +903,9 @@ class _SignInSeq(Sequence[SignInRecord]):
         self._sizes: list[int] = []
 
     @staticmethod
-    def _day(src: Any, d: int, start: datetime, end: datetime,
-             hand: list[SignInRecord]) -> Callable[[], list[SignInRecord]]:
+    def _day(
+        src: Any, d: int, start: datetime, end: datetime, hand: list[SignInRecord]
+    ) -> Callable[[], list[SignInRecord]]:
         def load() -> list[SignInRecord]:
             extra = [r for r in hand if start <= r.created < end]
             rows = src.day(d)
@@ -823,7 +950,7 @@ class _SignInSeq(Sequence[SignInRecord]):
 
     def has_more(self, offset: int) -> bool:
         """True when records exist at or after ``offset`` (loads at most the next non-empty day)."""
-        return bool(self[offset: offset + 1])
+        return bool(self[offset : offset + 1])
 
 
 def list_service_principals(req: Req) -> Resp:
@@ -860,8 +987,10 @@ _route(rf"/users/{_SEG}/sendMail", POST=send_mail)
 _route(rf"/users/{_SEG}/authentication/temporaryAccessPassMethods", GET=list_taps, POST=create_tap)
 _route(rf"/users/{_SEG}/authentication/temporaryAccessPassMethods/{_SEG}", GET=tap_item, DELETE=tap_item)
 _route(r"/subscribedSkus", GET=list_skus)
-_route(r"/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/temporaryAccessPass",
-       GET=tap_policy)
+_route(
+    r"/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/temporaryAccessPass",
+    GET=tap_policy,
+)
 _route(r"/groups", GET=list_groups)
 _route(rf"/groups/{_SEG}", GET=get_group, PATCH=patch_group)
 _route(rf"/groups/{_SEG}/members/\$ref", POST=add_member)
@@ -886,8 +1015,9 @@ def dispatch(req: Req) -> Resp:
             continue
         handler = methods.get(req.method)
         if handler is None:
-            raise GraphHTTPError(405, "Request_BadRequest",
-                                 "Specified HTTP method is not allowed for the request target.")
+            raise GraphHTTPError(
+                405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."
+            )
         return handler(req, *m.groups())
     seg = req.path.strip("/").split("/")[0] or req.path
     raise GraphHTTPError(400, "BadRequest", f"Resource not found for the segment '{seg}'.")

@@ -359,7 +359,9 @@ def _compare(op: str, a: Any, b: Any) -> bool:
             return bool(a < b)
         return bool(a <= b)
     except TypeError as exc:
-        raise GraphHTTPError(400, "BadRequest", f"Invalid filter clause: incompatible types for '{op}'.") from exc
+        raise GraphHTTPError(
+            400, "BadRequest", f"Invalid filter clause: incompatible types for '{op}'."
+        ) from exc
 
 
 def _item_getter(var: str, item: Any, outer: Getter) -> Getter:
@@ -426,8 +428,13 @@ def datetime_bounds(node: Node, prop: str) -> tuple[datetime | None, datetime | 
         n = stack.pop()
         if isinstance(n, And):
             stack += [n.left, n.right]
-        elif isinstance(n, Cmp) and isinstance(n.left, Prop) and n.left.path == (prop,) \
-                and isinstance(n.right, Lit) and isinstance(n.right.value, datetime):
+        elif (
+            isinstance(n, Cmp)
+            and isinstance(n.left, Prop)
+            and n.left.path == (prop,)
+            and isinstance(n.right, Lit)
+            and isinstance(n.right.value, datetime)
+        ):
             v = n.right.value
             if n.op in ("ge", "gt", "eq"):
                 lo = v if lo is None else max(lo, v)
@@ -460,7 +467,8 @@ def parse_top(value: str | None, default: int, maximum: int) -> int:
         raise GraphHTTPError(400, "BadRequest", f"Invalid page size specified: '{value}'.") from exc
     if not 1 <= n <= maximum:
         raise GraphHTTPError(
-            400, "Request_BadRequest",
+            400,
+            "Request_BadRequest",
             f"Invalid page size specified: '{value}'. Must be between 1 and {maximum} inclusive.",
         )
     return n

@@ -40,8 +40,14 @@ def _licenses(u: User) -> list[dict[str, Any]]:
 
 def _license_states(u: User) -> list[dict[str, Any]]:
     return [
-        {"skuId": s, "assignedByGroup": None, "disabledPlans": list(p), "state": "Active", "error": "None",
-         "lastUpdatedDateTime": None}
+        {
+            "skuId": s,
+            "assignedByGroup": None,
+            "disabledPlans": list(p),
+            "state": "Active",
+            "error": "None",
+            "lastUpdatedDateTime": None,
+        }
         for s, p in u.licenses
     ]
 
@@ -78,13 +84,38 @@ USER_PROPS: dict[str, Callable[[User], Any]] = {
     "passwordProfile": lambda u: None,  # write-only: Graph never returns it
 }
 USER_DEFAULT = (
-    "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation",
-    "preferredLanguage", "surname", "userPrincipalName", "id",
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "id",
 )
 USER_FILTERABLE = {
-    "id", "userPrincipalName", "displayName", "accountEnabled", "givenName", "surname", "mailNickname", "mail",
-    "otherMails", "mobilePhone", "jobTitle", "employeeId", "employeeType", "employeeHireDate",
-    "employeeLeaveDateTime", "usageLocation", "userType", "createdDateTime", "assignedLicenses",
+    "id",
+    "userPrincipalName",
+    "displayName",
+    "accountEnabled",
+    "givenName",
+    "surname",
+    "mailNickname",
+    "mail",
+    "otherMails",
+    "mobilePhone",
+    "jobTitle",
+    "employeeId",
+    "employeeType",
+    "employeeHireDate",
+    "employeeLeaveDateTime",
+    "usageLocation",
+    "userType",
+    "createdDateTime",
+    "assignedLicenses",
     "onPremisesExtensionAttributes",
 }
 
@@ -173,10 +204,22 @@ def registration_json(u: User, flags: int, methods: tuple[str, ...], as_of: date
 
 
 REGISTRATION_PROPS = {
-    "id", "userPrincipalName", "userDisplayName", "userType", "isAdmin", "isSsprRegistered", "isSsprEnabled",
-    "isSsprCapable", "isMfaRegistered", "isMfaCapable", "isPasswordlessCapable", "methodsRegistered",
-    "isSystemPreferredAuthenticationMethodEnabled", "systemPreferredAuthenticationMethods",
-    "userPreferredMethodForSecondaryAuthentication", "lastUpdatedDateTime",
+    "id",
+    "userPrincipalName",
+    "userDisplayName",
+    "userType",
+    "isAdmin",
+    "isSsprRegistered",
+    "isSsprEnabled",
+    "isSsprCapable",
+    "isMfaRegistered",
+    "isMfaCapable",
+    "isPasswordlessCapable",
+    "methodsRegistered",
+    "isSystemPreferredAuthenticationMethodEnabled",
+    "systemPreferredAuthenticationMethods",
+    "userPreferredMethodForSecondaryAuthentication",
+    "lastUpdatedDateTime",
 }
 
 MFA_POLICY = {
@@ -211,12 +254,26 @@ def signin_json(r: SignInRecord) -> dict[str, Any]:
         "riskEventTypes_v2": [],
         "resourceDisplayName": r.app_display_name,
         "resourceId": r.app_id,
-        "status": {"errorCode": r.error_code, "failureReason": "Other." if r.error_code else None,
-                   "additionalDetails": None},
-        "deviceDetail": {"deviceId": "", "displayName": None, "operatingSystem": "Windows 10",
-                         "browser": "Edge 120.0.0", "isCompliant": False, "isManaged": False, "trustType": None},
-        "location": {"city": "Tampere", "state": "Pirkanmaa", "countryOrRegion": "FI",
-                     "geoCoordinates": {"altitude": None, "latitude": 61.4978, "longitude": 23.761}},
+        "status": {
+            "errorCode": r.error_code,
+            "failureReason": "Other." if r.error_code else None,
+            "additionalDetails": None,
+        },
+        "deviceDetail": {
+            "deviceId": "",
+            "displayName": None,
+            "operatingSystem": "Windows 10",
+            "browser": "Edge 120.0.0",
+            "isCompliant": False,
+            "isManaged": False,
+            "trustType": None,
+        },
+        "location": {
+            "city": "Tampere",
+            "state": "Pirkanmaa",
+            "countryOrRegion": "FI",
+            "geoCoordinates": {"altitude": None, "latitude": 61.4978, "longitude": 23.761},
+        },
         "appliedConditionalAccessPolicies": [dict(MFA_POLICY)] if r.mfa else [],
     }
 

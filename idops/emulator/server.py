@@ -28,8 +28,17 @@ class EmulatorServer:
     ``port=0`` picks a free port. ``stop()`` is idempotent; the object is a context manager.
     """
 
-    def __init__(self, state: EmulatorState, faults: Faults | None = None, clock: Clock | None = None,
-                 port: int = 0, *, host: str = "127.0.0.1", log_level: str = "critical", **app_kw: Any) -> None:
+    def __init__(
+        self,
+        state: EmulatorState,
+        faults: Faults | None = None,
+        clock: Clock | None = None,
+        port: int = 0,
+        *,
+        host: str = "127.0.0.1",
+        log_level: str = "critical",
+        **app_kw: Any,
+    ) -> None:
         self.state = state
         self.faults = faults or Faults()
         self.app: EmulatorApp = create_app(state, self.faults, clock, **app_kw)
@@ -62,8 +71,9 @@ class EmulatorServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level=self._log_level, access_log=False, lifespan="off",
-                                timeout_keep_alive=30)
+        config = uvicorn.Config(
+            self.app, log_level=self._log_level, access_log=False, lifespan="off", timeout_keep_alive=30
+        )
         self._server = uvicorn.Server(config)
         server = self._server
 
@@ -89,5 +99,7 @@ class EmulatorServer:
     def __enter__(self) -> EmulatorServer:
         return self.start()
 
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

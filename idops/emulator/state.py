@@ -267,13 +267,15 @@ class EmulatorState:
         upn: str,
         display_name: str | None = None,
         *,
-        id: str | None = None,  # noqa: A002 - Graph's own name
+        id: str | None = None,
         **fields: Any,
     ) -> User:
         """Insert a user directly (no validation, no replication delay). ``fields`` are ``User`` fields."""
         with self.lock:
             t = self.tenants[tenant_id]
-            u = User(id=id or new_id(), user_principal_name=upn, display_name=display_name or upn.split("@")[0])
+            u = User(
+                id=id or new_id(), user_principal_name=upn, display_name=display_name or upn.split("@")[0]
+            )
             for k, v in fields.items():
                 setattr(u, k, v)
             if u.mail_nickname is None:
@@ -320,8 +322,9 @@ class EmulatorState:
         """Change a user's registration row; the report shows the old row until ``at + report_lag``."""
         with self.lock:
             u = self.tenants[tenant_id].users[user_id]
-            flags = (MFA_REGISTERED if registered else 0) | (MFA_CAPABLE if (registered if capable is None
-                                                                            else capable) else 0)
+            flags = (MFA_REGISTERED if registered else 0) | (
+                MFA_CAPABLE if (registered if capable is None else capable) else 0
+            )
             flags |= (PASSWORDLESS if passwordless else 0) | (u.reg_flags & (SSPR_REGISTERED | IS_ADMIN))
             if methods is None:
                 methods = ("microsoftAuthenticatorPush", "mobilePhone") if registered else ()
@@ -330,8 +333,9 @@ class EmulatorState:
             u.reg_changed_at = at
 
     # groups -------------------------------------------------------------------------------
-    def add_group(self, tenant_id: str, display_name: str, *, id: str | None = None,  # noqa: A002
-                  members: Iterable[str] = ()) -> Group:
+    def add_group(
+        self, tenant_id: str, display_name: str, *, id: str | None = None, members: Iterable[str] = ()
+    ) -> Group:
         with self.lock:
             g = Group(id=id or new_id(), display_name=display_name, members=dict.fromkeys(members))
             self.tenants[tenant_id].groups[g.id] = g
@@ -351,26 +355,49 @@ class EmulatorState:
         with self.lock:
             t = self.tenants[tenant_id]
             consumed = sum(1 for u in t.users.values() for s, _ in u.licenses if s == sku_id)
-            s = Sku(sku_id=sku_id, sku_part_number=part_number, enabled_units=enabled_units,
-                    consumed_units=consumed, id=f"{tenant_id}_{sku_id}")
+            s = Sku(
+                sku_id=sku_id,
+                sku_part_number=part_number,
+                enabled_units=enabled_units,
+                consumed_units=consumed,
+                id=f"{tenant_id}_{sku_id}",
+            )
             t.skus[sku_id] = s
             return s
 
-    def add_service_principal(self, tenant_id: str, app_id: str, display_name: str,
-                              sso_mode: str | None = None) -> ServicePrincipal:
+    def add_service_principal(
+        self, tenant_id: str, app_id: str, display_name: str, sso_mode: str | None = None
+    ) -> ServicePrincipal:
         with self.lock:
-            sp = ServicePrincipal(id=new_id(), app_id=app_id, display_name=display_name,
-                                  preferred_single_sign_on_mode=sso_mode)
+            sp = ServicePrincipal(
+                id=new_id(), app_id=app_id, display_name=display_name, preferred_single_sign_on_mode=sso_mode
+            )
             self.tenants[tenant_id].service_principals.append(sp)
             return sp
 
-    def add_signin(self, tenant_id: str, user: User, app_id: str, app_name: str, at: datetime, *,
-                   mfa: bool = False, error_code: int = 0) -> SignInRecord:
+    def add_signin(
+        self,
+        tenant_id: str,
+        user: User,
+        app_id: str,
+        app_name: str,
+        at: datetime,
+        *,
+        mfa: bool = False,
+        error_code: int = 0,
+    ) -> SignInRecord:
         with self.lock:
-            rec = SignInRecord(id=new_id(), created=at, user_id=user.id,
-                               user_principal_name=user.user_principal_name.lower(),
-                               user_display_name=user.display_name, app_id=app_id, app_display_name=app_name,
-                               mfa=mfa, error_code=error_code)
+            rec = SignInRecord(
+                id=new_id(),
+                created=at,
+                user_id=user.id,
+                user_principal_name=user.user_principal_name.lower(),
+                user_display_name=user.display_name,
+                app_id=app_id,
+                app_display_name=app_name,
+                mfa=mfa,
+                error_code=error_code,
+            )
             t = self.tenants[tenant_id]
             t.signins.append(rec)
             t.signins.sort(key=lambda r: r.created, reverse=True)
@@ -389,10 +416,16 @@ class EmulatorState:
         with self.lock:
             return {
                 tid: {
-                    "domains": t.domains, "premium": t.premium, "users": len(t.users),
-                    "deleted": len(t.deleted), "groups": len(t.groups), "skus": len(t.skus),
-                    "service_principals": len(t.service_principals), "taps": len(t.taps),
-                    "sent_mail": len(t.sent_mail), "hand_signins": len(t.signins),
+                    "domains": t.domains,
+                    "premium": t.premium,
+                    "users": len(t.users),
+                    "deleted": len(t.deleted),
+                    "groups": len(t.groups),
+                    "skus": len(t.skus),
+                    "service_principals": len(t.service_principals),
+                    "taps": len(t.taps),
+                    "sent_mail": len(t.sent_mail),
+                    "hand_signins": len(t.signins),
                     "generated_signin_days": t.signin_source.day_count() if t.signin_source else 0,
                 }
                 for tid, t in self.tenants.items()

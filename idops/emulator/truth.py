@@ -170,9 +170,9 @@ def compute_truth(
     muni_by_key = {str(m["key"]): m for m in region["municipalities"]}
 
     for tid, munis in munis_by_tenant.items():
-        t = state.tenants.get(tid)
-        if t is None:
+        if tid not in state.tenants:
             continue
+        t = state.tenants[tid]
         truth.premium[tid] = t.premium
         global_excl = _union(t, global_exclusion_group_ids)
         in_school: set[str] = set()
@@ -186,7 +186,9 @@ def compute_truth(
                 staff = _union(t, s.get("staff_group_ids", []))
                 pupils = _union(t, s.get("pupil_group_ids", []))
                 subs = _union(t, s.get("substitute_group_ids", []))
-                rows = {r: [0, 0, 0, 0, dict.fromkeys(REASONS, 0)] for r in ("staff", "pupil", "substitute")}
+                roles = ("staff", "pupil", "substitute")
+                rows: dict[str, list[int]] = {r: [0, 0, 0, 0] for r in roles}
+                excluded: dict[str, dict[str, int]] = {r: dict.fromkeys(REASONS, 0) for r in roles}
                 persons: set[str] = set()
                 app_users: dict[str, set[str]] = {}
                 for uid in staff | pupils | subs:
@@ -195,29 +197,39 @@ def compute_truth(
                     role = "substitute" if uid in subs else "staff" if uid in staff else "pupil"
                     row = rows[role]
                     reason = _base_reason(u, excl)
-                    if reason is None and role == "substitute" and u.employee_hire_date is not None \
-                            and u.employee_hire_date > as_of:
+                    if (
+                        reason is None
+                        and role == "substitute"
+                        and u.employee_hire_date is not None
+                        and u.employee_hire_date > as_of
+                    ):
                         reason = "not_started"
                     if reason is not None:
-                        row[4][reason] += 1  # type: ignore[index]
+                        excluded[role][reason] += 1
                         continue
                     flags = _row_flags(t, u, as_of)
-                    row[0] += 1  # type: ignore[operator]
-                    row[1] += 1 if flags & MFA_REGISTERED else 0  # type: ignore[operator]
-                    row[2] += 1 if flags & MFA_CAPABLE else 0  # type: ignore[operator]
-                    row[3] += 1 if flags & PASSWORDLESS else 0  # type: ignore[operator]
+                    row[0] += 1
+                    row[1] += 1 if flags & MFA_REGISTERED else 0
+                    row[2] += 1 if flags & MFA_CAPABLE else 0
+                    row[3] += 1 if flags & PASSWORDLESS else 0
                     if role == "staff":
                         p = person_key(u)
                         persons.add(p)
                         for aid in usage.get(tid, {}).get(uid, ()):
                             app_users.setdefault(aid, set()).add(p)
-                for role, (tot, reg, cap, pl, exc) in rows.items():
-                    truth.mfa[(muni, school, role)] = MfaRow(muni, school, role, tot, reg, cap, pl,  # type: ignore[arg-type]
-                                                             dict(exc))  # type: ignore[call-overload]
+                for role, (tot, reg, cap, pl) in rows.items():
+                    truth.mfa[(muni, school, role)] = MfaRow(
+                        muni, school, role, tot, reg, cap, pl, dict(excluded[role])
+                    )
                 school_persons[(muni, school)] = persons
                 school_app_users[(muni, school)] = app_users
-        other = {"total": 0, "registered": 0, "capable": 0, "passwordless_capable": 0,
-                 **{f"excluded_{r}": 0 for r in REASONS[:3]}}
+        other = {
+            "total": 0,
+            "registered": 0,
+            "capable": 0,
+            "passwordless_capable": 0,
+            **{f"excluded_{r}": 0 for r in REASONS[:3]},
+        }
         for uid, u in t.users.items():
             if uid in in_school:
                 continue
@@ -241,7 +253,9 @@ def compute_truth(
         persons = school_persons[key]
         out: dict[str, set[str]] = {}
         for app in catalogue:
-            if "staff" not in app.get("roles", []) or (app.get("municipalities") and muni not in app["municipalities"]):
+            if "staff" not in app.get("roles", []) or (
+                app.get("municipalities") and muni not in app["municipalities"]
+            ):
                 continue
             ids = [str(a).lower() for a in app.get("app_ids", [])]
             if not ids:
@@ -260,25 +274,34 @@ def compute_truth(
         return _single_login(app, muni_by_key[muni])
 
     def muni_clean(muni: str) -> bool:
-        return all(single(str(a["key"]), muni) for a in catalogue
-                   if "staff" in a.get("roles", []) and (not a.get("municipalities") or muni in a["municipalities"]))
+        return all(
+            single(str(a["key"]), muni)
+            for a in catalogue
+            if "staff" in a.get("roles", []) and (not a.get("municipalities") or muni in a["municipalities"])
+        )
 
-    def build(persons: set[str], pairs: dict[tuple[str, str], set[str]], clean: set[str],
-              label: Any) -> Coverage:
+    def build(
+        persons: set[str], pairs: dict[tuple[str, str], set[str]], clean: set[str], label: Any
+    ) -> Coverage:
         """``pairs``: (municipality, app key) → users. ``clean``: persons eligible for the headline."""
         one = {p for p in persons if enabled_accounts.get(p, 0) == 1}
         in_use = sorted(pairs)
         singles = [k for k in in_use if single(k[1], k[0])]
         fmt = (lambda k: k[1]) if label == "app" else (lambda k: f"{k[0]}/{k[1]}")
         return Coverage(
-            staff_persons=len(persons), single_account_persons=len(one),
+            staff_persons=len(persons),
+            single_account_persons=len(one),
             multiplicity_coverage=_ratio(len(one), len(persons)),
-            apps_in_use=tuple(fmt(k) for k in in_use), single_login_apps=tuple(fmt(k) for k in singles),
+            apps_in_use=tuple(fmt(k) for k in in_use),
+            single_login_apps=tuple(fmt(k) for k in singles),
             unknown_apps=tuple(sorted({k[1][8:] for k in in_use if k[1].startswith("unknown:")})),
             app_coverage=_ratio(len(singles), len(in_use)),
-            weighted_app_coverage=_ratio(sum(len(pairs[k]) for k in singles), sum(len(pairs[k]) for k in in_use)),
+            weighted_app_coverage=_ratio(
+                sum(len(pairs[k]) for k in singles), sum(len(pairs[k]) for k in in_use)
+            ),
             app_users={fmt(k): len(v) for k, v in pairs.items()},
-            headline_persons=len(one & clean), headline=_ratio(len(one & clean), len(persons)),
+            headline_persons=len(one & clean),
+            headline=_ratio(len(one & clean), len(persons)),
         )
 
     clean_munis = {m: muni_clean(m) for m in muni_by_key}
@@ -297,14 +320,14 @@ def compute_truth(
             pairs = {(muni, a): u for a, u in users_by_app(key).items()}
             truth.school[key] = build(persons, pairs, persons if clean_munis[muni] else set(), "app")
             m_persons |= persons
-            for k, v in pairs.items():
-                m_pairs.setdefault(k, set()).update(v)
+            for pk, pv in pairs.items():
+                m_pairs.setdefault(pk, set()).update(pv)
         truth.municipality[muni] = build(m_persons, m_pairs, m_persons if clean_munis[muni] else set(), "app")
         region_persons |= m_persons
         for p in m_persons:
             person_munis.setdefault(p, set()).add(muni)
-        for k, v in m_pairs.items():
-            region_pairs.setdefault(k, set()).update(v)
+        for pk, pv in m_pairs.items():
+            region_pairs.setdefault(pk, set()).update(pv)
     clean_persons = {p for p in region_persons if all(clean_munis[m] for m in person_munis[p])}
     truth.region = build(region_persons, region_pairs, clean_persons, "pair")
     return truth

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from idops.emulator.state import EmulatorState
 from idops.emulator.server import EmulatorServer
+from idops.emulator.state import EmulatorState
 
 REPO = Path(__file__).resolve().parents[2]
 TENANT = "11111111-1111-4111-8111-111111111111"
@@ -28,8 +28,9 @@ def make_state(users: int = 5) -> EmulatorState:
     st.add_sku(TENANT, SKU, "M365EDU_A3_FACULTY", 2)
     staff = st.add_group(TENANT, "Hervanta staff", id=STAFF)
     for i in range(users):
-        u = st.add_user(TENANT, f"opettaja{i}@edu.tampere.fi", f"Opettaja {i}", usage_location="FI",
-                        employee_id=f"E{i}")
+        u = st.add_user(
+            TENANT, f"opettaja{i}@edu.tampere.fi", f"Opettaja {i}", usage_location="FI", employee_id=f"E{i}"
+        )
         staff.members[u.id] = None
     return st
 
@@ -55,12 +56,20 @@ def server(state: EmulatorState) -> Iterator[EmulatorServer]:
 
 @pytest.fixture
 def client(server: EmulatorServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer emu.{TENANT}"},
-                      timeout=10) as c:
+    with httpx.Client(
+        base_url=server.base_url, headers={"Authorization": f"Bearer emu.{TENANT}"}, timeout=10
+    ) as c:
         yield c
 
 
 def new_user_body(upn: str, **extra: Any) -> dict[str, Any]:
-    return {"@odata.type": "#microsoft.graph.user", "accountEnabled": True, "displayName": "Sijainen Säde",
-            "mailNickname": upn.split("@")[0], "userPrincipalName": upn, "usageLocation": "FI",
-            "passwordProfile": {"password": "Xy7!kq-Lw29", "forceChangePasswordNextSignIn": True}, **extra}
+    return {
+        "@odata.type": "#microsoft.graph.user",
+        "accountEnabled": True,
+        "displayName": "Sijainen Säde",
+        "mailNickname": upn.split("@")[0],
+        "userPrincipalName": upn,
+        "usageLocation": "FI",
+        "passwordProfile": {"password": "Xy7!kq-Lw29", "forceChangePasswordNextSignIn": True},
+        **extra,
+    }

@@ -19,22 +19,33 @@ def test_doubled_quote_unescapes_to_one() -> None:
 
 
 def test_unquoted_guid_bool_datetime_and_null() -> None:
-    n = parse_filter("assignedLicenses/any(s:s/skuId eq 184EFA21-98c3-4e5d-95ab-d07053a96e67) and "
-                     "accountEnabled eq false and createdDateTime ge 2024-01-13T14:13:32Z and mail eq null")
+    n = parse_filter(
+        "assignedLicenses/any(s:s/skuId eq 184EFA21-98c3-4e5d-95ab-d07053a96e67) and "
+        "accountEnabled eq false and createdDateTime ge 2024-01-13T14:13:32Z and mail eq null"
+    )
     nodes = odata.walk(n)
-    assert AnyOf(("assignedLicenses",), "s",
-                 Cmp("eq", Prop(("s", "skuId")), Lit("184efa21-98c3-4e5d-95ab-d07053a96e67", "guid"))) in nodes
-    assert Lit(False, "bool") in nodes and Lit(None, "null") in nodes
+    assert (
+        AnyOf(
+            ("assignedLicenses",),
+            "s",
+            Cmp("eq", Prop(("s", "skuId")), Lit("184efa21-98c3-4e5d-95ab-d07053a96e67", "guid")),
+        )
+        in nodes
+    )
+    assert Lit(False, "bool") in nodes
+    assert Lit(None, "null") in nodes
     assert Lit(datetime(2024, 1, 13, 14, 13, 32, tzinfo=UTC), "datetime") in nodes
 
 
 def test_in_startswith_nested_paths_and_precedence() -> None:
-    n = parse_filter("userPrincipalName in ('a@b.fi','c@b.fi') or startswith(displayName,'Mäk') and "
-                     "onPremisesExtensionAttributes/extensionAttribute15 eq 'idops'")
+    n = parse_filter(
+        "userPrincipalName in ('a@b.fi','c@b.fi') or startswith(displayName,'Mäk') and "
+        "onPremisesExtensionAttributes/extensionAttribute15 eq 'idops'"
+    )
     assert isinstance(n, odata.Or)
     assert n.left == In(Prop(("userPrincipalName",)), (Lit("a@b.fi", "str"), Lit("c@b.fi", "str")))
-    assert isinstance(n.right, odata.And) and n.right.left == Func(
-        "startswith", (Prop(("displayName",)), Lit("Mäk", "str")))
+    assert isinstance(n.right, odata.And)
+    assert n.right.left == Func("startswith", (Prop(("displayName",)), Lit("Mäk", "str")))
     assert odata.needs_advanced(n)
 
 
@@ -44,23 +55,46 @@ def test_evaluation_is_case_insensitive_for_strings() -> None:
     assert odata.evaluate(n, get)
 
 
-@pytest.mark.parametrize("bad", ["", "a eq", "eq 'x'", "(a eq 'x'", "a eq 'x')", "a eq 'x' and",
-                                 "a eq 'it's'", "a eq 'x' or or b eq 'y'", "a/all(x:x eq 'y')",
-                                 "substringof('x',a)", "a eq 'x'; drop"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "a eq",
+        "eq 'x'",
+        "(a eq 'x'",
+        "a eq 'x')",
+        "a eq 'x' and",
+        "a eq 'it's'",
+        "a eq 'x' or or b eq 'y'",
+        "a/all(x:x eq 'y')",
+        "substringof('x',a)",
+        "a eq 'x'; drop",
+    ],
+)
 def test_malformed_filters_raise_400(bad: str) -> None:
     with pytest.raises(GraphHTTPError) as exc:
         parse_filter(bad)
     assert exc.value.status == 400
 
 
-HOSTILE = ["x' or startswith(userPrincipalName,'", "'", "''", "') or (1 eq 1", "a'b''c'''",
-           "x' eq 'x", "\\'", "%27 or 1 eq 1", "käyttäjä@edu.fi"]
+HOSTILE = [
+    "x' or startswith(userPrincipalName,'",
+    "'",
+    "''",
+    "') or (1 eq 1",
+    "a'b''c'''",
+    "x' eq 'x",
+    "\\'",
+    "%27 or 1 eq 1",
+    "käyttäjä@edu.fi",
+]
 
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_hostile_values_stay_one_literal_when_escaped(value: str) -> None:
     assert parse_filter(f"userPrincipalName eq {odata.quote(value)}") == Cmp(
-        "eq", Prop(("userPrincipalName",)), Lit(value, "str"))
+        "eq", Prop(("userPrincipalName",)), Lit(value, "str")
+    )
 
 
 def test_unescaped_quote_changes_structure_or_fails() -> None:
@@ -75,5 +109,7 @@ def test_unescaped_quote_changes_structure_or_fails() -> None:
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=40))
 def test_any_escaped_value_never_changes_filter_structure(value: str) -> None:
     node = parse_filter(f"employeeId eq {odata.quote(value)} and accountEnabled eq true")
-    assert node == odata.And(Cmp("eq", Prop(("employeeId",)), Lit(value, "str")),
-                             Cmp("eq", Prop(("accountEnabled",)), Lit(True, "bool")))
+    assert node == odata.And(
+        Cmp("eq", Prop(("employeeId",)), Lit(value, "str")),
+        Cmp("eq", Prop(("accountEnabled",)), Lit(True, "bool")),
+    )

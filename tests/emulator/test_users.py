@@ -42,16 +42,23 @@ def test_double_slash_paths_are_collapsed(server: EmulatorServer) -> None:
 
 
 def test_create_returns_201_with_default_properties_only(client: httpx.Client, state: EmulatorState) -> None:
-    r = client.post("/users", json=new_user_body("sade.sijainen@sijaiset.tampere.fi",
-                                                 employeeType="Substitute",
-                                                 onPremisesExtensionAttributes={"extensionAttribute15": "idops"}))
+    r = client.post(
+        "/users",
+        json=new_user_body(
+            "sade.sijainen@sijaiset.tampere.fi",
+            employeeType="Substitute",
+            onPremisesExtensionAttributes={"extensionAttribute15": "idops"},
+        ),
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["@odata.context"].endswith("$metadata#users/$entity")
     assert body["userPrincipalName"] == "sade.sijainen@sijaiset.tampere.fi"
-    assert "accountEnabled" not in body and "passwordProfile" not in body
+    assert "accountEnabled" not in body
+    assert "passwordProfile" not in body
     u = state.user_by_upn(TENANT, "SADE.sijainen@sijaiset.tampere.fi")
-    assert u is not None and u.employee_type == "Substitute"
+    assert u is not None
+    assert u.employee_type == "Substitute"
     assert [x.id for x in state.users_with_marker(TENANT, "extensionAttribute15", "idops")] == [body["id"]]
 
 
@@ -59,7 +66,8 @@ def test_select_returns_non_default_properties_but_never_the_password(client: ht
     r = client.post("/users", json=new_user_body("a.b@edu.tampere.fi", employeeId="123"))
     uid = r.json()["id"]
     r = client.get(f"/users/{uid}", params={"$select": "id,accountEnabled,employeeId,passwordProfile"})
-    assert r.json()["accountEnabled"] is True and r.json()["employeeId"] == "123"
+    assert r.json()["accountEnabled"] is True
+    assert r.json()["employeeId"] == "123"
     assert r.json()["passwordProfile"] is None
     assert client.get(f"/users/{uid}", params={"$select": "nope"}).status_code == 400
 
@@ -76,7 +84,8 @@ def test_duplicate_upn_is_400_object_conflict(client: httpx.Client) -> None:
 def test_accented_or_unverified_upn_and_weak_password_are_400(client: httpx.Client) -> None:
     assert client.post("/users", json=new_user_body("säde@edu.tampere.fi")).status_code == 400
     r = client.post("/users", json=new_user_body("x@gmail.com"))
-    assert r.status_code == 400 and "verified domain" in r.json()["error"]["message"]
+    assert r.status_code == 400
+    assert "verified domain" in r.json()["error"]["message"]
     body = new_user_body("weak@edu.tampere.fi")
     body["passwordProfile"] = {"password": "abc"}
     assert "complexity" in client.post("/users", json=body).json()["error"]["message"]
@@ -85,15 +94,20 @@ def test_accented_or_unverified_upn_and_weak_password_are_400(client: httpx.Clie
 def test_patch_is_204_and_revoke_is_200_value_true(client: httpx.Client, state: EmulatorState) -> None:
     u = state.user_by_upn(TENANT, "opettaja0@edu.tampere.fi")
     assert u is not None
-    r = client.patch(f"/users/{u.id}", json={"accountEnabled": False,
-                                              "onPremisesExtensionAttributes": {"extensionAttribute1": "x"}})
-    assert r.status_code == 204 and r.content == b""
-    assert u.account_enabled is False and u.ext == {"extensionAttribute1": "x"}
+    r = client.patch(
+        f"/users/{u.id}",
+        json={"accountEnabled": False, "onPremisesExtensionAttributes": {"extensionAttribute1": "x"}},
+    )
+    assert r.status_code == 204
+    assert r.content == b""
+    assert u.account_enabled is False
+    assert u.ext == {"extensionAttribute1": "x"}
     client.patch(f"/users/{u.id}", json={"onPremisesExtensionAttributes": {"extensionAttribute1": None}})
     assert u.ext is None
     assert u.sign_in_sessions_valid_from is None
     r = client.post(f"/users/{u.user_principal_name}/revokeSignInSessions")
-    assert r.status_code == 200 and r.json()["value"] is True
+    assert r.status_code == 200
+    assert r.json()["value"] is True
     assert u.sign_in_sessions_valid_from is not None
 
 
@@ -102,9 +116,11 @@ def test_delete_restore_purge_cycle(client: httpx.Client, state: EmulatorState) 
     assert client.delete(f"/users/{uid}").status_code == 204
     assert client.get(f"/users/{uid}").status_code == 404
     deleted = client.get("/directory/deletedItems/microsoft.graph.user").json()["value"]
-    assert [d["id"] for d in deleted] == [uid] and deleted[0]["deletedDateTime"]
+    assert [d["id"] for d in deleted] == [uid]
+    assert deleted[0]["deletedDateTime"]
     r = client.post(f"/directory/deletedItems/{uid}/restore")
-    assert r.status_code == 200 and r.json()["@odata.type"] == "#microsoft.graph.user"
+    assert r.status_code == 200
+    assert r.json()["@odata.type"] == "#microsoft.graph.user"
     assert client.get(f"/users/{uid}").status_code == 200
     client.delete(f"/users/{uid}")
     assert client.delete(f"/directory/deletedItems/{uid}").status_code == 204
@@ -116,20 +132,27 @@ def test_restore_fails_when_upn_was_reused(client: httpx.Client) -> None:
     client.delete(f"/users/{uid}")
     assert client.post("/users", json=new_user_body("reuse@edu.tampere.fi")).status_code == 201
     r = client.post(f"/directory/deletedItems/{uid}/restore")
-    assert r.status_code == 400 and "userPrincipalName" in r.json()["error"]["message"]
+    assert r.status_code == 400
+    assert "userPrincipalName" in r.json()["error"]["message"]
 
 
-def test_replication_delay_hides_new_user_then_releases_it(server: EmulatorServer, client: httpx.Client) -> None:
+def test_replication_delay_hides_new_user_then_releases_it(
+    server: EmulatorServer, client: httpx.Client
+) -> None:
     server.faults.replication_delay_s = 0.3
     uid = client.post("/users", json=new_user_body("fresh@edu.tampere.fi")).json()["id"]
     r = client.get(f"/users/{uid}")
-    assert r.status_code == 404 and r.json()["error"]["code"] == "Request_ResourceNotFound"
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "Request_ResourceNotFound"
     assert client.patch(f"/users/{uid}", json={"accountEnabled": False}).status_code == 404
-    r = client.post(f"/groups/{STAFF}/members/$ref",
-                    json={"@odata.id": f"https://graph.microsoft.com/v1.0/directoryObjects/{uid}"})
+    r = client.post(
+        f"/groups/{STAFF}/members/$ref",
+        json={"@odata.id": f"https://graph.microsoft.com/v1.0/directoryObjects/{uid}"},
+    )
     assert r.status_code == 400
-    assert r.json()["error"]["message"] == ("The source resource object or one of the objects being referenced "
-                                            "don't exist.")
+    assert r.json()["error"]["message"] == (
+        "The source resource object or one of the objects being referenced don't exist."
+    )
     time.sleep(0.35)
     assert client.get(f"/users/{uid}").status_code == 200
 
@@ -146,8 +169,11 @@ def test_users_page_through_at_least_three_pages(state: EmulatorState, client: h
         seen += [u["id"] for u in body["value"]]
         url = body.get("@odata.nextLink")
         if url:
-            assert url.startswith("http://127.0.0.1:") and "$skiptoken=" in url and "$select=" in url
-    assert pages == 3 and len(seen) == len(set(seen)) == 250
+            assert url.startswith("http://127.0.0.1:")
+            assert "$skiptoken=" in url
+            assert "$select=" in url
+    assert pages == 3
+    assert len(seen) == len(set(seen)) == 250
 
 
 def test_top_outside_1_to_999_is_400(client: httpx.Client) -> None:
@@ -161,6 +187,8 @@ def test_filter_on_users_by_upn_and_licence_lambda(client: httpx.Client, state: 
     u.licenses = (("c9b5543c-634a-5e4f-bc36-20377d0d9793", ()),)
     r = client.get("/users", params={"$filter": "userPrincipalName eq 'OPETTAJA1@edu.tampere.fi'"})
     assert [x["id"] for x in r.json()["value"]] == [u.id]
-    r = client.get("/users", params={
-        "$filter": "assignedLicenses/any(s:s/skuId eq c9b5543c-634a-5e4f-bc36-20377d0d9793)"})
+    r = client.get(
+        "/users",
+        params={"$filter": "assignedLicenses/any(s:s/skuId eq c9b5543c-634a-5e4f-bc36-20377d0d9793)"},
+    )
     assert [x["id"] for x in r.json()["value"]] == [u.id]
