@@ -28,7 +28,13 @@ class JobSpec:
 JOBS: dict[str, JobSpec] = {
     spec.name: spec
     for spec in (
+        JobSpec("activate", "Enable accounts whose period has started; resume deferred provisioning."),
+        JobSpec("expire", "Disable accounts whose period has ended; revoke sessions, remove groups and licences."),
+        JobSpec("reconcile", "Re-disable hand-enabled accounts, report orphans, mark accounts deleted in Entra."),
+        JobSpec("purge", "Delete accounts after the grace period; scrub personal data after retention."),
+        JobSpec("notify_expiring", "E-mail principals before their substitutes' accounts end."),
         JobSpec("housekeeping", "Forget old job runs and used idempotency keys."),
+        JobSpec("sync_mfa", "Mirror directories and MFA registration; write the day's MFA snapshot."),
     )
 }
 
