@@ -175,8 +175,7 @@ async def ingest_tenant(
         result.chunks += 1
         result.sign_ins += seen
         result.status = "ingested"
-        expected = start = end
-        size = min(options.chunk, size * 2)
+        expected = start = end  # a shrunk window stays small for the rest of this run
     result.watermark = expected
     bound.info("signins_ingested", sign_ins=result.sign_ins, pages=result.pages, chunks=result.chunks)
     return result
