@@ -402,8 +402,7 @@ def _generate(
         for app in catalogue:
             if _applies(app, muni, role):
                 out += [
-                    (app_index[str(a).lower()], popularity[app_index[str(a).lower()]])
-                    for a in app.get("app_ids", [])
+                    (app_index[str(a).lower()], popularity[app_index[str(a).lower()]]) for a in app.get("app_ids", [])
                 ]
         if role == "staff":
             out += [(unknown_base + i, 0.06) for i in range(len(UNKNOWN_APPS))]
@@ -411,9 +410,7 @@ def _generate(
 
     for tid, munis in tenant_list:
         domains = [f"edu.{m['key']}.fi" for m in munis] + [str(m["upn_domain"]) for m in munis]
-        domains += [
-            str(m["notification_sender"]).split("@")[1] for m in munis if m.get("notification_sender")
-        ]
+        domains += [str(m["notification_sender"]).split("@")[1] for m in munis if m.get("notification_sender")]
         t = state.add_tenant(tid, list(dict.fromkeys(domains)), premium=tid not in non_premium)
         t.report_lag = report_lag
         schools = [(m, s) for m in munis for s in m["schools"]]
@@ -456,9 +453,7 @@ def _generate(
             sku = str(s["licence_sku_ids"][0]).lower() if s.get("licence_sku_ids") else None
             if sku:
                 sku_seen[tid].add(sku)
-            staff_g = state.add_group(
-                tid, f"{s['name']}: henkilökunta", id=str(s["staff_group_ids"][0]).lower()
-            )
+            staff_g = state.add_group(tid, f"{s['name']}: henkilökunta", id=str(s["staff_group_ids"][0]).lower())
             nested = state.add_group(tid, f"{s['name']}: opettajat")
             staff_g.members[nested.id] = None
             pupil_g = (
@@ -503,9 +498,7 @@ def _generate(
                 if eid:
                     staff_accounts.append((tid, u))
                 if premium and u.account_enabled and rng.random() < 0.9:
-                    actors[tid].append(
-                        (u, b.apps_for(staff_apps), b.rate, 0.9 if u.reg_flags & MFA_CAPABLE else 0.0)
-                    )
+                    actors[tid].append((u, b.apps_for(staff_apps), b.rate, 0.9 if u.reg_flags & MFA_CAPABLE else 0.0))
             for _ in range(n_pupil):
                 u = b.user(t, domain, kind="Student", sku=sku, enabled=rng.random() >= 0.02)
                 b.registration(u, pupil_rate, 0.05)
@@ -579,9 +572,7 @@ def _generate(
             if rng.random() < 0.6:
                 state.tenants[other_tid].groups[str(s2["staff_group_ids"][0]).lower()].members[u2.id] = None
                 if t2.premium and u2.account_enabled:
-                    actors[other_tid].append(
-                        (u2, b.apps_for(candidates(str(m2["key"]), "staff")), b.rate, 0.5)
-                    )
+                    actors[other_tid].append((u2, b.apps_for(candidates(str(m2["key"]), "staff")), b.rate, 0.5))
 
     # SKUs, service principals, sign-in sources
     for ti, (tid, munis) in enumerate(tenant_list):

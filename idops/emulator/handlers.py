@@ -1,219 +1,51 @@
 """Graph resource handlers: pure functions of (request, tenant state) → response.
 
 The HTTP layer (``app.py``) does auth, faults, logging and ``$batch``; it calls ``dispatch`` for plain
-requests and for every batch item alike, so both paths behave identically.
+requests and for every batch item alike, so both paths behave identically. Reports are in ``reports``.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 import secrets
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from idops.emulator import odata
+from idops.emulator.common import (
+    Req,
+    Resp,
+    _advanced,
+    _body,
+    _count_requested,
+    _filter,
+    _parse_dt,
+    _replicating,
+    _select,
+    _user,
+    _valid_password,
+    page_list,
+)
 from idops.emulator.errors import GraphHTTPError, bad_request, not_found
 from idops.emulator.render import (
     GRAPH,
-    REGISTRATION_PROPS,
-    SIGNIN_FIELDS,
-    SP_PROPS,
     USER_FILTERABLE,
     USER_PROPS,
     group_json,
-    registration_json,
-    signin_getter,
-    signin_json,
-    sp_json,
     tap_json,
     user_getter,
     user_json,
 )
-from idops.emulator.state import Group, SentMail, SignInRecord, Tap, Tenant, User, new_id
+from idops.emulator.reports import get_registration, list_registration, list_service_principals, list_signins
+from idops.emulator.state import Group, SentMail, Tap, Tenant, User, new_id
+
+__all__ = ["Req", "Resp", "dispatch"]
 
 _UPN_LOCAL = re.compile(r"^[A-Za-z0-9'.\-_!#^~]+$")
 _NICK = re.compile(r"^[A-Za-z0-9'.\-_!#^~]{1,64}$")
 _REF = re.compile(r"/(?:directoryObjects|users|groups)/([^/?]+)$", re.I)
-
-
-@dataclass
-class Req:
-    method: str
-    path: str  # after /v1.0, '//' collapsed, no query
-    query: dict[str, str]
-    headers: dict[str, str]  # lower-case names
-    body: Any
-    tenant: Tenant
-    base_url: str  # absolute, ends with /v1.0
-    now: datetime
-    replication_delay_s: float = 0.0
-
-
-@dataclass
-class Resp:
-    status: int
-    body: Any = None  # dict → JSON, str → text/plain, None → empty
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-# --- paging ------------------------------------------------------------------------------------
-
-
-class Cursors:
-    """Result lists of recent queries, so page 2..n never re-runs a 100k-row filter."""
-
-    def __init__(self, size: int = 64) -> None:
-        self._lock = threading.Lock()
-        self._items: OrderedDict[str, Any] = OrderedDict()
-        self._size = size
-
-    def put(self, value: Any) -> str:
-        key = secrets.token_hex(8)
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return key
-
-    def get(self, key: str) -> Any:
-        with self._lock:
-            v = self._items.get(key)
-            if v is not None:
-                self._items.move_to_end(key)
-            return v
-
-
-CURSORS = Cursors()
-
-
-def _token(data: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def _untoken(tok: str) -> dict[str, Any]:
-    try:
-        out = json.loads(base64.urlsafe_b64decode(tok + "=" * (-len(tok) % 4)))
-        if not isinstance(out, dict):
-            raise ValueError(tok)
-        return out
-    except ValueError as exc:
-        raise bad_request("Invalid $skiptoken value.", "BadRequest") from exc
-
-
-def _next_link(req: Req, tok: str) -> str:
-    q = {k: v for k, v in req.query.items() if k != "$skiptoken"}
-    q["$skiptoken"] = tok
-    return f"{req.base_url}{req.path}?" + urlencode(q, safe="$,'()/:")
-
-
-def page_list(
-    req: Req,
-    compute: Callable[[], Sequence[Any]],
-    render: Callable[[Any], dict[str, Any] | None],
-    size: int,
-    context: str,
-    *,
-    count: bool = False,
-) -> Resp:
-    """One page of ``compute()``'s result; later pages reuse the cached result via ``$skiptoken``."""
-    tok = req.query.get("$skiptoken")
-    if tok:
-        st = _untoken(tok)
-        items = CURSORS.get(str(st.get("c")))
-        if items is None:
-            items = compute()
-        offset = int(st.get("o", 0))
-    else:
-        items = compute()
-        offset = 0
-    chunk = items[offset : offset + size]
-    values = [v for v in (render(x) for x in chunk) if v is not None]
-    body: dict[str, Any] = {"@odata.context": f"{GRAPH}/$metadata#{context}"}
-    if count and not tok:
-        body["@odata.count"] = len(items)
-    body["value"] = values
-    more = items.has_more(offset + size) if isinstance(items, _SignInSeq) else offset + size < len(items)
-    if more:
-        old = str(_untoken(tok).get("c")) if tok else ""
-        key = old if old and CURSORS.get(old) is not None else CURSORS.put(items)
-        body["@odata.nextLink"] = _next_link(req, _token({"c": key, "o": offset + size}))
-    return Resp(200, body)
-
-
-# --- helpers -----------------------------------------------------------------------------------
-
-
-def _body(req: Req) -> dict[str, Any]:
-    if req.body is None:
-        return {}
-    if not isinstance(req.body, dict):
-        raise bad_request(
-            "Write requests (excluding DELETE) must contain the Content-Type header declaration."
-        )
-    return {k: v for k, v in req.body.items() if k != "@odata.type"}
-
-
-def _parse_dt(value: Any, prop: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise bad_request(f"Invalid value specified for property '{prop}' of resource 'User'.") from exc
-    if dt.tzinfo is None:
-        raise bad_request(f"Invalid value specified for property '{prop}' of resource 'User'.")
-    return dt
-
-
-def _replicating(req: Req, object_id: str) -> bool:
-    deadline = req.tenant.replicating.get(object_id)
-    if deadline is None:
-        return False
-    if time.monotonic() >= deadline:
-        req.tenant.replicating.pop(object_id, None)
-        return False
-    return True
-
-
-def _user(req: Req, id_or_upn: str) -> User:
-    u = req.tenant.resolve_user(id_or_upn)
-    if u is None or _replicating(req, u.id):
-        raise not_found(id_or_upn)
-    return u
-
-
-def _advanced(req: Req) -> bool:
-    return req.headers.get("consistencylevel", "").lower() == "eventual"
-
-
-def _count_requested(req: Req) -> bool:
-    return req.query.get("$count", "").lower() == "true"
-
-
-def _select(req: Req, allowed: set[str] | dict[str, Any], type_name: str) -> list[str] | None:
-    return odata.parse_select(req.query.get("$select"), set(allowed), type_name)
-
-
-def _filter(req: Req, allowed: set[str], type_name: str) -> odata.Node | None:
-    text = req.query.get("$filter")
-    if text is None:
-        return None
-    node = odata.parse_filter(text)
-    odata.check_properties(node, allowed, type_name)
-    return node
-
-
-def _valid_password(pw: str) -> bool:
-    classes = sum(bool(re.search(p, pw)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9]"))
-    return 8 <= len(pw) <= 256 and classes >= 3
 
 
 # --- users -------------------------------------------------------------------------------------
@@ -312,9 +144,7 @@ def _apply(u: User, body: dict[str, Any], t: Tenant, *, creating: bool) -> None:
                 if ek == "@odata.type":
                     continue
                 if not re.fullmatch(r"extensionAttribute(?:[1-9]|1[0-5])", ek):
-                    raise bad_request(
-                        f"Property '{ek}' does not exist on type 'onPremisesExtensionAttributes'."
-                    )
+                    raise bad_request(f"Property '{ek}' does not exist on type 'onPremisesExtensionAttributes'.")
                 if ev is None:
                     ext.pop(ek, None)
                 elif not isinstance(ev, str) or len(ev) > 1024:
@@ -324,12 +154,8 @@ def _apply(u: User, body: dict[str, Any], t: Tenant, *, creating: bool) -> None:
             u.ext = ext or None
         elif k == "passwordProfile":
             if not isinstance(v, dict) or not isinstance(v.get("password"), str):
-                raise bad_request(
-                    "Invalid value specified for property 'passwordProfile' of resource 'User'."
-                )
-            strong_off = "DisableStrongPassword" in (
-                body.get("passwordPolicies") or u.password_policies or ""
-            )
+                raise bad_request("Invalid value specified for property 'passwordProfile' of resource 'User'.")
+            strong_off = "DisableStrongPassword" in (body.get("passwordPolicies") or u.password_policies or "")
             if not strong_off and not _valid_password(v["password"]):
                 raise bad_request(
                     "The specified password does not comply with password complexity "
@@ -446,9 +272,7 @@ def list_users(req: Req) -> Resp:
             users = [u for u in users if not _replicating(req, u.id)]
         return users
 
-    return page_list(
-        req, compute, lambda u: user_json(u, sel), size, "users", count=advanced and _count_requested(req)
-    )
+    return page_list(req, compute, lambda u: user_json(u, sel), size, "users", count=advanced and _count_requested(req))
 
 
 def count_users(req: Req) -> Resp:
@@ -525,9 +349,7 @@ def send_mail(req: Req, key: str) -> Resp:
     if not to or not all(to):
         raise GraphHTTPError(400, "ErrorInvalidRecipients", "At least one recipient isn't valid.")
     content = (msg.get("body") or {}).get("content", "")
-    req.tenant.sent_mail.append(
-        SentMail(u.user_principal_name, to, str(msg.get("subject", "")), content, req.now)
-    )
+    req.tenant.sent_mail.append(SentMail(u.user_principal_name, to, str(msg.get("subject", "")), content, req.now))
     return Resp(202)
 
 
@@ -573,8 +395,7 @@ def create_tap(req: Req, key: str) -> Resp:
     return Resp(
         201,
         {
-            "@odata.context": f"{GRAPH}/$metadata#users('{u.id}')/authentication/"
-            "temporaryAccessPassMethods/$entity",
+            "@odata.context": f"{GRAPH}/$metadata#users('{u.id}')/authentication/temporaryAccessPassMethods/$entity",
             **tap_json(tap, req.now, with_code=True),
         },
     )
@@ -648,8 +469,7 @@ def add_member(req: Req, gid: str) -> Resp:
         raise not_found(mid)
     if mid in g.members:
         raise bad_request(
-            "One or more added object references already exist for the following modified "
-            "properties: 'members'."
+            "One or more added object references already exist for the following modified properties: 'members'."
         )
     g.members[mid] = None
     return Resp(204)
@@ -725,9 +545,7 @@ def list_groups(req: Req) -> Resp:
         "microsoft.graph.group",
     )
     size = odata.parse_top(req.query.get("$top"), 100, 999)
-    return page_list(
-        req, lambda: list(req.tenant.groups.values()), lambda g: group_json(g, sel), size, "groups"
-    )
+    return page_list(req, lambda: list(req.tenant.groups.values()), lambda g: group_json(g, sel), size, "groups")
 
 
 def get_group(req: Req, gid: str) -> Resp:
@@ -806,165 +624,6 @@ def restore_deleted(req: Req, oid: str) -> Resp:
             **user_json(u, None, odata_type=True),
         },
     )
-
-
-# --- reports -----------------------------------------------------------------------------------
-
-
-def _premium(req: Req) -> None:
-    if not req.tenant.premium:
-        raise GraphHTTPError(
-            403,
-            "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
-            "Neither tenant is B2C or tenant doesn't have premium license",
-        )
-
-
-def _registration_row(req: Req, u: User) -> dict[str, Any] | None:
-    """The row as the lagging report shows it; None when the user is too new to be in it."""
-    as_of = req.now - req.tenant.report_lag
-    if u.created_date_time > as_of:
-        return None
-    if u.reg_changed_at is not None and u.reg_changed_at > as_of:
-        return registration_json(u, u.reg_prev_flags, u.reg_prev_methods, as_of)
-    return registration_json(u, u.reg_flags, u.reg_methods, as_of)
-
-
-def list_registration(req: Req) -> Resp:
-    _premium(req)
-    node = _filter(req, REGISTRATION_PROPS, "microsoft.graph.userRegistrationDetails")
-    size = odata.parse_top(req.query.get("$top"), req.tenant.report_page_size, 999)
-    t = req.tenant
-
-    def compute() -> list[dict[str, Any]]:
-        rows = (_registration_row(req, u) for u in list(t.users.values()))
-        return [
-            r
-            for r in rows
-            if r is not None and (node is None or odata.evaluate(node, odata.mapping_getter(r)))
-        ]
-
-    return page_list(req, compute, lambda r: r, size, "reports/authenticationMethods/userRegistrationDetails")
-
-
-def get_registration(req: Req, uid: str) -> Resp:
-    _premium(req)
-    u = req.tenant.users.get(uid)
-    row = _registration_row(req, u) if u is not None else None
-    if row is None:
-        raise not_found(uid)
-    return Resp(200, row)
-
-
-def list_signins(req: Req) -> Resp:
-    """Interactive sign-ins, newest first, pages ≤ 1000, generated days read lazily."""
-    _premium(req)
-    node = _filter(req, set(odata_signin_props()), "microsoft.graph.signIn")
-    size = odata.parse_top(req.query.get("$top"), 1000, 1000)
-    t = req.tenant
-    lo, hi = odata.datetime_bounds(node, "createdDateTime") if node is not None else (None, None)
-
-    def match(r: SignInRecord) -> bool:
-        return r.is_interactive and (node is None or odata.evaluate(node, signin_getter(r)))
-
-    def compute() -> _SignInSeq:
-        return _SignInSeq(t, lo, hi, match)
-
-    return page_list(req, compute, signin_json, size, "auditLogs/signIns")
-
-
-def odata_signin_props() -> list[str]:
-    return list(SIGNIN_FIELDS)
-
-
-class _SignInSeq(Sequence[SignInRecord]):
-    """Lazy newest-first sequence over hand-added and generated sign-ins (one day in memory at a time)."""
-
-    def __init__(
-        self, t: Tenant, lo: datetime | None, hi: datetime | None, match: Callable[[SignInRecord], bool]
-    ) -> None:
-        self._match = match
-        src = t.signin_source
-        hand = [r for r in t.signins if (lo is None or r.created >= lo) and (hi is None or r.created <= hi)]
-        self._chunks: list[Callable[[], list[SignInRecord]]] = []
-        if src is None:
-            self._chunks.append(lambda: hand)
-        else:
-            _, newest_end = src.day_bounds(0)
-            self._chunks.append(lambda: [r for r in hand if r.created >= newest_end])
-            for d in range(src.day_count()):
-                start, end = src.day_bounds(d)
-                if (hi is not None and start > hi) or (lo is not None and end <= lo):
-                    continue
-                self._chunks.append(self._day(src, d, start, end, hand))
-            oldest = src.day_bounds(src.day_count() - 1)[0] if src.day_count() else newest_end
-            self._chunks.append(lambda: [r for r in hand if r.created < oldest])
-        self._cache: dict[int, list[SignInRecord]] = {}
-        self._sizes: list[int] = []
-
-    @staticmethod
-    def _day(
-        src: Any, d: int, start: datetime, end: datetime, hand: list[SignInRecord]
-    ) -> Callable[[], list[SignInRecord]]:
-        def load() -> list[SignInRecord]:
-            extra = [r for r in hand if start <= r.created < end]
-            rows = src.day(d)
-            if extra:
-                rows = sorted([*rows, *extra], key=lambda r: r.created, reverse=True)
-            return rows
-
-        return load
-
-    def _chunk(self, i: int) -> list[SignInRecord]:
-        c = self._cache.get(i)
-        if c is None:
-            c = [r for r in self._chunks[i]() if self._match(r)]
-            self._cache = {i: c}  # keep one day in memory
-        return c
-
-    def __len__(self) -> int:  # exact count would materialise everything; paging only needs "more?"
-        return 1 << 62
-
-    def __getitem__(self, idx: Any) -> Any:
-        if not isinstance(idx, slice):
-            raise TypeError("slices only")
-        start, stop = idx.start or 0, idx.stop
-        out: list[SignInRecord] = []
-        base = 0
-        for i in range(len(self._chunks)):
-            if i < len(self._sizes):
-                n = self._sizes[i]
-                if base + n <= start:
-                    base += n
-                    continue
-            c = self._chunk(i)
-            if i >= len(self._sizes):
-                self._sizes.append(len(c))
-            lo = max(0, start - base)
-            hi = stop - base
-            out.extend(c[lo:hi])
-            base += len(c)
-            if base >= stop:
-                break
-        return out
-
-    def has_more(self, offset: int) -> bool:
-        """True when records exist at or after ``offset`` (loads at most the next non-empty day)."""
-        return bool(self[offset : offset + 1])
-
-
-def list_service_principals(req: Req) -> Resp:
-    sel = _select(req, SP_PROPS, "microsoft.graph.servicePrincipal")
-    node = _filter(req, set(SP_PROPS), "microsoft.graph.servicePrincipal")
-    size = odata.parse_top(req.query.get("$top"), 100, 999)
-    sps = req.tenant.service_principals
-
-    def compute() -> list[Any]:
-        if node is None:
-            return list(sps)
-        return [s for s in sps if odata.evaluate(node, odata.mapping_getter(sp_json(s, None)))]
-
-    return page_list(req, compute, lambda s: sp_json(s, sel), size, "servicePrincipals")
 
 
 # --- routing -------------------------------------------------------------------------------------

@@ -359,9 +359,7 @@ def _compare(op: str, a: Any, b: Any) -> bool:
             return bool(a < b)
         return bool(a <= b)
     except TypeError as exc:
-        raise GraphHTTPError(
-            400, "BadRequest", f"Invalid filter clause: incompatible types for '{op}'."
-        ) from exc
+        raise GraphHTTPError(400, "BadRequest", f"Invalid filter clause: incompatible types for '{op}'.") from exc
 
 
 def _item_getter(var: str, item: Any, outer: Getter) -> Getter:

@@ -273,9 +273,7 @@ class EmulatorState:
         """Insert a user directly (no validation, no replication delay). ``fields`` are ``User`` fields."""
         with self.lock:
             t = self.tenants[tenant_id]
-            u = User(
-                id=id or new_id(), user_principal_name=upn, display_name=display_name or upn.split("@")[0]
-            )
+            u = User(id=id or new_id(), user_principal_name=upn, display_name=display_name or upn.split("@")[0])
             for k, v in fields.items():
                 setattr(u, k, v)
             if u.mail_nickname is None:

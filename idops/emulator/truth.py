@@ -253,9 +253,7 @@ def compute_truth(
         persons = school_persons[key]
         out: dict[str, set[str]] = {}
         for app in catalogue:
-            if "staff" not in app.get("roles", []) or (
-                app.get("municipalities") and muni not in app["municipalities"]
-            ):
+            if "staff" not in app.get("roles", []) or (app.get("municipalities") and muni not in app["municipalities"]):
                 continue
             ids = [str(a).lower() for a in app.get("app_ids", [])]
             if not ids:
@@ -280,9 +278,7 @@ def compute_truth(
             if "staff" in a.get("roles", []) and (not a.get("municipalities") or muni in a["municipalities"])
         )
 
-    def build(
-        persons: set[str], pairs: dict[tuple[str, str], set[str]], clean: set[str], label: Any
-    ) -> Coverage:
+    def build(persons: set[str], pairs: dict[tuple[str, str], set[str]], clean: set[str], label: Any) -> Coverage:
         """``pairs``: (municipality, app key) → users. ``clean``: persons eligible for the headline."""
         one = {p for p in persons if enabled_accounts.get(p, 0) == 1}
         in_use = sorted(pairs)
@@ -296,9 +292,7 @@ def compute_truth(
             single_login_apps=tuple(fmt(k) for k in singles),
             unknown_apps=tuple(sorted({k[1][8:] for k in in_use if k[1].startswith("unknown:")})),
             app_coverage=_ratio(len(singles), len(in_use)),
-            weighted_app_coverage=_ratio(
-                sum(len(pairs[k]) for k in singles), sum(len(pairs[k]) for k in in_use)
-            ),
+            weighted_app_coverage=_ratio(sum(len(pairs[k]) for k in singles), sum(len(pairs[k]) for k in in_use)),
             app_users={fmt(k): len(v) for k, v in pairs.items()},
             headline_persons=len(one & clean),
             headline=_ratio(len(one & clean), len(persons)),
