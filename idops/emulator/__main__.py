@@ -6,6 +6,7 @@ The CLI's ``idops emulator serve`` calls ``serve``; it blocks until interrupted.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import tomllib
 from datetime import UTC, datetime
@@ -16,10 +17,10 @@ from idops.emulator.server import EmulatorServer
 
 
 def load_region(
-    users_per_tenant: int, seed: int, config_dir: str | Path = "config", now: datetime | None = None
+    users_per_tenant: int, seed: int, config_dir: str | Path | None = None, now: datetime | None = None
 ) -> GeneratedRegion:
     """Generate the region described by ``config_dir``/region.toml and apps.toml."""
-    cfg = Path(config_dir)
+    cfg = Path(config_dir or os.environ.get("IDOPS_CONFIG_DIR") or "config")
     with (cfg / "region.toml").open("rb") as f:
         region = tomllib.load(f)
     with (cfg / "apps.toml").open("rb") as f:
@@ -39,7 +40,7 @@ def serve(
     port: int = 8765,
     users_per_tenant: int = 400,
     seed: int = 1,
-    config_dir: str | Path = "config",
+    config_dir: str | Path | None = None,
     *,
     block: bool = True,
 ) -> EmulatorServer:
