@@ -33,7 +33,7 @@ def start_emulator(config: Config) -> EmulatorServer:
     clock = SystemClock()
     generated = generate_region(
         _toml(config, "region.toml"), _toml(config, "apps.toml"),
-        seed=s.seed, users_per_tenant=s.users_per_tenant, now=clock.now(),
+        seed=s.seed, users_per_tenant=s.users_per_tenant, now=clock.now(), eager_truth=False,
     )
     server = EmulatorServer(generated.state, clock=clock, port=s.port)
     server.start()

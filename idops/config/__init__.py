@@ -189,12 +189,12 @@ def load_config(config_dir: Path | None = None, **overrides: Any) -> Config:
 def _cross_checks(settings: Settings, region: RegionConfig) -> list[str]:
     problems = []
     for i, m in enumerate(region.municipalities):
-        if m.graph.credential == "static" and not (settings.demo or settings.emulator.enabled):
-            if not m.graph.base_url.startswith("http://"):
-                problems.append(
-                    f"{REGION_FILE}: municipalities[{i}]({m.key}).graph.credential: "
-                    "'static' works only against the emulator"
-                )
+        emulated = settings.demo or settings.emulator.enabled
+        if m.graph.credential == "static" and not emulated and not m.graph.base_url.startswith("http://"):
+            problems.append(
+                f"{REGION_FILE}: municipalities[{i}]({m.key}).graph.credential: "
+                "'static' works only against the emulator"
+            )
     if settings.auth.mode == "demo" and not settings.demo and os.environ.get("IDOPS_ENV") == "production":
         problems.append(f"{SERVICE_FILE}: auth.mode: 'demo' is refused when IDOPS_ENV=production")
     return problems

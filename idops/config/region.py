@@ -75,9 +75,8 @@ class GraphConnection(_Model):
 
     @model_validator(mode="after")
     def _credential_fields(self) -> GraphConnection:
-        if self.credential == "static":
-            if self.base_url.startswith("https://graph.microsoft.com"):
-                raise ValueError("credential 'static' is only for the emulator, not graph.microsoft.com")
+        if self.credential == "static" and self.base_url.startswith("https://graph.microsoft.com"):
+            raise ValueError("credential 'static' is only for the emulator, not graph.microsoft.com")
         if self.credential in ("client_secret", "certificate", "workload_identity") and not self.client_id:
             raise ValueError(f"credential {self.credential!r} needs client_id")
         if self.credential == "client_secret" and not self.client_secret_env:

@@ -155,10 +155,10 @@ class ApiSettings(_Section):
 
 
 class WebSettings(_Section):
-    session_secret_env: str = "IDOPS_SESSION_SECRET"
+    session_secret_env: str = "IDOPS_SESSION_SECRET"  # noqa: S105 — the name of a variable, not a secret
     oidc_authority: str = ""
     oidc_client_id: str = ""
-    oidc_client_secret_env: str = "IDOPS_OIDC_CLIENT_SECRET"
+    oidc_client_secret_env: str = "IDOPS_OIDC_CLIENT_SECRET"  # noqa: S105 — a variable name
     default_language: Literal["fi", "en"] = "fi"
 
 

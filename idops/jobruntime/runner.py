@@ -52,8 +52,8 @@ async def start_run(c: Container, name: str, *, trigger: str, requested_by: str 
     """Record a run as 'running' (used by the API's ?wait=false so it can answer with the id)."""
     now = c.clock.now()
     row = JobRun(
-        name=name, trigger=trigger, holder=c.extras.setdefault("holder", lease.make_holder_id()), started_at=now, outcome="running",
-        counts={}, requested_by=requested_by,
+        name=name, trigger=trigger, holder=c.extras.setdefault("holder", lease.make_holder_id()), started_at=now,
+        outcome="running", counts={}, requested_by=requested_by,
     )
     async with c.db.session() as s:
         s.add(row)

@@ -48,9 +48,10 @@ async def client(config: Config, jwks_source: CountingJwks) -> AsyncIterator[htt
     )
     app = create_app(config, container_factory=lambda: build_container(config, directories=NoDirectories()),
                      validator=validator)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-            yield c
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as c:
+        yield c
 
 
 def claims(config: Config, **changes: Any) -> dict[str, Any]:

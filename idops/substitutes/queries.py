@@ -1,0 +1,92 @@
+"""Reading substitutes: one, a page, the events of one, and the person search."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from idops.audit import repository as audit
+from idops.auth.scope import Caller
+from idops.kit.clock import as_utc
+from idops.kit.errors import Message, NotFound
+from idops.kit.pagination import decode_cursor, encode_cursor
+from idops.substitutes import repository as repo
+from idops.substitutes.models import SubstitutePeriod, SubstitutePerson
+from idops.substitutes.schemas import (
+    EventList,
+    EventOut,
+    PersonList,
+    PersonOut,
+    SubstituteList,
+    SubstituteOut,
+)
+from idops.substitutes.service import mask_email, visible_period
+
+if TYPE_CHECKING:
+    from idops.bootstrap import Container
+
+
+def to_out(period: SubstitutePeriod, person: SubstitutePerson) -> SubstituteOut:
+    return SubstituteOut(
+        id=period.id, status=period.status, school=period.school, person_id=person.id,
+        user_principal_name=person.user_principal_name, display_name=person.display_name,
+        starts_at=period.starts_at, ends_at=period.ends_at, created_at=period.created_at,
+        created_by=period.created_by, activated_at=period.activated_at, ended_at=period.ended_at,
+        revoked_at=period.revoked_at, last_error=period.last_error,
+    )
+
+
+async def get_one(c: Container, caller: Caller, period_id: str) -> SubstituteOut:
+    return to_out(*await visible_period(c, caller, period_id))
+
+
+async def list_page(
+    c: Container, caller: Caller, *, school: str | None, status: list[str] | None, active_on: datetime | None,
+    person_id: str | None, cursor: str | None, limit: int,
+) -> SubstituteList:
+    if school is not None and not caller.scope.sees_school(school):
+        raise NotFound(Message("Koulua ei löytynyt.", "School not found."))
+    schools = [school] if school else sorted(caller.scope.schools)
+    after_raw = decode_cursor(cursor, 2)
+    after = (as_utc(datetime.fromisoformat(after_raw[0])), str(after_raw[1])) if after_raw else None
+    async with c.db.session() as s:
+        rows = await repo.list_periods(s, schools=schools, status=status, active_on=active_on, person_id=person_id,
+                                       after=after, limit=limit + 1)
+    items = [to_out(p, person) for p, person in rows[:limit]]
+    nxt = None
+    if len(rows) > limit:
+        last = rows[limit - 1][0]
+        nxt = encode_cursor([last.created_at.isoformat(), last.id])
+    return SubstituteList(items=items, next=nxt)
+
+
+async def events(c: Container, caller: Caller, period_id: str) -> EventList:
+    await visible_period(c, caller, period_id)
+    async with c.db.session() as s:
+        rows = await audit.events_of(s, "period", period_id)
+    return EventList(items=[
+        EventOut(id=e.id, at=e.at, actor=e.actor, action=e.action, request_id=e.request_id, details=e.details)
+        for e in rows
+    ])
+
+
+async def search_persons(c: Container, caller: Caller, query: str, limit: int) -> PersonList:
+    municipalities = sorted({path.split("/", 1)[0] for path in caller.scope.schools})
+    if not municipalities:
+        return PersonList(items=[])
+    from idops.substitutes.names import search_key
+
+    raw = query.strip().lower()
+    folded = raw if ("@" in raw or any(ch.isdigit() for ch in raw)) else (search_key(query, "").strip() or raw)
+    async with c.db.session() as s:
+        persons = await repo.search_persons(s, municipalities=municipalities, query=folded, limit=limit)
+        periods = await repo.periods_of_persons(s, [p.id for p in persons])
+    items = []
+    for p in persons:
+        last = max(periods.get(p.id, []), key=lambda x: x.ends_at, default=None)
+        items.append(PersonOut(
+            person_id=p.id, given_name=p.given_name, surname=p.surname, user_principal_name=p.user_principal_name,
+            email_hint=mask_email(p.email), municipality=p.municipality,
+            last_school=last.school if last else None, last_ends_at=last.ends_at if last else None,
+        ))
+    return PersonList(items=items)

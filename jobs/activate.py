@@ -1,0 +1,14 @@
+"""Enable accounts whose period has started (due or overdue) and resume deferred provisioning."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from idops.substitutes.lifecycle import activate_due
+
+if TYPE_CHECKING:
+    from idops.bootstrap import Container
+
+
+async def run(c: Container) -> dict[str, int]:
+    return await activate_due(c)

@@ -1,0 +1,14 @@
+"""Tell principals (e-mail through Graph) that a substitute account ends soon."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from idops.substitutes.lifecycle import notify_expiring
+
+if TYPE_CHECKING:
+    from idops.bootstrap import Container
+
+
+async def run(c: Container) -> dict[str, int]:
+    return await notify_expiring(c)

@@ -1,0 +1,14 @@
+"""Repair drift between Entra and idops: re-disable, report orphans, mark missing accounts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from idops.substitutes.lifecycle import reconcile
+
+if TYPE_CHECKING:
+    from idops.bootstrap import Container
+
+
+async def run(c: Container) -> dict[str, int]:
+    return await reconcile(c)
