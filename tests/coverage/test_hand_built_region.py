@@ -115,7 +115,7 @@ def emulated_region() -> EmulatorState:
 
 def numbers(staff: int, single: int, apps: int, single_apps: int, users: int, single_users: int,
             head: int) -> dict[str, Any]:
-    def share(a: int, b: int) -> float | None:
+    def share(a: int, b: int) -> Any:
         return None if b == 0 else pytest.approx(a / b)
 
     return {

@@ -30,6 +30,9 @@ def _sync_url(url: str) -> str:
 
 @pytest.fixture(scope="session")
 def database_url(database_url: str) -> str:
+    from idops.api.app import _domain_routers
+
+    _domain_routers()  # imports every domain's models, so the tables below are complete
     engine = create_sync_engine(_sync_url(database_url))
     Base.metadata.create_all(engine)
     engine.dispose()
