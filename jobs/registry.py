@@ -35,6 +35,8 @@ JOBS: dict[str, JobSpec] = {
         JobSpec("notify_expiring", "E-mail principals before their substitutes' accounts end."),
         JobSpec("housekeeping", "Forget old job runs and used idempotency keys."),
         JobSpec("sync_mfa", "Mirror directories and MFA registration; write the day's MFA snapshot."),
+        JobSpec("ingest_signins", "Read new interactive sign-ins into the daily per-user-and-app aggregate."),
+        JobSpec("single_login_report", "Ingest sign-ins, then compute and store the single-login coverage report."),
     )
 }
 
