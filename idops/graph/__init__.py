@@ -41,7 +41,7 @@ from idops.graph.port import (
     TapPolicy,
     UserPatch,
 )
-from idops.graph.retry import graph_priority, low_priority
+from idops.graph.priority import graph_priority, low_priority
 
 if TYPE_CHECKING:
     from idops.graph.credentials import GraphConfigError, build_auth_provider, build_credential

@@ -1,4 +1,4 @@
-"""idops' own retry policy for Graph calls, and the request priority context.
+"""idops' own retry policy for Graph calls (``graph_priority``/``low_priority`` re-exported).
 
 The SDK's RetryHandler is switched off for the whole client (``max_retries=0``) so the two never
 multiply; this module decides instead:
@@ -14,27 +14,15 @@ multiply; this module decides instead:
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+from idops.graph.priority import graph_priority, low_priority
+
 RETRYABLE_STATUSES = frozenset({429, 503, 504})
 
-#: ``x-ms-throttle-priority`` for requests made in this context: "low" | "normal" | "high".
-graph_priority: ContextVar[str] = ContextVar("idops.graph.priority", default="normal")
-
-
-@contextmanager
-def low_priority() -> Iterator[None]:
-    """Mark Graph calls made inside as ``x-ms-throttle-priority: low`` (scheduled jobs)."""
-    token = graph_priority.set("low")
-    try:
-        yield
-    finally:
-        graph_priority.reset(token)
+__all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "graph_priority", "low_priority", "parse_retry_after"]
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

@@ -1,0 +1,317 @@
+"""Benchmark: MFA sync of one large tenant, idops vs a naive msgraph-sdk script; summary latency.
+
+    .venv/bin/python -m benchmarks.mfa_sync                      # 25 000 and 100 000 users
+    .venv/bin/python -m benchmarks.mfa_sync --sizes 20000 --baseline-users 2000
+
+- The emulator serves a generated one-municipality region (Pirkkala, 3 schools) from a child process,
+  unthrottled (no budgets, no latency); idops' pacer budget is lifted to match.
+- **idops**: ``jobs.sync_mfa.run`` — streaming pages, classification, bulk upserts, snapshot — into a
+  fresh SQLite file, in a fresh subprocess that reports its wall time and own peak RSS (``VmHWM``).
+- **naive baseline**: msgraph-sdk typed models through ``PageIterator`` for users, group members and
+  the registration report, one ORM insert (``session.add`` + flush) per row. It is ~100× slower, so it
+  processes the first ``--baseline-users`` users of each stream and its users/s is compared.
+- **summary latency**: ``GET /v1/mfa/summary`` over the synced database, 20 concurrent clients
+  in-process (ASGI transport; includes token validation and JSON rendering), p50/p95.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+NOW = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+MUNICIPALITY = "pirkkala"
+
+
+def _peak_rss_mb() -> float:
+    """This program's own high-water mark (``VmHWM``), which starts fresh at exec."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def _region() -> tuple[dict[str, Any], dict[str, Any]]:
+    import tomllib
+
+    with (REPO / "config" / "region.toml").open("rb") as f:
+        region = tomllib.load(f)
+    with (REPO / "config" / "apps.toml").open("rb") as f:
+        apps = tomllib.load(f)
+    region["municipalities"] = [m for m in region["municipalities"] if m["key"] == MUNICIPALITY]
+    return region, apps
+
+
+def _config(db_path: Path, data_dir: Path) -> Any:
+    from idops.config import load_config
+    from idops.config.region import RegionConfig
+
+    config = load_config(
+        REPO / "config",
+        data_dir=data_dir,
+        database={"url": f"sqlite+aiosqlite:///{db_path}"},
+        scheduler={"enabled": False},
+        logging={"format": "json", "level": "WARNING"},
+        graph={"reports_requests": 1_000_000},  # the emulator is unthrottled: so is the pacer
+    )
+    return dataclasses.replace(config, region=RegionConfig.model_validate(_region()[0]))
+
+
+def _prepare_db(url: str) -> None:
+    from sqlalchemy import create_engine
+
+    import idops.directory.models
+    import idops.mfa.models  # noqa: F401
+    from idops.kit.db import Base
+    from idops.migrations import upgrade
+
+    upgrade(url)
+    engine = create_engine(url.replace("+aiosqlite", ""))
+    Base.metadata.create_all(engine)  # until the initial migration is regenerated with these tables
+    engine.dispose()
+
+
+# ------------------------------------------------------------------------------------------ children
+
+
+async def _child_idops(base_url: str, db_path: Path) -> dict[str, Any]:
+    from idops.bootstrap import build_container
+    from idops.kit.clock import FrozenClock
+    from idops.kit.logging import configure_logging
+    from jobs import sync_mfa
+
+    configure_logging("json", "WARNING")
+    config = _config(db_path, db_path.parent)
+    _prepare_db(config.settings.database.url)
+    c = build_container(config, clock=FrozenClock(NOW), base_url_override=base_url)
+    t0 = time.perf_counter()
+    counts = await sync_mfa.run(c)
+    seconds = time.perf_counter() - t0
+    await c.directories.aclose()
+    await c.db.dispose()
+    return {"users": counts["users"], "seconds": seconds, "counts": counts}
+
+
+async def _child_naive(base_url: str, db_path: Path, limit: int) -> dict[str, Any]:
+    """A straightforward script: typed SDK models, ``PageIterator``, one ORM insert per row."""
+    from kiota_abstractions.authentication import (
+        AccessTokenProvider,
+        AllowedHostsValidator,
+        BaseBearerTokenAuthenticationProvider,
+    )
+    from kiota_abstractions.base_request_configuration import RequestConfiguration
+    from msgraph import GraphRequestAdapter, GraphServiceClient
+    from msgraph.generated.users.users_request_builder import UsersRequestBuilder
+    from msgraph_core import PageIterator
+
+    from idops.directory.models import DirectoryMembership, DirectoryUserRow
+    from idops.kit.db import Database
+
+    config = _config(db_path, db_path.parent)
+    _prepare_db(config.settings.database.url)
+    tenant = config.region.municipalities[0].tenant_id
+    school = config.region.municipalities[0].schools
+
+    class Static(AccessTokenProvider):
+        async def get_authorization_token(self, uri: str, ctx: dict[str, Any] | None = None) -> str:
+            return f"emu.{tenant}"
+
+        def get_allowed_hosts_validator(self) -> AllowedHostsValidator:
+            return AllowedHostsValidator([])
+
+    adapter = GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(Static()))
+    adapter.base_url = base_url
+    client = GraphServiceClient(request_adapter=adapter)
+    db = Database(config.settings.database.url)
+    t0 = time.perf_counter()
+    n = {"users": 0, "members": 0, "reg": 0}
+    async with db.session() as session:
+        query = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(
+            top=999,
+            select=["id", "userPrincipalName", "displayName", "accountEnabled", "userType", "employeeId",
+                    "employeeType", "employeeHireDate", "mail"],
+        )
+        first = await client.users.get(request_configuration=RequestConfiguration(query_parameters=query))
+
+        async def add_user(u: Any) -> bool:
+            session.add(DirectoryUserRow(
+                tenant_id=tenant, user_id=u.id, upn=u.user_principal_name or "", display_name=u.display_name or "",
+                employee_id=u.employee_id, mail=u.mail, account_enabled=bool(u.account_enabled),
+                user_type=u.user_type, employee_type=u.employee_type, synced_at=NOW, sync_run="naive",
+            ))
+            await session.flush()
+            n["users"] += 1
+            return n["users"] < limit
+
+        await PageIterator(first, client.request_adapter).iterate(add_user)
+        for s in school:
+            for gid in s.staff_group_ids:
+                page = await client.groups.by_group_id(gid).transitive_members.get()
+
+                async def add_member(m: Any, key: str = s.key) -> bool:
+                    session.add(DirectoryMembership(tenant_id=tenant, user_id=m.id, municipality=MUNICIPALITY,
+                                                    school=key, role="staff", excluded_reason=None, sync_run="naive"))
+                    await session.flush()
+                    n["members"] += 1
+                    return n["members"] < limit
+
+                await PageIterator(page, client.request_adapter).iterate(add_member)
+        reg = await client.reports.authentication_methods.user_registration_details.get()
+
+        async def add_reg(r: Any) -> bool:
+            row = await session.get(DirectoryUserRow, (tenant, r.id))
+            if row is not None:
+                row.is_mfa_registered = bool(r.is_mfa_registered)
+                row.is_mfa_capable = bool(r.is_mfa_capable)
+                row.methods_registered = list(r.methods_registered or [])
+                await session.flush()
+            n["reg"] += 1
+            return n["reg"] < limit
+
+        await PageIterator(reg, client.request_adapter).iterate(add_reg)
+    seconds = time.perf_counter() - t0
+    await db.dispose()
+    return {"users": n["users"], "seconds": seconds, "counts": n}
+
+
+async def _child_summary(db_path: Path, clients: int, requests: int) -> dict[str, Any]:
+    import httpx
+
+    from idops.api.app import create_app
+    from idops.auth.demo import DemoSigner, demo_claims
+    from idops.bootstrap import build_container
+    from idops.kit.clock import FrozenClock
+
+    config = _config(db_path, db_path.parent)
+
+    class NoGraph:
+        def for_tenant(self, tenant_id: str) -> Any:
+            raise AssertionError("the summary never calls Graph")
+
+        async def aclose(self) -> None:
+            return None
+
+    container = build_container(config, clock=FrozenClock(NOW), directories=NoGraph())
+    signer = DemoSigner.load_or_create(db_path.parent)
+    container.extras["demo_signer"] = signer
+    token = signer.sign(demo_claims(config, role="ItAdmin", municipality=MUNICIPALITY, now=datetime.now(UTC)))
+    app = create_app(config, container_factory=lambda: container, start_scheduler=False)
+    latencies: list[float] = []
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://idops.bench",
+                                     headers={"Authorization": f"Bearer {token}"}) as http:
+            r = await http.get("/v1/mfa/summary")
+            assert r.status_code == 200, r.text
+            rows = len(r.json()["rows"])
+
+            async def worker() -> None:
+                for _ in range(requests):
+                    t = time.perf_counter()
+                    resp = await http.get("/v1/mfa/summary")
+                    latencies.append(time.perf_counter() - t)
+                    assert resp.status_code == 200
+
+            await asyncio.gather(*(worker() for _ in range(clients)))
+    latencies.sort()
+    return {
+        "rows": rows,
+        "requests": len(latencies),
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p95_ms": latencies[int(len(latencies) * 0.95) - 1] * 1000,
+    }
+
+
+def child_main(args: argparse.Namespace) -> None:
+    db = Path(args.db)
+    if args.child == "idops":
+        result = asyncio.run(_child_idops(args.base_url, db))
+    elif args.child == "naive":
+        result = asyncio.run(_child_naive(args.base_url, db, args.baseline_users))
+    else:
+        result = asyncio.run(_child_summary(db, args.clients, args.requests))
+    result["peak_rss_mb"] = _peak_rss_mb()
+    print(json.dumps(result, default=str))
+
+
+# ------------------------------------------------------------------------------------------ parent
+
+
+def run_child(*argv: str) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-m", "benchmarks.mfa_sync", *argv], check=False,
+                         capture_output=True, text=True, cwd=REPO)
+    if out.returncode:
+        raise SystemExit(f"child {argv[:2]} failed:\n{out.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[25_000, 100_000])
+    parser.add_argument("--baseline-users", type=int, default=3_000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=50, help="per client")
+    parser.add_argument("--child", choices=["idops", "naive", "summary"])
+    parser.add_argument("--base-url")
+    parser.add_argument("--db")
+    args = parser.parse_args()
+    if args.child:
+        child_main(args)
+        return
+
+    sys.path.insert(0, str(REPO))
+    from tests.mfa.remote_emulator import remote_emulator
+
+    region, apps = _region()
+    results: dict[int, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes:
+            t0 = time.perf_counter()
+            with remote_emulator(region, apps, seed=1, users_per_tenant=size, now=NOW,
+                                 non_premium_tenants=[]) as base_url:
+                print(f"emulator: {size:,} users ready in {time.perf_counter() - t0:.1f} s", flush=True)
+                db = Path(tmp) / f"idops-{size}.db"
+                r = run_child("--child", "idops", "--base-url", base_url, "--db", str(db))
+                r["users_per_s"] = r["users"] / r["seconds"]
+                print(f"{size:>7,} users  idops  {r['users_per_s']:>9,.0f} users/s  {r['seconds']:6.2f} s  "
+                      f"peak RSS {r['peak_rss_mb']:6.1f} MB", flush=True)
+                results[size] = {"idops": r}
+                if size == max(args.sizes):
+                    nv = run_child("--child", "naive", "--base-url", base_url, "--db", str(Path(tmp) / "naive.db"),
+                                   "--baseline-users", str(args.baseline_users))
+                    nv["users_per_s"] = nv["users"] / nv["seconds"]
+                    print(f"{nv['users']:>7,} users  naive  {nv['users_per_s']:>9,.0f} users/s  "
+                          f"{nv['seconds']:6.2f} s  peak RSS {nv['peak_rss_mb']:6.1f} MB", flush=True)
+                    results[size]["naive"] = nv
+                    sm = run_child("--child", "summary", "--db", str(db), "--clients", str(args.clients),
+                                   "--requests", str(args.requests))
+                    results[size]["summary"] = sm
+    big = max(args.sizes)
+    i, nv, sm = results[big]["idops"], results[big]["naive"], results[big]["summary"]
+    print()
+    print(f"sync of {big:,} users: idops {i['users_per_s']:,.0f} users/s vs naive {nv['users_per_s']:,.0f} users/s "
+          f"→ ×{i['users_per_s'] / nv['users_per_s']:.1f} (target ≥ ×5 and ≥ 30 000 users/s)")
+    if len(args.sizes) > 1:
+        lo = min(args.sizes)
+        a, b = results[lo]["idops"]["peak_rss_mb"], i["peak_rss_mb"]
+        print(f"idops peak RSS: {a:.1f} MB at {lo:,} users, {b:.1f} MB at {big:,} users "
+              f"(×{b / a:.2f} for ×{big / lo:.0f} users; target ≤ 300 MB and flat)")
+    print(f"GET /v1/mfa/summary, {args.clients} concurrent clients, {sm['requests']} requests, {sm['rows']} rows: "
+          f"p50 {sm['p50_ms']:.1f} ms, p95 {sm['p95_ms']:.1f} ms (target ≤ 20 ms)")
+
+
+if __name__ == "__main__":
+    main()
