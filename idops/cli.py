@@ -78,10 +78,10 @@ def _print_demo_help(config: Config, args: argparse.Namespace) -> None:
         "\n"
         f"idops demo: API {base}/docs   pages {base}/   (SQLite + built-in Graph emulator, demo data)\n"
         "Tokens (the last word printed is the bearer token):\n"
-        f"  idops dev-token --role Principal --school {school}\n"
-        f"  idops dev-token --role ItAdmin --municipality {m.key}\n"
-        "  idops dev-token --role RegionAdmin\n"
-        f"  TOKEN=$(.venv/bin/idops dev-token --role RegionAdmin | tail -n1); "
+        f"  ./dev idops dev-token --role Principal --school {school}\n"
+        f"  ./dev idops dev-token --role ItAdmin --municipality {m.key}\n"
+        "  ./dev idops dev-token --role RegionAdmin\n"
+        f"  TOKEN=$(./dev idops dev-token --role RegionAdmin | tail -n1); "
         f"curl -H \"Authorization: Bearer $TOKEN\" {base}/v1/jobs\n",
         flush=True,
     )

@@ -18,6 +18,7 @@ from idops.auth.demo import DEMO_ISSUER, DemoSigner
 from idops.auth.tokens import JwksCache, TokenValidator, http_jwks_fetcher
 from idops.bootstrap import Container, build_container
 from idops.config import Config
+from idops.substitutes.queries import refresh_metrics
 
 log = structlog.get_logger("idops.api")
 
@@ -63,6 +64,7 @@ def create_app(
         if config.settings.auth.mode == "demo" and "demo_signer" not in container.extras:
             container.extras["demo_signer"] = DemoSigner.load_or_create(config.resolve_path(config.settings.data_dir))
         app.state.container = container
+        app.state.refresh_gauges = lambda: refresh_metrics(container)
         async with httpx.AsyncClient() as http:
             app.state.token_validator = validator or build_validator(config, container, http)
             scheduler = None
@@ -73,11 +75,16 @@ def create_app(
                 scheduler = build_scheduler(container)
                 scheduler.start()
             warm = asyncio.create_task(_warm_graph_models())
+            first_reports = (
+                asyncio.create_task(_demo_first_reports(container)) if config.settings.demo else None
+            )
             log.info("service_started", version=__version__, demo=config.settings.demo, scheduler=run_scheduler)
             try:
                 yield
             finally:
                 warm.cancel()
+                if first_reports is not None:
+                    first_reports.cancel()
                 if scheduler is not None:
                     scheduler.shutdown(wait=False)
                 await container.directories.aclose()
@@ -144,6 +151,16 @@ class _LazyMetrics:
 
 def _metrics_placeholder(app: FastAPI) -> Any:
     return _LazyMetrics(app)
+
+
+async def _demo_first_reports(container: Container) -> None:
+    """Demo only: fill the MFA and single-login views at start instead of waiting for the night's jobs."""
+    from idops.jobruntime.runner import run_job
+    from jobs.registry import JOBS
+
+    for name in ("sync_mfa", "single_login_report"):
+        if name in JOBS:
+            await run_job(container, name, trigger="demo-start")
 
 
 async def _warm_graph_models() -> None:

@@ -66,5 +66,7 @@ def configure_logging(fmt: str = "json", level: str = "INFO", stream: Any = None
         lg.handlers[:] = []
         lg.propagate = True
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("azure").setLevel(logging.WARNING)

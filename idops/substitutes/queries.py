@@ -36,6 +36,18 @@ def to_out(period: SubstitutePeriod, person: SubstitutePerson) -> SubstituteOut:
     )
 
 
+async def refresh_metrics(c: Container) -> None:
+    """Set the gauges a Prometheus scrape reads: active substitutes and how late the oldest expiry is."""
+    metrics = c.extras["metrics"]
+    now = c.clock.now()
+    async with c.db.session() as s:
+        active = await repo.count_active_by_municipality(s)
+        overdue = await repo.oldest_overdue(s, now)
+    for m in c.config.region.municipalities:
+        metrics.active_substitutes.labels(m.key).set(active.get(m.key, 0))
+    metrics.expiry_lag.set((now - as_utc(overdue)).total_seconds() if overdue else 0)
+
+
 async def get_one(c: Container, caller: Caller, period_id: str) -> SubstituteOut:
     return to_out(*await visible_period(c, caller, period_id))
 

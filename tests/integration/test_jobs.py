@@ -62,7 +62,7 @@ def test_two_processes_at_the_same_moment_run_the_job_once(clean_db: str, tmp_pa
 
 @pytest.mark.xdist_group("processes")
 def test_lease_of_a_killed_holder_is_taken_over_after_it_expires(clean_db: str, tmp_path: Path) -> None:
-    mark, ttl = tmp_path / "a.mark", 6
+    mark, ttl = tmp_path / "a.mark", 15  # long enough for a slow start-up of the second process under load
     a = spawn(clean_db, tmp_path / "var", mark, time.time(), sleep=60, lease_seconds=ttl)
     deadline = time.time() + 30
     while not mark.exists():
