@@ -178,6 +178,7 @@ def _import_user_model() -> None:
 
 
 async def _default_container(config: Config) -> Container:
+    from idops.kit.clock import ShiftedClock
     from idops.migrations import upgrade
 
     base_url = None
@@ -188,7 +189,9 @@ async def _default_container(config: Config) -> Container:
         server = await asyncio.to_thread(start_emulator, config)
         base_url = server.base_url
         on_shutdown.append(server.stop)
-    container = build_container(config, base_url_override=base_url)
+    # Demo: a ShiftedClock, so the demo clock page (idops.web.demo) can move time forward.
+    clock = ShiftedClock() if config.settings.demo else None
+    container = build_container(config, clock=clock, base_url_override=base_url)
     container.extras["on_shutdown"] = on_shutdown
     if config.settings.demo:
         await asyncio.to_thread(upgrade, container.db.url)
