@@ -19,7 +19,8 @@ PAST_START_SLACK = timedelta(hours=24)
 def add_days_helsinki(at: datetime, days: int) -> datetime:
     """``at`` plus ``days`` calendar days on the Helsinki wall clock, back in UTC."""
     local = to_helsinki(at)
-    shifted = (local.replace(tzinfo=None) + timedelta(days=days)).replace(tzinfo=HELSINKI)
+    # Keep ``fold``: datetime + timedelta drops it, which would move the repeated October hour back an hour.
+    shifted = (local.replace(tzinfo=None) + timedelta(days=days)).replace(tzinfo=HELSINKI, fold=local.fold)
     return shifted.astimezone(at.tzinfo or HELSINKI)
 
 
