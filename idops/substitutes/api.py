@@ -23,9 +23,12 @@ from idops.substitutes.schemas import (
 )
 
 router = APIRouter(tags=["substitutes"])
-PROBLEMS: dict[int | str, dict[str, Any]] = {404: {"description": "Not found, or outside your scope"}, 409: {}, 422: {}, 429: {}, 503: {}}
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Not found, or outside your scope"}, 409: {}, 422: {}, 429: {}, 503: {},
+}
 IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", max_length=128, pattern=r"^[A-Za-z0-9._:-]{1,128}$")
+    str | None,
+    Header(alias="Idempotency-Key", max_length=128, pattern=r"^[A-Za-z0-9._:-]{1,128}$"),
 ]
 
 
