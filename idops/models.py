@@ -1,13 +1,25 @@
 """Imports every table so ``Base.metadata`` is complete (Alembic, tests, create_all)."""
 
-from idops.jobruntime.models import JobLease, JobRun
-
-__all__ = ["JobLease", "JobRun"]
-from idops.coverage.models import SingleLoginReport  # noqa: E402
-from idops.signins.models import SignInDaily, SignInIngestion  # noqa: E402
-
-__all__ += ["SignInDaily", "SignInIngestion", "SingleLoginReport"]
 from idops.audit.models import AuditEvent
+from idops.coverage.models import SingleLoginReport
+from idops.directory.models import DirectoryMembership, DirectoryUserRow
+from idops.jobruntime.models import JobLease, JobRun
+from idops.mfa.models import MfaSnapshot
+from idops.signins.models import SignInDaily, SignInIngestion
 from idops.substitutes.models import IdempotencyRecord, OrphanAccount, SubstitutePeriod, SubstitutePerson
 
-__all__ += ["AuditEvent", "IdempotencyRecord", "OrphanAccount", "SubstitutePeriod", "SubstitutePerson"]
+__all__ = [
+    "AuditEvent",
+    "DirectoryMembership",
+    "DirectoryUserRow",
+    "IdempotencyRecord",
+    "JobLease",
+    "JobRun",
+    "MfaSnapshot",
+    "OrphanAccount",
+    "SignInDaily",
+    "SignInIngestion",
+    "SingleLoginReport",
+    "SubstitutePeriod",
+    "SubstitutePerson",
+]

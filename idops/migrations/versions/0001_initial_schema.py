@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 22:48:15.434479
+Create Date: 2026-11-27 22:54:14.721378
 """
 from __future__ import annotations
 
@@ -41,6 +41,45 @@ def upgrade() -> None:
         batch_op.create_index('ix_audit_events_person', ['person_id', 'at'], unique=False)
         batch_op.create_index('ix_audit_events_subject', ['subject_type', 'subject_id', 'at'], unique=False)
 
+    op.create_table('directory_memberships',
+    sa.Column('tenant_id', sa.String(length=36), nullable=False),
+    sa.Column('user_id', sa.String(length=36), nullable=False),
+    sa.Column('municipality', sa.String(length=40), nullable=False),
+    sa.Column('school', sa.String(length=40), nullable=False),
+    sa.Column('role', sa.String(length=16), nullable=False),
+    sa.Column('excluded_reason', sa.String(length=16), nullable=True),
+    sa.Column('sync_run', sa.String(length=32), nullable=False),
+    sa.PrimaryKeyConstraint('tenant_id', 'user_id', 'municipality', 'school', name=op.f('pk_directory_memberships'))
+    )
+    with op.batch_alter_table('directory_memberships', schema=None) as batch_op:
+        batch_op.create_index('ix_directory_memberships_muni_school_role', ['municipality', 'school', 'role'], unique=False)
+
+    op.create_table('directory_users',
+    sa.Column('tenant_id', sa.String(length=36), nullable=False),
+    sa.Column('user_id', sa.String(length=36), nullable=False),
+    sa.Column('upn', sa.String(length=255), nullable=False),
+    sa.Column('display_name', sa.String(length=256), nullable=False),
+    sa.Column('employee_id', sa.String(length=64), nullable=True),
+    sa.Column('mail', sa.String(length=320), nullable=True),
+    sa.Column('account_enabled', sa.Boolean(), nullable=False),
+    sa.Column('user_type', sa.String(length=32), nullable=True),
+    sa.Column('employee_type', sa.String(length=64), nullable=True),
+    sa.Column('employee_hire_date', idops.kit.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('excluded_reason', sa.String(length=16), nullable=True),
+    sa.Column('is_mfa_registered', sa.Boolean(), nullable=False),
+    sa.Column('is_mfa_capable', sa.Boolean(), nullable=False),
+    sa.Column('is_passwordless_capable', sa.Boolean(), nullable=False),
+    sa.Column('methods_registered', sa.JSON(), nullable=False),
+    sa.Column('report_updated_at', idops.kit.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('synced_at', idops.kit.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sync_run', sa.String(length=32), nullable=True),
+    sa.Column('report_run', sa.String(length=32), nullable=True),
+    sa.PrimaryKeyConstraint('tenant_id', 'user_id', name=op.f('pk_directory_users'))
+    )
+    with op.batch_alter_table('directory_users', schema=None) as batch_op:
+        batch_op.create_index('ix_directory_users_employee_id', ['employee_id'], unique=False)
+        batch_op.create_index('ix_directory_users_tenant_upn', ['tenant_id', 'upn'], unique=False)
+
     op.create_table('idempotency_records',
     sa.Column('caller', sa.String(length=128), nullable=False),
     sa.Column('key', sa.String(length=128), nullable=False),
@@ -73,6 +112,32 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('job_runs', schema=None) as batch_op:
         batch_op.create_index('ix_job_runs_name_started', ['name', 'started_at'], unique=False)
+
+    op.create_table('mfa_snapshots',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('date', sa.Date(), nullable=False),
+    sa.Column('tenant_id', sa.String(length=36), nullable=False),
+    sa.Column('municipality', sa.String(length=40), nullable=False),
+    sa.Column('school', sa.String(length=40), nullable=False),
+    sa.Column('role', sa.String(length=16), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=False),
+    sa.Column('registered', sa.Integer(), nullable=False),
+    sa.Column('capable', sa.Integer(), nullable=False),
+    sa.Column('passwordless_capable', sa.Integer(), nullable=False),
+    sa.Column('used_share', sa.Float(), nullable=True),
+    sa.Column('used_users', sa.Integer(), nullable=False),
+    sa.Column('signins_available', sa.Boolean(), nullable=True),
+    sa.Column('excluded_disabled', sa.Integer(), nullable=False),
+    sa.Column('excluded_guest', sa.Integer(), nullable=False),
+    sa.Column('excluded_group', sa.Integer(), nullable=False),
+    sa.Column('excluded_not_started', sa.Integer(), nullable=False),
+    sa.Column('report_as_of', idops.kit.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('synced_at', idops.kit.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mfa_snapshots')),
+    sa.UniqueConstraint('date', 'municipality', 'school', 'role', name=op.f('uq_mfa_snapshots_date_municipality_school_role'))
+    )
+    with op.batch_alter_table('mfa_snapshots', schema=None) as batch_op:
+        batch_op.create_index('ix_mfa_snapshots_muni_date', ['municipality', 'date'], unique=False)
 
     op.create_table('orphan_accounts',
     sa.Column('tenant_id', sa.String(length=36), nullable=False),
@@ -204,12 +269,25 @@ def downgrade() -> None:
 
     op.drop_table('signin_daily')
     op.drop_table('orphan_accounts')
+    with op.batch_alter_table('mfa_snapshots', schema=None) as batch_op:
+        batch_op.drop_index('ix_mfa_snapshots_muni_date')
+
+    op.drop_table('mfa_snapshots')
     with op.batch_alter_table('job_runs', schema=None) as batch_op:
         batch_op.drop_index('ix_job_runs_name_started')
 
     op.drop_table('job_runs')
     op.drop_table('job_leases')
     op.drop_table('idempotency_records')
+    with op.batch_alter_table('directory_users', schema=None) as batch_op:
+        batch_op.drop_index('ix_directory_users_tenant_upn')
+        batch_op.drop_index('ix_directory_users_employee_id')
+
+    op.drop_table('directory_users')
+    with op.batch_alter_table('directory_memberships', schema=None) as batch_op:
+        batch_op.drop_index('ix_directory_memberships_muni_school_role')
+
+    op.drop_table('directory_memberships')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_events_subject')
         batch_op.drop_index('ix_audit_events_person')
