@@ -266,9 +266,9 @@ async def provision(c: Container, period_id: str, *, claimed: bool = False) -> N
             if not await repo.claim_for_provisioning(s, period_id, now, now + CLAIM):
                 return
     async with c.db.session() as s:
-        step = (await repo.get_period(s, period_id) or SubstitutePeriod(step=ProvisionStep.NONE)).step
-    if step == ProvisionStep.CLEANUP:
-        await _fail_and_clean(c, period_id, "clean-up retried")
+        current = await repo.get_period(s, period_id)
+    if current is not None and current.step == ProvisionStep.CLEANUP:
+        await _fail_and_clean(c, period_id, current.last_error or "clean-up retried")
         return
     try:
         await _provision_steps(c, period_id)
