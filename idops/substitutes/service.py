@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
 import string
 from dataclasses import dataclass
@@ -219,8 +220,10 @@ async def _person_for(
 async def _reserve_upn(c: Container, s: Any, person: SubstitutePerson, domain: str, *, skip: set[str] | None = None
                        ) -> None:
     """Pick the first UPN not used by any idops person of the tenant (Entra collisions come later)."""
-    base = names.base_local_part(person.given_name, person.surname)
-    taken = await repo.upns_like(s, person.tenant_id, base[:20])
+    # The prefix all numbered candidates share: a shortened long name ("aleksandra-ka.…2") no longer
+    # starts with its unshortened base, so base[:20] missed earlier holders and the insert hit the unique key.
+    prefix = os.path.commonprefix(list(names.candidates(person.given_name, person.surname)))
+    taken = await repo.upns_like(s, person.tenant_id, prefix[:20])
     taken |= skip or set()
     upn, nickname = names.choose_upn(person.given_name, person.surname, domain, lambda u: u in taken)
     person.user_principal_name, person.mail_nickname = upn, nickname
