@@ -101,6 +101,7 @@ def create_app(
         openapi_url="/openapi.json",
     )
     problems.install(app)
+    problems.document(app)
     app.include_router(health.router)
     from idops.jobruntime.api import router as jobs_router
 

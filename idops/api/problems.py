@@ -93,3 +93,66 @@ def install(app: FastAPI) -> None:
         log.exception("unhandled_error", error_type=type(exc).__name__)
         lang = language_of(request)
         return problem_response(request, 500, "internal", IdopsError.title.in_language(lang))
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details; `errors` lists the invalid fields of a 422.",
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": ["string", "null"]},
+        "instance": {"type": ["string", "null"]},
+        "request_id": {"type": ["string", "null"]},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+    "additionalProperties": True,
+}
+_RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 0}}}
+_DESCRIPTIONS = {400: "Bad request", 401: "Missing or invalid bearer token", 403: "No access",
+                 404: "Not found, or outside your scope", 413: "Request body too large", 422: "Invalid data"}
+
+
+def document(app: FastAPI) -> None:
+    """Declare in the OpenAPI document what ``install`` answers: every error of ``/v1`` is problem+json,
+    every ``/v1`` operation may answer 401/403 (bearer token) and 422 (parameters), operations with query
+    parameters 400, with a path parameter or a school filter 404, with a body 413; 429 and 503 carry
+    ``Retry-After``."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        for path, operations in schema.get("paths", {}).items():
+            if not path.startswith("/v1/"):
+                continue
+            for op in operations.values():
+                responses = op.setdefault("responses", {})
+                codes = {401, 403, 422}
+                query = {p["name"] for p in op.get("parameters", []) if p.get("in") == "query"}
+                if query:
+                    codes.add(400)  # e.g. a forged paging cursor, a range that ends before it starts
+                if "{" in path or query & {"school", "municipality"}:
+                    codes.add(404)  # a school outside the caller's scope is answered like a missing one
+                if "requestBody" in op:
+                    codes.add(413)
+                for code in codes:
+                    responses.setdefault(str(code), {})
+                for code, response in responses.items():
+                    if not code.isdigit() or int(code) < 400:
+                        continue
+                    response["description"] = response.get("description") or _DESCRIPTIONS.get(int(code), "Error")
+                    if response["description"] in ("Additional Response", "Validation Error"):
+                        response["description"] = _DESCRIPTIONS.get(int(code), "Error")
+                    response["content"] = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+                    if code in ("429", "503"):
+                        response["headers"] = _RETRY_AFTER
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
