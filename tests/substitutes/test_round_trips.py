@@ -12,11 +12,9 @@ import pytest
 
 from idops.config import Config
 from idops.emulator.faults import RequestLog
-from idops.kit.db import new_id
-from idops.substitutes.models import ProvisionStep, Status, SubstitutePeriod, SubstitutePerson
 from idops.substitutes.service import seat_cache
-from tests.substitutes.conftest import SCHOOL, Api
-from tests.substitutes.invariants import MARKER
+from tests.substitutes.conftest import Api
+from tests.substitutes.factories import make_due_accounts
 
 
 @pytest.fixture
@@ -78,46 +76,10 @@ async def test_a_cold_seat_cache_adds_one_subscribed_skus_read(api: Api) -> None
     assert trips(api.emulator.log)["GET /subscribedSkus"] == 1
 
 
-async def make_due_accounts(api: Api, n: int) -> tuple[list[str], int]:
-    """``n`` running accounts at SCHOOL, straight into the database and the emulator (fast);
-    returns the user ids and the Graph operations expiry needs per account."""
-    found = api.container.config.region.school(SCHOOL)
-    assert found is not None
-    municipality, school = found
-    tid, now = municipality.tenant_id, api.clock.now()
-    tenant = api.emulator.state.tenant(tid)
-    sku = school.licence_sku_ids[0]
-    tenant.skus[sku].enabled_units += n  # type: ignore[attr-defined]
-    user_ids = []
-    async with api.container.db.session() as s:
-        for i in range(n):
-            pid, upn = new_id(), f"bulk.{i}@{municipality.upn_domain}"
-            user = api.emulator.state.add_user(
-                tid, upn, f"Bulk {i} (sijainen)", account_enabled=True, employee_id=pid, ext={MARKER[0]: MARKER[1]},
-                licenses=tuple((k, ()) for k in school.licence_sku_ids),
-            )
-            for gid in school.substitute_group_ids:
-                tenant.groups[gid].members[user.id] = None
-            user_ids.append(user.id)
-            s.add(SubstitutePerson(
-                id=pid, tenant_id=tid, municipality=municipality.key, given_name="Bulk", surname=str(i),
-                search_name=f"bulk {i}", user_principal_name=upn, mail_nickname=f"bulk.{i}",
-                display_name=f"Bulk {i} (sijainen)", entra_user_id=user.id, created_at=now, created_by="test",
-            ))
-            s.add(SubstitutePeriod(
-                person_id=pid, school=SCHOOL, municipality=municipality.key, tenant_id=tid,
-                starts_at=now - timedelta(days=1), ends_at=now + timedelta(hours=1),
-                original_ends_at=now + timedelta(hours=1), status=Status.ACTIVE, step=ProvisionStep.DONE,
-                created_at=now, created_by="test", activated_at=now - timedelta(days=1),
-            ))
-    # disable (PATCH), revoke sessions, each substitute group, one assignLicense for all SKUs
-    ops = 1 + 1 + len(school.substitute_group_ids) + 1
-    return user_ids, ops
-
-
 async def test_expiring_a_thousand_due_accounts_is_batched_twenty_operations_per_request(api: Api) -> None:
     n = 1000
-    user_ids, ops = await make_due_accounts(api, n)
+    ends_at = api.clock.now() + timedelta(hours=1)
+    user_ids, ops = await make_due_accounts(api.container, api.emulator.state, n, ends_at=ends_at)
     api.clock.advance(timedelta(hours=1, minutes=1))
     api.emulator.log.clear()
 
