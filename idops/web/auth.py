@@ -1,0 +1,181 @@
+"""Who is signed in to the pages: OpenID Connect (authorization code + PKCE, Authlib) against
+Entra ID, or in demo auth a "sign in as" list whose tokens pass the API's own validator.
+
+Either way the session keeps the ID token's identifying claims (oid, tid, roles, groups, name),
+and every request turns them into a ``Caller`` through ``resolve_scope`` — the one place where
+scope is decided, shared with the API.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
+from starlette.requests import Request
+
+from idops.auth.demo import demo_claims
+from idops.auth.scope import Caller, NoScope, resolve_scope
+from idops.auth.tokens import TokenValidator
+
+if TYPE_CHECKING:
+    from idops.bootstrap import Container
+
+SESSION_USER = "user"
+KEPT_CLAIMS = ("oid", "tid", "roles", "groups", "name")
+
+
+class SignInRequired(Exception):
+    """No (valid) signed-in user: the pages answer with a redirect to the sign-in page."""
+
+
+class NoAccess(Exception):
+    """Signed in, but the claims grant nothing in this region (403 page)."""
+
+
+def user_claims(claims: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The part of validated ID-token claims the session keeps (no tokens, nothing secret)."""
+    kept: dict[str, Any] = {k: claims[k] for k in KEPT_CLAIMS if k in claims}
+    kept["signed_in_at"] = int(now.timestamp())
+    return kept
+
+
+def caller_of(c: Container, session: Mapping[str, Any]) -> Caller | None:
+    """The caller of a session, or None when nobody is signed in (or the sign-in is too old).
+
+    Raises ``NoAccess`` when the stored claims no longer grant any scope (config changed)."""
+    from idops.web.session import ABSOLUTE_SECONDS
+
+    user = session.get(SESSION_USER)
+    if not isinstance(user, dict) or not user.get("oid") or not user.get("tid"):
+        return None
+    signed_in = user.get("signed_in_at")
+    if not isinstance(signed_in, int) or datetime.now(UTC).timestamp() - signed_in > ABSOLUTE_SECONDS:
+        return None
+    try:
+        scope = resolve_scope(user, c.config.region)
+    except NoScope as exc:
+        raise NoAccess(str(exc)) from exc
+    return Caller(
+        oid=str(user["oid"]).lower(), tid=str(user["tid"]).lower(), roles=frozenset(user.get("roles") or []),
+        scope=scope, name=user.get("name"), token_id=None,
+    )
+
+
+# ------------------------------------------------------------------------------------------- demo
+
+
+@dataclass(frozen=True, slots=True)
+class DemoChoice:
+    key: str  # "principal:tampere/hervanta" | "itadmin:tampere" | "region"
+    label: str
+    role: str
+    school: str | None = None
+    municipality: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DemoMunicipality:
+    key: str
+    name: str
+    principals: list[DemoChoice]
+    it_admin: DemoChoice
+
+
+def demo_directory(c: Container) -> tuple[list[DemoMunicipality], DemoChoice]:
+    """Every demo principal (one per school with principals configured), grouped by municipality,
+    each municipality's IT admin, and the region admin."""
+    out = []
+    for m in c.config.region.municipalities:
+        principals = [
+            DemoChoice(f"principal:{m.key}/{s.key}", s.name, "Principal", school=f"{m.key}/{s.key}")
+            for s in m.schools
+            if s.principals.object_ids or s.principals.group_ids
+        ]
+        out.append(DemoMunicipality(m.key, m.name, principals,
+                                    DemoChoice(f"itadmin:{m.key}", m.name, "ItAdmin", municipality=m.key)))
+    return out, DemoChoice("region", c.config.region.region.name, "RegionAdmin")
+
+
+def demo_choice(c: Container, key: str) -> DemoChoice | None:
+    munis, region = demo_directory(c)
+    if key == region.key:
+        return region
+    for m in munis:
+        if m.it_admin.key == key:
+            return m.it_admin
+        for p in m.principals:
+            if p.key == key:
+                return p
+    return None
+
+
+async def demo_sign_in(c: Container, validator: TokenValidator, choice: DemoChoice) -> dict[str, Any]:
+    """Sign a demo token for ``choice`` and validate it with the API's validator: the claims that
+    come out are exactly what an API caller with that token would have."""
+    signer = c.extras["demo_signer"]
+    claims = demo_claims(c.config, role=choice.role, now=datetime.now(UTC), school=choice.school,
+                         municipality=choice.municipality)
+    validated = await validator.validate(signer.sign(claims))
+    return dict(validated)
+
+
+# ------------------------------------------------------------------------------------------- OIDC
+
+
+class OidcNotConfigured(RuntimeError):
+    pass
+
+
+def oidc_client(c: Container) -> StarletteOAuth2App:
+    """The Authlib client for Entra ID, built once per container from ``[web]``.
+
+    ``oidc_authority`` is the v2.0 authority, e.g. ``https://login.microsoftonline.com/<tenant>/v2.0``
+    (or ``…/organizations/v2.0`` for a region of several tenants). PKCE (S256) is always on."""
+    cached: StarletteOAuth2App | None = c.extras.get("web_oidc")
+    if cached is not None:
+        return cached
+    web = c.config.settings.web
+    if not web.oidc_authority or not web.oidc_client_id:
+        raise OidcNotConfigured("web.oidc_authority and web.oidc_client_id are required")
+    authority = web.oidc_authority.rstrip("/")
+    oauth = OAuth()
+    client = oauth.register(
+        "entra",
+        client_id=web.oidc_client_id,
+        client_secret=os.environ.get(web.oidc_client_secret_env) or None,
+        server_metadata_url=f"{authority}/.well-known/openid-configuration",
+        client_kwargs={"scope": "openid profile", "code_challenge_method": "S256", "timeout": 15.0},
+    )
+    assert isinstance(client, StarletteOAuth2App)
+    c.extras["web_oidc"] = client
+    return client
+
+
+async def oidc_redirect(c: Container, request: Request, redirect_uri: str) -> Any:
+    """Start the authorization-code flow; state, nonce and the PKCE verifier go to the session."""
+    return await oidc_client(c).authorize_redirect(request, redirect_uri)
+
+
+async def oidc_finish(c: Container, request: Request) -> dict[str, Any]:
+    """Finish the flow: exchange the code (with the PKCE verifier), validate the ID token's
+    signature, issuer, audience, nonce and lifetime, and check its tenant is one of ours."""
+    client = oidc_client(c)
+    metadata = await client.load_server_metadata()
+    issuer = str(metadata.get("issuer", ""))
+    tenants = set(c.config.region.tenants())
+
+    def issuer_ok(claims: Mapping[str, Any], value: object) -> bool:
+        # Multi-tenant authorities publish "https://login.microsoftonline.com/{tenantid}/v2.0".
+        return value == issuer.replace("{tenantid}", str(claims.get("tid", "")))
+
+    token = await client.authorize_access_token(
+        request, claims_options={"iss": {"essential": True, "validate": issuer_ok}}
+    )
+    claims = dict(token.get("userinfo") or {})
+    if not claims or str(claims.get("tid", "")).lower() not in tenants:
+        raise NoAccess("the ID token's tenant is not configured in this region")
+    return claims

@@ -1,0 +1,89 @@
+"""Sign-in and sign-out pages: Entra ID through OIDC, or the demo's "sign in as" list."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from authlib.integrations.base_client import OAuthError
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from idops.auth.tokens import InvalidToken
+from idops.web import auth
+from idops.web import session as sess
+from idops.web.guards import WebContainer
+from idops.web.render import render, web
+from idops.web.routing import PageRoute, error_page
+from idops.web.texts import text
+
+log = structlog.get_logger("idops.web")
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+
+def _start_session(request: Request, claims: dict[str, Any]) -> Response:
+    """A fresh session for the signed-in user (a new CSRF token: nothing survives from before)."""
+    session = web(request).session
+    target = session.get("next") if isinstance(session.get("next"), str) else "/"
+    session.clear()
+    session[auth.SESSION_USER] = auth.user_claims(claims, datetime.now(UTC))
+    sess.csrf_token(session)
+    log.info("web_signed_in", oid=claims.get("oid"), tid=claims.get("tid"), roles=claims.get("roles"))
+    return RedirectResponse(target or "/", status_code=303)
+
+
+@router.get("/sign-in", name="sign_in")
+async def sign_in_page(request: Request, c: WebContainer) -> Response:
+    if sess.is_demo_auth(c):
+        municipalities, region = auth.demo_directory(c)
+        return render(request, "sign_in_demo.html", municipalities=municipalities, region=region)
+    web_settings = c.config.settings.web
+    configured = bool(web_settings.oidc_authority and web_settings.oidc_client_id)
+    return render(request, "sign_in.html", configured=configured,
+                  signed_out=request.query_params.get("signed_out") == "1")
+
+
+@router.post("/sign-in/demo")
+async def demo_sign_in(request: Request, c: WebContainer) -> Response:
+    if not sess.is_demo_auth(c):
+        return error_page(request, 404, text(web(request).lang, "error_404"))
+    choice = auth.demo_choice(c, str((await request.form()).get("who", "")))
+    if choice is None:
+        return error_page(request, 404, text(web(request).lang, "error_404"))
+    try:
+        claims = await auth.demo_sign_in(c, request.app.state.token_validator, choice)
+    except InvalidToken as exc:  # pragma: no cover - the demo signer and validator share a key
+        log.error("web_demo_token_rejected", reason=str(exc))
+        return error_page(request, 500, text(web(request).lang, "error_500"))
+    return _start_session(request, claims)
+
+
+@router.get("/sign-in/entra", name="sign_in_entra")
+async def entra_start(request: Request, c: WebContainer) -> Response:
+    if sess.is_demo_auth(c):
+        return RedirectResponse("/sign-in", status_code=303)
+    try:
+        response: Response = await auth.oidc_redirect(c, request, str(request.url_for("sign_in_callback")))
+    except auth.OidcNotConfigured:
+        return error_page(request, 404, text(web(request).lang, "sign_in_not_configured"))
+    return response
+
+
+@router.get("/sign-in/callback", name="sign_in_callback")
+async def entra_callback(request: Request, c: WebContainer) -> Response:
+    if sess.is_demo_auth(c):
+        return RedirectResponse("/sign-in", status_code=303)
+    try:
+        claims = await auth.oidc_finish(c, request)
+    except (OAuthError, auth.OidcNotConfigured, ValueError) as exc:
+        log.info("web_sign_in_failed", error=type(exc).__name__)
+        return error_page(request, 400, text(web(request).lang, "sign_in_failed"))
+    return _start_session(request, claims)
+
+
+@router.post("/sign-out", name="sign_out")
+async def sign_out(request: Request) -> Response:
+    """Forget the session here (the Entra session itself is the user's and the browser's)."""
+    web(request).session.clear()
+    return RedirectResponse("/sign-in?signed_out=1", status_code=303)

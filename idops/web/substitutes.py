@@ -1,0 +1,251 @@
+"""Principal pages: a school's substitutes, the request form, extend, end now, the sign-in code.
+
+Every action calls the API's own service functions (``idops.substitutes.service``, ``queries``,
+``credentials``) with the session's ``Caller``; rate limits are the API's too. Changes answer
+with a redirect (POST-redirect-GET) — except the sign-in code, which is rendered straight into
+the POST response with ``Cache-Control: no-store`` and never stored anywhere, so it is shown once.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import RedirectResponse, Response
+
+from idops.auth.scope import Caller
+from idops.bootstrap import Container
+from idops.kit.errors import Conflict, Message, NotFound, PolicyViolation
+from idops.kit.ratelimit import limit
+from idops.substitutes import credentials, queries, service
+from idops.substitutes.policy import add_days_helsinki
+from idops.substitutes.schemas import PersonOut, SubstituteOut
+from idops.web import session as sess
+from idops.web.forms import RequestForm, date_value, helsinki, parse_date, parse_time, time_value
+from idops.web.guards import UserDep, WebContainer
+from idops.web.render import render, web
+from idops.web.routing import PageRoute
+from idops.web.texts import text, when
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+UPCOMING = ("requested", "provisioning", "scheduled")
+ACTIVE = ("active",)
+_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_SCHOOL_NOT_FOUND = Message("Koulua ei löytynyt.", "School not found.")
+
+
+def school_of(c: Container, caller: Caller, municipality: str, school: str) -> tuple[str, str]:
+    """(path, name) of a school the caller sees; anything else is the same 404."""
+    path = f"{municipality}/{school}"
+    found = c.config.region.school(path)
+    if found is None or not caller.scope.sees_school(path):
+        raise NotFound(_SCHOOL_NOT_FOUND)
+    return path, found[1].name
+
+
+def school_name(c: Container, path: str) -> str:
+    found = c.config.region.school(path)
+    return found[1].name if found else path
+
+
+def split_by_status(items: Sequence[SubstituteOut]) -> dict[str, list[SubstituteOut]]:
+    """Upcoming (soonest first), active (ending soonest first), ended (latest first)."""
+    upcoming = sorted((i for i in items if i.status in UPCOMING), key=lambda i: i.starts_at)
+    active = sorted((i for i in items if i.status in ACTIVE), key=lambda i: i.ends_at)
+    ended = sorted((i for i in items if i.status not in UPCOMING + ACTIVE), key=lambda i: i.ends_at, reverse=True)
+    return {"upcoming": upcoming, "active": active, "ended": ended}
+
+
+# ----------------------------------------------------------------------------------------- home
+
+
+@router.get("/", name="home")
+async def home(request: Request, caller: UserDep, c: WebContainer) -> Response:
+    """Admins land on the MFA dashboard; a principal of one school on that school's list."""
+    if caller.scope.is_admin:
+        return RedirectResponse("/admin/mfa", status_code=303)
+    schools = sorted(caller.scope.schools)
+    if len(schools) == 1:
+        return RedirectResponse(f"/schools/{schools[0]}", status_code=303)
+    return render(request, "home.html", schools=[(p, school_name(c, p)) for p in schools])
+
+
+# ----------------------------------------------------------------------------------------- list
+
+
+@router.get("/schools/{municipality}/{school}", name="school")
+async def school_page(request: Request, municipality: str, school: str, caller: UserDep,
+                      c: WebContainer) -> Response:
+    path, name = school_of(c, caller, municipality, school)
+    page = await queries.list_page(c, caller, school=path, status=None, active_on=None, person_id=None,
+                                   cursor=None, limit=c.config.settings.api.max_page_size)
+    return render(request, "school.html", school_path=path, school_name=name, groups=split_by_status(page.items))
+
+
+# ----------------------------------------------------------------------------------------- request
+
+
+def _limits(c: Container, path: str) -> dict[str, Any]:
+    found = c.config.region.school(path)
+    assert found is not None
+    pol = c.config.policy_for(*found)
+    now = c.clock.now()
+    return {
+        "policy": pol, "hours": c.config.settings.policy.working_hours,
+        "latest_start": date_value(add_days_helsinki(now, pol.max_lead_days)), "today": date_value(now),
+    }
+
+
+async def _search(c: Container, caller: Caller, q: str) -> tuple[list[PersonOut] | None, bool]:
+    """(results, too_short) of the returning-substitute search."""
+    q = q.strip()
+    if not q:
+        return None, False
+    if len(q) < 2:
+        return None, True
+    return (await queries.search_persons(c, caller, q[:100], 20)).items, False
+
+
+def _request_page(request: Request, c: Container, path: str, name: str, form: RequestForm, *,
+                  results: list[PersonOut] | None = None, q: str = "", too_short: bool = False,
+                  chosen: PersonOut | None = None, service_error: str | None = None, status: int = 200) -> Response:
+    return render(
+        request, "request.html", status=status, school_path=path, school_name=name, form=form, results=results,
+        q=q, too_short=too_short, chosen=chosen, service_error=service_error, key=uuid.uuid4().hex,
+        **_limits(c, path),
+    )
+
+
+@router.get("/schools/{municipality}/{school}/new", name="request_form")
+async def request_form(
+    request: Request, municipality: str, school: str, caller: UserDep, c: WebContainer,
+    q: Annotated[str, Query(max_length=100)] = "", person: Annotated[str, Query(max_length=36)] = "",
+) -> Response:
+    path, name = school_of(c, caller, municipality, school)
+    form = RequestForm.initial(c.clock.now())
+    results, too_short = await _search(c, caller, q)
+    chosen = next((p for p in results or [] if p.person_id == person), None) if person else None
+    if chosen is not None:
+        form.given_name, form.surname, form.person_id = chosen.given_name, chosen.surname, chosen.person_id
+    return _request_page(request, c, path, name, form, results=results, q=q, too_short=too_short, chosen=chosen)
+
+
+@router.post("/schools/{municipality}/{school}/new")
+async def request_submit(request: Request, municipality: str, school: str, caller: UserDep,
+                         c: WebContainer) -> Response:
+    path, name = school_of(c, caller, municipality, school)
+    data = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    form = RequestForm.of(data)
+    chosen = None
+    if form.person_id:  # a returning substitute: show who was chosen again if the form comes back
+        chosen = PersonOut(person_id=form.person_id, given_name=form.given_name, surname=form.surname,
+                           user_principal_name=data.get("person_upn") or None, email_hint=None,
+                           municipality=municipality, last_school=None, last_ends_at=None)
+    body = form.to_request(path)
+    if body is None:
+        return _request_page(request, c, path, name, form, chosen=chosen, status=422)
+    key = data.get("idempotency_key", "")
+    limit(c, "create", caller, c.config.settings.api.create_rate_per_hour)
+    try:
+        result = await service.request_substitute(c, caller, body, key if _KEY.match(key) else None)
+    except (PolicyViolation, Conflict) as exc:
+        message = (exc.detail or exc.title).in_language(web(request).lang)
+        return _request_page(request, c, path, name, form, chosen=chosen, service_error=message, status=exc.status)
+    out = await queries.get_one(c, caller, result.period_id)
+    lang = web(request).lang
+    sess.flash(web(request).session, text(lang, "requested_ok", name=out.display_name or body.surname,
+                                          start=when(out.starts_at, lang), end=when(out.ends_at, lang)))
+    return RedirectResponse(f"/substitutes/{out.id}", status_code=303)
+
+
+# ----------------------------------------------------------------------------------------- one substitute
+
+
+async def _detail_page(request: Request, c: Container, caller: Caller, sid: str, *, error: str | None = None,
+                       end_date: str | None = None, end_time: str | None = None,
+                       field_errors: dict[str, str] | None = None, status: int = 200) -> Response:
+    out = await queries.get_one(c, caller, sid)
+    events = await queries.events(c, caller, sid)
+    found = c.config.region.school(out.school)
+    assert found is not None
+    pol = c.config.policy_for(*found)
+    latest_end = add_days_helsinki(out.starts_at, pol.max_duration_days)
+    live = out.status in UPCOMING + ACTIVE
+    code_token = sess.issue_one_shot(web(request).session, "code") if out.status == "active" else None
+    return render(
+        request, "substitute.html", status=status, s=out, school_name=found[1].name, events=events.items,
+        live=live, latest_end=latest_end, max_days=pol.max_duration_days, code_token=code_token, error=error,
+        end_date=end_date if end_date is not None else date_value(out.ends_at),
+        end_time=end_time if end_time is not None else time_value(out.ends_at),
+        field_errors=field_errors or {},
+    )
+
+
+@router.get("/substitutes/{sid}", name="substitute")
+async def substitute_page(request: Request, sid: str, caller: UserDep, c: WebContainer) -> Response:
+    return await _detail_page(request, c, caller, sid)
+
+
+@router.post("/substitutes/{sid}/extend")
+async def extend(request: Request, sid: str, caller: UserDep, c: WebContainer) -> Response:
+    form = await request.form()
+    end_date, end_time = str(form.get("end_date", "")), str(form.get("end_time", ""))
+    d, t = parse_date(end_date), parse_time(end_time)
+    errors = {k: v for k, v in (("end_date", "err_date" if d is None else ""),
+                                 ("end_time", "err_time" if t is None else "")) if v}
+    if d is None or t is None:
+        return await _detail_page(request, c, caller, sid, end_date=end_date, end_time=end_time,
+                                  field_errors=errors, status=422)
+    lang = web(request).lang
+    try:
+        await service.extend(c, caller, sid, helsinki(d, t))
+    except (PolicyViolation, Conflict) as exc:
+        return await _detail_page(request, c, caller, sid, error=(exc.detail or exc.title).in_language(lang),
+                                  end_date=end_date, end_time=end_time, status=exc.status)
+    out = await queries.get_one(c, caller, sid)
+    sess.flash(web(request).session, text(lang, "extended_ok", end=when(out.ends_at, lang)))
+    return RedirectResponse(f"/substitutes/{sid}", status_code=303)
+
+
+@router.get("/substitutes/{sid}/end", name="end_confirm")
+async def end_confirm(request: Request, sid: str, caller: UserDep, c: WebContainer) -> Response:
+    out = await queries.get_one(c, caller, sid)
+    if out.status not in UPCOMING + ACTIVE:
+        return RedirectResponse(f"/substitutes/{sid}", status_code=303)
+    return render(request, "end_confirm.html", s=out, school_name=school_name(c, out.school))
+
+
+@router.post("/substitutes/{sid}/end")
+async def end_now(request: Request, sid: str, caller: UserDep, c: WebContainer) -> Response:
+    lang = web(request).lang
+    try:
+        await service.revoke(c, caller, sid)
+    except Conflict as exc:
+        sess.flash(web(request).session, (exc.detail or exc.title).in_language(lang), "error")
+        return RedirectResponse(f"/substitutes/{sid}", status_code=303)
+    sess.flash(web(request).session, text(lang, "ended_ok"))
+    return RedirectResponse(f"/substitutes/{sid}", status_code=303)
+
+
+@router.post("/substitutes/{sid}/sign-in-code")
+async def sign_in_code(request: Request, sid: str, caller: UserDep, c: WebContainer) -> Response:
+    """Issue the code and render it in this response only. A reload re-posts a spent one-shot
+    token and gets a redirect to the substitute's page instead of a second code."""
+    w = web(request)
+    out = await queries.get_one(c, caller, sid)  # 404 before anything else for a stranger
+    form = await request.form()
+    if not sess.spend_one_shot(w.session, "code", form.get("once")):
+        sess.flash(w.session, text(w.lang, "code_already_shown"), "info")
+        return RedirectResponse(f"/substitutes/{sid}", status_code=303)
+    limit(c, "access_pass", caller, c.config.settings.api.tap_rate_per_hour)
+    try:
+        issued = await credentials.issue(c, caller, sid)
+    except (PolicyViolation, Conflict) as exc:
+        sess.flash(w.session, (exc.detail or exc.title).in_language(w.lang), "error")
+        return RedirectResponse(f"/substitutes/{sid}", status_code=303)
+    w.extra_headers.update({"Cache-Control": "no-store", "Pragma": "no-cache"})
+    return render(request, "sign_in_code.html", s=out, school_name=school_name(c, out.school), issued=issued)
