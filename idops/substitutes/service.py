@@ -139,6 +139,9 @@ async def request_substitute(
                         "The Idempotency-Key was already used for a different request.",
                     ))
                 if record.period_id:
+                    first = await repo.get_period(s, record.period_id)
+                    if first is not None and first.status == Status.FAILED and first.last_error == "no seats":
+                        raise Conflict(NO_SEATS, period_id=first.id)  # the first answer was this 409: replay it
                     return RequestResult(record.period_id, created=False)
         person = await _person_for(c, s, caller, body, municipality.tenant_id, municipality.key)
         duplicate = None
@@ -222,7 +225,7 @@ async def _reserve_upn(c: Container, s: Any, person: SubstitutePerson, domain: s
     """Pick the first UPN not used by any idops person of the tenant (Entra collisions come later)."""
     # The prefix all numbered candidates share: a shortened long name ("aleksandra-ka.…2") no longer
     # starts with its unshortened base, so base[:20] missed earlier holders and the insert hit the unique key.
-    prefix = os.path.commonprefix(list(names.candidates(person.given_name, person.surname)))
+    prefix = os.path.commonprefix(list(names.candidates(person.given_name, person.surname)))  # noqa: RUF071 - strings, not paths
     taken = await repo.upns_like(s, person.tenant_id, prefix[:20])
     taken |= skip or set()
     upn, nickname = names.choose_upn(person.given_name, person.surname, domain, lambda u: u in taken)
@@ -247,6 +250,13 @@ async def _check_seats(c: Container, period_id: str) -> None:
                                  next_attempt_at=None):
             audit.record(s, at=c.clock.now(), actor="idops", action="failed", subject_type="period",
                          subject_id=period_id, school=school, details={"reason": "no_seats", "free": free})
+            # A new person refused before any account existed gives the UPN back, so the next request
+            # for them does not become "aino.aijala2" next to a name nobody holds.
+            pair = await repo.period_with_person(s, period_id)
+            if pair is not None and pair[1].entra_user_id is None and pair[1].account_deleted_at is None and all(
+                p.id == period_id for p in await repo.periods_of_person(s, pair[1].id)
+            ):
+                pair[1].user_principal_name = pair[1].mail_nickname = None
     raise Conflict(NO_SEATS, period_id=period_id)
 
 

@@ -403,3 +403,43 @@ async def test_with_tap_disabled_a_one_time_password_is_issued_and_must_be_chang
     assert user.password_profile["forceChangePasswordNextSignIn"] is True
     events = (await api.client.get(f"/v1/substitutes/{sub['id']}/events", headers=api.principal())).text
     assert "one_time_password_issued" in events and password not in events
+
+
+async def test_a_seat_refusal_is_replayed_as_409_and_a_later_request_gets_the_plain_upn(api: Api) -> None:
+    tenant = api.emulator.state.tenant(api.tenant())
+    with api.emulator.state.lock:
+        saved = {sku_id: sku.enabled_units for sku_id, sku in tenant.skus.items()}
+        for sku in tenant.skus.values():
+            sku.enabled_units = sku.consumed_units
+    payload = body(api)
+    first = problem(await post(api, payload, {"Idempotency-Key": "seats-1"}), 409)
+    again = problem(await post(api, payload, {"Idempotency-Key": "seats-1"}), 409)
+    assert again["period_id"] == first["period_id"] and again["detail"] == first["detail"]
+    assert not marked_users(api)
+
+    with api.emulator.state.lock:  # seats bought; the seat cache is refreshed after its TTL
+        for sku_id, units in saved.items():
+            tenant.skus[sku_id].enabled_units = units
+    api.clock.advance(timedelta(minutes=30))
+    r = await post(api, body(api))
+    assert r.status_code == 201, r.text
+    assert r.json()["user_principal_name"] == UPN  # not "aino.aijala2": the refused request held no UPN
+
+
+async def test_the_same_returning_person_twice_at_one_school_for_overlapping_time_is_409(api: Api) -> None:
+    first = (await post(api, body(api, days=3))).json()
+    dup = await post(api, body(api, starts=timedelta(days=1), days=3, person_id=first["person_id"]))
+    assert problem(dup, 409)["existing_id"] == first["id"]
+    later = await post(api, body(api, starts=timedelta(days=4), days=3, person_id=first["person_id"]))
+    assert later.status_code == 201, later.text
+    assert later.json()["status"] == "scheduled"
+    assert len(marked_users(api)) == 1
+
+
+async def test_a_period_ending_sooner_than_the_shortest_tap_is_refused_with_422(api: Api) -> None:
+    sub = (await post(api, body(api, days=30 / (24 * 60)))).json()  # ends in 30 minutes; the policy minimum is 60
+    r = await api.client.post(
+        f"/v1/substitutes/{sub['id']}/access-pass", headers={**api.principal(), "Accept-Language": "en"}
+    )
+    assert problem(r, 422)["detail"] == "The substitution ends too soon for a sign-in code."
+    assert entra(api, UPN).id not in api.emulator.state.tenant(api.tenant()).taps
