@@ -95,7 +95,8 @@ def _next_midnight(value: datetime) -> datetime:
 def mfa_of(s: SignIn) -> bool:
     """Whether a sign-in satisfied MFA. Beta's ``authenticationRequirement`` when present; on v1.0 a
     Conditional Access result of ``success`` is taken as satisfied (the region's CA policies grant with
-    MFA; the emulator renders MFA that way) — an approximation documented in docs/definitions.md."""
+    MFA; the emulator renders MFA that way). An approximation until the adapter reads
+    ``appliedConditionalAccessPolicies[].enforcedGrantControls`` into ``mfa_satisfied``."""
     if s.mfa_satisfied is not None:
         return s.mfa_satisfied
     return (s.conditional_access_status or "").lower() == "success"
