@@ -94,7 +94,6 @@ async def _child_idops(base_url: str, db_path: Path) -> dict[str, Any]:
 
     configure_logging("json", "WARNING")
     config = _config(db_path, db_path.parent)
-    _prepare_db(config.settings.database.url)
     c = build_container(config, clock=FrozenClock(NOW), base_url_override=base_url)
     t0 = time.perf_counter()
     counts = await sync_mfa.run(c)
@@ -120,7 +119,6 @@ async def _child_naive(base_url: str, db_path: Path, limit: int) -> dict[str, An
     from idops.kit.db import Database
 
     config = _config(db_path, db_path.parent)
-    _prepare_db(config.settings.database.url)
     tenant = config.region.municipalities[0].tenant_id
     school = config.region.municipalities[0].schools
 
@@ -236,6 +234,8 @@ async def _child_summary(db_path: Path, clients: int, requests: int) -> dict[str
 
 def child_main(args: argparse.Namespace) -> None:
     db = Path(args.db)
+    if args.child in ("idops", "naive"):
+        _prepare_db(f"sqlite+aiosqlite:///{db}")  # alembic runs its own event loop: before ours
     if args.child == "idops":
         result = asyncio.run(_child_idops(args.base_url, db))
     elif args.child == "naive":

@@ -6,14 +6,18 @@ SQLAlchemy Core ``executemany``: no ORM objects, one round trip per chunk.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, delete, func, or_, select, update
+from sqlalchemy import JSON, Boolean, Table, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from idops.directory.models import DirectoryMembership, DirectoryUserRow
+from idops.kit.db import UTCDateTime
 
 USERS: Table = DirectoryUserRow.__table__  # type: ignore[assignment]
 MEMBERSHIPS: Table = DirectoryMembership.__table__  # type: ignore[assignment]
@@ -51,6 +55,43 @@ def _insert(session: AsyncSession, table: Table) -> Any:
     raise NotImplementedError(f"upsert is not implemented for {dialect}")
 
 
+def _sqlite_datetime(value: datetime | None) -> str | None:
+    """The text SQLAlchemy's SQLite ``DateTime`` stores (UTC, microseconds), so it reads it back."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _sqlite_bool(value: Any) -> int | None:
+    return None if value is None else int(bool(value))
+
+
+def _sqlite_json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def _sqlite_converter(column: Any) -> Callable[[Any], Any] | None:
+    if isinstance(column.type, UTCDateTime):
+        return _sqlite_datetime
+    if isinstance(column.type, Boolean):
+        return _sqlite_bool
+    if isinstance(column.type, JSON):
+        return _sqlite_json
+    return None
+
+
+@lru_cache(maxsize=64)
+def _sqlite_upsert(
+    table: Table, names: tuple[str, ...], keys: tuple[str, ...], columns: tuple[str, ...]
+) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
+    """SQL text and per-column value converters of a SQLite ``INSERT … ON CONFLICT DO UPDATE``."""
+    sets = ", ".join(f"{c} = excluded.{c}" for c in columns)
+    # Names come from the table's own metadata and the caller's constant column lists, never input.
+    cols, marks = ", ".join(names), ", ".join("?" * len(names))
+    sql = f"INSERT INTO {table.name} ({cols}) VALUES ({marks}) ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"  # noqa: S608
+    return sql, tuple(_sqlite_converter(table.c[n]) for n in names)
+
+
 async def _upsert(
     session: AsyncSession,
     table: Table,
@@ -58,7 +99,20 @@ async def _upsert(
     keys: Sequence[str],
     columns: Sequence[str],
 ) -> None:
+    """Insert ``rows`` (dicts with the same keys), updating ``columns`` where ``keys`` exist."""
     if not rows:
+        return
+    if session.get_bind().dialect.name == "sqlite":
+        # Fast path: the driver's executemany, values converted by a per-column function chosen once.
+        # SQLAlchemy's generic per-row parameter processing cost more than SQLite's own work.
+        names = tuple(rows[0])
+        sql, converters = _sqlite_upsert(table, names, tuple(keys), tuple(columns))
+        params = [
+            tuple(v if conv is None else conv(v) for v, conv in zip(r.values(), converters, strict=True))
+            for r in rows
+        ]
+        conn = await session.connection()
+        await conn.exec_driver_sql(sql, params)
         return
     stmt = _insert(session, table)
     stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in columns})
@@ -78,9 +132,7 @@ async def upsert_registrations(session: AsyncSession, rows: Sequence[dict[str, A
 
 
 async def upsert_memberships(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    await _upsert(
-        session, MEMBERSHIPS, rows, ("tenant_id", "user_id", "municipality", "school"), MEMBERSHIP_COLUMNS
-    )
+    await _upsert(session, MEMBERSHIPS, rows, ("tenant_id", "user_id", "municipality", "school"), MEMBERSHIP_COLUMNS)
 
 
 async def finish_run(session: AsyncSession, tenant_id: str, run: str, *, report_complete: bool) -> int:
@@ -88,9 +140,7 @@ async def finish_run(session: AsyncSession, tenant_id: str, run: str, *, report_
     exist) and memberships that ended. Users the report did not list count as not registered.
     Returns the number of users removed. Call only after every stream of the run succeeded."""
     gone = await session.execute(
-        delete(USERS).where(
-            USERS.c.tenant_id == tenant_id, or_(USERS.c.sync_run.is_(None), USERS.c.sync_run != run)
-        )
+        delete(USERS).where(USERS.c.tenant_id == tenant_id, or_(USERS.c.sync_run.is_(None), USERS.c.sync_run != run))
     )
     await session.execute(
         delete(MEMBERSHIPS).where(MEMBERSHIPS.c.tenant_id == tenant_id, MEMBERSHIPS.c.sync_run != run)
@@ -98,9 +148,7 @@ async def finish_run(session: AsyncSession, tenant_id: str, run: str, *, report_
     if report_complete:
         await session.execute(
             update(USERS)
-            .where(
-                USERS.c.tenant_id == tenant_id, or_(USERS.c.report_run.is_(None), USERS.c.report_run != run)
-            )
+            .where(USERS.c.tenant_id == tenant_id, or_(USERS.c.report_run.is_(None), USERS.c.report_run != run))
             .values(
                 is_mfa_registered=False,
                 is_mfa_capable=False,
@@ -114,7 +162,4 @@ async def finish_run(session: AsyncSession, tenant_id: str, run: str, *, report_
 
 
 async def count_users(session: AsyncSession, tenant_id: str) -> int:
-    return int(
-        await session.scalar(select(func.count()).select_from(USERS).where(USERS.c.tenant_id == tenant_id))
-        or 0
-    )
+    return int(await session.scalar(select(func.count()).select_from(USERS).where(USERS.c.tenant_id == tenant_id)) or 0)

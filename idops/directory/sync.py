@@ -118,9 +118,7 @@ class _Writer:
             yield s
 
 
-def _user_row(
-    tenant_id: str, u: DirectoryUser, reason: str | None, now: datetime, run: str
-) -> dict[str, Any]:
+def _user_row(tenant_id: str, u: DirectoryUser, reason: str | None, now: datetime, run: str) -> dict[str, Any]:
     return {
         "tenant_id": tenant_id,
         "user_id": u.id,
@@ -282,9 +280,7 @@ async def _sync_report(
     return rows, oldest, newest, True
 
 
-async def _write_report_page(
-    writer: _Writer, tenant_id: str, run: str, page: Sequence[RegistrationDetail]
-) -> int:
+async def _write_report_page(writer: _Writer, tenant_id: str, run: str, page: Sequence[RegistrationDetail]) -> int:
     batch = [_report_row(tenant_id, r, run) for r in page]
     async with writer.session() as s:
         await repo.upsert_registrations(s, batch)
