@@ -72,7 +72,8 @@ async def mfa_dashboard(request: Request, caller: AdminDep, c: WebContainer) -> 
     chart = trend_chart(trend.start, trend.end, shares, by_role.targets, ROLES)
     trend_days = sorted({p.date for p in trend.points})
     names = {f"{m.key}/{s.key}": s.name for m in c.config.region.municipalities for s in m.schools}
-    munis = {m.key: m.name for m in c.config.region.municipalities}
+    munis = {m.key: m.name for m in c.config.region.municipalities
+             if any(p.split("/", 1)[0] == m.key for p in caller.scope.schools)}
     return render(
         request, "admin_mfa.html", summary=by_role, roles={r.role: r for r in by_role.rows if r.role},
         schools=_by_school(by_school.rows), school_names=names, municipality_names=munis, chart=chart,

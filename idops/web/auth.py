@@ -9,17 +9,26 @@ scope is decided, shared with the API.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
 from starlette.requests import Request
 
 from idops.auth.demo import demo_claims
 from idops.auth.scope import Caller, NoScope, resolve_scope
 from idops.auth.tokens import TokenValidator
+
+with warnings.catch_warnings():
+    # Authlib 1.9 warns at import that its httpx integration is deprecated; it is still the one
+    # its Starlette client uses, and the warning would otherwise print at every start. (Authlib
+    # installs an "always" filter when authlib.deprecate is imported, so ours must come after.)
+    import authlib.deprecate  # noqa: F401
+
+    warnings.filterwarnings("ignore", message=".*httpx module is deprecated.*")
+    from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
 
 if TYPE_CHECKING:
     from idops.bootstrap import Container

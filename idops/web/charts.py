@@ -56,8 +56,9 @@ def trend_chart(start: date, end: date, shares: Mapping[str, Mapping[date, float
     chart = Chart(days=days + 1)
     chart.y_ticks = [(y(p / 100), p) for p in range(0, 101, 25)]
     step = max(1, days // 5)
+    offsets = [i for i in range(0, days + 1, step) if days - i >= step / 2 or i == 0] + [days]
     chart.x_ticks = [(x(start.fromordinal(start.toordinal() + i)), start.fromordinal(start.toordinal() + i))
-                     for i in range(0, days + 1, step)]
+                     for i in offsets]
     for role in roles:
         colour, dash, marker = ROLE_STYLE.get(role, ("#333333", "", "circle"))
         by_day = shares.get(role, {})

@@ -4,7 +4,7 @@ A route class rather than app middleware keeps all of it inside ``idops.web``: t
 bearer auth and problem+json errors are untouched. For each page request it
 
 1. loads the signed session cookie and exposes it as ``request.session`` (Authlib needs that);
-2. picks the language (``?lang=`` sets a cookie; else cookie, ``Accept-Language``, default);
+2. picks the language (``?lang=`` sets a cookie; else the cookie, else ``[web].default_language``);
 3. resolves the signed-in ``Caller`` through ``resolve_scope``;
 4. refuses any POST whose form lacks this session's CSRF token (403, nothing changes);
 5. renders domain errors as HTML pages in the page's language, with the service's message;
@@ -25,7 +25,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from idops.graph.errors import GraphError
 from idops.kit.errors import DirectoryRefused, GraphUnavailableError, IdopsError, RateLimited
-from idops.kit.i18n import SUPPORTED, language_of
+from idops.kit.i18n import SUPPORTED
 from idops.web import session as sess
 from idops.web.auth import NoAccess, SignInRequired, caller_of
 from idops.web.render import WebRequest, render
@@ -44,6 +44,13 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 def _safe_next(path: str) -> str:
     """Only same-site relative paths may be a post-sign-in destination."""
     return path if path.startswith("/") and not path.startswith("//") and "\\" not in path else "/"
+
+
+def page_language(request: Request, default: str) -> str:
+    """``?lang=`` or the ``lang`` cookie; otherwise the configured default (Finnish). Unlike the
+    API, pages ignore ``Accept-Language``: the region's pages are Finnish unless asked otherwise."""
+    chosen = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    return chosen if chosen in SUPPORTED else default
 
 
 def error_page(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -65,8 +72,7 @@ class PageRoute(APIRoute):
                 return PlainTextResponse("idops pages: session secret not configured", status_code=500)
             before = sess.fingerprint(session)
             explicit = request.query_params.get("lang")
-            default = c.config.settings.web.default_language
-            lang = explicit if explicit in SUPPORTED else language_of(request, default)
+            lang = page_language(request, c.config.settings.web.default_language)
             request.scope["session"] = session
             w = WebRequest(container=c, session=session, lang=lang)
             request.state.web = w

@@ -1,0 +1,124 @@
+"""Browser tests against the real service: ``idops serve --demo`` in a subprocess (its own SQLite,
+data directory and emulator port), driven by Debian's Chromium through Playwright (headless,
+``--no-sandbox``; no browser downloads), with axe-core checking every page.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from tests.e2e.helpers import A11y
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+START_TIMEOUT = 60.0
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Debian's Chromium by path (``playwright install`` is never run)."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"],
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    url: str
+    env: dict[str, str]
+    log: Path
+
+    def token(self, *args: str) -> str:
+        """A bearer token from ``idops dev-token`` (same data dir, so the same signing key)."""
+        out = subprocess.run([str(Path(sys.executable).parent / "idops"), "dev-token", *args], env=self.env,
+                             cwd=REPO, capture_output=True, text=True, check=True, timeout=30)
+        return out.stdout.strip().split()[-1]
+
+    def api(self, token: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The service in demo mode on a free port; stopped (by its own pid) at the end."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install -y --no-install-recommends chromium")
+    root = tmp_path_factory.mktemp("e2e")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "IDOPS_CONFIG_DIR": str(REPO / "config"),
+        "IDOPS_DATA_DIR": str(root / "var"),
+        "IDOPS_DATABASE__URL": f"sqlite+aiosqlite:///{root / 'idops.db'}",
+        "IDOPS_EMULATOR__PORT": "0",
+        "IDOPS_EMULATOR__USERS_PER_TENANT": "100",
+        "IDOPS_SCHEDULER__ENABLED": "false",  # the tests run jobs themselves (demo clock page)
+        "IDOPS_LOGGING__FORMAT": "json",
+    }
+    env.pop("IDOPS_SESSION_SECRET", None)
+    log = root / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "idops"), "serve", "--demo", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_TIMEOUT
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"idops serve exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"idops serve did not answer /healthz in {START_TIMEOUT} s:\n{log.read_text()[-4000:]}")
+            time.sleep(0.2)
+        yield Server(url, env, log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def base_url(server: Server) -> str:
+    return server.url
+
+
+@pytest.fixture(scope="session")
+def axe() -> Axe:
+    return Axe()
+
+
+@pytest.fixture
+def a11y(axe: Axe) -> A11y:
+    return A11y(axe)
