@@ -93,7 +93,10 @@ def random_password() -> str:
 
 
 def request_hash(body: SubstituteRequest) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    data = body.model_dump(mode="json")
+    # The same instant written with another offset is the same request.
+    data["starts_at"], data["ends_at"] = body.starts_at.timestamp(), body.ends_at.timestamp()
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -228,9 +231,17 @@ async def _reserve_upn(c: Container, s: Any, person: SubstitutePerson, domain: s
     prefix = os.path.commonprefix(list(names.candidates(person.given_name, person.surname)))  # noqa: RUF071 - strings, not paths
     taken = await repo.upns_like(s, person.tenant_id, prefix[:20])
     taken |= skip or set()
-    upn, nickname = names.choose_upn(person.given_name, person.surname, domain, lambda u: u in taken)
-    person.user_principal_name, person.mail_nickname = upn, nickname
-    await s.flush()
+    for _ in range(5):
+        upn, nickname = names.choose_upn(person.given_name, person.surname, domain, lambda u: u in taken)
+        try:
+            async with s.begin_nested():  # a parallel request may take the same UPN first
+                person.user_principal_name, person.mail_nickname = upn, nickname
+                await s.flush()
+            return
+        except IntegrityError:
+            taken.add(upn)
+    raise Conflict(Message("Tunnuksen nimeä ei saatu varattua; yritä uudelleen.",
+                           "Could not reserve an account name; please retry."))
 
 
 async def _check_seats(c: Container, period_id: str) -> None:
