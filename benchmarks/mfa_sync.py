@@ -143,42 +143,47 @@ async def _child_naive(base_url: str, db_path: Path, limit: int) -> dict[str, An
         )
         first = await client.users.get(request_configuration=RequestConfiguration(query_parameters=query))
 
-        async def add_user(u: Any) -> bool:
+        # PageIterator calls a *sync* callback: the naive script collects the typed objects, then
+        # inserts them one ORM row (and one flush) at a time.
+        def collect(into: list[Any]) -> Any:
+            def visit(item: Any) -> bool:
+                into.append(item)
+                return len(into) < limit
+
+            return visit
+
+        users: list[Any] = []
+        await PageIterator(first, client.request_adapter).iterate(collect(users))
+        for u in users:
             session.add(DirectoryUserRow(
                 tenant_id=tenant, user_id=u.id, upn=u.user_principal_name or "", display_name=u.display_name or "",
                 employee_id=u.employee_id, mail=u.mail, account_enabled=bool(u.account_enabled),
                 user_type=u.user_type, employee_type=u.employee_type, synced_at=NOW, sync_run="naive",
             ))
             await session.flush()
-            n["users"] += 1
-            return n["users"] < limit
-
-        await PageIterator(first, client.request_adapter).iterate(add_user)
+        n["users"] = len(users)
         for s in school:
             for gid in s.staff_group_ids:
+                members: list[Any] = []
                 page = await client.groups.by_group_id(gid).transitive_members.get()
-
-                async def add_member(m: Any, key: str = s.key) -> bool:
+                await PageIterator(page, client.request_adapter).iterate(collect(members))
+                for m in members:
                     session.add(DirectoryMembership(tenant_id=tenant, user_id=m.id, municipality=MUNICIPALITY,
-                                                    school=key, role="staff", excluded_reason=None, sync_run="naive"))
+                                                    school=s.key, role="staff", excluded_reason=None,
+                                                    sync_run="naive"))
                     await session.flush()
-                    n["members"] += 1
-                    return n["members"] < limit
-
-                await PageIterator(page, client.request_adapter).iterate(add_member)
+                n["members"] += len(members)
+        regs: list[Any] = []
         reg = await client.reports.authentication_methods.user_registration_details.get()
-
-        async def add_reg(r: Any) -> bool:
+        await PageIterator(reg, client.request_adapter).iterate(collect(regs))
+        for r in regs:
             row = await session.get(DirectoryUserRow, (tenant, r.id))
             if row is not None:
                 row.is_mfa_registered = bool(r.is_mfa_registered)
                 row.is_mfa_capable = bool(r.is_mfa_capable)
                 row.methods_registered = list(r.methods_registered or [])
                 await session.flush()
-            n["reg"] += 1
-            return n["reg"] < limit
-
-        await PageIterator(reg, client.request_adapter).iterate(add_reg)
+        n["reg"] = len(regs)
     seconds = time.perf_counter() - t0
     await db.dispose()
     return {"users": n["users"], "seconds": seconds, "counts": n}

@@ -20,8 +20,10 @@ class DirectoryUserRow(Base):
     report (``report_updated_at`` is the report row's own ``lastUpdatedDateTime``)."""
 
     __tablename__ = "directory_users"
-    # One secondary index only (cross-tenant person matching): every index slows the bulk upsert.
-    __table_args__ = (Index("ix_directory_users_employee_id", "employee_id"),)
+    __table_args__ = (
+        Index("ix_directory_users_employee_id", "employee_id"),
+        Index("ix_directory_users_tenant_upn", "tenant_id", "upn"),
+    )
 
     tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(36), primary_key=True)

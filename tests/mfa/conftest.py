@@ -1,8 +1,4 @@
-"""MFA fixtures: a generated region served by the emulator over HTTP, the real adapter, the app.
-
-Until the lead regenerates the initial migration with the directory and MFA tables, the
-session database gets them from ``Base.metadata.create_all`` on top of the migrations.
-"""
+"""MFA fixtures: a generated region served by the emulator over HTTP, the real adapter, the app."""
 
 from __future__ import annotations
 
@@ -14,38 +10,16 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy import text
 
-import idops.directory.models
-import idops.mfa.models  # noqa: F401
 from idops.bootstrap import Container, build_container
 from idops.config import Config
 from idops.emulator.generator import GeneratedRegion, generate_region
 from idops.emulator.server import EmulatorServer
 from idops.emulator.truth import MfaRow
 from idops.kit.clock import FrozenClock
-from idops.kit.db import Base
-from tests.conftest import CONFIG_DIR, _sync_url
+from tests.conftest import CONFIG_DIR
 
 NOW = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)  # 08:00 in Helsinki
-
-
-@pytest.fixture
-def clean_db(database_url: str) -> str:
-    """The root ``clean_db``, after creating any table the migrations do not have yet (this suite's,
-    and those of packages other sessions are adding, imported meanwhile by the app)."""
-    engine = create_sync_engine(_sync_url(database_url))
-    Base.metadata.create_all(engine)
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} CASCADE"))
-        else:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(table.delete())
-    engine.dispose()
-    return database_url
 
 
 def region_dicts() -> tuple[dict[str, Any], dict[str, Any]]:
