@@ -66,6 +66,7 @@ class PageRoute(APIRoute):
         async def handler(request: Request) -> Response:
             c = request.app.state.container
             try:
+                sess.session_secret(c)
                 session = sess.load(c, request)
             except sess.SessionNotConfigured as exc:
                 log.error("web_session_not_configured", hint=str(exc))

@@ -6,10 +6,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from authlib.integrations.base_client import OAuthError
+from authlib.common.errors import AuthlibBaseError
 from fastapi import APIRouter, Request
+from joserfc.errors import JoseError
 from starlette.responses import RedirectResponse, Response
 
+from idops.auth.scope import NoScope, resolve_scope
 from idops.auth.tokens import InvalidToken
 from idops.web import auth
 from idops.web import session as sess
@@ -25,6 +27,11 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 def _start_session(request: Request, claims: dict[str, Any]) -> Response:
     """A fresh session for the signed-in user (a new CSRF token: nothing survives from before)."""
     session = web(request).session
+    try:
+        resolve_scope(claims, web(request).container.config.region)
+    except NoScope:
+        log.info("web_sign_in_without_scope", oid=claims.get("oid"), tid=claims.get("tid"))
+        return error_page(request, 403, text(web(request).lang, "no_access"))
     target = session.get("next") if isinstance(session.get("next"), str) else "/"
     session.clear()
     session[auth.SESSION_USER] = auth.user_claims(claims, datetime.now(UTC))
@@ -76,7 +83,7 @@ async def entra_callback(request: Request, c: WebContainer) -> Response:
         return RedirectResponse("/sign-in", status_code=303)
     try:
         claims = await auth.oidc_finish(c, request)
-    except (OAuthError, auth.OidcNotConfigured, ValueError) as exc:
+    except (AuthlibBaseError, JoseError, auth.OidcNotConfigured, ValueError) as exc:
         log.info("web_sign_in_failed", error=type(exc).__name__)
         return error_page(request, 400, text(web(request).lang, "sign_in_failed"))
     return _start_session(request, claims)

@@ -38,6 +38,12 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     }
 
 
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    """A Finnish browser in Helsinki, as the region's principals have (date inputs read 30.11.2026)."""
+    return {**browser_context_args, "locale": "fi-FI", "timezone_id": "Europe/Helsinki"}
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -27,7 +27,17 @@ def service_now(page: Page) -> datetime:
     return datetime.fromisoformat(iso)
 
 
-def test_principal_requests_activates_hands_over_code_once_and_ends(page: Page, a11y: A11y) -> None:
+def test_principal_requests_activates_hands_over_code_once_and_ends(page: Page, server: Server, a11y: A11y) -> None:
+    # Someone already at work (requested through the API, starting now), for a realistic list.
+    token = server.token("--role", "Principal", "--school", SCHOOL)
+    with server.api(token) as api:
+        at_work = api.post("/v1/substitutes", json={
+            "school": SCHOOL, "given_name": "Mikko", "surname": "Öhman-Ström",
+            "starts_at": datetime.now(HELSINKI).isoformat(),
+            "ends_at": (datetime.now(HELSINKI) + timedelta(days=3)).replace(hour=16, minute=0).isoformat(),
+        })
+        assert at_work.status_code == 201, at_work.text
+
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/sign-in$"))
     assert page.locator("html").get_attribute("lang") == "fi"
