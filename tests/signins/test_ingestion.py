@@ -21,7 +21,7 @@ from tests.signins.conftest import TENANT, Provider
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 APP = "d6fee0fb-bff2-53b7-9e96-dd64433598e6"
 OTHER_APP = "0e5a6b1c-3f2d-4b8e-9a61-5c1d2e3f4a01"
-OPTS = IngestOptions(backfill=timedelta(days=4), lag=timedelta(0))
+OPTS = IngestOptions(backfill=timedelta(days=4), lag=timedelta(0), chunk=timedelta(days=1))
 
 
 def seed(emulator: EmulatorServer) -> dict[str, Any]:
@@ -193,10 +193,22 @@ async def test_throttling_that_never_ends_fails_the_tenant_and_keeps_the_waterma
     db: Database, emulator: EmulatorServer, provider: Provider
 ) -> None:
     seed(emulator)
-    opts = IngestOptions(backfill=timedelta(days=4), lag=timedelta(0), min_chunk=timedelta(hours=12))
+    opts = IngestOptions(backfill=timedelta(days=4), lag=timedelta(0), chunk=timedelta(days=1),
+                         min_chunk=timedelta(hours=12))
     result = await ingest(db, Provider({TENANT: ThrottledOverSixHours(provider.for_tenant(TENANT))}),
                           [TENANT], NOW, opts)
     assert result.counts()["failed"] == 1
     async with db.session() as s:
         state = await repo.get_state(s, TENANT)
         assert state is not None and state.watermark == NOW - timedelta(days=4) and state.last_error
+
+
+async def test_longer_windows_are_not_cut_at_midnight(
+    db: Database, emulator: EmulatorServer, provider: Provider
+) -> None:
+    seed(emulator)
+    opts = IngestOptions(backfill=timedelta(days=4), lag=timedelta(0), chunk=timedelta(days=3))
+    await ingest(db, provider, [TENANT], NOW, opts)
+    windows = [q for q in signin_requests(emulator) if "skiptoken" not in q.lower()]
+    assert len(windows) == 2  # [16th 12:00, 19th 12:00) and [19th 12:00, 20th 12:00)
+    assert await per_day(db) == EXPECTED
