@@ -3,8 +3,8 @@
 Contract (per tenant):
 - Graph is read by ``createdDateTime`` window, from the stored watermark up to ``now - lag``, in
   chunks of ``chunk`` (default one day; windows of a day or less end at UTC midnight). Pacing at the
-  reports budget (5 requests / 10 s per tenant) is the adapter's job; a chunk that still fails with throttling or a timeout is retried with half the window
-  (Microsoft's advice for sign-in logs), down to ``min_chunk``.
+  reports budget (5 requests / 10 s per tenant) is the adapter's job; a chunk that still fails with
+  throttling or a timeout is retried with half the window (Microsoft's advice for sign-in logs), down to ``min_chunk``.
 - A chunk's counts are added and the watermark is advanced in ONE transaction, with a compare-and-set
   on the watermark: a crash (or a failure) anywhere inside a chunk leaves neither counts nor watermark
   behind, so the chunk is read again next time — no day is lost or counted twice, and two processes
