@@ -1,7 +1,8 @@
 """Reading the pages' forms: Finnish dates and times, default periods, the request form.
 
-Dates are accepted as ``27.11.2026`` or ``2026-11-27`` (what ``<input type=date>`` sends), times
-as ``8.15``, ``8:15`` or ``08:15``; both are Europe/Helsinki wall-clock and become aware UTC.
+Date and time fields are plain text in the Finnish form (``27.11.2026``, ``8.15``), because a native
+date input shows the browser's locale, not the page's; ``2026-11-27`` and ``08:15`` are accepted too.
+Both are Europe/Helsinki wall-clock and become aware UTC.
 Field errors are texts keys (see ``idops.web.texts``); policy errors come from the service.
 """
 
@@ -66,13 +67,15 @@ def default_period(now: datetime) -> tuple[datetime, datetime]:
 
 
 def date_value(at: datetime) -> str:
-    """``<input type=date>`` value (ISO) of a moment, Helsinki date."""
-    return to_helsinki(at).date().isoformat()
+    """A date field's value: ``30.11.2026`` (Helsinki date)."""
+    d = to_helsinki(at).date()
+    return f"{d.day}.{d.month}.{d.year}"
 
 
 def time_value(at: datetime) -> str:
-    """``<input type=time>`` value ``08:15`` of a moment, Helsinki time."""
-    return to_helsinki(at).strftime("%H:%M")
+    """A time field's value: ``8.15`` (Helsinki time)."""
+    local = to_helsinki(at)
+    return f"{local.hour}.{local.minute:02d}"
 
 
 @dataclass

@@ -96,7 +96,7 @@ def _limits(c: Container, path: str) -> dict[str, Any]:
     now = c.clock.now()
     return {
         "policy": pol, "hours": c.config.settings.policy.working_hours,
-        "latest_start": date_value(add_days_helsinki(now, pol.max_lead_days)), "today": date_value(now),
+        "latest_start": date_value(add_days_helsinki(now, pol.max_lead_days)),
     }
 
 

@@ -59,10 +59,11 @@ def test_principal_requests_activates_hands_over_code_once_and_ends(page: Page, 
     a11y.check(page, "request form")
     page.get_by_label("Etunimi").fill("Aino")
     page.get_by_label("Sukunimi").fill("Äijälä")
-    page.get_by_label("Alkamispäivä").fill(start_day.isoformat())
-    page.get_by_label("Alkamisaika").fill("08:00")
-    page.get_by_label("Päättymispäivä").fill((start_day + timedelta(days=1)).isoformat())
-    page.get_by_label("Päättymisaika").fill("16:00")
+    end_day = start_day + timedelta(days=1)
+    page.get_by_label("Alkamispäivä").fill(f"{start_day.day}.{start_day.month}.{start_day.year}")
+    page.get_by_label("Alkamisaika").fill("8.00")
+    page.get_by_label("Päättymispäivä").fill(f"{end_day.day}.{end_day.month}.{end_day.year}")
+    page.get_by_label("Päättymisaika").fill("16.00")
     page.get_by_role("button", name="Pyydä tunnus").click()
 
     expect(page).to_have_url(re.compile(r"/substitutes/[0-9a-f-]{36}$"))
@@ -138,7 +139,7 @@ def test_request_form_on_a_phone_and_in_english(page: Page, a11y: A11y) -> None:
 
     # A policy refusal from the service, in words a principal understands.
     page.get_by_label("Etunimi").fill("Ville")
-    page.get_by_label("Päättymispäivä").fill("2099-01-01")
+    page.get_by_label("Päättymispäivä").fill("1.1.2099")
     page.get_by_role("button", name="Pyydä tunnus").click()
     expect(page.locator("#service-error")).to_contain_text("enintään 30 päivää")
 
