@@ -184,7 +184,9 @@ async def _default_container(config: Config) -> Container:
 
     base_url = None
     on_shutdown: list[Callable[[], None]] = []
-    if config.settings.demo or config.settings.emulator.enabled:
+    if config.settings.emulator.external_url:
+        base_url = config.settings.emulator.external_url
+    elif config.settings.demo or config.settings.emulator.enabled:
         from idops.demo import start_emulator
 
         server = await asyncio.to_thread(start_emulator, config)

@@ -119,6 +119,9 @@ class EmulatorSettings(_Section):
     port: int = Field(default=0, ge=0, le=65535)  # 0 = pick a free port
     seed: int = 1
     users_per_tenant: int = Field(default=400, ge=50, le=500_000)
+    # Use an emulator that runs elsewhere (its ``/v1.0`` base URL) instead of starting one in-process:
+    # its state then outlives service restarts (the chaos soak kills and restarts the service).
+    external_url: str = Field(default="", pattern=r"^(https?://[^\s]+)?$")
 
 
 class LoggingSettings(_Section):
