@@ -283,11 +283,12 @@ async def _sync_report(
     newest: datetime | None = None
     try:
         first = True
-        async for page in prefetch(aiter(directory.list_registration_details())):
+        async for page in prefetch(aiter(directory.list_registration_details()), depth=4):
             first = False
+            # Written page by page: under the reports budget pages come slowly, and the next page's
+            # request must never wait behind a large write (that would waste budget windows).
             pending.extend(_report_row(tenant_id, r, run) for r in page)
-            if len(pending) >= WRITE_BATCH:
-                rows += await _write_report_rows(writer, pending)
+            rows += await _write_report_rows(writer, pending)
             for r in page:
                 t = r.last_updated_date_time
                 if t is not None:

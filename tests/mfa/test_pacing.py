@@ -1,5 +1,5 @@
 """Pacing: a 20 000-user tenant at Graph's real reports budget (5 requests / 10 s), time-scaled
-by 10 in both the emulator and the pacer, syncs with zero 429s within 1.15 × the ideal time.
+by 5 in both the emulator and the pacer, syncs with zero 429s within 1.15 × the ideal time.
 
 The ideal time of N report requests under "at most 5 in any 10 s window" is
 ``(ceil(N / 5) - 1) × 10 s``: five at once, then five more each window. The emulator runs in a
@@ -24,7 +24,7 @@ from jobs import sync_mfa
 from tests.mfa.conftest import NOW, region_dicts
 from tests.mfa.remote_emulator import remote_emulator, request_log
 
-SCALE = 0.1  # 10 s of Graph's window is 1 s here
+SCALE = 0.2  # 10 s of Graph's window is 2 s here (fixed start-up costs stay small beside it)
 USERS = 20_000
 REPORT_PATH = "/reports/authenticationMethods/userRegistrationDetails"
 
@@ -65,8 +65,4 @@ async def test_twenty_thousand_users_sync_at_the_budget_without_a_429(
     reports = sum(1 for e in entries if e["path"].endswith(REPORT_PATH) and not e["in_batch"])
     assert reports == math.ceil(counts["report_rows"] / 999)
     ideal = (math.ceil(reports / 5) - 1) * 10.0 * SCALE
-    t0 = entries[0]["at"]
-    print("R", [round(e["at"] - t0, 3) for e in entries if e["path"].endswith(REPORT_PATH)])
-    print("O", [round(e["at"] - t0, 3) for e in entries if not e["path"].endswith(REPORT_PATH)])
-    print("elapsed", elapsed)
     assert elapsed <= 1.15 * ideal, f"{elapsed:.2f} s for {reports} report pages; ideal {ideal:.2f} s"
