@@ -477,11 +477,13 @@ def text(lang: Lang, key: str, **values: object) -> str:
     return raw.format(**values) if values else raw
 
 
-def when(value: datetime | None, lang: Lang) -> str:
-    """``27.11.2026 klo 8.15`` / ``27 Nov 2026 08:15``, Europe/Helsinki; ``–`` for None."""
+def when(value: datetime | str | None, lang: Lang) -> str:
+    """``27.11.2026 klo 8.15`` / ``27 Nov 2026 08:15``, Europe/Helsinki; ``–`` for None.
+    An ISO 8601 string (as stored report views carry) is read first."""
     if value is None:
         return "–"
-    return fmt(value) if lang == "fi" else fmt_en(value)
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return fmt(at) if lang == "fi" else fmt_en(at)
 
 
 def day(value: date | datetime | None, lang: Lang) -> str:
