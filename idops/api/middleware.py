@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -43,17 +44,23 @@ class RequestContext:
             return
 
         received = 0
+        too_large = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body:
+                    too_large = True
                     raise _BodyTooLarge
             return message
 
         async def send_with_id(message: Message) -> None:
+            if too_large:
+                # FastAPI turns an exception while reading the body into its own 400; a streamed body cut
+                # off at the limit is answered 413 below instead.
+                return
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 message.setdefault("headers", [])
@@ -62,10 +69,11 @@ class RequestContext:
 
         with structlog.contextvars.bound_contextvars(request_id=rid):
             try:
-                await self.app(scope, limited_receive, send_with_id)
-            except _BodyTooLarge:
-                await self._too_large(scope, send, rid)
-                status_holder["status"] = 413
+                with contextlib.suppress(_BodyTooLarge):
+                    await self.app(scope, limited_receive, send_with_id)
+                if too_large:
+                    await self._too_large(scope, send, rid)
+                    status_holder["status"] = 413
             finally:
                 route = scope.get("route")
                 path = getattr(route, "path", "unmatched")
