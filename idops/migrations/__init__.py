@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 from pathlib import Path
 
 from alembic import command
@@ -22,8 +24,17 @@ def alembic_config(url: str) -> AlembicConfig:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database to ``revision``. Safe to run repeatedly and from several processes
-    (on PostgreSQL a transaction-level advisory lock serialises concurrent upgrades)."""
-    command.upgrade(alembic_config(url), revision)
+    (on PostgreSQL a transaction-level advisory lock serialises concurrent upgrades).
+
+    Alembic's environment runs its own event loop, so inside a running loop the upgrade runs in a
+    worker thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        command.upgrade(alembic_config(url), revision)
+        return
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(command.upgrade, alembic_config(url), revision).result()
 
 
 def head_revision() -> str | None:
