@@ -2,7 +2,7 @@
 
 Contract (per tenant):
 - Graph is read by ``createdDateTime`` window, from the stored watermark up to ``now - lag``, in
-  chunks of ``chunk`` (default one day; windows of a day or less end at UTC midnight). Pacing at the
+  windows of ``chunk`` (default one day) counted from the watermark. Pacing at the
   reports budget (5 requests / 10 s per tenant) is the adapter's job; a chunk that still fails with
   throttling or a timeout is retried with half the window (Microsoft's advice for sign-in logs), down to ``min_chunk``.
 - A chunk's counts are added and the watermark is advanced in ONE transaction, with a compare-and-set
@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 import structlog
@@ -90,10 +90,6 @@ def utc_day(value: datetime) -> date:
     return value.astimezone(UTC).date()
 
 
-def _next_midnight(value: datetime) -> datetime:
-    return datetime.combine(utc_day(value) + timedelta(days=1), time(0), tzinfo=UTC)
-
-
 def mfa_of(s: SignIn) -> bool:
     """Whether a sign-in satisfied MFA. Beta's ``authenticationRequirement`` when present; on v1.0 a
     Conditional Access result of ``success`` is taken as satisfied (the region's CA policies grant with
@@ -141,8 +137,6 @@ async def ingest_tenant(
     size = options.chunk
     while start < end_all:
         end = min(start + size, end_all)
-        if size <= timedelta(days=1):  # small windows keep to UTC days (fewer partial pages otherwise)
-            end = min(end, _next_midnight(start))
         counts: repo.DayCounts = {}
         pages = seen = 0
         try:
