@@ -23,7 +23,13 @@ from idops.substitutes import account
 from idops.substitutes import repository as repo
 from idops.substitutes.access import is_running, school_groups, target
 from idops.substitutes.models import ENDED, LIVE, Status, SubstitutePeriod, SubstitutePerson
-from idops.substitutes.service import directory_for, leave_date_allowed, provision, seat_cache
+from idops.substitutes.service import (
+    adopt_lost_account,
+    directory_for,
+    leave_date_allowed,
+    provision,
+    seat_cache,
+)
 
 if TYPE_CHECKING:
     from idops.bootstrap import Container
@@ -76,7 +82,13 @@ async def end_access(
 
     by_tenant: dict[str, list[account.AccountChange]] = defaultdict(list)
     change_of: dict[str, str] = {}  # person id → user id
+    unsure: set[str] = set()  # persons Graph could not tell us about: their periods stay due
     for person_id, person in persons.items():
+        if not person.entra_user_id:
+            try:  # provisioning may have crashed after Graph created the account, before we recorded it
+                await adopt_lost_account(c, directory_for(c, person.tenant_id), person)
+            except GraphError:
+                unsure.add(person_id)
         if not person.entra_user_id:
             continue
         remaining = [p for p in all_periods[person_id] if p.id not in ending_ids]
@@ -114,7 +126,7 @@ async def end_access(
         owner = persons.get(period.person_id)
         user_id = change_of.get(period.person_id)
         res = results.get(user_id) if user_id else None
-        if user_id and (res is None or not (res.ok or res.gone)):
+        if period.person_id in unsure or (user_id and (res is None or not (res.ok or res.gone))):
             counts.add("failed")
             continue
         final = Status.REVOKED if period.revoked_at else (Status.MISSING if res and res.gone else Status.EXPIRED)

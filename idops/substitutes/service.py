@@ -437,6 +437,9 @@ async def _create(c: Container, directory: Directory, person: SubstitutePerson,
                 raise
             forbid_leave_date(c, person.tenant_id)
         except GraphConflict:
+            mine = await _own_account(directory, person)
+            if mine is not None:  # an earlier attempt created it and crashed before recording it
+                return mine
             # Someone outside idops holds this UPN: take the next free one and remember it first.
             tried.add(person.user_principal_name)
             async with c.db.session() as s:
@@ -446,6 +449,35 @@ async def _create(c: Container, directory: Directory, person: SubstitutePerson,
                 person.user_principal_name, person.mail_nickname = p.user_principal_name, p.mail_nickname
             log.info("upn_collision", person_id=person.id, attempt=len(tried))
     raise _Permanent("no free user principal name")
+
+
+async def _own_account(directory: Directory, person: SubstitutePerson) -> DirectoryUser | None:
+    """The user under the person's reserved UPN if idops created it for this person (``employeeId``)."""
+    if not person.user_principal_name:
+        return None
+    try:
+        user = await directory.get_user(person.user_principal_name)
+    except GraphNotFound:
+        return None
+    return user if user.employee_id == person.id else None
+
+
+async def adopt_lost_account(c: Container, directory: Directory, person: SubstitutePerson) -> str | None:
+    """A crash between Graph's create and our record of it leaves an account idops does not know:
+    find it under the reserved UPN and record it, so expiry and clean-up reach it. Returns the
+    person's account id (None when there is none). Raises ``GraphError`` when Graph cannot tell."""
+    if person.entra_user_id:
+        return person.entra_user_id
+    user = await _own_account(directory, person)
+    if user is None:
+        return None
+    async with c.db.session() as s:
+        p = await repo.get_person(s, person.id)
+        if p is not None and p.entra_user_id is None:
+            p.entra_user_id = user.id
+    person.entra_user_id = user.id
+    log.warning("lost_account_adopted", person_id=person.id)
+    return user.id
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -483,6 +515,7 @@ async def _fail_and_clean(c: Container, period_id: str, error: str) -> None:
     others = [p for p in periods if p.id != period.id and p.status not in (Status.FAILED, Status.DELETED)]
     directory = directory_for(c, period.tenant_id)
     try:
+        await adopt_lost_account(c, directory, person)
         if person.entra_user_id and not others:
             await directory.delete_user(person.entra_user_id)
             purge = BatchRequest("purge", "DELETE", f"/directory/deletedItems/{person.entra_user_id}")

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -48,6 +49,24 @@ class Worker:
         self.proc.stdin.flush()
         pids: list[int] = self._next(timeout=10)["pids"]
         return pids
+
+    def wait_or_kill(self, pids: list[int], after: float, ready: Path | None = None) -> tuple[list[int], float]:
+        """The exit codes, SIGKILLing the children if they have not finished ``after`` seconds after
+        ``ready`` appeared (the child's sign that start-up is over and work begins); and the seconds
+        the children worked (until killed or done)."""
+        deadline = time.monotonic() + 30
+        while ready is not None and not ready.exists():
+            if not self._lines.empty():  # ended before it got to work
+                return self.wait(), 0.0
+            assert time.monotonic() < deadline, f"no {ready}:\n{self.log_path.read_text()[-3000:]}"
+            time.sleep(0.002)
+        began = time.monotonic()
+        try:
+            return self.wait(timeout=after), time.monotonic() - began
+        except AssertionError:
+            for pid in pids:
+                self.kill(pid)
+        return self.wait(), time.monotonic() - began
 
     def wait(self, timeout: float = 60) -> list[int]:
         exits: list[int] = self._next(timeout=timeout)["exits"]

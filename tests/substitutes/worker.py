@@ -9,7 +9,8 @@ connections and Graph client: killing it is a real crash.
 
 A command: ``{"mode": "crash" | "jobs" | "expire_direct", "emulator": URL, "offset_seconds": float,
 "start_at": unix time or 0, "copies": n, "config": {...load_config overrides}, "plan": path,
-"jobs": [names], "out": path}``. Children run on a real clock shifted by ``offset_seconds``.
+"jobs": [names], "out": path, "ready": path}``. Children run on a real clock shifted by ``offset_seconds``.
+The crash plan is a JSON list of ``{"submit_at", "key", "body"}``: requests made once their time came.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -49,13 +51,19 @@ async def child(cmd: dict[str, Any], index: int) -> dict[str, Any]:
     c = build_container(config, clock=ShiftedClock(timedelta(seconds=cmd.get("offset_seconds", 0))),
                         base_url_override=cmd["emulator"])
     out: dict[str, Any] = {"pid": os.getpid()}
+    if cmd.get("ready"):
+        Path(cmd["ready"]).touch()  # start-up is over: from here on every moment is a kill point
     try:
         if cmd.get("start_at"):
             await asyncio.sleep(max(0.0, cmd["start_at"] - time.time()))
         if cmd["mode"] == "crash":
             caller = region_admin(config)
             refused = 0
-            for item in json.loads(Path(cmd["plan"]).read_text()):
+            plan = json.loads(Path(cmd["plan"]).read_text())
+            random.Random(cmd.get("offset_seconds", 0)).shuffle(plan)  # each life starts somewhere else
+            for item in plan:
+                if datetime.fromisoformat(item["submit_at"]) > c.clock.now():
+                    continue  # the principal has not asked yet
                 try:
                     await service.request_substitute(c, caller, SubstituteRequest.model_validate(item["body"]),
                                                      item["key"])
@@ -105,6 +113,15 @@ def serve() -> None:
         print(json.dumps({"exits": exits}), flush=True)
 
 
+def warm_up() -> None:
+    """Build one container and throw it away: the SDK's first client costs most of a second, later ones
+    a fraction (nothing connects, so nothing is shared with the children)."""
+    config = load_config(CONFIG_DIR, database={"url": "sqlite+aiosqlite:///:memory:"})
+    for _ in range(2):
+        build_container(config, base_url_override="http://127.0.0.1:9/v1.0")
+
+
 if __name__ == "__main__":
+    warm_up()
     print(json.dumps({"ready": True}), flush=True)
     serve()
