@@ -65,7 +65,7 @@ class Profile:
 
 PROFILES = {
     "full": Profile(duration_s=330, max_ops=3000, kills=6, workers=24, period_s=(45, 120), converge_s=180),
-    "short": Profile(duration_s=30, max_ops=600, kills=2, workers=16, period_s=(8, 16)),
+    "short": Profile(duration_s=24, max_ops=600, kills=2, workers=16, period_s=(6, 12), lease_s=8, slack_s=6),
 }
 
 
@@ -96,6 +96,7 @@ class Report:
     emulator_faults: int = 0
     elapsed_s: float = 0.0
     examples: list[str] = field(default_factory=list)
+    refusals: Counter[str] = field(default_factory=Counter)  # "kind status: detail" of clear failures
 
     def ok(self) -> bool:
         return (self.unclear == 0 and self.late_expiries == 0 and self.duplicates == 0 and self.orphans == 0
@@ -103,6 +104,7 @@ class Report:
                 and (self.stuck == 0 or not self.stuck_required))
 
     def render(self) -> str:
+        refusals = "\n".join(f"  {n:>5} × {what}" for what, n in self.refusals.most_common(6))
         kinds = "\n".join(f"  {k:<12} {dict(sorted(v.items()))}" for k, v in sorted(self.by_kind.items()))
         return (
             f"operations            {self.operations}\n"
@@ -111,6 +113,7 @@ class Report:
             f"  interrupted by kill {self.interrupted_by_kill}   (connection lost while the service was killed)\n"
             f"  unclear             {self.unclear}\n"
             f"per operation (status → count):\n{kinds}\n"
+            f"clear refusals (top):\n{refusals}\n"
             f"kills (SIGKILL)       {self.kills}   restarts {self.restarts}\n"
             f"periods               {self.periods}   {dict(sorted(self.period_status.items()))}\n"
             f"late expiries         {self.late_expiries}   (max end→disabled lag seen {self.max_disable_lag_s:.1f} s)\n"
@@ -310,6 +313,8 @@ class Soak:
         if is_problem and (response.status_code < 500
                            or (response.status_code == 503 and response.headers.get("retry-after"))):
             self.report.failed_clear += 1
+            detail = response.json().get("detail") or response.json().get("title")
+            self.report.refusals[f"{kind} {response.status_code}: {str(detail)[:90]}"] += 1
             return "clear"
         self.report.unclear += 1
         self._example(f"{kind}: {response.status_code} {response.headers.get('content-type')} {response.text[:300]}")
@@ -543,7 +548,16 @@ class Soak:
                     enabled_after_end.append(person["id"])
         per_person = Counter((t, u.employee_id) for t, u in marked)
         r.duplicates = sum(n - 1 for n in per_person.values() if n > 1)
-        r.orphans = sum(1 for t, u in marked if (t, u.id) not in tracked_users)
+        orphaned = [(t, u) for t, u in marked if (t, u.id) not in tracked_users]
+        r.orphans = len(orphaned)
+        by_id = {p["id"]: p for p in persons}
+        for _t, u in orphaned:
+            owner = by_id.get(u.employee_id or "")
+            owner_periods = [(p["status"], p["step"], p["last_error"]) for p in periods
+                             if owner is not None and p["person_id"] == owner["id"]]
+            self._example(f"orphan {u.user_principal_name} enabled={u.account_enabled} created={u.created_date_time} "
+                          f"owner upn={owner and owner['user_principal_name']} owner entra id="
+                          f"{owner and owner['entra_user_id']} periods={owner_periods}")
         for pid in enabled_after_end:
             self.late.add(f"person:{pid}")
             self._example(f"late at the end: person {pid} still enabled")
@@ -701,7 +715,7 @@ def main(argv: list[str]) -> int:
     for ex in report.examples:
         print("  example:", ex)
     if args.json:
-        print(json.dumps({k: v for k, v in asdict(report).items() if k != "by_kind"}, default=str))
+        print(json.dumps({k: v for k, v in asdict(report).items() if k not in ("by_kind", "refusals")}, default=str))
     return 0 if report.ok() else 1
 
 
