@@ -15,6 +15,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from idops.auth.scope import Caller
+from idops.bootstrap import Container
 from idops.coverage import service as coverage
 from idops.coverage.render import render_page as render_coverage
 from idops.jobruntime import runner
@@ -93,7 +95,8 @@ async def mfa_unregistered_csv(caller: AdminDep, c: WebContainer) -> Response:
 # ----------------------------------------------------------------------------------------- coverage
 
 
-async def _coverage_view(c: WebContainer, caller: AdminDep) -> dict[str, Any] | None:
+async def _coverage_view(c: Container, caller: Caller) -> dict[str, Any] | None:
+    """The latest report cut to ``caller``'s scope, or None before the first report."""
     async with c.db.session() as s:
         try:
             return await coverage.view(s, caller)

@@ -15,7 +15,6 @@ Lang = str  # "fi" | "en"
 
 FI: dict[str, str] = {
     "app_name": "idops",
-    "region_name": "Tampereen seutu",
     "skip": "Siirry sisältöön",
     "nav_label": "Päävalikko",
     "nav_substitutes": "Sijaistunnukset",
@@ -247,7 +246,6 @@ FI: dict[str, str] = {
 
 EN: dict[str, str] = {
     "app_name": "idops",
-    "region_name": "Tampere region",
     "skip": "Skip to content",
     "nav_label": "Main menu",
     "nav_substitutes": "Substitute accounts",

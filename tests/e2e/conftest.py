@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.e2e.helpers import A11y
 
@@ -38,10 +39,24 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     }
 
 
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
-    """A Finnish browser in Helsinki, as the region's principals have (date inputs read 30.11.2026)."""
-    return {**browser_context_args, "locale": "fi-FI", "timezone_id": "Europe/Helsinki"}
+@pytest.fixture(scope="module")
+def e2e_browser(browser_type_launch_args: dict[str, Any]) -> Iterator[Browser]:
+    """Playwright and the browser per test module, not per session: the sync API keeps an event loop
+    running in the main thread while it is up, and async tests that xdist schedules on the same
+    worker after the browser tests need that thread free again."""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(**browser_type_launch_args)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(e2e_browser: Browser, base_url: str) -> Iterator[Page]:
+    """A fresh browser context per test: a Finnish browser in Helsinki, as principals have."""
+    context = e2e_browser.new_context(base_url=base_url, locale="fi-FI", timezone_id="Europe/Helsinki")
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
 
 
 def _free_port() -> int:
