@@ -92,6 +92,14 @@ def test_principal_requests_activates_hands_over_code_once_and_ends(page: Page, 
     expect(page.locator("#status")).to_contain_text("voimassa")
     a11y.check(page, "substitute (active)")
 
+    # Extend by a day, within policy.
+    new_end = end_day + timedelta(days=1)
+    page.get_by_label("Uusi päättymispäivä").fill(f"{new_end.day}.{new_end.month}.{new_end.year}")
+    page.get_by_label("Uusi päättymisaika").fill("16.00")
+    page.get_by_role("button", name="Jatka voimassaoloa").click()
+    expect(page.locator("#ends")).to_have_text(f"{new_end.day}.{new_end.month}.{new_end.year} klo 16.00")
+    expect(page.get_by_role("status").first).to_contain_text("Voimassaoloa jatkettu")
+
     # The code: shown once, in the POST response, never cached; a reload does not show it again.
     with page.expect_response(lambda r: r.request.method == "POST" and "sign-in-code" in r.url) as posted:
         page.get_by_role("button", name="Anna kirjautumiskoodi").click()
@@ -173,3 +181,30 @@ def test_principal_cannot_reach_another_schools_pages(page: Page, server: Server
     a11y.check(page, "404 page")
     response = page.goto(f"/schools/{SCHOOL}")
     assert response is not None and response.status == 200
+
+
+def test_a_returning_substitute_is_found_and_gets_the_same_account(page: Page, server: Server, a11y: A11y) -> None:
+    token = server.token("--role", "Principal", "--school", SCHOOL)
+    first_start = datetime.now(HELSINKI).replace(hour=8, minute=0, second=0, microsecond=0) + timedelta(days=10)
+    with server.api(token) as api:
+        first = api.post("/v1/substitutes", json={
+            "school": SCHOOL, "given_name": "Ritva", "surname": "Rönkä",
+            "starts_at": first_start.isoformat(), "ends_at": (first_start + timedelta(hours=8)).isoformat(),
+        })
+        assert first.status_code == 201, first.text
+    upn = first.json()["user_principal_name"]
+
+    sign_in(page, PRINCIPAL)
+    page.goto(f"/schools/{SCHOOL}/new")
+    page.get_by_label("Nimi tai sähköposti").fill("rönkä")
+    page.get_by_role("button", name="Hae").click()
+    expect(page.locator("#search-results")).to_contain_text(upn)
+    a11y.check(page, "request form with search results")
+    page.get_by_role("link", name="Valitse: Ritva Rönkä").click()
+    expect(page.locator("main form[method=post]")).to_contain_text("Palaava sijainen: Ritva Rönkä")
+    later = (first_start + timedelta(days=7)).date()
+    page.get_by_label("Alkamispäivä").fill(f"{later.day}.{later.month}.{later.year}")
+    page.get_by_label("Päättymispäivä").fill(f"{later.day}.{later.month}.{later.year}")
+    page.get_by_role("button", name="Pyydä tunnus").click()
+    expect(page).to_have_url(re.compile(r"/substitutes/[0-9a-f-]{36}$"))
+    expect(page.locator("#upn")).to_have_text(upn)  # one person, one account
