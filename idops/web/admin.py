@@ -65,8 +65,7 @@ async def mfa_dashboard(request: Request, caller: AdminDep, c: WebContainer) -> 
         by_role = await mfa.summary(s, c.config, caller.scope, group_by="role", lang=lang)
         by_school = await mfa.summary(s, c.config, caller.scope, group_by="school,role", lang=lang)
         trend = await mfa.trend(s, c.config, caller.scope, start=None, end=None, today=today, group_by="role")
-        missing = await mfa.users_without_mfa(s, c.config, caller.scope, role="staff",
-                                              limit=UNREGISTERED_ON_PAGE)
+        missing = await mfa.users_without_mfa(s, c.config, caller.scope, role="staff", limit=UNREGISTERED_ON_PAGE)
     shares: dict[str, dict[date, float | None]] = defaultdict(dict)
     for p in trend.points:
         if p.role:
@@ -74,12 +73,24 @@ async def mfa_dashboard(request: Request, caller: AdminDep, c: WebContainer) -> 
     chart = trend_chart(trend.start, trend.end, shares, by_role.targets, ROLES)
     trend_days = sorted({p.date for p in trend.points})
     names = {f"{m.key}/{s.key}": s.name for m in c.config.region.municipalities for s in m.schools}
-    munis = {m.key: m.name for m in c.config.region.municipalities
-             if any(p.split("/", 1)[0] == m.key for p in caller.scope.schools)}
+    munis = {
+        m.key: m.name
+        for m in c.config.region.municipalities
+        if any(p.split("/", 1)[0] == m.key for p in caller.scope.schools)
+    }
     return render(
-        request, "admin_mfa.html", summary=by_role, roles={r.role: r for r in by_role.rows if r.role},
-        schools=_by_school(by_school.rows), school_names=names, municipality_names=munis, chart=chart,
-        trend_days=trend_days, shares=shares, missing=missing, page_size=UNREGISTERED_ON_PAGE,
+        request,
+        "admin_mfa.html",
+        summary=by_role,
+        roles={r.role: r for r in by_role.rows if r.role},
+        schools=_by_school(by_school.rows),
+        school_names=names,
+        municipality_names=munis,
+        chart=chart,
+        trend_days=trend_days,
+        shares=shares,
+        missing=missing,
+        page_size=UNREGISTERED_ON_PAGE,
         show_roles=ROLES,
     )
 
@@ -118,7 +129,8 @@ async def coverage_report(request: Request, caller: AdminDep, c: WebContainer) -
         raise NotFound()
     # That page carries its own inline <style>; allow it there and nowhere else.
     web(request).extra_headers["Content-Security-Policy"] = CSP.replace(
-        "style-src 'self'", "style-src 'self' 'unsafe-inline'")
+        "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+    )
     return HTMLResponse(render_coverage(view, web(request).lang))
 
 
@@ -135,19 +147,37 @@ async def coverage_csv(caller: AdminDep, c: WebContainer) -> Response:
 
 @router.get("/admin/substitutes", name="admin_substitutes")
 async def all_substitutes(
-    request: Request, caller: AdminDep, c: WebContainer,
-    school: Annotated[str, Query(max_length=81)] = "", status: Annotated[str, Query(max_length=20)] = "",
+    request: Request,
+    caller: AdminDep,
+    c: WebContainer,
+    school: Annotated[str, Query(max_length=81)] = "",
+    status: Annotated[str, Query(max_length=20)] = "",
     cursor: Annotated[str, Query(max_length=512)] = "",
 ) -> Response:
     statuses = [s.value for s in Status]
     page = await queries.list_page(
-        c, caller, school=school or None, status=[status] if status in statuses else None, active_on=None,
-        person_id=None, cursor=cursor or None, limit=c.config.settings.api.default_page_size,
+        c,
+        caller,
+        school=school or None,
+        status=[status] if status in statuses else None,
+        active_on=None,
+        person_id=None,
+        cursor=cursor or None,
+        limit=c.config.settings.api.default_page_size,
     )
     names = {f"{m.key}/{s.key}": s.name for m in c.config.region.municipalities for s in m.schools}
     visible = [(p, names.get(p, p)) for p in sorted(caller.scope.schools)]
-    return render(request, "admin_substitutes.html", page=page, school=school, status_filter=status, statuses=statuses,
-                  schools=visible, names=names, cursor=cursor)
+    return render(
+        request,
+        "admin_substitutes.html",
+        page=page,
+        school=school,
+        status_filter=status,
+        statuses=statuses,
+        schools=visible,
+        names=names,
+        cursor=cursor,
+    )
 
 
 # ----------------------------------------------------------------------------------------- jobs
@@ -157,8 +187,10 @@ async def all_substitutes(
 async def jobs_page(request: Request, caller: AdminDep, c: WebContainer) -> Response:
     last = await runner.last_runs(c)
     upcoming = next_runs(c, c.clock.now())
-    jobs = [{"name": n, "description": spec.description, "last": last.get(n), "next": upcoming.get(n)}
-            for n, spec in JOBS.items()]
+    jobs = [
+        {"name": n, "description": spec.description, "last": last.get(n), "next": upcoming.get(n)}
+        for n, spec in JOBS.items()
+    ]
     return render(request, "admin_jobs.html", jobs=jobs)
 
 
@@ -193,5 +225,6 @@ async def region_page(request: Request, caller: RegionAdminDep, c: WebContainer)
     for m in (view or {}).get("municipalities", []):
         if m["key"] in munis:
             munis[m["key"]]["coverage"] = m["numbers"]
-    return render(request, "admin_region.html", municipalities=list(munis.values()), summary=by_muni, v=view,
-                  show_roles=ROLES)
+    return render(
+        request, "admin_region.html", municipalities=list(munis.values()), summary=by_muni, v=view, show_roles=ROLES
+    )

@@ -69,8 +69,12 @@ def caller_of(c: Container, session: Mapping[str, Any]) -> Caller | None:
     except NoScope as exc:
         raise NoAccess(str(exc)) from exc
     return Caller(
-        oid=str(user["oid"]).lower(), tid=str(user["tid"]).lower(), roles=frozenset(user.get("roles") or []),
-        scope=scope, name=user.get("name"), token_id=None,
+        oid=str(user["oid"]).lower(),
+        tid=str(user["tid"]).lower(),
+        roles=frozenset(user.get("roles") or []),
+        scope=scope,
+        name=user.get("name"),
+        token_id=None,
     )
 
 
@@ -104,8 +108,11 @@ def demo_directory(c: Container) -> tuple[list[DemoMunicipality], DemoChoice]:
             for s in m.schools
             if s.principals.object_ids or s.principals.group_ids
         ]
-        out.append(DemoMunicipality(m.key, m.name, principals,
-                                    DemoChoice(f"itadmin:{m.key}", m.name, "ItAdmin", municipality=m.key)))
+        out.append(
+            DemoMunicipality(
+                m.key, m.name, principals, DemoChoice(f"itadmin:{m.key}", m.name, "ItAdmin", municipality=m.key)
+            )
+        )
     return out, DemoChoice("region", c.config.region.region.name, "RegionAdmin")
 
 
@@ -126,8 +133,9 @@ async def demo_sign_in(c: Container, validator: TokenValidator, choice: DemoChoi
     """Sign a demo token for ``choice`` and validate it with the API's validator: the claims that
     come out are exactly what an API caller with that token would have."""
     signer = c.extras["demo_signer"]
-    claims = demo_claims(c.config, role=choice.role, now=datetime.now(UTC), school=choice.school,
-                         municipality=choice.municipality)
+    claims = demo_claims(
+        c.config, role=choice.role, now=datetime.now(UTC), school=choice.school, municipality=choice.municipality
+    )
     validated = await validator.validate(signer.sign(claims))
     return dict(validated)
 

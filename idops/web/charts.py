@@ -41,8 +41,13 @@ class Chart:
     days: int = 0
 
 
-def trend_chart(start: date, end: date, shares: Mapping[str, Mapping[date, float | None]],
-                targets: Mapping[str, float], roles: Sequence[str]) -> Chart:
+def trend_chart(
+    start: date,
+    end: date,
+    shares: Mapping[str, Mapping[date, float | None]],
+    targets: Mapping[str, float],
+    roles: Sequence[str],
+) -> Chart:
     """Geometry of one line per role over ``[start, end]`` (y: 0–100 %), with target lines."""
     x0, y0, x1, y1 = LEFT, TOP, WIDTH - RIGHT, HEIGHT - BOTTOM
     days = max((end - start).days, 1)
@@ -57,8 +62,9 @@ def trend_chart(start: date, end: date, shares: Mapping[str, Mapping[date, float
     chart.y_ticks = [(y(p / 100), p) for p in range(0, 101, 25)]
     step = max(1, days // 5)
     offsets = [i for i in range(0, days + 1, step) if days - i >= step / 2 or i == 0] + [days]
-    chart.x_ticks = [(x(start.fromordinal(start.toordinal() + i)), start.fromordinal(start.toordinal() + i))
-                     for i in offsets]
+    chart.x_ticks = [
+        (x(start.fromordinal(start.toordinal() + i)), start.fromordinal(start.toordinal() + i)) for i in offsets
+    ]
     for role in roles:
         colour, dash, marker = ROLE_STYLE.get(role, ("#333333", "", "circle"))
         by_day = shares.get(role, {})
@@ -79,6 +85,7 @@ def trend_chart(start: date, end: date, shares: Mapping[str, Mapping[date, float
         if run:
             segments.append(" ".join(run))
         target = targets.get(role)
-        chart.series.append(Series(role, colour, dash, marker, segments, points,
-                                   y(target) if target is not None else None))
+        chart.series.append(
+            Series(role, colour, dash, marker, segments, points, y(target) if target is not None else None)
+        )
     return chart

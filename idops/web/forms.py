@@ -96,8 +96,12 @@ class RequestForm:
     @classmethod
     def initial(cls, now: datetime) -> RequestForm:
         start, end = default_period(now)
-        return cls(start_date=date_value(start), start_time=time_value(start), end_date=date_value(end),
-                   end_time=time_value(end))
+        return cls(
+            start_date=date_value(start),
+            start_time=time_value(start),
+            end_date=date_value(end),
+            end_time=time_value(end),
+        )
 
     @classmethod
     def of(cls, data: dict[str, str]) -> RequestForm:
@@ -105,9 +109,15 @@ class RequestForm:
             return data.get(k, "").strip()
 
         return cls(
-            given_name=get("given_name"), surname=get("surname"), email=get("email"),
-            mobile_phone=get("mobile_phone"), start_date=get("start_date"), start_time=get("start_time"),
-            end_date=get("end_date"), end_time=get("end_time"), person_id=get("person_id"),
+            given_name=get("given_name"),
+            surname=get("surname"),
+            email=get("email"),
+            mobile_phone=get("mobile_phone"),
+            start_date=get("start_date"),
+            start_time=get("start_time"),
+            end_date=get("end_date"),
+            end_time=get("end_time"),
+            person_id=get("person_id"),
         )
 
     def moment(self, date_field: str, time_field: str) -> datetime | None:
@@ -142,8 +152,13 @@ class RequestForm:
                 return None
         try:
             return SubstituteRequest(
-                school=school, given_name=self.given_name, surname=self.surname, starts_at=starts_at,
-                ends_at=ends_at, person_id=self.person_id or None, contact=contact,
+                school=school,
+                given_name=self.given_name,
+                surname=self.surname,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                person_id=self.person_id or None,
+                contact=contact,
             )
         except ValidationError as exc:
             for e in exc.errors():

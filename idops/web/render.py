@@ -45,8 +45,10 @@ def web(request: Request) -> WebRequest:
 @cache
 def environment() -> Environment:
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "svg"]),
-        trim_blocks=True, lstrip_blocks=True,
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "svg"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
     return env
 
@@ -64,8 +66,12 @@ def nav_items(w: WebRequest, path: str) -> list[NavItem]:
     items: list[tuple[str, str]] = []
     if caller is not None:
         if caller.scope.is_admin:
-            items += [("/admin/mfa", "nav_mfa"), ("/admin/single-login", "nav_coverage"),
-                      ("/admin/substitutes", "nav_admin_substitutes"), ("/admin/jobs", "nav_jobs")]
+            items += [
+                ("/admin/mfa", "nav_mfa"),
+                ("/admin/single-login", "nav_coverage"),
+                ("/admin/substitutes", "nav_admin_substitutes"),
+                ("/admin/jobs", "nav_jobs"),
+            ]
             if caller.scope.role == "RegionAdmin":
                 items.append(("/admin/region", "nav_region"))
         else:
@@ -74,8 +80,10 @@ def nav_items(w: WebRequest, path: str) -> list[NavItem]:
         items.append(("/_demo/clock", "nav_demo_clock"))
     out = []
     for href, key in items:
-        current = path == href or (href != "/" and path.startswith(href + "/")) or (
-            href == "/" and (path.startswith("/schools/") or path.startswith("/substitutes/"))
+        current = (
+            path == href
+            or (href != "/" and path.startswith(href + "/"))
+            or (href == "/" and (path.startswith("/schools/") or path.startswith("/substitutes/")))
         )
         out.append(NavItem(href, texts.text(w.lang, key), current))
     return out
@@ -94,21 +102,25 @@ def render(
     w = web(request)
     lang = w.lang
     other = texts.text(lang, "lang_switch_lang")
-    html = environment().get_template(template).render(
-        lang=lang,
-        t=lambda key, **values: texts.text(lang, key, **values),
-        when=lambda v: texts.when(v, lang),
-        day=lambda v: texts.day(v, lang),
-        pct=lambda v, digits=1: texts.percent(v, lang, digits),
-        num=lambda v: texts.number(v, lang),
-        csrf=sess.csrf_token(w.session),
-        caller=w.caller,
-        nav=nav_items(w, request.url.path),
-        flashes=sess.pop_flashes(w.session),
-        lang_url=lang_switch_url(request, other),
-        path=request.url.path,
-        demo=sess.is_demo_auth(w.container),
-        region_name=w.container.config.region.region.name,
-        **ctx,
+    html = (
+        environment()
+        .get_template(template)
+        .render(
+            lang=lang,
+            t=lambda key, **values: texts.text(lang, key, **values),
+            when=lambda v: texts.when(v, lang),
+            day=lambda v: texts.day(v, lang),
+            pct=lambda v, digits=1: texts.percent(v, lang, digits),
+            num=lambda v: texts.number(v, lang),
+            csrf=sess.csrf_token(w.session),
+            caller=w.caller,
+            nav=nav_items(w, request.url.path),
+            flashes=sess.pop_flashes(w.session),
+            lang_url=lang_switch_url(request, other),
+            path=request.url.path,
+            demo=sess.is_demo_auth(w.container),
+            region_name=w.container.config.region.region.name,
+            **ctx,
+        )
     )
     return HTMLResponse(html, status_code=status, headers=headers)

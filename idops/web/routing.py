@@ -81,8 +81,15 @@ class PageRoute(APIRoute):
             for name, value in self._headers(w).items():
                 response.headers.setdefault(name, value)
             if explicit in SUPPORTED and request.cookies.get(LANG_COOKIE) != explicit:
-                response.set_cookie(LANG_COOKIE, explicit, max_age=365 * 86400, path="/", httponly=True,
-                                    samesite="lax", secure=not sess.is_demo_auth(c))
+                response.set_cookie(
+                    LANG_COOKIE,
+                    explicit,
+                    max_age=365 * 86400,
+                    path="/",
+                    httponly=True,
+                    samesite="lax",
+                    secure=not sess.is_demo_auth(c),
+                )
             if session or before != sess.fingerprint(session):
                 sess.save(c, response, session)
             return response

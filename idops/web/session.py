@@ -103,8 +103,13 @@ def save(c: Container, response: Response, session: dict[str, Any]) -> None:
         response.delete_cookie(COOKIE, path="/", secure=secure, httponly=True, samesite="lax")
         return
     response.set_cookie(
-        COOKIE, _serializer(c).dumps(session), max_age=IDLE_SECONDS, path="/",
-        secure=secure, httponly=True, samesite="lax",
+        COOKIE,
+        _serializer(c).dumps(session),
+        max_age=IDLE_SECONDS,
+        path="/",
+        secure=secure,
+        httponly=True,
+        samesite="lax",
     )
 
 
@@ -120,7 +125,9 @@ def csrf_token(session: dict[str, Any]) -> str:
 def csrf_ok(session: dict[str, Any], submitted: object) -> bool:
     expected = session.get("csrf")
     return (
-        isinstance(expected, str) and bool(expected) and isinstance(submitted, str)
+        isinstance(expected, str)
+        and bool(expected)
+        and isinstance(submitted, str)
         and hmac.compare_digest(expected.encode(), submitted.encode())
     )
 

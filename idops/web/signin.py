@@ -47,8 +47,9 @@ async def sign_in_page(request: Request, c: WebContainer) -> Response:
         return render(request, "sign_in_demo.html", municipalities=municipalities, region=region)
     web_settings = c.config.settings.web
     configured = bool(web_settings.oidc_authority and web_settings.oidc_client_id)
-    return render(request, "sign_in.html", configured=configured,
-                  signed_out=request.query_params.get("signed_out") == "1")
+    return render(
+        request, "sign_in.html", configured=configured, signed_out=request.query_params.get("signed_out") == "1"
+    )
 
 
 @router.post("/sign-in/demo")

@@ -78,11 +78,18 @@ async def home(request: Request, caller: UserDep, c: WebContainer) -> Response:
 
 
 @router.get("/schools/{municipality}/{school}", name="school")
-async def school_page(request: Request, municipality: str, school: str, caller: UserDep,
-                      c: WebContainer) -> Response:
+async def school_page(request: Request, municipality: str, school: str, caller: UserDep, c: WebContainer) -> Response:
     path, name = school_of(c, caller, municipality, school)
-    page = await queries.list_page(c, caller, school=path, status=None, active_on=None, person_id=None,
-                                   cursor=None, limit=c.config.settings.api.max_page_size)
+    page = await queries.list_page(
+        c,
+        caller,
+        school=path,
+        status=None,
+        active_on=None,
+        person_id=None,
+        cursor=None,
+        limit=c.config.settings.api.max_page_size,
+    )
     return render(request, "school.html", school_path=path, school_name=name, groups=split_by_status(page.items))
 
 
@@ -95,7 +102,8 @@ def _limits(c: Container, path: str) -> dict[str, Any]:
     pol = c.config.policy_for(*found)
     now = c.clock.now()
     return {
-        "policy": pol, "hours": c.config.settings.policy.working_hours,
+        "policy": pol,
+        "hours": c.config.settings.policy.working_hours,
         "latest_start": date_value(add_days_helsinki(now, pol.max_lead_days)),
     }
 
@@ -110,20 +118,46 @@ async def _search(c: Container, caller: Caller, q: str) -> tuple[list[PersonOut]
     return (await queries.search_persons(c, caller, q[:100], 20)).items, False
 
 
-def _request_page(request: Request, c: Container, path: str, name: str, form: RequestForm, *,
-                  results: list[PersonOut] | None = None, q: str = "", too_short: bool = False,
-                  chosen: PersonOut | None = None, service_error: str | None = None, status: int = 200) -> Response:
+def _request_page(
+    request: Request,
+    c: Container,
+    path: str,
+    name: str,
+    form: RequestForm,
+    *,
+    results: list[PersonOut] | None = None,
+    q: str = "",
+    too_short: bool = False,
+    chosen: PersonOut | None = None,
+    service_error: str | None = None,
+    status: int = 200,
+) -> Response:
     return render(
-        request, "request.html", status=status, school_path=path, school_name=name, form=form, results=results,
-        q=q, too_short=too_short, chosen=chosen, service_error=service_error, key=uuid.uuid4().hex,
+        request,
+        "request.html",
+        status=status,
+        school_path=path,
+        school_name=name,
+        form=form,
+        results=results,
+        q=q,
+        too_short=too_short,
+        chosen=chosen,
+        service_error=service_error,
+        key=uuid.uuid4().hex,
         **_limits(c, path),
     )
 
 
 @router.get("/schools/{municipality}/{school}/new", name="request_form")
 async def request_form(
-    request: Request, municipality: str, school: str, caller: UserDep, c: WebContainer,
-    q: Annotated[str, Query(max_length=100)] = "", person: Annotated[str, Query(max_length=36)] = "",
+    request: Request,
+    municipality: str,
+    school: str,
+    caller: UserDep,
+    c: WebContainer,
+    q: Annotated[str, Query(max_length=100)] = "",
+    person: Annotated[str, Query(max_length=36)] = "",
 ) -> Response:
     path, name = school_of(c, caller, municipality, school)
     form = RequestForm.initial(c.clock.now())
@@ -135,16 +169,24 @@ async def request_form(
 
 
 @router.post("/schools/{municipality}/{school}/new")
-async def request_submit(request: Request, municipality: str, school: str, caller: UserDep,
-                         c: WebContainer) -> Response:
+async def request_submit(
+    request: Request, municipality: str, school: str, caller: UserDep, c: WebContainer
+) -> Response:
     path, name = school_of(c, caller, municipality, school)
     data = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     form = RequestForm.of(data)
     chosen = None
     if form.person_id:  # a returning substitute: show who was chosen again if the form comes back
-        chosen = PersonOut(person_id=form.person_id, given_name=form.given_name, surname=form.surname,
-                           user_principal_name=data.get("person_upn") or None, email_hint=None,
-                           municipality=municipality, last_school=None, last_ends_at=None)
+        chosen = PersonOut(
+            person_id=form.person_id,
+            given_name=form.given_name,
+            surname=form.surname,
+            user_principal_name=data.get("person_upn") or None,
+            email_hint=None,
+            municipality=municipality,
+            last_school=None,
+            last_ends_at=None,
+        )
     body = form.to_request(path)
     if body is None:
         return _request_page(request, c, path, name, form, chosen=chosen, status=422)
@@ -157,17 +199,34 @@ async def request_submit(request: Request, municipality: str, school: str, calle
         return _request_page(request, c, path, name, form, chosen=chosen, service_error=message, status=exc.status)
     out = await queries.get_one(c, caller, result.period_id)
     lang = web(request).lang
-    sess.flash(web(request).session, text(lang, "requested_ok", name=out.display_name or body.surname,
-                                          start=when(out.starts_at, lang), end=when(out.ends_at, lang)))
+    sess.flash(
+        web(request).session,
+        text(
+            lang,
+            "requested_ok",
+            name=out.display_name or body.surname,
+            start=when(out.starts_at, lang),
+            end=when(out.ends_at, lang),
+        ),
+    )
     return RedirectResponse(f"/substitutes/{out.id}", status_code=303)
 
 
 # ----------------------------------------------------------------------------------------- one substitute
 
 
-async def _detail_page(request: Request, c: Container, caller: Caller, sid: str, *, error: str | None = None,
-                       end_date: str | None = None, end_time: str | None = None,
-                       field_errors: dict[str, str] | None = None, status: int = 200) -> Response:
+async def _detail_page(
+    request: Request,
+    c: Container,
+    caller: Caller,
+    sid: str,
+    *,
+    error: str | None = None,
+    end_date: str | None = None,
+    end_time: str | None = None,
+    field_errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
     out = await queries.get_one(c, caller, sid)
     events = await queries.events(c, caller, sid)
     found = c.config.region.school(out.school)
@@ -177,8 +236,17 @@ async def _detail_page(request: Request, c: Container, caller: Caller, sid: str,
     live = out.status in UPCOMING + ACTIVE
     code_token = sess.issue_one_shot(web(request).session, "code") if out.status == "active" else None
     return render(
-        request, "substitute.html", status=status, s=out, school_name=found[1].name, events=events.items,
-        live=live, latest_end=latest_end, max_days=pol.max_duration_days, code_token=code_token, error=error,
+        request,
+        "substitute.html",
+        status=status,
+        s=out,
+        school_name=found[1].name,
+        events=events.items,
+        live=live,
+        latest_end=latest_end,
+        max_days=pol.max_duration_days,
+        code_token=code_token,
+        error=error,
         end_date=end_date if end_date is not None else date_value(out.ends_at),
         end_time=end_time if end_time is not None else time_value(out.ends_at),
         field_errors=field_errors or {},
@@ -195,17 +263,29 @@ async def extend(request: Request, sid: str, caller: UserDep, c: WebContainer) -
     form = await request.form()
     end_date, end_time = str(form.get("end_date", "")), str(form.get("end_time", ""))
     d, t = parse_date(end_date), parse_time(end_time)
-    errors = {k: v for k, v in (("end_date", "err_date" if d is None else ""),
-                                 ("end_time", "err_time" if t is None else "")) if v}
+    errors = {
+        k: v
+        for k, v in (("end_date", "err_date" if d is None else ""), ("end_time", "err_time" if t is None else ""))
+        if v
+    }
     if d is None or t is None:
-        return await _detail_page(request, c, caller, sid, end_date=end_date, end_time=end_time,
-                                  field_errors=errors, status=422)
+        return await _detail_page(
+            request, c, caller, sid, end_date=end_date, end_time=end_time, field_errors=errors, status=422
+        )
     lang = web(request).lang
     try:
         await service.extend(c, caller, sid, helsinki(d, t))
     except (PolicyViolation, Conflict) as exc:
-        return await _detail_page(request, c, caller, sid, error=(exc.detail or exc.title).in_language(lang),
-                                  end_date=end_date, end_time=end_time, status=exc.status)
+        return await _detail_page(
+            request,
+            c,
+            caller,
+            sid,
+            error=(exc.detail or exc.title).in_language(lang),
+            end_date=end_date,
+            end_time=end_time,
+            status=exc.status,
+        )
     out = await queries.get_one(c, caller, sid)
     sess.flash(web(request).session, text(lang, "extended_ok", end=when(out.ends_at, lang)))
     return RedirectResponse(f"/substitutes/{sid}", status_code=303)

@@ -34,8 +34,15 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
-        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"],
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
     }
 
 
@@ -74,8 +81,15 @@ class Server:
 
     def token(self, *args: str) -> str:
         """A bearer token from ``idops dev-token`` (same data dir, so the same signing key)."""
-        out = subprocess.run([str(Path(sys.executable).parent / "idops"), "dev-token", *args], env=self.env,
-                             cwd=REPO, capture_output=True, text=True, check=True, timeout=30)
+        out = subprocess.run(
+            [str(Path(sys.executable).parent / "idops"), "dev-token", *args],
+            env=self.env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        )
         return out.stdout.strip().split()[-1]
 
     def api(self, token: str) -> httpx.Client:
@@ -104,7 +118,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [str(Path(sys.executable).parent / "idops"), "serve", "--demo", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + START_TIMEOUT

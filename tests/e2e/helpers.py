@@ -29,7 +29,8 @@ class A11y:
                 print(f"axe {label}: {v['id']} [{v['impact']}] {v['help']} ({len(v['nodes'])} nodes)")
         assert not blocking, f"axe on {label} ({page.url}):\n" + "\n".join(
             f"- {v['id']} [{v['impact']}] {v['help']}: "
-            + "; ".join(f"{n['target']} {n.get('failureSummary', '')}" for n in v["nodes"][:5]) for v in blocking
+            + "; ".join(f"{n['target']} {n.get('failureSummary', '')}" for n in v["nodes"][:5])
+            for v in blocking
         )
 
 

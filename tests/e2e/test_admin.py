@@ -67,8 +67,11 @@ def test_it_admin_dashboard_numbers_equal_the_api(page: Page, server: Server, a1
     for i in range(cells.count()):
         cell = cells.nth(i)
         r = api_rows[(cell.get_attribute("data-school"), cell.get_attribute("data-role"))]
-        assert (cell.get_attribute("data-total"), cell.get_attribute("data-capable"),
-                cell.get_attribute("data-registered")) == (str(r["total"]), str(r["capable"]), str(r["registered"]))
+        assert (
+            cell.get_attribute("data-total"),
+            cell.get_attribute("data-capable"),
+            cell.get_attribute("data-registered"),
+        ) == (str(r["total"]), str(r["capable"]), str(r["registered"]))
         expect(cell).to_contain_text(percent_fi(r["capable_share"]))
     expect(page.locator("svg.chart")).to_be_visible()
     a11y.check(page, "MFA dashboard")
@@ -81,8 +84,11 @@ def test_it_admin_dashboard_numbers_equal_the_api(page: Page, server: Server, a1
     assert from_page.status == 200 and from_page.headers["content-type"].startswith("text/csv")
     assert from_page.body() == from_api.content
 
-    for path, label in (("/admin/single-login", "single-login coverage"), ("/admin/substitutes", "substitutes"),
-                        ("/admin/jobs", "jobs")):
+    for path, label in (
+        ("/admin/single-login", "single-login coverage"),
+        ("/admin/substitutes", "substitutes"),
+        ("/admin/jobs", "jobs"),
+    ):
         response = page.goto(path)
         assert response is not None and response.status == 200, path
         a11y.check(page, label)

@@ -31,11 +31,16 @@ def test_principal_requests_activates_hands_over_code_once_and_ends(page: Page, 
     # Someone already at work (requested through the API, starting now), for a realistic list.
     token = server.token("--role", "Principal", "--school", SCHOOL)
     with server.api(token) as api:
-        at_work = api.post("/v1/substitutes", json={
-            "school": SCHOOL, "given_name": "Mikko", "surname": "Öhman-Ström",
-            "starts_at": datetime.now(HELSINKI).isoformat(),
-            "ends_at": (datetime.now(HELSINKI) + timedelta(days=3)).replace(hour=16, minute=0).isoformat(),
-        })
+        at_work = api.post(
+            "/v1/substitutes",
+            json={
+                "school": SCHOOL,
+                "given_name": "Mikko",
+                "surname": "Öhman-Ström",
+                "starts_at": datetime.now(HELSINKI).isoformat(),
+                "ends_at": (datetime.now(HELSINKI) + timedelta(days=3)).replace(hour=16, minute=0).isoformat(),
+            },
+        )
         assert at_work.status_code == 201, at_work.text
 
     page.goto("/")
@@ -164,17 +169,30 @@ def test_principal_cannot_reach_another_schools_pages(page: Page, server: Server
     kaleva = server.token("--role", "Principal", "--school", "tampere/kaleva")
     start = datetime.now(HELSINKI).replace(hour=8, minute=0, second=0, microsecond=0) + timedelta(days=4)
     with server.api(kaleva) as api:
-        created = api.post("/v1/substitutes", json={
-            "school": "tampere/kaleva", "given_name": "Kalle", "surname": "Kalevala",
-            "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=8)).isoformat(),
-        })
+        created = api.post(
+            "/v1/substitutes",
+            json={
+                "school": "tampere/kaleva",
+                "given_name": "Kalle",
+                "surname": "Kalevala",
+                "starts_at": start.isoformat(),
+                "ends_at": (start + timedelta(hours=8)).isoformat(),
+            },
+        )
         assert created.status_code == 201, created.text
         other_id = created.json()["id"]
 
     sign_in(page, PRINCIPAL)
-    for path in ("/schools/tampere/kaleva", "/schools/tampere/kaleva/new", f"/substitutes/{other_id}",
-                 f"/substitutes/{other_id}/end", "/schools/nokia/harjuniitty", "/schools/tampere/nosuch",
-                 "/admin/mfa", "/admin/jobs"):
+    for path in (
+        "/schools/tampere/kaleva",
+        "/schools/tampere/kaleva/new",
+        f"/substitutes/{other_id}",
+        f"/substitutes/{other_id}/end",
+        "/schools/nokia/harjuniitty",
+        "/schools/tampere/nosuch",
+        "/admin/mfa",
+        "/admin/jobs",
+    ):
         response = page.goto(path)
         assert response is not None and response.status == 404, path
         expect(page.locator("#error-message")).to_have_text("Sivua ei löytynyt.")
@@ -187,10 +205,16 @@ def test_a_returning_substitute_is_found_and_gets_the_same_account(page: Page, s
     token = server.token("--role", "Principal", "--school", SCHOOL)
     first_start = datetime.now(HELSINKI).replace(hour=8, minute=0, second=0, microsecond=0) + timedelta(days=10)
     with server.api(token) as api:
-        first = api.post("/v1/substitutes", json={
-            "school": SCHOOL, "given_name": "Ritva", "surname": "Rönkä",
-            "starts_at": first_start.isoformat(), "ends_at": (first_start + timedelta(hours=8)).isoformat(),
-        })
+        first = api.post(
+            "/v1/substitutes",
+            json={
+                "school": SCHOOL,
+                "given_name": "Ritva",
+                "surname": "Rönkä",
+                "starts_at": first_start.isoformat(),
+                "ends_at": (first_start + timedelta(hours=8)).isoformat(),
+            },
+        )
         assert first.status_code == 201, first.text
     upn = first.json()["user_principal_name"]
 

@@ -39,8 +39,14 @@ def test_a_form_post_without_the_csrf_token_is_refused(page: Page) -> None:
     assert before is not None
     count = page.locator(".card[data-id]").count()
 
-    form = {"given_name": "Eve", "surname": "Forger", "start_date": "2030-01-01", "start_time": "08:00",
-            "end_date": "2030-01-02", "end_time": "16:00"}
+    form = {
+        "given_name": "Eve",
+        "surname": "Forger",
+        "start_date": "2030-01-01",
+        "start_time": "08:00",
+        "end_date": "2030-01-02",
+        "end_time": "16:00",
+    }
     for token in (None, "", "not-the-token"):
         data = dict(form) if token is None else {**form, "csrf": token}
         response = page.request.post(f"/schools/{SCHOOL}/new", form=data, max_redirects=0)

@@ -19,12 +19,23 @@ from tests.coverage.conftest import Person, write_mirror
 
 TAMPERE = "2b9fbc3d-6284-566a-9f9c-8c8e78852612"
 PEOPLE = [
-    Person(TAMPERE, "00000000-0000-4000-8000-000000000001", "Anna Aalto", "anna.aalto@edu.tampere.fi",
-           employee_id="E1", schools=[("tampere", "hervanta", "staff")]),
-    Person(TAMPERE, "00000000-0000-4000-8000-000000000002", "Anna Aalto", "anna.a@edu.tampere.fi",
-           employee_id="E1"),
-    Person(TAMPERE, "00000000-0000-4000-8000-000000000003", "Bert Berg", "bert.berg@edu.tampere.fi",
-           employee_id="E2", schools=[("tampere", "kaleva", "staff")]),
+    Person(
+        TAMPERE,
+        "00000000-0000-4000-8000-000000000001",
+        "Anna Aalto",
+        "anna.aalto@edu.tampere.fi",
+        employee_id="E1",
+        schools=[("tampere", "hervanta", "staff")],
+    ),
+    Person(TAMPERE, "00000000-0000-4000-8000-000000000002", "Anna Aalto", "anna.a@edu.tampere.fi", employee_id="E1"),
+    Person(
+        TAMPERE,
+        "00000000-0000-4000-8000-000000000003",
+        "Bert Berg",
+        "bert.berg@edu.tampere.fi",
+        employee_id="E2",
+        schools=[("tampere", "kaleva", "staff")],
+    ),
 ]
 
 
@@ -50,8 +61,9 @@ async def sign_in(api: httpx.AsyncClient, who: str) -> None:
 async def test_coverage_page_shows_the_services_headline_and_links_the_full_report(
     api: httpx.AsyncClient, make_token: TokenFactory, report: None
 ) -> None:
-    from_api = (await api.get("/v1/reports/single-login",
-                              headers=bearer(make_token("ItAdmin", municipality="tampere")))).json()
+    from_api = (
+        await api.get("/v1/reports/single-login", headers=bearer(make_token("ItAdmin", municipality="tampere")))
+    ).json()
     await sign_in(api, "itadmin:tampere")
     page = await api.get("/admin/single-login")
     assert page.status_code == 200
@@ -65,20 +77,29 @@ async def test_coverage_page_shows_the_services_headline_and_links_the_full_repo
     assert '<html lang="fi">' in full.text
     assert "style-src 'self' 'unsafe-inline'" in full.headers["content-security-policy"]
     csv = await api.get("/admin/single-login/report.csv")
-    from_api_csv = await api.get("/v1/reports/single-login", params={"format": "csv"},
-                                 headers=bearer(make_token("ItAdmin", municipality="tampere")))
+    from_api_csv = await api.get(
+        "/v1/reports/single-login",
+        params={"format": "csv"},
+        headers=bearer(make_token("ItAdmin", municipality="tampere")),
+    )
     assert csv.content == from_api_csv.content
 
 
 async def test_principals_do_not_reach_admin_pages(api: httpx.AsyncClient, report: None) -> None:
     await sign_in(api, "principal:tampere/hervanta")
-    for path in ("/admin/mfa", "/admin/mfa/unregistered.csv", "/admin/single-login", "/admin/single-login/report",
-                 "/admin/substitutes", "/admin/jobs", "/admin/region"):
+    for path in (
+        "/admin/mfa",
+        "/admin/mfa/unregistered.csv",
+        "/admin/single-login",
+        "/admin/single-login/report",
+        "/admin/substitutes",
+        "/admin/jobs",
+        "/admin/region",
+    ):
         assert (await api.get(path)).status_code == 404, path
 
 
-async def test_region_comparison_lists_every_municipality(api: httpx.AsyncClient, config: Config,
-                                                          report: None) -> None:
+async def test_region_comparison_lists_every_municipality(api: httpx.AsyncClient, config: Config, report: None) -> None:
     await sign_in(api, "region")
     page = await api.get("/admin/region")
     assert page.status_code == 200

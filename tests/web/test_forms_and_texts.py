@@ -16,14 +16,17 @@ def helsinki(y: int, mo: int, d: int, h: int = 0, mi: int = 0) -> datetime:
     return datetime(y, mo, d, h, mi, tzinfo=HELSINKI)
 
 
-@pytest.mark.parametrize(("now", "start", "end"), [
-    (helsinki(2026, 11, 30, 7, 5), helsinki(2026, 11, 30, 8), helsinki(2026, 12, 4, 16)),  # Monday morning
-    (helsinki(2026, 12, 2, 13), helsinki(2026, 12, 2, 8), helsinki(2026, 12, 4, 16)),  # Wednesday noon
-    (helsinki(2026, 12, 4, 15), helsinki(2026, 12, 4, 8), helsinki(2026, 12, 4, 16)),  # Friday afternoon
-    (helsinki(2026, 12, 4, 17), helsinki(2026, 12, 7, 8), helsinki(2026, 12, 11, 16)),  # Friday evening
-    (helsinki(2026, 12, 5, 10), helsinki(2026, 12, 7, 8), helsinki(2026, 12, 11, 16)),  # Saturday
-    (helsinki(2026, 3, 29, 10), helsinki(2026, 3, 30, 8), helsinki(2026, 4, 3, 16)),  # DST Sunday
-])
+@pytest.mark.parametrize(
+    ("now", "start", "end"),
+    [
+        (helsinki(2026, 11, 30, 7, 5), helsinki(2026, 11, 30, 8), helsinki(2026, 12, 4, 16)),  # Monday morning
+        (helsinki(2026, 12, 2, 13), helsinki(2026, 12, 2, 8), helsinki(2026, 12, 4, 16)),  # Wednesday noon
+        (helsinki(2026, 12, 4, 15), helsinki(2026, 12, 4, 8), helsinki(2026, 12, 4, 16)),  # Friday afternoon
+        (helsinki(2026, 12, 4, 17), helsinki(2026, 12, 7, 8), helsinki(2026, 12, 11, 16)),  # Friday evening
+        (helsinki(2026, 12, 5, 10), helsinki(2026, 12, 7, 8), helsinki(2026, 12, 11, 16)),  # Saturday
+        (helsinki(2026, 3, 29, 10), helsinki(2026, 3, 30, 8), helsinki(2026, 4, 3, 16)),  # DST Sunday
+    ],
+)
 def test_default_period_is_today_8_to_friday_16(now: datetime, start: datetime, end: datetime) -> None:
     assert default_period(now.astimezone(UTC)) == (start.astimezone(UTC), end.astimezone(UTC))
 
@@ -37,12 +40,29 @@ def test_dates_and_times_are_read_the_finnish_way_and_the_input_way() -> None:
 
 
 def test_request_form_reports_every_missing_field_in_finnish_keys() -> None:
-    form = RequestForm.of({"surname": "Äijälä", "start_date": "1.12.2026", "start_time": "8.00",
-                           "end_date": "x", "end_time": "16.00", "email": "ei-osoite"})
+    form = RequestForm.of(
+        {
+            "surname": "Äijälä",
+            "start_date": "1.12.2026",
+            "start_time": "8.00",
+            "end_date": "x",
+            "end_time": "16.00",
+            "email": "ei-osoite",
+        }
+    )
     assert form.to_request("tampere/hervanta") is None
     assert form.errors == {"given_name": "err_given_name", "end_date": "err_date"}
-    form = RequestForm.of({"given_name": "Aino", "surname": "Äijälä", "start_date": "1.12.2026",
-                           "start_time": "8.00", "end_date": "2.12.2026", "end_time": "16.00", "email": "ei-osoite"})
+    form = RequestForm.of(
+        {
+            "given_name": "Aino",
+            "surname": "Äijälä",
+            "start_date": "1.12.2026",
+            "start_time": "8.00",
+            "end_date": "2.12.2026",
+            "end_time": "16.00",
+            "email": "ei-osoite",
+        }
+    )
     assert form.to_request("tampere/hervanta") is None
     assert form.errors == {"email": "err_email"}
     form.email, form.errors = "aino@example.fi", {}

@@ -38,8 +38,11 @@ async def serve(config: Config, base_url: str = "https://idops.test") -> AsyncIt
 @pytest.fixture
 def entra_config(make_config: Callable[..., Config]) -> Config:
     return make_config(
-        auth={"mode": "entra", "issuer": "https://login.example.test/{tid}/v2.0",
-              "jwks_url": "https://login.example.test/keys"},
+        auth={
+            "mode": "entra",
+            "issuer": "https://login.example.test/{tid}/v2.0",
+            "jwks_url": "https://login.example.test/keys",
+        },
         web={"oidc_authority": AUTHORITY, "oidc_client_id": CLIENT_ID},
     )
 
@@ -60,19 +63,25 @@ class StandInEntra:
 
     def install(self, client: httpx.AsyncClient) -> None:
         oidc = oidc_client(client.app.state.container)  # type: ignore[attr-defined]
-        oidc.server_metadata.update({
-            "issuer": ISSUER_TEMPLATE,
-            "authorization_endpoint": "https://login.example.test/organizations/oauth2/v2.0/authorize",
-            "token_endpoint": "https://login.example.test/organizations/oauth2/v2.0/token",
-            "jwks": self.signer.jwks(),
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "_loaded_at": time.time(),
-        })
+        oidc.server_metadata.update(
+            {
+                "issuer": ISSUER_TEMPLATE,
+                "authorization_endpoint": "https://login.example.test/organizations/oauth2/v2.0/authorize",
+                "token_endpoint": "https://login.example.test/organizations/oauth2/v2.0/token",
+                "jwks": self.signer.jwks(),
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "_loaded_at": time.time(),
+            }
+        )
 
         async def fetch_access_token(redirect_uri: str | None = None, **kwargs: Any) -> dict[str, Any]:
             self.token_requests.append({"redirect_uri": redirect_uri, **kwargs})
-            return {"access_token": "opaque", "token_type": "Bearer", "expires_in": 3600,
-                    "id_token": self.signer.sign(self.claims)}
+            return {
+                "access_token": "opaque",
+                "token_type": "Bearer",
+                "expires_in": 3600,
+                "id_token": self.signer.sign(self.claims),
+            }
 
         oidc.fetch_access_token = fetch_access_token  # type: ignore[method-assign]
 
@@ -80,9 +89,17 @@ class StandInEntra:
         muni, school = config.region.school("tampere/hervanta")  # type: ignore[misc]
         now = int(time.time())
         claims = {
-            "iss": ISSUER_TEMPLATE.replace("{tenantid}", muni.tenant_id), "aud": CLIENT_ID, "iat": now,
-            "nbf": now, "exp": now + 3600, "nonce": nonce, "sub": "subject", "tid": muni.tenant_id,
-            "oid": school.principals.object_ids[0], "roles": ["Principal"], "name": "Rehtori Testinen",
+            "iss": ISSUER_TEMPLATE.replace("{tenantid}", muni.tenant_id),
+            "aud": CLIENT_ID,
+            "iat": now,
+            "nbf": now,
+            "exp": now + 3600,
+            "nonce": nonce,
+            "sub": "subject",
+            "tid": muni.tenant_id,
+            "oid": school.principals.object_ids[0],
+            "roles": ["Principal"],
+            "name": "Rehtori Testinen",
         }
         claims.update(changes or {})
         return claims
@@ -97,8 +114,9 @@ async def start_sign_in(client: httpx.AsyncClient) -> dict[str, str]:
     return params
 
 
-async def test_oidc_sign_in_uses_pkce_and_the_id_tokens_scope(entra_config: Config, data_dir: Any,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_oidc_sign_in_uses_pkce_and_the_id_tokens_scope(
+    entra_config: Config, data_dir: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("IDOPS_SESSION_SECRET", SECRET)
     entra = StandInEntra(DemoSigner.load_or_create(data_dir))
     async with serve(entra_config) as client:
@@ -128,16 +146,20 @@ async def test_oidc_sign_in_uses_pkce_and_the_id_tokens_scope(entra_config: Conf
         assert replay.status_code == 400
 
 
-@pytest.mark.parametrize(("change", "status"), [
-    ({"nonce": "not-the-nonce"}, 400),
-    ({"aud": "someone-else"}, 400),
-    ({"exp": int(time.time()) - 3600}, 400),
-    ({"iss": "https://evil.example.test/v2.0"}, 400),
-    ({"tid": "00000000-0000-0000-0000-000000000000"}, 403),
-    ({"roles": []}, 403),
-])
-async def test_oidc_refuses_bad_id_tokens(entra_config: Config, data_dir: Any, monkeypatch: pytest.MonkeyPatch,
-                                          change: dict[str, Any], status: int) -> None:
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ({"nonce": "not-the-nonce"}, 400),
+        ({"aud": "someone-else"}, 400),
+        ({"exp": int(time.time()) - 3600}, 400),
+        ({"iss": "https://evil.example.test/v2.0"}, 400),
+        ({"tid": "00000000-0000-0000-0000-000000000000"}, 403),
+        ({"roles": []}, 403),
+    ],
+)
+async def test_oidc_refuses_bad_id_tokens(
+    entra_config: Config, data_dir: Any, monkeypatch: pytest.MonkeyPatch, change: dict[str, Any], status: int
+) -> None:
     monkeypatch.setenv("IDOPS_SESSION_SECRET", SECRET)
     entra = StandInEntra(DemoSigner.load_or_create(data_dir))
     async with serve(entra_config) as client:
@@ -152,8 +174,9 @@ async def test_oidc_refuses_bad_id_tokens(entra_config: Config, data_dir: Any, m
         assert home.status_code == 303 and home.headers["location"] == "/sign-in"
 
 
-async def test_session_cookie_is_secure_httponly_lax_outside_demo(entra_config: Config,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_session_cookie_is_secure_httponly_lax_outside_demo(
+    entra_config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("IDOPS_SESSION_SECRET", SECRET)
     async with serve(entra_config) as client:
         response = await client.get("/sign-in")
@@ -164,8 +187,9 @@ async def test_session_cookie_is_secure_httponly_lax_outside_demo(entra_config: 
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
 
 
-async def test_pages_refuse_to_run_without_a_session_secret_outside_demo(entra_config: Config,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_pages_refuse_to_run_without_a_session_secret_outside_demo(
+    entra_config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("IDOPS_SESSION_SECRET", raising=False)
     async with serve(entra_config) as client:
         response = await client.get("/sign-in")
