@@ -19,6 +19,7 @@ def triggers(s: SchedulerSettings) -> dict[str, BaseTrigger]:
         "reconcile": IntervalTrigger(seconds=s.reconcile_interval_seconds, timezone=tz),
         "notify_expiring": IntervalTrigger(seconds=s.notify_interval_seconds, timezone=tz),
         "purge": CronTrigger.from_crontab(s.purge_cron, timezone=tz),
+        "ingest_signins": CronTrigger.from_crontab(s.ingest_signins_cron, timezone=tz),
         "sync_mfa": CronTrigger.from_crontab(s.sync_mfa_cron, timezone=tz),
         "single_login_report": CronTrigger.from_crontab(s.single_login_report_cron, timezone=tz),
     }

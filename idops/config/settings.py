@@ -53,6 +53,7 @@ class SchedulerSettings(_Section):
     # Interval of the lifecycle jobs; the expiry invariant is stated in terms of it.
     lifecycle_interval_seconds: int = Field(default=300, ge=10, le=3600)
     reconcile_interval_seconds: int = Field(default=3600, ge=60)
+    ingest_signins_cron: str = "0 2 * * *"  # before sync_mfa, so MFA "used" is fresh
     sync_mfa_cron: str = "15 2 * * *"
     single_login_report_cron: str = "45 3 * * *"
     purge_cron: str = "30 1 * * *"

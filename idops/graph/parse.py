@@ -168,10 +168,27 @@ def registration_from_json(d: Mapping[str, Any]) -> RegistrationDetail:
     )
 
 
+def _mfa_satisfied(d: Mapping[str, Any]) -> bool | None:
+    """Did the sign-in satisfy MFA? beta's ``authenticationRequirement`` when present; on v1.0, a
+    conditional-access policy that enforced the ``Mfa`` grant and succeeded. None when unknowable."""
+    requirement = d.get("authenticationRequirement")
+    if isinstance(requirement, str):
+        return requirement == "multiFactorAuthentication"
+    policies = d.get("appliedConditionalAccessPolicies")
+    if not isinstance(policies, list):
+        return None
+    for p in policies:
+        if not isinstance(p, dict) or str(p.get("result", "")).lower() != "success":
+            continue
+        grants = p.get("enforcedGrantControls") or []
+        if any(str(g).lower() == "mfa" for g in grants):
+            return True
+    return False
+
+
 def sign_in_from_json(d: Mapping[str, Any]) -> SignIn:
     status = d.get("status") or {}
-    requirement = d.get("authenticationRequirement")  # beta only; v1.0 leaves mfa_satisfied unknown
-    mfa = None if not isinstance(requirement, str) else requirement == "multiFactorAuthentication"
+    mfa = _mfa_satisfied(d)
     created = parse_datetime(d.get("createdDateTime"))
     if created is None:
         raise ValueError("sign-in without createdDateTime")
