@@ -18,7 +18,7 @@ from tests.conftest import CONFIG_DIR, REPO, TokenFactory, bearer
 
 
 def spawn(database_url: str, data_dir: Path, mark: Path, start_at: float, sleep: float,
-          job: str = "sleepy", lease_seconds: int = 2) -> subprocess.Popen[str]:
+          job: str = "sleepy", lease_seconds: int = 2, clock_offset: float = 0.0) -> subprocess.Popen[str]:
     env = {
         **os.environ,
         "IDOPS_CONFIG_DIR": str(CONFIG_DIR),
@@ -28,6 +28,7 @@ def spawn(database_url: str, data_dir: Path, mark: Path, start_at: float, sleep:
         "IDOPS_LOGGING__LEVEL": "WARNING",
         "SLEEPY_SECONDS": str(sleep),
         "SLEEPY_MARK": str(mark),
+        "CLOCK_OFFSET": str(clock_offset),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "tests.integration.job_process", job, str(start_at)],
@@ -62,7 +63,7 @@ def test_two_processes_at_the_same_moment_run_the_job_once(clean_db: str, tmp_pa
 
 @pytest.mark.xdist_group("processes")
 def test_lease_of_a_killed_holder_is_taken_over_after_it_expires(clean_db: str, tmp_path: Path) -> None:
-    mark, ttl = tmp_path / "a.mark", 15  # long enough for a slow start-up of the second process under load
+    mark, ttl = tmp_path / "a.mark", 60  # far longer than a slow start-up of the second process under load
     a = spawn(clean_db, tmp_path / "var", mark, time.time(), sleep=60, lease_seconds=ttl)
     deadline = time.time() + 30
     while not mark.exists():
@@ -74,9 +75,9 @@ def test_lease_of_a_killed_holder_is_taken_over_after_it_expires(clean_db: str, 
     early = result(spawn(clean_db, tmp_path / "var", tmp_path / "b.mark", time.time(), sleep=0.1,
                          lease_seconds=ttl))
     assert early["outcome"] == "skipped"  # the dead holder's lease has not expired yet
-    time.sleep(max(0.0, killed_at + ttl + 0.3 - time.time()))
+    # A third process whose clock reads past the lease's expiry takes the job over (no sleeping).
     late = result(spawn(clean_db, tmp_path / "var", tmp_path / "c.mark", time.time(), sleep=0.1,
-                        lease_seconds=ttl))
+                        lease_seconds=ttl, clock_offset=killed_at + ttl + 1 - time.time()))
     assert late["outcome"] == "succeeded"
     outcomes = [o for o, _ in runs(clean_db)]
     assert outcomes == ["abandoned", "skipped", "succeeded"]
