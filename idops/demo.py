@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from idops.config import Config
-from idops.kit.clock import SystemClock
+from idops.kit.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
     from idops.emulator.server import EmulatorServer
@@ -24,13 +24,15 @@ def _toml(config: Config, name: str) -> dict[str, Any]:
         return tomllib.load(f)
 
 
-def start_emulator(config: Config) -> EmulatorServer:
-    """Generate the demo region (deterministic from the seed) and serve it on loopback."""
+def start_emulator(config: Config, clock: Clock | None = None) -> EmulatorServer:
+    """Generate the demo region (deterministic from the seed) and serve it on loopback.
+
+    ``clock`` is shared with the service, so the demo's "advance the clock" moves Entra's time too."""
     from idops.emulator.generator import generate_region
     from idops.emulator.server import EmulatorServer
 
     s = config.settings.emulator
-    clock = SystemClock()
+    clock = clock or SystemClock()
     generated = generate_region(
         _toml(config, "region.toml"), _toml(config, "apps.toml"),
         seed=s.seed, users_per_tenant=s.users_per_tenant, now=clock.now(), eager_truth=False,

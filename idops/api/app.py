@@ -184,16 +184,17 @@ async def _default_container(config: Config) -> Container:
 
     base_url = None
     on_shutdown: list[Callable[[], None]] = []
+    # Demo: a ShiftedClock, so the demo clock page (idops.web.demo) can move time forward — for
+    # idops and the built-in emulator alike.
+    clock = ShiftedClock() if config.settings.demo else None
     if config.settings.emulator.external_url:
         base_url = config.settings.emulator.external_url
     elif config.settings.demo or config.settings.emulator.enabled:
         from idops.demo import start_emulator
 
-        server = await asyncio.to_thread(start_emulator, config)
+        server = await asyncio.to_thread(start_emulator, config, clock)
         base_url = server.base_url
         on_shutdown.append(server.stop)
-    # Demo: a ShiftedClock, so the demo clock page (idops.web.demo) can move time forward.
-    clock = ShiftedClock() if config.settings.demo else None
     container = build_container(config, clock=clock, base_url_override=base_url)
     container.extras["on_shutdown"] = on_shutdown
     if config.settings.demo:
