@@ -1,0 +1,34 @@
+"""Defects the adversarial runs found in code owned elsewhere, pinned as strict xfails so that they
+flip to failures (and get this marker removed) the moment they are fixed. See RELIABILITY.md."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from idops.emulator.server import EmulatorServer
+from idops.kit.clock import FrozenClock
+from tests.conftest import TokenFactory, bearer
+from tests.fuzz.test_limits import SCHOOL, body, client, clock, emulator, limited_config  # noqa: F401
+
+
+@pytest.mark.xfail(strict=True, reason="idops/substitutes/service.py extend() ignores revoked_at (soak run 2)")
+async def test_an_unfinished_revoke_cannot_be_undone_by_an_extension(
+    client: httpx.AsyncClient, clock: FrozenClock, emulator: EmulatorServer,  # noqa: F811
+    make_token: TokenFactory,
+) -> None:
+    me = bearer(make_token("Principal", school=SCHOOL))
+    created = await client.post("/v1/substitutes", json=body(clock, 0, days=2), headers=me)
+    assert created.status_code == 201, created.text
+    pid = created.json()["id"]
+    # Graph refuses to disable the account for now: the revoke is recorded but not yet carried out
+    emulator.faults.add_rule("503", path_prefix="/users", method="PATCH", retry_after=0)
+    emulator.faults.add_rule("503", path_prefix="/$batch", retry_after=0)
+    revoked = await client.post(f"/v1/substitutes/{pid}/revoke", headers=me)
+    assert revoked.status_code in (200, 503), revoked.text
+    emulator.faults.clear()
+    later = (clock.now() + timedelta(days=1)).isoformat()
+    r = await client.patch(f"/v1/substitutes/{pid}", json={"ends_at": later}, headers=me)
+    assert r.status_code == 409, f"a revoked period was extended: {r.status_code} {r.text}"
