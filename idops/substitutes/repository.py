@@ -201,11 +201,17 @@ async def claim_for_provisioning(session: AsyncSession, period_id: str, now: dat
     return (result.rowcount or 0) == 1  # type: ignore[attr-defined]
 
 
-async def transition(session: AsyncSession, period_id: str, from_statuses: Sequence[str], **values: Any) -> bool:
-    """Conditional state change: true only for the one writer that made it (exactly-once audit)."""
+async def transition(
+    session: AsyncSession, period_id: str, from_statuses: Sequence[str], *, not_revoked: bool = False, **values: Any
+) -> bool:
+    """Conditional state change: true only for the one writer that made it (exactly-once audit).
+    ``not_revoked`` also requires that no revoke has been recorded (an extension must not undo one)."""
+    cond = [SubstitutePeriod.id == period_id, SubstitutePeriod.status.in_(list(from_statuses))]
+    if not_revoked:
+        cond.append(SubstitutePeriod.revoked_at.is_(None))
     result = await session.execute(
         update(SubstitutePeriod)
-        .where(SubstitutePeriod.id == period_id, SubstitutePeriod.status.in_(list(from_statuses)))
+        .where(*cond)
         .values(**values, version=SubstitutePeriod.version + 1)
         .execution_options(synchronize_session=False)
     )

@@ -568,7 +568,8 @@ async def visible_period(c: Container, caller: Caller, period_id: str) -> tuple[
 async def extend(c: Container, caller: Caller, period_id: str, ends_at: datetime) -> None:
     """Change the end of a running or upcoming period (within policy); the leave date follows."""
     period, person = await visible_period(c, caller, period_id)
-    if period.status not in (Status.SCHEDULED, Status.ACTIVE, Status.PROVISIONING, Status.REQUESTED):
+    live = (Status.SCHEDULED, Status.ACTIVE, Status.PROVISIONING, Status.REQUESTED)
+    if period.status not in live or period.revoked_at is not None:  # a recorded revoke is final
         raise Conflict(Message("Päättynyttä sijaisuutta ei voi muuttaa.", "An ended substitution cannot be changed."))
     now = c.clock.now()
     if ends_at <= now:
@@ -580,7 +581,7 @@ async def extend(c: Container, caller: Caller, period_id: str, ends_at: datetime
     assert found is not None
     policy.check_duration(c.config.policy_for(*found), period.starts_at, ends_at)
     async with c.db.session() as s:
-        if not await repo.transition(s, period_id, list(LIVE), ends_at=ends_at, notified_at=None):
+        if not await repo.transition(s, period_id, list(LIVE), ends_at=ends_at, notified_at=None, not_revoked=True):
             raise Conflict(
                 Message("Sijaisuus muuttui juuri; yritä uudelleen.", "The substitution just changed; retry.")
             )
