@@ -1,28 +1,32 @@
 """All SQL of the directory mirror: bulk upserts in chunks, and the end-of-run clean-up.
 
-Upserts use ``INSERT … ON CONFLICT`` of the session's dialect (SQLite or PostgreSQL) through
-SQLAlchemy Core ``executemany``: no ORM objects, one round trip per chunk.
+Upserts use ``INSERT … ON CONFLICT`` of the session's dialect (SQLite or PostgreSQL) with rows as
+plain tuples: the driver's ``executemany`` on SQLite, SQLAlchemy Core on PostgreSQL; no ORM objects,
+one round trip per chunk.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Table, delete, func, or_, select, update
+from sqlalchemy import Table, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from idops.directory.models import DirectoryMembership, DirectoryUserRow
-from idops.kit.db import UTCDateTime
+from idops.graph.parse import parse_datetime
 
 USERS: Table = DirectoryUserRow.__table__  # type: ignore[assignment]
 MEMBERSHIPS: Table = DirectoryMembership.__table__  # type: ignore[assignment]
 
-USER_COLUMNS = (
+#: Layout of every ``directory_users`` row tuple the sync writes: the user's columns, then the report's.
+USER_ROW = (
+    "tenant_id",
+    "user_id",
     "upn",
     "display_name",
     "employee_id",
@@ -34,8 +38,6 @@ USER_COLUMNS = (
     "excluded_reason",
     "synced_at",
     "sync_run",
-)
-REPORT_COLUMNS = (
     "is_mfa_registered",
     "is_mfa_capable",
     "is_passwordless_capable",
@@ -43,7 +45,54 @@ REPORT_COLUMNS = (
     "report_updated_at",
     "report_run",
 )
-MEMBERSHIP_COLUMNS = ("role", "excluded_reason", "sync_run")
+USER_COLUMNS = USER_ROW[2:13]
+REPORT_COLUMNS = USER_ROW[13:]
+MEMBERSHIP_ROW = ("tenant_id", "user_id", "municipality", "school", "role", "excluded_reason", "sync_run")
+MEMBERSHIP_COLUMNS = MEMBERSHIP_ROW[4:]
+USER_KEY = ("tenant_id", "user_id")
+MEMBERSHIP_KEY = MEMBERSHIP_ROW[:4]
+
+
+class Encoder:
+    """Turns Graph values into what the session's driver stores, once per value and in the sync's
+    hot loop, so the rows go to the driver as plain tuples (no per-row SQLAlchemy processing).
+
+    SQLite: datetimes as SQLAlchemy's ``DateTime`` text (UTC, microseconds), JSON as text.
+    PostgreSQL: aware datetimes and lists (SQLAlchemy Core binds them)."""
+
+    def __init__(self, dialect: str) -> None:
+        self.sqlite = dialect == "sqlite"
+        self._json: dict[tuple[str, ...], Any] = {}
+
+    def time(self, value: datetime | None) -> Any:
+        if value is None or not self.sqlite:
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+    def graph_time(self, value: Any) -> Any:
+        """A Graph DateTimeOffset string; None if empty or unparsable."""
+        if not value:
+            return None
+        if self.sqlite and isinstance(value, str) and len(value) == 20 and value[19] == "Z" and value[10] == "T":
+            return f"{value[:10]} {value[11:19]}.000000"  # the common whole-second UTC form
+        return self.time(parse_datetime(value))
+
+    def stored_time(self, value: Any) -> datetime | None:
+        """Back from ``time``/``graph_time`` to an aware datetime."""
+        if value is None or isinstance(value, datetime):
+            return value
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+    def methods(self, value: Any) -> Any:
+        key = tuple(str(m) for m in value or ())
+        out = self._json.get(key)
+        if out is None:  # a tenant has a handful of distinct method sets
+            out = self._json[key] = json.dumps(list(key)) if self.sqlite else list(key)
+        return out
+
+
+def encoder(session: AsyncSession) -> Encoder:
+    return Encoder(session.get_bind().dialect.name)
 
 
 def _insert(session: AsyncSession, table: Table) -> Any:
@@ -55,84 +104,58 @@ def _insert(session: AsyncSession, table: Table) -> Any:
     raise NotImplementedError(f"upsert is not implemented for {dialect}")
 
 
-def _sqlite_datetime(value: datetime | None) -> str | None:
-    """The text SQLAlchemy's SQLite ``DateTime`` stores (UTC, microseconds), so it reads it back."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _sqlite_bool(value: Any) -> int | None:
-    return None if value is None else int(bool(value))
-
-
-def _sqlite_json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value)
-
-
-def _sqlite_converter(column: Any) -> Callable[[Any], Any] | None:
-    if isinstance(column.type, UTCDateTime):
-        return _sqlite_datetime
-    if isinstance(column.type, Boolean):
-        return _sqlite_bool
-    if isinstance(column.type, JSON):
-        return _sqlite_json
-    return None
-
-
-@lru_cache(maxsize=64)
-def _sqlite_upsert(
-    table: Table, names: tuple[str, ...], keys: tuple[str, ...], columns: tuple[str, ...]
-) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
-    """SQL text and per-column value converters of a SQLite ``INSERT … ON CONFLICT DO UPDATE``."""
+@lru_cache(maxsize=16)
+def _sqlite_upsert(table: str, names: tuple[str, ...], keys: tuple[str, ...], columns: tuple[str, ...]) -> str:
     sets = ", ".join(f"{c} = excluded.{c}" for c in columns)
-    # Names come from the table's own metadata and the caller's constant column lists, never input.
+    # Names come from this module's constant column lists, never from input.
     cols, marks = ", ".join(names), ", ".join("?" * len(names))
-    sql = f"INSERT INTO {table.name} ({cols}) VALUES ({marks}) ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"  # noqa: S608
-    return sql, tuple(_sqlite_converter(table.c[n]) for n in names)
+    return f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"  # noqa: S608
 
 
 async def _upsert(
     session: AsyncSession,
     table: Table,
-    rows: Sequence[dict[str, Any]],
-    keys: Sequence[str],
-    columns: Sequence[str],
+    names: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+    keys: tuple[str, ...],
+    columns: tuple[str, ...],
 ) -> None:
-    """Insert ``rows`` (dicts with the same keys), updating ``columns`` where ``keys`` exist."""
+    """Insert ``rows`` (tuples laid out as ``names``, values from ``Encoder``), updating ``columns``
+    where ``keys`` exist."""
     if not rows:
         return
     if session.get_bind().dialect.name == "sqlite":
-        # Fast path: the driver's executemany, values converted by a per-column function chosen once.
-        # SQLAlchemy's generic per-row parameter processing cost more than SQLite's own work.
-        names = tuple(rows[0])
-        sql, converters = _sqlite_upsert(table, names, tuple(keys), tuple(columns))
-        params = [
-            tuple(v if conv is None else conv(v) for v, conv in zip(r.values(), converters, strict=True))
-            for r in rows
-        ]
+        # The driver's executemany of plain tuples: SQLAlchemy's per-row parameter processing cost
+        # more than SQLite's own work.
         conn = await session.connection()
-        await conn.exec_driver_sql(sql, params)
+        await conn.exec_driver_sql(_sqlite_upsert(table.name, names, keys, columns), list(rows))
         return
     stmt = _insert(session, table)
     stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in columns})
-    await session.execute(stmt, list(rows))
+    await session.execute(stmt, [dict(zip(names, r, strict=True)) for r in rows])
 
 
-async def upsert_users(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert or update the directory attributes of users; registration columns are left alone."""
-    await _upsert(session, USERS, rows, ("tenant_id", "user_id"), USER_COLUMNS)
+async def upsert_users(session: AsyncSession, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert or update whole ``USER_ROW`` rows: directory attributes and registration together."""
+    await _upsert(session, USERS, USER_ROW, rows, USER_KEY, USER_COLUMNS + REPORT_COLUMNS)
 
 
-async def upsert_registrations(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert or update registration columns. A row for a user the user stream has not reached yet
-    is inserted with the report's UPN and name; the user stream then fills in the rest (or the
-    run's clean-up deletes it, if the user no longer exists)."""
-    await _upsert(session, USERS, rows, ("tenant_id", "user_id"), REPORT_COLUMNS)
+async def upsert_user_attributes(session: AsyncSession, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert ``USER_ROW`` rows, or update only their directory attributes (the registration
+    columns of an existing row are left alone)."""
+    await _upsert(session, USERS, USER_ROW, rows, USER_KEY, USER_COLUMNS)
 
 
-async def upsert_memberships(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    await _upsert(session, MEMBERSHIPS, rows, ("tenant_id", "user_id", "municipality", "school"), MEMBERSHIP_COLUMNS)
+async def upsert_registrations(session: AsyncSession, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert ``USER_ROW`` rows, or update only their registration columns. A row for a user the
+    user stream has not written yet is inserted with the report's UPN and name; the user stream
+    then fills in the rest (or the run's clean-up deletes it, if the user no longer exists)."""
+    await _upsert(session, USERS, USER_ROW, rows, USER_KEY, REPORT_COLUMNS)
+
+
+async def upsert_memberships(session: AsyncSession, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert or update ``MEMBERSHIP_ROW`` rows."""
+    await _upsert(session, MEMBERSHIPS, MEMBERSHIP_ROW, rows, MEMBERSHIP_KEY, MEMBERSHIP_COLUMNS)
 
 
 async def finish_run(session: AsyncSession, tenant_id: str, run: str, *, report_complete: bool) -> int:

@@ -30,16 +30,17 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import structlog
 from sqlalchemy import text
 
 from idops.config import Config
 from idops.directory import repository as repo
-from idops.directory.classify import GroupIndex
+from idops.directory.classify import GroupIndex, classify
 from idops.graph.errors import GraphPremiumRequired
-from idops.graph.port import Directory, DirectoryUser, RegistrationDetail
+from idops.graph.parse import parse_datetime
+from idops.graph.port import Directory, Page
 from idops.kit.db import Database
 
 log = structlog.get_logger("idops.directory")
@@ -79,34 +80,43 @@ class TenantSyncResult:
     report_available: bool = True  # False: no P1/P2 licence, the report answered 403
 
 
-async def prefetch(source: AsyncIterator[T], depth: int = 2) -> AsyncIterator[T]:
+class Prefetch(AsyncIterator[T]):
     """Iterate ``source`` while fetching up to ``depth`` items ahead in a background task.
 
-    Errors of ``source`` surface at the point they occurred; leaving early cancels the fetcher.
+    Errors of ``source`` surface at the point they occurred; ``aclose`` (or garbage) cancels the
+    fetcher. ``buffered`` tells a consumer whether the next item is already here, so it can do
+    its own slow work (writes) while it would otherwise wait for the network.
     """
-    queue: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue(maxsize=depth)
 
-    async def pump() -> None:
+    def __init__(self, source: AsyncIterator[T], depth: int = 2) -> None:
+        self._queue: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue(maxsize=depth)
+        self._task = asyncio.create_task(self._pump(source))
+
+    async def _pump(self, source: AsyncIterator[T]) -> None:
         try:
             async for item in source:
-                await queue.put((True, item))
-            await queue.put((False, None))
+                await self._queue.put((True, item))
+            await self._queue.put((False, None))
         except Exception as exc:  # handed to the consumer, who re-raises it
-            await queue.put((False, exc))
+            await self._queue.put((False, exc))
 
-    task = asyncio.create_task(pump())
-    try:
-        while True:
-            more, item = await queue.get()
-            if not more:
-                if isinstance(item, Exception):
-                    raise item
-                return
-            yield item
-    finally:
-        task.cancel()
+    @property
+    def buffered(self) -> int:
+        return self._queue.qsize()
+
+    async def __anext__(self) -> T:
+        more, item = await self._queue.get()
+        if not more:
+            await self.aclose()
+            if isinstance(item, Exception):
+                raise item
+            raise StopAsyncIteration
+        return item
+
+    async def aclose(self) -> None:
+        self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+            await self._task
 
 
 class _Writer:
@@ -126,46 +136,107 @@ class _Writer:
             yield s
 
 
-def _user_row(tenant_id: str, u: DirectoryUser, reason: str | None, now: datetime, run: str) -> dict[str, Any]:
-    return {
-        "tenant_id": tenant_id,
-        "user_id": u.id,
-        "upn": u.user_principal_name,
-        "display_name": u.display_name,
-        "employee_id": u.employee_id,
-        "mail": u.mail,
-        "account_enabled": u.account_enabled,
-        "user_type": u.user_type,
-        "employee_type": u.employee_type,
-        "employee_hire_date": u.employee_hire_date,
-        "excluded_reason": reason,
-        "synced_at": now,
-        "sync_run": run,
-        # placeholders for a first insert; an update leaves the report's columns alone
-        "is_mfa_registered": False,
-        "is_mfa_capable": False,
-        "is_passwordless_capable": False,
-        "methods_registered": [],
-        "report_updated_at": None,
-        "report_run": None,
-    }
+class _Rows:
+    """Pairs each user with their report row so that most users are written once, whole.
+
+    The user stream and the report stream arrive independently (in the same order from Graph and
+    the emulator, but nothing guarantees it). A row waits here for its partner. When more than
+    ``cap`` report rows wait, the report stream pauses (``wait_for_users``: unthrottled, it starts
+    first and runs ahead); when more than ``cap`` users wait (the paced report is slow), the oldest
+    are written alone and their report rows later update them. Memory stays bounded whatever the
+    order; the run's clean-up (``finish_run``) marks users the report never listed as not
+    registered. Report rows of users the user stream never showed are not written (they would
+    only be deleted).
+    """
+
+    def __init__(self, writer: _Writer, enc: repo.Encoder, cap: int = 2 * WRITE_BATCH) -> None:
+        self.writer = writer
+        self.cap = cap
+        # registration columns of a user the report has not listed: not registered (docs/definitions.md)
+        self.no_report = (False, False, False, enc.methods(()), None, None)
+        self.users: dict[str, tuple[Any, ...]] = {}  # user id → user half, waiting for its report row
+        self.reports: dict[str, tuple[Any, ...]] = {}  # user id → (upn, name, report half)
+        self.spilled_users: set[str] = set()  # written without their report row
+        self.users_done = self.report_done = False
+        self._users_moved = asyncio.Event()
+        self.whole: list[tuple[Any, ...]] = []
+        self.attributes: list[tuple[Any, ...]] = []
+        self.registrations: list[tuple[Any, ...]] = []
+        self.memberships: list[tuple[Any, ...]] = []
+
+    def add_users(self, rows: list[tuple[Any, ...]]) -> None:
+        reports, waiting = self.reports, self.users
+        for u in rows:
+            r = reports.pop(u[1], None)
+            if r is not None:
+                self.whole.append(u + r[2])
+            elif self.report_done:
+                self.attributes.append(u + self.no_report)
+            else:
+                waiting[u[1]] = u
+        self._users_moved.set()
+        while len(waiting) > self.cap:
+            uid = next(iter(waiting))
+            self.attributes.append(waiting.pop(uid) + self.no_report)
+            self.spilled_users.add(uid)
+
+    def add_reports(self, tenant_id: str, rows: list[tuple[str, str, str, tuple[Any, ...]]]) -> None:
+        users, waiting = self.users, self.reports
+        for uid, upn, name, r in rows:
+            u = users.pop(uid, None)
+            if u is not None:
+                self.whole.append(u + r)
+            elif not self.users_done:
+                waiting[uid] = (upn, name, r)
+            elif uid in self.spilled_users:
+                self.registrations.append(_registration_row(tenant_id, uid, upn, name, r))
+
+    async def wait_for_users(self) -> None:
+        """Pause the report stream while more than ``cap`` of its rows wait for their users."""
+        while len(self.reports) > self.cap and not self.users_done:
+            self._users_moved.clear()
+            await self._users_moved.wait()
+
+    def end_users(self, tenant_id: str) -> None:
+        self.users_done = True
+        self._users_moved.set()
+        for uid, (upn, name, r) in self.reports.items():
+            if uid in self.spilled_users:
+                self.registrations.append(_registration_row(tenant_id, uid, upn, name, r))
+        self.reports.clear()
+
+    def end_report(self) -> None:
+        self.report_done = True
+        self.attributes.extend(u + self.no_report for u in self.users.values())
+        self.users.clear()
+
+    @property
+    def pending(self) -> int:
+        return len(self.whole) + len(self.attributes) + len(self.registrations)
+
+    async def flush(self, *, at_least: int = 0) -> None:
+        """Write what is ready (when at least ``at_least`` rows are), in one transaction."""
+        if self.pending < max(at_least, 1) and not self.memberships:
+            return
+        batches = (self.whole, self.attributes, self.registrations, self.memberships)
+        self.whole, self.attributes, self.registrations, self.memberships = [], [], [], []
+        for rows in batches:
+            rows.sort(key=_second)  # key order: each B-tree page is visited once per batch, not at random
+        whole, attributes, registrations, memberships = batches
+        async with self.writer.session() as s:
+            await repo.upsert_users(s, whole)
+            await repo.upsert_user_attributes(s, attributes)
+            await repo.upsert_registrations(s, registrations)
+            await repo.upsert_memberships(s, memberships)
 
 
-def _report_row(tenant_id: str, r: RegistrationDetail, run: str) -> dict[str, Any]:
-    return {
-        "tenant_id": tenant_id,
-        "user_id": r.id,
-        "upn": r.user_principal_name,
-        "display_name": r.user_display_name,
-        "account_enabled": False,
-        "is_mfa_registered": r.is_mfa_registered,
-        "is_mfa_capable": r.is_mfa_capable,
-        "is_passwordless_capable": r.is_passwordless_capable,
-        "methods_registered": list(r.methods_registered),
-        "report_updated_at": r.last_updated_date_time,
-        "report_run": run,
-        "sync_run": None,
-    }
+def _second(row: tuple[Any, ...]) -> Any:
+    return row[1]
+
+
+def _registration_row(tenant_id: str, uid: str, upn: str, name: str, r: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A ``USER_ROW`` that only ``upsert_registrations`` writes (its user columns are placeholders)."""
+    return (tenant_id, uid, upn, name, None, None, False, None, None, None, None, None, None, *r)
 
 
 async def sync_tenant(
@@ -184,14 +255,17 @@ async def sync_tenant(
     tenant_id = tenant_id.lower()
     run = uuid.uuid4().hex
     writer = _Writer(db, write_lock)
+    enc = repo.Encoder("sqlite" if db.is_sqlite else "postgresql")
+    rows = _Rows(writer, enc)
     index = GroupIndex.for_tenant(config.region, tenant_id, config.settings.mfa.exclusion_group_ids)
     bound = log.bind(tenant=tenant_id, run=run)
 
-    report_task = asyncio.create_task(_sync_report(writer, directory, tenant_id, run))
+    report_task = asyncio.create_task(_sync_report(rows, enc, directory, tenant_id, run))
     try:
         await asyncio.gather(*(_read_group(directory, index, gid) for gid in index.group_ids))
-        users, memberships = await _sync_users(writer, directory, tenant_id, index, now, run)
+        users, memberships = await _sync_users(rows, enc, directory, tenant_id, index, now, run)
         report_rows, oldest, newest, report_available = await report_task
+        await rows.flush()
     except BaseException:
         report_task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -207,8 +281,8 @@ async def sync_tenant(
         memberships=memberships,
         removed=removed,
         report_rows=report_rows,
-        report_oldest=oldest,
-        report_newest=newest,
+        report_oldest=enc.stored_time(oldest),
+        report_newest=enc.stored_time(newest),
         groups=len(index.group_ids),
         seconds=time.perf_counter() - started,
         report_available=report_available,
@@ -226,96 +300,142 @@ async def sync_tenant(
 
 
 async def _read_group(directory: Directory, index: GroupIndex, group_id: str) -> None:
-    async for page in directory.list_group_members(group_id, transitive=True):
-        index.mark(group_id, (ref.id for ref in page if not ref.odata_type.endswith(".group")))
+    async for page in directory.list_group_members_json(group_id, transitive=True):
+        index.mark(group_id, (str(m["id"]) for m in page if not str(m.get("@odata.type", "")).endswith(".group")))
+
+
+class _Facts(NamedTuple):
+    """What classification reads of a user (``classify.UserFacts``)."""
+
+    account_enabled: bool
+    user_type: str | None
+    employee_hire_date: datetime | None
 
 
 async def _sync_users(
-    writer: _Writer, directory: Directory, tenant_id: str, index: GroupIndex, now: datetime, run: str
+    rows: _Rows, enc: repo.Encoder, directory: Directory, tenant_id: str, index: GroupIndex, now: datetime, run: str
 ) -> tuple[int, int]:
-    users = memberships = 0
-    user_rows: list[dict[str, Any]] = []
-    member_rows: list[dict[str, Any]] = []
+    """Stream ``/users``: classify each user and hand its row and memberships to ``rows``."""
+    counts = [0, 0]  # users, memberships
+    pages = Prefetch(aiter(directory.list_users_json(USER_FIELDS)))
+    try:
+        await _consume_users(pages, rows, enc, tenant_id, index, now, run, counts)
+    finally:
+        await pages.aclose()
+    rows.end_users(tenant_id)
+    return counts[0], counts[1]
 
-    async def flush() -> None:
-        # key order: each B-tree page is visited once per batch instead of at random
-        user_rows.sort(key=_user_key)
-        member_rows.sort(key=_user_key)
-        async with writer.session() as s:
-            await repo.upsert_users(s, user_rows)
-            await repo.upsert_memberships(s, member_rows)
-        user_rows.clear()
-        member_rows.clear()
 
-    pages = directory.list_users(select=USER_FIELDS)
-    async for page in prefetch(aiter(pages)):
-        for u in page:
-            c = index.classify(u.id, u, now)
-            user_rows.append(_user_row(tenant_id, u, c.user_reason, now, run))
-            for p in c.placements:
-                member_rows.append(
-                    {
-                        "tenant_id": tenant_id,
-                        "user_id": u.id,
-                        "municipality": p.municipality,
-                        "school": p.school,
-                        "role": p.role,
-                        "excluded_reason": p.excluded_reason,
-                        "sync_run": run,
-                    }
+async def _consume_users(
+    pages: Prefetch[Page[dict[str, Any]]],
+    rows: _Rows,
+    enc: repo.Encoder,
+    tenant_id: str,
+    index: GroupIndex,
+    now: datetime,
+    run: str,
+    counts: list[int],
+) -> None:
+    masks = index.masks
+    synced_at = enc.time(now)
+    # Classification depends only on (mask, enabled, guest, hire date in the future): computed once
+    # per distinct combination, of which a tenant has a few dozen.
+    classified: dict[tuple[int, bool, bool, bool], tuple[str | None, tuple[tuple[str | None, ...], ...]]] = {}
+    async for page in pages:
+        out: list[tuple[Any, ...]] = []
+        member_rows = rows.memberships
+        for d in page:
+            uid = str(d["id"])
+            mask = masks.get(uid, 0)
+            enabled = d.get("accountEnabled") is True
+            user_type = d.get("userType")
+            hire_raw = d.get("employeeHireDate")
+            hire = parse_datetime(hire_raw) if hire_raw else None
+            guest = isinstance(user_type, str) and user_type.lower() == "guest"
+            key = (mask, enabled, guest, hire is not None and hire > now)
+            c = classified.get(key)
+            if c is None:
+                cl = classify(_Facts(enabled, user_type, hire), mask, index, now)
+                c = classified[key] = (
+                    cl.user_reason,
+                    tuple((p.municipality, p.school, p.role, p.excluded_reason, run) for p in cl.placements),
                 )
-        users += len(page)
-        if len(user_rows) >= WRITE_BATCH:
-            memberships += len(member_rows)
-            await flush()
-    memberships += len(member_rows)
-    await flush()
-    return users, memberships
+            out.append(
+                (
+                    tenant_id,
+                    uid,
+                    d.get("userPrincipalName") or "",
+                    d.get("displayName") or "",
+                    d.get("employeeId"),
+                    d.get("mail"),
+                    enabled,
+                    user_type,
+                    d.get("employeeType"),
+                    enc.graph_time(hire_raw),
+                    c[0],
+                    synced_at,
+                    run,
+                )
+            )
+            for p in c[1]:
+                member_rows.append((tenant_id, uid, *p))
+            counts[1] += len(c[1])
+        counts[0] += len(page)
+        rows.add_users(out)
+        await rows.flush(at_least=1 if pages.buffered == 0 else WRITE_BATCH)
 
 
 async def _sync_report(
-    writer: _Writer, directory: Directory, tenant_id: str, run: str
-) -> tuple[int, datetime | None, datetime | None, bool]:
-    """Stream the registration report; returns (rows, oldest, newest lastUpdatedDateTime, available)."""
-    rows = 0
-    pending: list[dict[str, Any]] = []
-    oldest: datetime | None = None
-    newest: datetime | None = None
+    rows: _Rows, enc: repo.Encoder, directory: Directory, tenant_id: str, run: str
+) -> tuple[int, Any, Any, bool]:
+    """Stream the registration report into ``rows``; returns (rows, oldest, newest
+    ``lastUpdatedDateTime`` as encoded by ``enc``, available)."""
+    n = 0
+    oldest: Any = None
+    newest: Any = None
     try:
         first = True
-        async for page in prefetch(aiter(directory.list_registration_details()), depth=4):
+        # Pages are prefetched while rows are written: under the reports budget pages come slowly,
+        # and the next page's request must never wait behind a write (that would waste budget windows).
+        pages = Prefetch(aiter(directory.list_registration_details_json()), depth=4)
+        async for page in pages:
             first = False
-            # Written page by page: under the reports budget pages come slowly, and the next page's
-            # request must never wait behind a large write (that would waste budget windows).
-            pending.extend(_report_row(tenant_id, r, run) for r in page)
-            rows += await _write_report_rows(writer, pending)
-            for r in page:
-                t = r.last_updated_date_time
-                if t is not None:
-                    oldest = t if oldest is None or t < oldest else oldest
-                    newest = t if newest is None or t > newest else newest
+            out = [
+                (
+                    str(d["id"]),
+                    d.get("userPrincipalName") or "",
+                    d.get("userDisplayName") or "",
+                    (
+                        d.get("isMfaRegistered") is True,
+                        d.get("isMfaCapable") is True,
+                        d.get("isPasswordlessCapable") is True,
+                        enc.methods(d.get("methodsRegistered")),
+                        enc.graph_time(d.get("lastUpdatedDateTime")),
+                        run,
+                    ),
+                )
+                for d in page
+            ]
+            times = [r[3][4] for r in out if r[3][4] is not None]
+            if times:
+                lo, hi = min(times), max(times)
+                oldest = lo if oldest is None or lo < oldest else oldest
+                newest = hi if newest is None or hi > newest else newest
+            n += len(out)
+            rows.add_reports(tenant_id, out)
+            await rows.wait_for_users()
+            # write while the next page is still on its way; when pages queue up, write in large batches
+            await rows.flush(at_least=1 if pages.buffered == 0 else WRITE_BATCH)
     except GraphPremiumRequired:
         if not first:
             raise
         # No Entra ID P1/P2: the report does not exist for this tenant. Per docs/definitions.md a
         # user without a report row counts as not registered; say so in the log, do not fail.
         log.warning("mfa_report_unavailable", tenant=tenant_id, reason="premium_required")
+        rows.end_report()
         return 0, None, None, False
-    rows += await _write_report_rows(writer, pending)
-    return rows, oldest, newest, True
-
-
-def _user_key(row: dict[str, Any]) -> str:
-    return str(row["user_id"])
-
-
-async def _write_report_rows(writer: _Writer, pending: list[dict[str, Any]]) -> int:
-    pending.sort(key=_user_key)
-    async with writer.session() as s:
-        await repo.upsert_registrations(s, pending)
-    n = len(pending)
-    pending.clear()
-    return n
+    rows.end_report()
+    return n, oldest, newest, True
 
 
 async def sync_tenants(

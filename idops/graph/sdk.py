@@ -175,6 +175,13 @@ class GraphDirectory:
 
         ``ConsistencyLevel: eventual`` is re-sent on every page (Graph does not carry it to nextLink).
         """
+        async for items in self._json_pages(url, throttle=throttle, advanced=advanced):
+            yield [parse_item(item) for item in items]
+
+    async def _json_pages(
+        self, url: str, *, throttle: str = "reads", advanced: bool = False
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """The raw JSON objects of each non-empty page (bulk syncs parse only what they need)."""
         headers = {"ConsistencyLevel": "eventual"} if advanced else {}
         next_url: str | None = url
         while next_url:
@@ -185,7 +192,7 @@ class GraphDirectory:
             items = data.get("value") or []
             del data
             if items:
-                yield [parse_item(item) for item in items]
+                yield items
 
     def _top(self, limit: int | None = None) -> int:
         return min(self.settings.page_size, limit) if limit else self.settings.page_size
@@ -309,6 +316,14 @@ class GraphDirectory:
         )
         return self._pages(f"/users?{q}", parse.user_from_json, advanced=advanced)
 
+    def list_users_json(self, select: Sequence[str]) -> AsyncIterator[Page[dict[str, Any]]]:
+        """Every user's ``select``ed properties as raw JSON objects, page by page (bulk sync)."""
+        bad = [s for s in select if not _SELECT_RE.match(s)]
+        if bad:
+            raise odata.ODataValueError(f"invalid $select names: {bad!r}")
+        q = query_string({"$select": ",".join(dict.fromkeys(["id", *select])), "$top": self._top()})
+        return self._json_pages(f"/users?{q}")
+
     # ------------------------------------------------------------------------------ groups
 
     async def add_group_member(self, group_id: str, member_id: str) -> None:
@@ -346,6 +361,14 @@ class GraphDirectory:
         segment = "transitiveMembers" if transitive else "members"
         q = query_string({"$select": parse.MEMBER_SELECT, "$top": self._top()})
         return self._pages(f"/groups/{path_id(group_id)}/{segment}?{q}", parse.ref_from_json)
+
+    def list_group_members_json(
+        self, group_id: str, *, transitive: bool = True
+    ) -> AsyncIterator[Page[dict[str, Any]]]:
+        """Members as raw JSON objects (``id``, ``@odata.type``), page by page (bulk sync)."""
+        segment = "transitiveMembers" if transitive else "members"
+        q = query_string({"$select": "id", "$top": self._top()})
+        return self._json_pages(f"/groups/{path_id(group_id)}/{segment}?{q}")
 
     # ------------------------------------------------------------------------------ licences
 
@@ -400,6 +423,11 @@ class GraphDirectory:
             parse.registration_from_json,
             throttle="reports",
         )
+
+    def list_registration_details_json(self) -> AsyncIterator[Page[dict[str, Any]]]:
+        """The registration report as raw JSON objects, page by page (bulk sync)."""
+        q = query_string({"$top": self._top()})
+        return self._json_pages(f"/reports/authenticationMethods/userRegistrationDetails?{q}", throttle="reports")
 
     async def list_sign_ins(self, start: datetime, end: datetime) -> AsyncIterator[Page[SignIn]]:
         """Interactive sign-ins with ``start <= createdDateTime < end`` (Graph's ``le`` is inclusive,
