@@ -83,9 +83,7 @@ class TenantSyncResult:
 class Prefetch(AsyncIterator[T]):
     """Iterate ``source`` while fetching up to ``depth`` items ahead in a background task.
 
-    Errors of ``source`` surface at the point they occurred; ``aclose`` (or garbage) cancels the
-    fetcher. ``buffered`` tells a consumer whether the next item is already here, so it can do
-    its own slow work (writes) while it would otherwise wait for the network.
+    Errors of ``source`` surface at the point they occurred; ``aclose`` cancels the fetcher.
     """
 
     def __init__(self, source: AsyncIterator[T], depth: int = 2) -> None:
@@ -99,10 +97,6 @@ class Prefetch(AsyncIterator[T]):
             await self._queue.put((False, None))
         except Exception as exc:  # handed to the consumer, who re-raises it
             await self._queue.put((False, exc))
-
-    @property
-    def buffered(self) -> int:
-        return self._queue.qsize()
 
     async def __anext__(self) -> T:
         more, item = await self._queue.get()
@@ -159,6 +153,7 @@ class _Rows:
         self.spilled_users: set[str] = set()  # written without their report row
         self.users_done = self.report_done = False
         self._users_moved = asyncio.Event()
+        self._writing: asyncio.Task[None] | None = None
         self.whole: list[tuple[Any, ...]] = []
         self.attributes: list[tuple[Any, ...]] = []
         self.registrations: list[tuple[Any, ...]] = []
@@ -212,14 +207,32 @@ class _Rows:
 
     @property
     def pending(self) -> int:
-        return len(self.whole) + len(self.attributes) + len(self.registrations)
+        return len(self.whole) + len(self.attributes) + len(self.registrations) + len(self.memberships)
 
-    async def flush(self, *, at_least: int = 0) -> None:
-        """Write what is ready (when at least ``at_least`` rows are), in one transaction."""
-        if self.pending < max(at_least, 1) and not self.memberships:
-            return
-        batches = (self.whole, self.attributes, self.registrations, self.memberships)
-        self.whole, self.attributes, self.registrations, self.memberships = [], [], [], []
+    async def flush(self, *, final: bool = False) -> None:
+        """Hand what is ready to a background write, so parsing and fetching go on meanwhile.
+
+        A write starts as soon as the previous one finished (under a paced report that is every
+        page); while one runs, rows accumulate up to ``WRITE_BATCH`` (then the caller waits for it).
+        ``final``: write everything and wait. A failed write raises here."""
+        while True:
+            running = self._writing
+            if running is not None:
+                if not running.done() and self.pending < WRITE_BATCH and not final:
+                    return
+                await running  # raises the write's error
+                if self._writing is running:
+                    self._writing = None
+                continue
+            if not self.pending:
+                return
+            batches = (self.whole, self.attributes, self.registrations, self.memberships)
+            self.whole, self.attributes, self.registrations, self.memberships = [], [], [], []
+            self._writing = asyncio.create_task(self._write(*batches))
+            if not final:
+                return
+
+    async def _write(self, *batches: list[tuple[Any, ...]]) -> None:
         for rows in batches:
             rows.sort(key=_second)  # key order: each B-tree page is visited once per batch, not at random
         whole, attributes, registrations, memberships = batches
@@ -228,6 +241,12 @@ class _Rows:
             await repo.upsert_user_attributes(s, attributes)
             await repo.upsert_registrations(s, registrations)
             await repo.upsert_memberships(s, memberships)
+
+    async def cancel(self) -> None:
+        if self._writing is not None:
+            self._writing.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._writing
 
 
 def _second(row: tuple[Any, ...]) -> Any:
@@ -265,11 +284,12 @@ async def sync_tenant(
         await asyncio.gather(*(_read_group(directory, index, gid) for gid in index.group_ids))
         users, memberships = await _sync_users(rows, enc, directory, tenant_id, index, now, run)
         report_rows, oldest, newest, report_available = await report_task
-        await rows.flush()
+        await rows.flush(final=True)
     except BaseException:
         report_task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await report_task
+        await rows.cancel()
         raise
     async with writer.session() as s:
         removed = await repo.finish_run(s, tenant_id, run, report_complete=True)
@@ -382,7 +402,7 @@ async def _consume_users(
             counts[1] += len(c[1])
         counts[0] += len(page)
         rows.add_users(out)
-        await rows.flush(at_least=1 if pages.buffered == 0 else WRITE_BATCH)
+        await rows.flush()
 
 
 async def _sync_report(
@@ -424,8 +444,7 @@ async def _sync_report(
             n += len(out)
             rows.add_reports(tenant_id, out)
             await rows.wait_for_users()
-            # write while the next page is still on its way; when pages queue up, write in large batches
-            await rows.flush(at_least=1 if pages.buffered == 0 else WRITE_BATCH)
+            await rows.flush()
     except GraphPremiumRequired:
         if not first:
             raise
