@@ -1,11 +1,11 @@
-"""Defects the adversarial runs found in code owned elsewhere, pinned as strict xfails so that they
-flip to failures (and get this marker removed) the moment they are fixed. See RELIABILITY.md."""
+"""Regression tests for defects the adversarial runs (chaos soak, schemathesis) found. See RELIABILITY.md."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import httpx
+import pytest
 
 from idops.emulator.server import EmulatorServer
 from idops.kit.clock import FrozenClock
@@ -30,3 +30,16 @@ async def test_an_unfinished_revoke_cannot_be_undone_by_an_extension(
     later = (clock.now() + timedelta(days=1)).isoformat()
     r = await client.patch(f"/v1/substitutes/{pid}", json={"ends_at": later}, headers=me)
     assert r.status_code == 409, f"a revoked period was extended: {r.status_code} {r.text}"
+
+
+@pytest.mark.parametrize("active_on", ["2026-11-30", "2026-11-30T08:00:00", "6.103515625e-05", "0"])
+async def test_list_filter_times_without_an_offset_are_422_not_500(
+    api: httpx.AsyncClient, make_token: TokenFactory, active_on: str
+) -> None:
+    """Fixed: a naive ``active_on`` reached the database layer (which refuses naive times) → 500;
+    a number was read as a Unix timestamp (schemathesis ST201)."""
+    r = await api.get("/v1/substitutes", params={"active_on": active_on}, headers=bearer(make_token("RegionAdmin")))
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json"), r.text
+    ok = await api.get("/v1/substitutes", params={"active_on": "2026-11-30T08:00:00+02:00"},
+                       headers=bearer(make_token("RegionAdmin")))
+    assert ok.status_code == 200
