@@ -59,7 +59,9 @@ class SchedulerSettings(_Section):
     purge_cron: str = "30 1 * * *"
     notify_interval_seconds: int = Field(default=3600, ge=60)
     misfire_grace_seconds: int = Field(default=600, ge=1)
-    lease_seconds: int = Field(default=900, ge=2)
+    # Short, renewed every third of it while a job runs: a SIGKILLed holder blocks its job (and so the
+    # expiry invariant) for at most this long.
+    lease_seconds: int = Field(default=60, ge=2)
     timezone: str = "Europe/Helsinki"
 
 

@@ -17,11 +17,11 @@ SECRET_KEYS = frozenset(
         "password",
         "temporary_access_pass",
         "one_time_password",
+        "tap",
         "access_token",
         "authorization",
         "client_secret",
         "token",
-        "code",
         "secret",
         "cookie",
     }
@@ -43,6 +43,8 @@ def configure_logging(fmt: str = "json", level: str = "INFO", stream: Any = None
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact,
     ]
+    # JSON logs carry the traceback as text (the console renderer formats it itself).
+    tail: list[Any] = [structlog.processors.format_exc_info] if fmt == "json" else []
     renderer: Any = (
         structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
     )
@@ -54,7 +56,7 @@ def configure_logging(fmt: str = "json", level: str = "INFO", stream: Any = None
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tail, renderer],
     )
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(formatter)

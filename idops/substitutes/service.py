@@ -231,8 +231,9 @@ async def _reserve_upn(c: Container, s: Any, person: SubstitutePerson, domain: s
     prefix = os.path.commonprefix(list(names.candidates(person.given_name, person.surname)))  # noqa: RUF071 - strings, not paths
     taken = await repo.upns_like(s, person.tenant_id, prefix[:20])
     taken |= skip or set()
+    given, surname = person.given_name, person.surname
     for _ in range(5):
-        upn, nickname = names.choose_upn(person.given_name, person.surname, domain, lambda u: u in taken)
+        upn, nickname = names.choose_upn(given, surname, domain, lambda u: u in taken)
         try:
             async with s.begin_nested():  # a parallel request may take the same UPN first
                 person.user_principal_name, person.mail_nickname = upn, nickname
@@ -240,6 +241,7 @@ async def _reserve_upn(c: Container, s: Any, person: SubstitutePerson, domain: s
             return
         except IntegrityError:
             taken.add(upn)
+            await s.refresh(person)  # the rolled-back savepoint expired it; async code must not lazy-load
     raise Conflict(Message("Tunnuksen nimeä ei saatu varattua; yritä uudelleen.",
                            "Could not reserve an account name; please retry."))
 

@@ -1,0 +1,29 @@
+"""Logs are JSON events with tracebacks as text, and known secret-bearing keys are masked."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import structlog
+
+from idops.kit.logging import configure_logging
+
+
+def test_json_logs_carry_tracebacks_and_mask_secret_keys() -> None:
+    out = io.StringIO()
+    configure_logging("json", "INFO", stream=out)
+    log = structlog.get_logger("idops.test")
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        log.exception("failed", password="hunter2", code="Request_BadRequest")
+    logging.getLogger("uvicorn.error").warning("routed through structlog")
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    failed = next(e for e in lines if e["event"] == "failed")
+    assert "Traceback" in failed["exception"] and "ValueError: boom" in failed["exception"]
+    assert failed["password"] == "[redacted]"
+    assert failed["code"] == "Request_BadRequest"  # Graph error codes stay readable
+    assert any(e["event"] == "routed through structlog" and e["logger"] == "uvicorn.error" for e in lines)
+    assert "hunter2" not in out.getvalue()
