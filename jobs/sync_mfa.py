@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from idops.directory.sync import TenantSyncResult, sync_tenants
-from idops.mfa import service
+from idops.mfa import cache, service
 
 if TYPE_CHECKING:
     from idops.bootstrap import Container
@@ -47,5 +47,6 @@ async def run(c: Container) -> dict[str, int]:
         counts["users"] += result.users
         counts["removed"] += result.removed
         counts["report_rows"] += result.report_rows
+    cache.of_container(c.extras).clear()  # this process's summaries show the new snapshot at once
     log.info("mfa_synced", day=day.isoformat(), **counts)
     return counts

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from idops.api.deps import CallerDep, ContainerDep, SessionDep
 from idops.kit.formats import csv_response, negotiate
 from idops.kit.i18n import language_of
-from idops.mfa import schemas, service
+from idops.mfa import cache, schemas, service
 
 router = APIRouter(prefix="/v1/mfa", tags=["mfa"])
 
@@ -33,28 +33,35 @@ Limit = Annotated[int | None, Query(ge=1, le=10_000, description="Page size (CSV
 async def get_summary(
     request: Request,
     c: ContainerDep,
-    session: SessionDep,
     caller: CallerDep,
     municipality: Muni = None,
     school: School = None,
     role: RoleQ = None,
     group_by: GroupBy = None,
-) -> schemas.Summary | Response:
-    """Latest snapshot per municipality; rows grouped by ``group_by`` (default: all three)."""
+) -> Response:
+    """Latest snapshot per municipality; rows grouped by ``group_by`` (default: all three).
+
+    Served from a short-lived cache of rendered responses (``idops.mfa.cache``); a miss opens its
+    own session, so a hit costs no database round trip."""
     fmt = negotiate(request)
-    result = await service.summary(
-        session,
-        c.config,
-        caller.scope,
-        municipality=municipality,
-        school=school,
-        role=role,
-        group_by=group_by,
-        lang=language_of(request),
-    )
-    if fmt == "csv":
-        return csv_response(schemas.SUMMARY_COLUMNS, schemas.summary_csv_rows(result), "mfa-summary.csv")
-    return result
+    lang = language_of(request)
+    visible = service.visible_for(caller.scope, c.config, municipality, school)
+    dims = tuple(service.parse_group_by(group_by))
+
+    async def render() -> cache.Rendered:
+        async with c.db.session() as session:
+            result = await service.summary(
+                session, c.config, caller.scope, municipality=municipality, school=school, role=role,
+                group_by=group_by, lang=lang,
+            )
+        if fmt == "csv":
+            return cache.Rendered.of(
+                csv_response(schemas.SUMMARY_COLUMNS, schemas.summary_csv_rows(result), "mfa-summary.csv")
+            )
+        return cache.Rendered(result.model_dump_json().encode(), "application/json")
+
+    key = ("summary", visible, role, dims, lang if fmt == "json" else "", fmt)
+    return (await cache.of_container(c.extras).get(key, render)).response()
 
 
 @router.get("/trend", response_model=schemas.Trend, responses={200: CSV}, summary="MFA coverage day by day")
