@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -11,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from idops.api.deps import CallerDep, ContainerDep, SessionDep
 from idops.kit.formats import csv_response, negotiate
 from idops.kit.i18n import language_of
+from idops.kit.params import IsoDate
 from idops.mfa import cache, schemas, service
 
 router = APIRouter(prefix="/v1/mfa", tags=["mfa"])
@@ -23,8 +23,8 @@ School = Annotated[
 ]
 RoleQ = Annotated[Literal["staff", "pupil", "substitute"] | None, Query(description="Only this role")]
 GroupBy = Annotated[str | None, Query(description="Comma-separated dimensions: municipality, school, role")]
-From = Annotated[date | None, Query(alias="from", description="First date (default: 29 days before `to`)")]
-To = Annotated[date | None, Query(alias="to", description="Last date (default: today, Europe/Helsinki)")]
+From = Annotated[IsoDate | None, Query(alias="from", description="First date (default: 29 days before `to`)")]
+To = Annotated[IsoDate | None, Query(alias="to", description="Last date (default: today, Europe/Helsinki)")]
 MeasureQ = Annotated[schemas.Measure, Query(description="List users lacking this level")]
 Limit = Annotated[int | None, Query(ge=1, le=10_000, description="Page size (CSV: up to 10 000 rows)")]
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BeforeValidator
 
 from idops.api.deps import CallerDep, ContainerDep
+from idops.kit.params import IsoDateTime
 from idops.kit.ratelimit import limit
 from idops.substitutes import credentials, queries, service
 from idops.substitutes.models import Status
@@ -25,12 +24,6 @@ from idops.substitutes.schemas import (
 
 router = APIRouter(tags=["substitutes"])
 
-
-def _iso_only(value: object) -> object:
-    """ISO 8601 only: pydantic's lax mode would read ``?active_on=6.1e-05`` as a Unix timestamp."""
-    if isinstance(value, str) and not re.match(r"^\d{4}-\d{2}-\d{2}", value):
-        raise ValueError("an ISO 8601 date-time is expected, e.g. 2026-11-30T08:00:00+02:00")
-    return value
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     404: {"description": "Not found, or outside your scope"}, 409: {}, 422: {}, 429: {}, 503: {},
@@ -61,8 +54,7 @@ async def list_substitutes(
     c: ContainerDep, caller: CallerDep,
     school: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9-]{0,39}/[a-z][a-z0-9-]{0,39}$")] = None,
     status: Annotated[list[Status] | None, Query()] = None,
-    active_on: Annotated[AwareDatetime | None, Query(description="periods running at this time (with offset)"),
-                         BeforeValidator(_iso_only)] = None,
+    active_on: Annotated[IsoDateTime | None, Query(description="periods running at this time (with offset)")] = None,
     person_id: Annotated[str | None, Query(max_length=36)] = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit_: Annotated[int, Query(alias="limit", ge=1, le=200)] = 50,

@@ -43,3 +43,15 @@ async def test_list_filter_times_without_an_offset_are_422_not_500(
     ok = await api.get("/v1/substitutes", params={"active_on": "2026-11-30T08:00:00+02:00"},
                        headers=bearer(make_token("RegionAdmin")))
     assert ok.status_code == 200
+
+
+async def test_dates_in_queries_must_be_iso_8601(
+    client: httpx.AsyncClient, make_token: TokenFactory,  # noqa: F811
+) -> None:
+    admin = bearer(make_token("RegionAdmin"))
+    for path in ("/v1/mfa/trend?to=0.0", "/v1/mfa/trend?from=1700000000", "/v1/substitutes?active_on=6.1e-05",
+                 "/v1/substitutes?active_on=2026-11-30T08:00:00"):
+        r = await client.get(path, headers=admin)
+        assert r.status_code == 422, (path, r.status_code, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+    assert (await client.get("/v1/mfa/trend?to=2026-11-30", headers=admin)).status_code == 200
