@@ -125,16 +125,19 @@ def test_killing_the_worker_at_random_points_leaves_no_enabled_expired_account_d
         assert code in (0, -9), worker.log_path.read_text()[-3000:]
         return code, worked
 
-    # Kill points are uniform over the first 0.8 s of a life's work (after start-up); a life's work
-    # takes 0.1–1.2 s, so most lives die somewhere in the middle and some run to the end.
+    # Kill points are uniform over the first part of a life's work (after start-up). A life's work takes
+    # 0.1–1.2 s depending on the machine's load, so the window follows the lives seen to finish: most
+    # lives die somewhere in the middle and some run to the end, on a quiet or a busy machine alike.
     kills, k, durations = 0, 0, []
+    window = 0.8
     while kills < KILLS:
         assert k < 3 * KILLS, "the worker kept finishing before it could be killed"
-        code, worked = life(k, kill_after=rng.uniform(0.0, 0.8))
+        code, worked = life(k, kill_after=rng.uniform(0.0, window))
         if code == -9:
             kills += 1
         else:
             durations.append(worked)
+            window = max(0.05, 0.8 * min(durations))
         k += 1
     lives = k
 

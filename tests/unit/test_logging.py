@@ -19,11 +19,13 @@ def test_json_logs_carry_tracebacks_and_mask_secret_keys() -> None:
         raise ValueError("boom")
     except ValueError:
         log.exception("failed", password="hunter2", code="Request_BadRequest")
-    logging.getLogger("uvicorn.error").warning("routed through structlog")
+    stdlib = logging.getLogger("idops.test.stdlib")  # any stdlib logger (uvicorn, APScheduler …)
+    stdlib.disabled, stdlib.propagate = False, True
+    stdlib.warning("routed through structlog")
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     failed = next(e for e in lines if e["event"] == "failed")
     assert "Traceback" in failed["exception"] and "ValueError: boom" in failed["exception"]
     assert failed["password"] == "[redacted]"
     assert failed["code"] == "Request_BadRequest"  # Graph error codes stay readable
-    assert any(e["event"] == "routed through structlog" and e["logger"] == "uvicorn.error" for e in lines)
+    assert any(e["event"] == "routed through structlog" and e["logger"] == "idops.test.stdlib" for e in lines)
     assert "hunter2" not in out.getvalue()
