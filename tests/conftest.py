@@ -20,7 +20,7 @@ from sqlalchemy import inspect, text
 import idops.models  # noqa: F401
 from idops.auth.demo import DemoSigner, demo_claims
 from idops.config import Config, load_config
-from idops.kit.db import Base
+from idops.kit.db import Base, Database
 from idops.migrations import upgrade
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,6 +69,14 @@ def clean_db(database_url: str) -> str:
                 conn.execute(table.delete())
     engine.dispose()
     return database_url
+
+
+@pytest.fixture
+async def db(clean_db: str) -> AsyncIterator[Database]:
+    """A ``Database`` on the clean test database, for tests that call services directly."""
+    database = Database(clean_db)
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture

@@ -1,41 +1,15 @@
-"""Fixtures of the single-login tests: tables, and small helpers that write the directory mirror
+"""Fixtures of the single-login tests: small helpers that write the directory mirror
 (the rows ``sync_mfa`` would write) so each test reads like a description of a region."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import pytest
-from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import idops.models  # noqa: F401
 from idops.directory.models import DirectoryMembership, DirectoryUserRow
-from idops.kit.db import Base, Database
-
-
-def _sync_url(url: str) -> str:
-    return url.replace("+aiosqlite", "").replace("+asyncpg", "+psycopg")
-
-
-@pytest.fixture(scope="session")
-def database_url(database_url: str) -> str:
-    """Create tables the initial migration does not have yet (until the lead regenerates it)."""
-    from idops.api.app import _domain_routers
-
-    _domain_routers()  # imports every domain's models, so the tables below are complete
-    engine = create_sync_engine(_sync_url(database_url))
-    Base.metadata.create_all(engine)
-    engine.dispose()
-    return database_url
-
-
-@pytest.fixture
-async def db(clean_db: str) -> AsyncIterator[Database]:
-    database = Database(clean_db)
-    yield database
-    await database.dispose()
 
 
 @dataclass

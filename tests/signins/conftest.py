@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine as create_sync_engine
 
 import idops.directory.models  # the report reads the mirror
 import idops.models  # noqa: F401
@@ -18,32 +17,13 @@ from idops.config.settings import GraphSettings
 from idops.emulator.server import EmulatorServer
 from idops.emulator.state import EmulatorState
 from idops.graph.sdk import GraphDirectory
-from idops.kit.db import Base, Database
 
 TENANT = "11111111-2222-4333-8444-555555555555"
 DOMAIN = "koulu.example.fi"
 
 
-def _sync_url(url: str) -> str:
-    return url.replace("+aiosqlite", "").replace("+asyncpg", "+psycopg")
 
 
-@pytest.fixture(scope="session")
-def database_url(database_url: str) -> str:
-    from idops.api.app import _domain_routers
-
-    _domain_routers()  # imports every domain's models, so the tables below are complete
-    engine = create_sync_engine(_sync_url(database_url))
-    Base.metadata.create_all(engine)
-    engine.dispose()
-    return database_url
-
-
-@pytest.fixture
-async def db(clean_db: str) -> AsyncIterator[Database]:
-    database = Database(clean_db)
-    yield database
-    await database.dispose()
 
 
 def fast_settings(**overrides: Any) -> GraphSettings:
