@@ -96,6 +96,7 @@ class Report:
     emulator_faults: int = 0
     elapsed_s: float = 0.0
     examples: list[str] = field(default_factory=list)
+    diagnostics: list[str] = field(default_factory=list)  # the story of each account left enabled
     refusals: Counter[str] = field(default_factory=Counter)  # "kind status: detail" of clear failures
 
     def ok(self) -> bool:
@@ -500,6 +501,11 @@ class Soak:
                 self.late.add(pid)
                 self._example(f"late: period {pid} enabled {since_end:.0f} s after its end")
 
+    def _allowance(self) -> float:
+        """How long after an end the service may take to disable the account: one job interval, one
+        job run under faults, and the lease a killed holder leaves behind."""
+        return self.p.interval_s + self.p.lease_s + self.p.slack_s
+
     async def monitor(self) -> None:
         while True:
             await asyncio.to_thread(self.observe)
@@ -541,7 +547,9 @@ class Soak:
                                                                                 _aware(p["revoked_at"]))
                 last_end[p["person_id"]] = max(last_end.get(p["person_id"], end), end)
             for person in persons:
-                if not person["entra_user_id"] or last_end.get(person["id"], now) > now:
+                # the same allowance as during the run: one job interval (and a dead holder's lease) past the end
+                if not person["entra_user_id"] or last_end.get(person["id"], now) > now - timedelta(
+                        seconds=self._allowance()):
                     continue
                 u = self.state.user(person["tenant_id"], person["entra_user_id"])
                 if u is not None and u.account_enabled and u.deleted_date_time is None:
@@ -560,6 +568,7 @@ class Soak:
                           f"{owner and owner['entra_user_id']} periods={owner_periods}")
         for pid in enabled_after_end:
             self.late.add(f"person:{pid}")
+            self.report.diagnostics.append(self._explain(by_id[pid], periods, events))
             self._example(f"late at the end: person {pid} still enabled")
         r.late_expiries = len(self.late)
         r.max_disable_lag_s = max(self.lags.values(), default=0.0)
@@ -594,6 +603,27 @@ class Soak:
                 missing += len(miss)
                 self._example(f"audit: period {p['id']} ({p['status']}) {acts} lacks {miss}")
         r.audit_missing = missing
+
+    def _explain(self, person: Any, periods: Any, events: Any) -> str:
+        """Everything known about one account left enabled: its periods, their audit trail and what the
+        emulator was asked to do to the user — so a failure in CI can be understood from its output."""
+        t0 = self.started_at
+        mine = [p for p in periods if p["person_id"] == person["id"]]
+        ids = {p["id"] for p in mine}
+        lines = [f"person {person['id']} user {person['entra_user_id']} (t=0 at soak start)"]
+        for p in mine:
+            lines.append(f"  period {p['id'][:8]} {p['status']}/{p['step']} start={_rel(p['starts_at'], t0)} "
+                         f"end={_rel(p['ends_at'], t0)} revoked={_rel(p['revoked_at'], t0)} "
+                         f"ended={_rel(p['ended_at'], t0)} attempts={p['attempts']} error={p['last_error']!r}")
+        for e in events:
+            if e["subject_id"] in ids:
+                lines.append(f"  audit {_rel(e['at'], t0)} {e['subject_id'][:8]} {e['action']} by {e['actor']}")
+        for e in self.emulator.log.snapshot():
+            if person["entra_user_id"] and person["entra_user_id"] in e.path:
+                at = datetime.fromtimestamp(e.at, UTC)
+                batch = " (batch)" if e.in_batch else ""
+                lines.append(f"  graph {_rel(at, t0)} {e.method} {e.path} → {e.status}{batch}")
+        return "\n".join(lines[:80])
 
     def sweep_secrets(self) -> None:
         """Every line the service logged and every value of every table, against every secret we know."""
@@ -630,6 +660,7 @@ class Soak:
     # ------------------------------------------------------------------------------------ run
     async def run(self) -> Report:
         started = time.monotonic()
+        self.started_at = datetime.now(UTC)
         self.start_emulator()
         self.principal_tokens()
         self.service = Service(self.workdir, self.db_url, self.emulator.base_url, self.p)
@@ -652,10 +683,12 @@ class Soak:
             if self.service.up_since is None:
                 await self.service.start()
             await self.revoke_long_periods()
-            last_end = max((t.ends_at for t in self.tracked.values() if t.ends_at < datetime.now(UTC) + timedelta(
-                seconds=self.p.period_s[1] * 2)), default=datetime.now(UTC))
-            settle = max(0.0, (last_end - datetime.now(UTC)).total_seconds())
-            settle += self.p.interval_s + self.p.lease_s + self.p.slack_s
+            # The ends as the database has them: a create or an extension whose answer a kill cut off
+            # is not in self.tracked, yet it moved an end.
+            horizon = datetime.now(UTC) + timedelta(seconds=self.p.period_s[1] * 2)
+            ends = await asyncio.to_thread(self._accounts)
+            last_end = max((end for _, _, _, end, _ in ends if end < horizon), default=datetime.now(UTC))
+            settle = max(0.0, (last_end - datetime.now(UTC)).total_seconds()) + self._allowance()
             t_end = time.monotonic() + settle
             await asyncio.sleep(max(0.0, t_end - time.monotonic()))
             await asyncio.to_thread(self.observe)
@@ -682,6 +715,10 @@ async def _cancel(task: asyncio.Task[Any]) -> None:
 def _aware(v: datetime | str) -> datetime:
     d = datetime.fromisoformat(v) if isinstance(v, str) else v
     return d if d.tzinfo else d.replace(tzinfo=UTC)
+
+
+def _rel(v: datetime | str | None, t0: datetime) -> str:
+    return "-" if v is None else f"{(_aware(v) - t0).total_seconds():+.1f}s"
 
 
 def _sync_url(url: str) -> str:
@@ -714,6 +751,8 @@ def main(argv: list[str]) -> int:
     print(report.render())
     for ex in report.examples:
         print("  example:", ex)
+    for story in report.diagnostics:
+        print(story)
     if args.json:
         print(json.dumps({k: v for k, v in asdict(report).items() if k not in ("by_kind", "refusals")}, default=str))
     return 0 if report.ok() else 1

@@ -26,7 +26,7 @@ def test_short_chaos_soak_keeps_every_invariant(
     assert report.kills >= 2 and report.restarts == report.kills
     assert report.operations >= 100 and report.succeeded > report.operations // 2
     assert report.unclear == 0, report.examples
-    assert report.late_expiries == 0, report.examples
+    assert report.late_expiries == 0, "\n".join([*report.examples, *report.diagnostics])
     assert report.duplicates == 0 and report.orphans == 0
     assert report.audit_missing == 0, report.examples
     assert report.secrets_known > 50 and report.secrets_found == 0, report.examples
