@@ -24,6 +24,7 @@ from idops.substitutes import repository as repo
 from idops.substitutes.access import is_running, school_groups, target
 from idops.substitutes.models import ENDED, LIVE, Status, SubstitutePeriod, SubstitutePerson
 from idops.substitutes.service import (
+    CLAIM,
     adopt_lost_account,
     directory_for,
     leave_date_allowed,
@@ -166,6 +167,67 @@ async def expire_due(c: Container, *, actor: str = "job:expire", batch_size: int
         if len(due) < batch_size:
             break
     return total.as_dict()
+
+
+#: How long after an end the expire job re-checks the account. Provisioning's enabling write (create or
+#: re-enable) may still be in flight when a period ends and land after the disable; the provisioner then
+#: notices and disables again — unless it dies first. Its claim lasts CLAIM, so twice that covers it.
+RECHECK_AFTER_END = 2 * CLAIM
+
+
+async def recheck_recent_ends(c: Container, *, actor: str = "job:expire") -> dict[str, int]:
+    """Disable accounts enabled again after their period ended (see ``RECHECK_AFTER_END``).
+
+    One listing of the tenant's enabled idops-marked accounts, matched to persons whose periods ended
+    lately by account id — or by ``employeeId`` (our person id) when the create was never recorded.
+    """
+    counts = Counts()
+    now = c.clock.now()
+    async with c.db.session() as s:
+        recent = await repo.ended_since(s, now - RECHECK_AFTER_END)
+    if not recent:
+        return {}
+    persons, periods = await _load_people(c, sorted({p.person_id for p in recent}))
+    quiet: dict[str, list[SubstitutePerson]] = defaultdict(list)  # tenant → persons who must be disabled
+    for person_id, person in persons.items():
+        mine = periods[person_id]
+        in_flight = any(p.status in (Status.REQUESTED, Status.PROVISIONING) and p.ends_at > now for p in mine)
+        if not in_flight and not target(c.config, mine, now).enabled:
+            quiet[person.tenant_id].append(person)
+    s_cfg = c.config.settings.substitutes
+    marker = odata.eq(odata.extension_attribute(int(s_cfg.marker_attribute.removeprefix("extensionAttribute"))),
+                      s_cfg.marker_value)
+    for tenant_id, candidates in quiet.items():
+        by_account = {p.entra_user_id: p for p in candidates if p.entra_user_id}
+        by_person = {p.id: p for p in candidates}
+        found: dict[str, SubstitutePerson] = {}
+        directory = directory_for(c, tenant_id)
+        try:
+            async for page in directory.list_users(filter=odata.and_(marker, odata.eq("accountEnabled", True)),
+                                                   advanced=True):
+                for user in page:
+                    owner = by_account.get(user.id) or by_person.get(user.employee_id or "")
+                    if owner is not None and user.account_enabled:
+                        found[user.id] = owner
+        except GraphError as exc:
+            log.warning("recheck_tenant_failed", tenant=tenant_id, error=type(exc).__name__)
+            counts.add("failed")
+            continue
+        if not found:
+            continue
+        changes = [account.AccountChange(uid, enabled=False, revoke_sessions=True) for uid in found]
+        for user_id, res in (await account.apply(directory, changes, leave_date_allowed=False)).items():
+            if not (res.ok or res.gone):
+                counts.add("failed")
+                continue
+            person = found[user_id]
+            async with c.db.session() as s:
+                audit.record(s, at=now, actor=actor, action="re_disabled", subject_type="person",
+                             subject_id=person.id, person_id=person.id,
+                             details={"tenant_id": tenant_id, "entra_user_id": user_id, "reason": "enabled_after_end"})
+            log.warning("re_disabled_after_end", person_id=person.id)
+            counts.add("re_disabled")
+    return counts.as_dict()
 
 
 # ------------------------------------------------------------------------------------------- starting

@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from idops.substitutes.models import (
+    ENDED,
     LIVE,
     IdempotencyRecord,
     OrphanAccount,
@@ -184,6 +185,14 @@ async def due(session: AsyncSession, statuses: Sequence[str], *, ends_before: da
     if starts_before is not None:
         q = q.where(SubstitutePeriod.starts_at <= starts_before)
     return (await session.execute(q.order_by(SubstitutePeriod.ends_at).limit(limit))).scalars().all()
+
+
+async def ended_since(session: AsyncSession, since: datetime) -> Sequence[SubstitutePeriod]:
+    """Expired or revoked periods whose access was taken away at ``since`` or later."""
+    q = select(SubstitutePeriod).where(
+        SubstitutePeriod.status.in_(list(ENDED)), SubstitutePeriod.ended_at >= since
+    )
+    return (await session.execute(q)).scalars().all()
 
 
 async def claim_for_provisioning(session: AsyncSession, period_id: str, now: datetime, until: datetime) -> bool:
