@@ -73,8 +73,11 @@ def list_signins(req: Req) -> Resp:
     t = req.tenant
     lo, hi = odata.datetime_bounds(node, "createdDateTime") if node is not None else (None, None)
 
-    def match(r: SignInRecord) -> bool:
+    def evaluated(r: SignInRecord) -> bool:
         return r.is_interactive and (node is None or odata.evaluate(node, signin_getter(r)))
+
+    window = _created_window(node) if node is not None else None
+    match: Callable[[SignInRecord], bool] = evaluated if window is None else window
 
     def compute() -> _SignInSeq:
         return _SignInSeq(t, lo, hi, match)
@@ -84,6 +87,59 @@ def list_signins(req: Req) -> Resp:
 
 def odata_signin_props() -> list[str]:
     return list(SIGNIN_FIELDS)
+
+
+_WINDOW_OPS = frozenset({"eq", "gt", "ge", "lt", "le"})
+
+
+def _created_window(node: odata.Node) -> Callable[[SignInRecord], bool] | None:
+    """The filter as a plain range test when it is only an ``and`` of ``createdDateTime`` comparisons
+    with offset-aware datetime literals (what every ingestion sends); None for anything else, which then
+    goes through the general evaluator.
+
+    Same answers as ``odata.evaluate`` on such a filter (a property test checks it), ~100× cheaper per
+    record: ``createdDateTime`` is never null and both sides are aware datetimes, so each comparison is
+    Python's own.
+    """
+    lo: datetime | None = None  # records must satisfy created > lo (strict) or >= lo
+    lo_strict = False
+    hi: datetime | None = None
+    hi_strict = False
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, odata.And):
+            stack += [n.left, n.right]
+            continue
+        if not (
+            isinstance(n, odata.Cmp)
+            and n.op in _WINDOW_OPS
+            and isinstance(n.left, odata.Prop)
+            and n.left.path == ("createdDateTime",)
+            and isinstance(n.right, odata.Lit)
+            and isinstance(n.right.value, datetime)
+            and n.right.value.tzinfo is not None
+        ):
+            return None
+        v, op = n.right.value, n.op
+        if op in ("eq", "ge", "gt"):
+            strict = op == "gt"
+            if lo is None or v > lo or (v == lo and strict):
+                lo, lo_strict = v, strict
+        if op in ("eq", "le", "lt"):
+            strict = op == "lt"
+            if hi is None or v < hi or (v == hi and strict):
+                hi, hi_strict = v, strict
+
+    def match(r: SignInRecord) -> bool:
+        c = r.created
+        if lo is not None and (c <= lo if lo_strict else c < lo):
+            return False
+        if hi is not None and (c >= hi if hi_strict else c > hi):
+            return False
+        return r.is_interactive
+
+    return match
 
 
 class _SignInSeq(Sequence[SignInRecord]):
