@@ -32,7 +32,7 @@ async def test_reports_budget_allows_five_per_ten_seconds() -> None:
     for _ in range(12):
         async with pacer.slot("reports"):
             starts.append(vt.now)
-    # any 10 s window holds at most 5 starts
+    # any 10 s window holds at most 5 starts (instant responses: each place frees 10 s after it)
     for i, t in enumerate(starts):
         assert sum(1 for s in starts[i:] if s < t + 10.0) <= 5
     assert starts[:5] == [0.0] * 5
