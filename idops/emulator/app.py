@@ -21,6 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import msgspec
+
 from idops.emulator.errors import GraphHTTPError
 from idops.emulator.faults import Decision, Faults, LogEntry, RequestLog
 from idops.emulator.handlers import Req, Resp, dispatch
@@ -330,7 +332,7 @@ class EmulatorApp:
         elif isinstance(payload, str):
             data, ct = payload.encode(), "text/plain"
         else:
-            data, ct = json.dumps(payload, ensure_ascii=False).encode(), JSON_CT
+            data, ct = msgspec.json.encode(payload), JSON_CT  # UTF-8, compact; ~10× json.dumps per page
         hdrs = {k: v for k, v in headers.items() if k.lower() != "content-type"}
         if ct:
             hdrs["Content-Type"] = headers.get("Content-Type", ct)

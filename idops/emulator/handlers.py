@@ -37,6 +37,7 @@ from idops.emulator.render import (
     tap_json,
     user_getter,
     user_json,
+    user_renderer,
 )
 from idops.emulator.reports import get_registration, list_registration, list_service_principals, list_signins
 from idops.emulator.state import Group, SentMail, Tap, Tenant, User, new_id
@@ -272,7 +273,7 @@ def list_users(req: Req) -> Resp:
             users = [u for u in users if not _replicating(req, u.id)]
         return users
 
-    return page_list(req, compute, lambda u: user_json(u, sel), size, "users", count=advanced and _count_requested(req))
+    return page_list(req, compute, user_renderer(sel), size, "users", count=advanced and _count_requested(req))
 
 
 def count_users(req: Req) -> Resp:
@@ -528,10 +529,12 @@ def list_members(req: Req, gid: str, *, transitive: bool) -> Resp:
     def compute() -> list[str]:
         return t.transitive_members(g.id) if transitive else list(g.members)
 
+    render_user = user_renderer(sel, odata_type=True)
+
     def render(mid: str) -> dict[str, Any] | None:
         u = t.users.get(mid)
         if u is not None:
-            return user_json(u, sel, odata_type=True)
+            return render_user(u)
         grp = t.groups.get(mid)
         return group_json(grp, sel, odata_type=True) if grp is not None else None
 

@@ -120,16 +120,26 @@ USER_FILTERABLE = {
 }
 
 
-def _json(v: Any) -> Any:
-    return iso(v) if isinstance(v, datetime) else v
-
-
 def user_json(u: User, select: list[str] | None, *, odata_type: bool = False) -> dict[str, Any]:
-    fields = select or USER_DEFAULT
-    out: dict[str, Any] = {"@odata.type": "#microsoft.graph.user"} if odata_type else {}
-    for f in fields:
-        out[f] = _json(USER_PROPS[f](u))
-    return out
+    return user_renderer(select, odata_type=odata_type)(u)
+
+
+def user_renderer(select: list[str] | None, *, odata_type: bool = False) -> Callable[[User], dict[str, Any]]:
+    """``user_json`` with the property look-ups done once, for rendering many users (list pages)."""
+    getters = [(f, USER_PROPS[f]) for f in (select or USER_DEFAULT)]
+    if select == ["id"]:  # member id lists (transitiveMembers?$select=id): the bulk syncs' hot case
+        if odata_type:
+            return lambda u: {"@odata.type": "#microsoft.graph.user", "id": u.id}
+        return lambda u: {"id": u.id}
+
+    def render(u: User) -> dict[str, Any]:
+        out: dict[str, Any] = {"@odata.type": "#microsoft.graph.user"} if odata_type else {}
+        for f, get in getters:
+            v = get(u)
+            out[f] = iso(v) if isinstance(v, datetime) else v
+        return out
+
+    return render
 
 
 def user_getter(u: User) -> Getter:
@@ -182,12 +192,21 @@ def tap_json(tap: Tap, now: datetime, *, with_code: bool) -> dict[str, Any]:
     }
 
 
-def registration_json(u: User, flags: int, methods: tuple[str, ...], as_of: datetime) -> dict[str, Any]:
+def registration_values(
+    user_id: str,
+    upn: str,
+    display_name: str,
+    user_type: str,
+    flags: int,
+    methods: tuple[str, ...],
+    last_updated: str | None,
+) -> dict[str, Any]:
+    """A ``userRegistrationDetails`` row from values captured earlier (the report pages a snapshot)."""
     return {
-        "id": u.id,
-        "userPrincipalName": u.user_principal_name,
-        "userDisplayName": u.display_name,
-        "userType": "guest" if u.user_type.lower() == "guest" else "member",
+        "id": user_id,
+        "userPrincipalName": upn,
+        "userDisplayName": display_name,
+        "userType": "guest" if user_type.lower() == "guest" else "member",
         "isAdmin": bool(flags & IS_ADMIN),
         "isSsprRegistered": bool(flags & SSPR_REGISTERED),
         "isSsprEnabled": True,
@@ -199,7 +218,7 @@ def registration_json(u: User, flags: int, methods: tuple[str, ...], as_of: date
         "isSystemPreferredAuthenticationMethodEnabled": False,
         "systemPreferredAuthenticationMethods": [],
         "userPreferredMethodForSecondaryAuthentication": "push" if flags & MFA_REGISTERED else "",
-        "lastUpdatedDateTime": iso(as_of),
+        "lastUpdatedDateTime": last_updated,
     }
 
 

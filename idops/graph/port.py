@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+import msgspec
+
 
 class _Unset:
     """Marks a field a PATCH leaves alone (``None`` means: send an explicit null)."""
@@ -111,6 +113,50 @@ class DirectoryObjectRef:
     employee_id: str | None = None
     user_type: str | None = None
     mail: str | None = None
+
+
+# ---- bulk rows: decoded straight from a page's bytes (msgspec), for syncs of whole tenants.
+# Only the listed properties are read; unknown ones are skipped by the decoder, missing ones are None.
+# Values are as Graph sent them (times stay DateTimeOffset text): the sync stores them without a
+# Python object per property. A value of the wrong JSON type fails the page (``GraphError``).
+
+
+class BulkUser(msgspec.Struct, frozen=True, gc=False, rename="camel"):
+    """A user as the directory sync reads it; ``list_users_bulk`` ``$select``s exactly these fields."""
+
+    id: str
+    user_principal_name: str | None = None
+    display_name: str | None = None
+    account_enabled: bool | None = None
+    user_type: str | None = None
+    employee_id: str | None = None
+    employee_type: str | None = None
+    employee_hire_date: str | None = None  # DateTimeOffset text
+    mail: str | None = None
+
+
+class BulkMember(msgspec.Struct, frozen=True, gc=False):
+    """A (transitive) group member: its id and ``@odata.type`` (``#microsoft.graph.user``, ``…group``)."""
+
+    id: str
+    odata_type: str | None = msgspec.field(default=None, name="@odata.type")
+
+    @property
+    def is_group(self) -> bool:
+        return self.odata_type is not None and self.odata_type.endswith(".group")
+
+
+class BulkRegistration(msgspec.Struct, frozen=True, gc=False, rename="camel"):
+    """A ``userRegistrationDetails`` row, the fields the MFA mirror keeps."""
+
+    id: str
+    user_principal_name: str | None = None
+    user_display_name: str | None = None
+    is_mfa_registered: bool | None = None
+    is_mfa_capable: bool | None = None
+    is_passwordless_capable: bool | None = None
+    methods_registered: tuple[str, ...] | None = None
+    last_updated_date_time: str | None = None  # DateTimeOffset text
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,14 +310,13 @@ class Directory(Protocol):
         self, group_id: str, *, transitive: bool = True
     ) -> AsyncIterator[Page[DirectoryObjectRef]]: ...
 
-    # raw JSON pages for bulk syncs: no typed model per item (parsing 100 000 of them costs seconds)
-    def list_users_json(self, select: Sequence[str]) -> AsyncIterator[Page[dict[str, Any]]]: ...
+    # bulk rows for whole-tenant syncs: decoded from the page bytes, no dict or model per item
+    # (parsing 100 000 typed models costs minutes, 100 000 dicts about a second)
+    def list_users_bulk(self) -> AsyncIterator[Page[BulkUser]]: ...
 
-    def list_group_members_json(
-        self, group_id: str, *, transitive: bool = True
-    ) -> AsyncIterator[Page[dict[str, Any]]]: ...
+    def list_group_members_bulk(self, group_id: str, *, transitive: bool = True) -> AsyncIterator[Page[BulkMember]]: ...
 
-    def list_registration_details_json(self) -> AsyncIterator[Page[dict[str, Any]]]: ...
+    def list_registration_details_bulk(self) -> AsyncIterator[Page[BulkRegistration]]: ...
 
     # licences
     async def assign_licence(self, user_id: str, add: Sequence[str], remove: Sequence[str] = ()) -> None: ...

@@ -19,9 +19,11 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
+import msgspec
 import structlog
 from kiota_http.middleware.options import RetryHandlerOption
 from msgraph import GraphRequestAdapter, GraphServiceClient
@@ -40,6 +42,9 @@ from idops.graph.port import (
     AccessPass,
     BatchRequest,
     BatchResponse,
+    BulkMember,
+    BulkRegistration,
+    BulkUser,
     DirectoryObjectRef,
     DirectoryUser,
     NewUser,
@@ -56,6 +61,20 @@ from idops.graph.transport import Transport
 
 log = structlog.get_logger("idops.graph")
 T = TypeVar("T")
+B = TypeVar("B", BulkUser, BulkMember, BulkRegistration)
+
+
+class _BulkPage(msgspec.Struct, Generic[B], gc=False):
+    """A collection page: its items and the next link (``@odata.context`` and the rest are skipped)."""
+
+    value: list[B] = msgspec.field(default_factory=list)
+    next_link: str | None = msgspec.field(default=None, name="@odata.nextLink")
+
+
+_BULK_USERS = msgspec.json.Decoder(_BulkPage[BulkUser])
+_BULK_MEMBERS = msgspec.json.Decoder(_BulkPage[BulkMember])
+_BULK_REGISTRATIONS = msgspec.json.Decoder(_BulkPage[BulkRegistration])
+_BULK_USER_SELECT = ",".join(f.encode_name for f in msgspec.structs.fields(BulkUser))
 
 BATCH_LIMIT = 20
 _SELECT_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(/[A-Za-z][A-Za-z0-9]*)?$")
@@ -194,6 +213,24 @@ class GraphDirectory:
             if items:
                 yield items
 
+    async def _bulk_pages(
+        self, url: str, decoder: msgspec.json.Decoder[_BulkPage[B]], *, throttle: str = "reads"
+    ) -> AsyncIterator[list[B]]:
+        """Each non-empty page decoded straight into bulk rows (``BulkUser`` …): no dict per item."""
+        next_url: str | None = url
+        while next_url:
+            response = await self.transport.send("GET", next_url, throttle=throttle)
+            try:
+                page = decoder.decode(response.content)
+            except msgspec.DecodeError as exc:  # ValidationError included: a property of the wrong type
+                raise GraphError(
+                    f"malformed page from {urlsplit(next_url).path}: {exc}", status=response.status
+                ) from exc
+            del response
+            next_url = page.next_link
+            if page.value:
+                yield page.value
+
     def _top(self, limit: int | None = None) -> int:
         return min(self.settings.page_size, limit) if limit else self.settings.page_size
 
@@ -316,13 +353,10 @@ class GraphDirectory:
         )
         return self._pages(f"/users?{q}", parse.user_from_json, advanced=advanced)
 
-    def list_users_json(self, select: Sequence[str]) -> AsyncIterator[Page[dict[str, Any]]]:
-        """Every user's ``select``ed properties as raw JSON objects, page by page (bulk sync)."""
-        bad = [s for s in select if not _SELECT_RE.match(s)]
-        if bad:
-            raise odata.ODataValueError(f"invalid $select names: {bad!r}")
-        q = query_string({"$select": ",".join(dict.fromkeys(["id", *select])), "$top": self._top()})
-        return self._json_pages(f"/users?{q}")
+    def list_users_bulk(self) -> AsyncIterator[Page[BulkUser]]:
+        """Every user, ``$select``ing exactly ``BulkUser``'s properties, page by page (bulk sync)."""
+        q = query_string({"$select": _BULK_USER_SELECT, "$top": self._top()})
+        return self._bulk_pages(f"/users?{q}", _BULK_USERS)
 
     # ------------------------------------------------------------------------------ groups
 
@@ -362,13 +396,11 @@ class GraphDirectory:
         q = query_string({"$select": parse.MEMBER_SELECT, "$top": self._top()})
         return self._pages(f"/groups/{path_id(group_id)}/{segment}?{q}", parse.ref_from_json)
 
-    def list_group_members_json(
-        self, group_id: str, *, transitive: bool = True
-    ) -> AsyncIterator[Page[dict[str, Any]]]:
-        """Members as raw JSON objects (``id``, ``@odata.type``), page by page (bulk sync)."""
+    def list_group_members_bulk(self, group_id: str, *, transitive: bool = True) -> AsyncIterator[Page[BulkMember]]:
+        """Members' ids and ``@odata.type``, page by page (bulk sync)."""
         segment = "transitiveMembers" if transitive else "members"
         q = query_string({"$select": "id", "$top": self._top()})
-        return self._json_pages(f"/groups/{path_id(group_id)}/{segment}?{q}")
+        return self._bulk_pages(f"/groups/{path_id(group_id)}/{segment}?{q}", _BULK_MEMBERS)
 
     # ------------------------------------------------------------------------------ licences
 
@@ -424,10 +456,12 @@ class GraphDirectory:
             throttle="reports",
         )
 
-    def list_registration_details_json(self) -> AsyncIterator[Page[dict[str, Any]]]:
-        """The registration report as raw JSON objects, page by page (bulk sync)."""
+    def list_registration_details_bulk(self) -> AsyncIterator[Page[BulkRegistration]]:
+        """The registration report, page by page (bulk sync; the report has no ``$select``)."""
         q = query_string({"$top": self._top()})
-        return self._json_pages(f"/reports/authenticationMethods/userRegistrationDetails?{q}", throttle="reports")
+        return self._bulk_pages(
+            f"/reports/authenticationMethods/userRegistrationDetails?{q}", _BULK_REGISTRATIONS, throttle="reports"
+        )
 
     async def list_sign_ins(self, start: datetime, end: datetime) -> AsyncIterator[Page[SignIn]]:
         """Interactive sign-ins with ``start <= createdDateTime < end`` (Graph's ``le`` is inclusive,

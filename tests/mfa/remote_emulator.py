@@ -7,6 +7,7 @@ the GIL and the measured numbers describe that contention, not idops or Graph's 
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -34,6 +35,9 @@ def _serve(
 
     gen = generate_region(region, apps, seed=seed, users_per_tenant=users, now=now,
                           non_premium_tenants=non_premium, eager_truth=False)
+    # The generated state lives as long as this process: keep the collector from re-scanning its
+    # millions of objects (a full collection during a 100 000-row report listing cost ~0.2 s).
+    gc.freeze()
     f = Faults()
     if faults:
         f.load_json(dict(faults))
