@@ -3,6 +3,12 @@
 Tenants run in parallel; one failing tenant is counted in ``failed`` and the others still get
 their snapshot. The snapshot's date is the Europe/Helsinki date of the container's clock;
 re-running on the same day replaces that day's rows.
+
+Users in no school group (role ``other``) are counted per tenant only (docs/definitions.md), so
+they are in no snapshot row; the run's counts carry them instead: ``other`` (counted users, all
+tenants), ``other_excluded``, and ``other.<municipalities of the tenant>`` per tenant, e.g.
+``other.kangasala+pirkkala``. Each tenant's full breakdown (registration, exclusions by reason)
+is logged as ``mfa_other_users``.
 """
 
 from __future__ import annotations
@@ -25,7 +31,16 @@ async def run(c: Container) -> dict[str, int]:
     day = service.snapshot_day(now)
     tenants = list(c.config.region.tenants())
     results = await sync_tenants(c.db, c.directories, c.config, tenants, now)
-    counts = {"tenants": 0, "failed": 0, "users": 0, "removed": 0, "report_rows": 0, "snapshot_rows": 0}
+    counts = {
+        "tenants": 0,
+        "failed": 0,
+        "users": 0,
+        "removed": 0,
+        "report_rows": 0,
+        "snapshot_rows": 0,
+        "other": 0,
+        "other_excluded": 0,
+    }
     for tenant_id, result in results.items():
         if not isinstance(result, TenantSyncResult):
             counts["failed"] += 1
@@ -39,6 +54,7 @@ async def run(c: Container) -> dict[str, int]:
         try:
             async with c.db.session() as s:
                 counts["snapshot_rows"] += await service.write_snapshot(s, c.config, result, day)
+                other = await service.other_users(s, c.config, tenant_id)
         except Exception as exc:
             counts["failed"] += 1
             log.exception("mfa_snapshot_failed", tenant=tenant_id, error_type=type(exc).__name__)
@@ -47,6 +63,10 @@ async def run(c: Container) -> dict[str, int]:
         counts["users"] += result.users
         counts["removed"] += result.removed
         counts["report_rows"] += result.report_rows
+        counts["other"] += other.total
+        counts["other_excluded"] += other.excluded_total
+        counts[f"other.{'+'.join(other.municipalities)}"] = other.total
+        log.info("mfa_other_users", tenant=tenant_id, **other.model_dump(exclude={"tenant_id"}))
     cache.of_container(c.extras).clear()  # this process's summaries show the new snapshot at once
     log.info("mfa_synced", day=day.isoformat(), **counts)
     return counts

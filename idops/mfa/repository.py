@@ -91,6 +91,25 @@ async def aggregate_tenant(session: AsyncSession, tenant_id: str) -> list[dict[s
     return rows
 
 
+async def aggregate_other(session: AsyncSession, tenant_id: str) -> dict[str, int]:
+    """Counts of one tenant's users in no school group (role ``other``, counted per tenant only):
+    included users and their registration, and the excluded ones by the user's own reason
+    (``not_started`` needs a school, so it never applies)."""
+    inc = U.excluded_reason.is_(None)
+    in_a_school = select(M.user_id).where(M.tenant_id == U.tenant_id, M.user_id == U.user_id).exists()
+    stmt = select(
+        _count(inc).label("total"),
+        _count(and_(inc, U.is_mfa_registered.is_(True))).label("registered"),
+        _count(and_(inc, U.is_mfa_capable.is_(True))).label("capable"),
+        _count(and_(inc, U.is_passwordless_capable.is_(True))).label("passwordless_capable"),
+        _count(U.excluded_reason == "disabled").label("excluded_disabled"),
+        _count(U.excluded_reason == "guest").label("excluded_guest"),
+        _count(U.excluded_reason == "excluded_group").label("excluded_group"),
+    ).where(U.tenant_id == tenant_id, ~in_a_school)
+    row = (await session.execute(stmt)).mappings().one()
+    return {k: int(v or 0) for k, v in row.items()}  # SUM over no rows is NULL
+
+
 def _as_datetime(value: Any) -> datetime | None:
     """MIN() over a CASE loses the column type on SQLite (a string comes back)."""
     from idops.kit.clock import as_utc

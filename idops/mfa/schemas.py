@@ -44,6 +44,20 @@ class Counts(BaseModel):
     excluded_total: int
 
 
+class OtherUsers(BaseModel):
+    """One tenant's users in no school group (role ``other``): counted per tenant only, never in a
+    municipality × school row (docs/definitions.md). Shown in the ``sync_mfa`` job's output."""
+
+    tenant_id: str
+    municipalities: list[str] = Field(description="Municipalities whose schools the tenant holds")
+    total: int = Field(description="Counted users (excluded users left out)")
+    registered: int
+    capable: int
+    passwordless_capable: int
+    excluded: Excluded = Field(description="By the user's own reason; not_started needs a school, so it is 0")
+    excluded_total: int
+
+
 class SummaryRow(Counts):
     municipality: str | None = None
     school: str | None = Field(default=None, description='School path "<municipality>/<school>"')

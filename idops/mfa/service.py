@@ -35,6 +35,7 @@ from idops.mfa.schemas import (
     Dimension,
     Excluded,
     Measure,
+    OtherUsers,
     Summary,
     SummaryRow,
     Trend,
@@ -94,6 +95,22 @@ async def write_snapshot(session: AsyncSession, config: Config, result: TenantSy
     await repo.replace_day(session, day, munis, out)
     await session.flush()
     return len(out)
+
+
+async def other_users(session: AsyncSession, config: Config, tenant_id: str) -> OtherUsers:
+    """The tenant's role-``other`` users from its mirror (call after the sync, like ``write_snapshot``)."""
+    c = await repo.aggregate_other(session, tenant_id)
+    excluded = Excluded(disabled=c["excluded_disabled"], guest=c["excluded_guest"], excluded_group=c["excluded_group"])
+    return OtherUsers(
+        tenant_id=tenant_id,
+        municipalities=[m.key for m in config.region.municipalities_of_tenant(tenant_id)],
+        total=c["total"],
+        registered=c["registered"],
+        capable=c["capable"],
+        passwordless_capable=c["passwordless_capable"],
+        excluded=excluded,
+        excluded_total=excluded.total,
+    )
 
 
 def snapshot_day(now: datetime) -> date:

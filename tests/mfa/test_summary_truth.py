@@ -4,6 +4,7 @@ generator's ground truth exactly for every municipality × school × role."""
 from __future__ import annotations
 
 import httpx
+import structlog
 
 from idops.bootstrap import Container
 from idops.emulator.generator import GeneratedRegion
@@ -44,3 +45,33 @@ async def test_a_failing_tenant_is_counted_and_the_others_still_get_their_snapsh
                           headers=bearer(make_token("RegionAdmin")))
     munis = {row["municipality"] for row in r.json()["rows"]}
     assert "nokia" not in munis and "tampere" in munis
+
+
+async def test_users_in_no_school_group_are_counted_per_tenant_in_the_sync_output(
+    container: Container, generated: GeneratedRegion
+) -> None:
+    with structlog.testing.capture_logs() as logs:
+        counts = await sync_mfa.run(container)
+    assert counts["failed"] == 0
+
+    truth = generated.truth.mfa_other
+    region = container.config.region
+    logged = {e["tenant"]: e for e in logs if e["event"] == "mfa_other_users"}
+    assert set(logged) == set(truth) == set(region.tenants())
+    for tenant_id, expected in truth.items():
+        event = logged[tenant_id]
+        assert event["municipalities"] == [m.key for m in region.municipalities_of_tenant(tenant_id)]
+        assert {k: event[k] for k in ("total", "registered", "capable", "passwordless_capable")} == {
+            k: expected[k] for k in ("total", "registered", "capable", "passwordless_capable")
+        }
+        assert event["excluded"] == {
+            "disabled": expected["excluded_disabled"],
+            "guest": expected["excluded_guest"],
+            "excluded_group": expected["excluded_excluded_group"],  # truth names it excluded_<reason>
+            "not_started": 0,
+        }
+        assert counts[f"other.{'+'.join(event['municipalities'])}"] == expected["total"]
+    assert counts["other"] == sum(t["total"] for t in truth.values()) > 0
+    excluded = sum(t["excluded_disabled"] + t["excluded_guest"] + t["excluded_excluded_group"] for t in truth.values())
+    assert counts["other_excluded"] == excluded > 0
+    assert any(t["registered"] for t in truth.values())  # the registration columns are exercised too
