@@ -146,10 +146,14 @@ async def _upsert(
         # Straight to the driver: SQLAlchemy's per-row parameter processing cost more than SQLite's work.
         conn = await session.connection()
         per = _SQLITE_MAX_PARAMS // len(names)
-        for i in range(0, len(rows), per):
-            chunk = rows[i : i + per]
-            sql = _sqlite_upsert(table.name, names, keys, columns, len(chunk))
-            await conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
+        full = len(rows) // per * per
+        if full:  # the full chunks in one driver call: no trip through the event loop between them
+            chunks = [tuple(chain.from_iterable(rows[i : i + per])) for i in range(0, full, per)]
+            await conn.exec_driver_sql(_sqlite_upsert(table.name, names, keys, columns, per), chunks)
+        if full < len(rows):
+            rest = rows[full:]
+            sql = _sqlite_upsert(table.name, names, keys, columns, len(rest))
+            await conn.exec_driver_sql(sql, tuple(chain.from_iterable(rest)))
         return
     stmt = _insert(session, table)
     stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in columns})

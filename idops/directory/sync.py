@@ -176,7 +176,7 @@ class _Rows:
     only be deleted).
     """
 
-    def __init__(self, writer: _Writer, enc: repo.Encoder, cap: int = 2 * WRITE_BATCH) -> None:
+    def __init__(self, writer: _Writer, enc: repo.Encoder, cap: int = 20_000) -> None:
         self.writer = writer
         self.cap = cap
         # registration columns of a user the report has not listed: not registered (docs/definitions.md)
@@ -188,6 +188,7 @@ class _Rows:
         self._users_moved = asyncio.Event()
         self._writing: asyncio.Task[None] | None = None  # the writer: runs while rows are pending
         self._taken = asyncio.Event()  # set whenever the writer takes the pending rows
+        self._finishing = False
         self.whole: list[tuple[Any, ...]] = []
         self.attributes: list[tuple[Any, ...]] = []
         self.registrations: list[tuple[Any, ...]] = []
@@ -248,7 +249,7 @@ class _Rows:
 
         The writer writes whatever has accumulated, batch after batch, until nothing is pending.
         A caller waits while ``WRITE_BATCH`` rows or more are pending (the writer is behind);
-        ``final``: wait until everything is written and committed. A failed write raises here."""
+        ``final``: wait until everything is written (``finish`` commits). A failed write raises here."""
         while True:
             writing = self._writing
             if writing is not None and writing.done():
@@ -258,6 +259,9 @@ class _Rows:
             if writing is None and self.pending:
                 self._writing = writing = asyncio.create_task(self._write_all())
             if writing is None or (not final and self.pending < WRITE_BATCH):
+                # Let the writer's task run between two pages: with pages already prefetched a stream
+                # would otherwise go on without suspending, and SQLite would wait for its next statement.
+                await asyncio.sleep(0)
                 return
             self._taken.clear()
             taken = asyncio.ensure_future(self._taken.wait())
@@ -265,6 +269,18 @@ class _Rows:
                 await asyncio.wait((writing, taken), return_when=asyncio.FIRST_COMPLETED)
             finally:
                 taken.cancel()
+
+    async def finish(self, last: Callable[[Any], Awaitable[int]]) -> int:
+        """Write everything pending, then run ``last`` in the same transaction and commit it."""
+        self._finishing = True  # the writer leaves its last transaction open for ``last``
+        await self.flush(final=True)
+        out: list[int] = []
+
+        async def run_last(session: Any) -> None:
+            out.append(await last(session))
+
+        await self.writer.run(run_last, more_waiting=lambda: False)
+        return out[0]
 
     async def _write_all(self) -> None:
         while self.pending:
@@ -274,7 +290,9 @@ class _Rows:
             for rows in batches:
                 rows.sort(key=_second)  # key order: each B-tree page is visited once per batch, not at random
             # Rows that arrived meanwhile are written next, at once: the transaction may stay open for them.
-            await self.writer.run(partial(_write_batches, *batches), more_waiting=lambda: self.pending > 0)
+            await self.writer.run(
+                partial(_write_batches, *batches), more_waiting=lambda: self.pending > 0 or self._finishing
+            )
 
     async def cancel(self) -> None:
         if self._writing is not None:
@@ -333,7 +351,8 @@ async def sync_tenant(
         await asyncio.gather(*(_read_group(directory, index, gid) for gid in index.group_ids))
         users, memberships = await _sync_users(rows, enc, user_pages, tenant_id, index, now, run)
         report_rows, oldest, newest, report_available = await report_task
-        await rows.flush(final=True)
+        # every stream completed: the clean-up may delete what this run did not see
+        removed = await rows.finish(partial(repo.finish_run, tenant_id=tenant_id, run=run, report_complete=True))
     except BaseException:
         await user_pages.aclose()
         report_task.cancel()
@@ -341,8 +360,6 @@ async def sync_tenant(
             await report_task
         await rows.cancel()
         raise
-    async with writer.session() as s:
-        removed = await repo.finish_run(s, tenant_id, run, report_complete=True)
     result = TenantSyncResult(
         tenant_id=tenant_id,
         run=run,
