@@ -83,6 +83,16 @@ USER_PROPS: dict[str, Callable[[User], Any]] = {
     "passwordPolicies": lambda u: u.password_policies,
     "passwordProfile": lambda u: None,  # write-only: Graph never returns it
 }
+#: The properties whose value is a ``datetime`` (rendered as DateTimeOffset text).
+USER_TIME_PROPS = frozenset(
+    {
+        "employeeHireDate",
+        "employeeLeaveDateTime",
+        "createdDateTime",
+        "deletedDateTime",
+        "signInSessionsValidFromDateTime",
+    }
+)
 USER_DEFAULT = (
     "businessPhones",
     "displayName",
@@ -126,17 +136,21 @@ def user_json(u: User, select: list[str] | None, *, odata_type: bool = False) ->
 
 def user_renderer(select: list[str] | None, *, odata_type: bool = False) -> Callable[[User], dict[str, Any]]:
     """``user_json`` with the property look-ups done once, for rendering many users (list pages)."""
-    getters = [(f, USER_PROPS[f]) for f in (select or USER_DEFAULT)]
-    if select == ["id"]:  # member id lists (transitiveMembers?$select=id): the bulk syncs' hot case
+    fields = select or USER_DEFAULT
+    if fields == ["id"]:  # member id lists (transitiveMembers?$select=id): the bulk syncs' hot case
         if odata_type:
             return lambda u: {"@odata.type": "#microsoft.graph.user", "id": u.id}
         return lambda u: {"id": u.id}
+    head: dict[str, Any] = {"@odata.type": "#microsoft.graph.user"} if odata_type else {}
+    getters = [(f, USER_PROPS[f]) for f in fields]
+    times = [f for f in fields if f in USER_TIME_PROPS]
 
     def render(u: User) -> dict[str, Any]:
-        out: dict[str, Any] = {"@odata.type": "#microsoft.graph.user"} if odata_type else {}
-        for f, get in getters:
-            v = get(u)
-            out[f] = iso(v) if isinstance(v, datetime) else v
+        out = {**head, **{f: get(u) for f, get in getters}}
+        for f in times:
+            v = out[f]
+            if v is not None:
+                out[f] = iso(v)
         return out
 
     return render

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from datetime import UTC, datetime
 
 import httpx
 
+from idops.emulator.render import USER_PROPS, USER_TIME_PROPS, user_json
 from idops.emulator.server import EmulatorServer
-from idops.emulator.state import EmulatorState
+from idops.emulator.state import EmulatorState, User
 
 from .conftest import STAFF, TENANT, new_user_body
 
@@ -192,3 +195,12 @@ def test_filter_on_users_by_upn_and_licence_lambda(client: httpx.Client, state: 
         params={"$filter": "assignedLicenses/any(s:s/skuId eq c9b5543c-634a-5e4f-bc36-20377d0d9793)"},
     )
     assert [x["id"] for x in r.json()["value"]] == [u.id]
+
+
+def test_every_time_property_renders_as_date_time_offset_text() -> None:
+    when = datetime(2026, 3, 2, 6, 0, 30, 123456, tzinfo=UTC)
+    times = {f.name: when for f in dataclasses.fields(User) if "datetime" in str(f.type) and f.name != "reg_changed_at"}
+    u = User(id="u1", user_principal_name="u1@x.fi", display_name="U", **times)
+    rendered = user_json(u, sorted(USER_PROPS))
+    assert {k for k, v in rendered.items() if v == "2026-03-02T06:00:30Z"} == USER_TIME_PROPS
+    assert not any(isinstance(v, datetime) for v in rendered.values())
