@@ -110,7 +110,7 @@ def _insert(session: AsyncSession, table: Table) -> Any:
 _SQLITE_MAX_PARAMS = 32_766 if sqlite3.sqlite_version_info >= (3, 32) else 999
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=64)
 def _sqlite_upsert(
     table: str, names: tuple[str, ...], keys: tuple[str, ...], columns: tuple[str, ...], rows: int
 ) -> str:
@@ -144,16 +144,15 @@ async def _upsert(
         return
     if session.get_bind().dialect.name == "sqlite":
         # Straight to the driver: SQLAlchemy's per-row parameter processing cost more than SQLite's work.
+        # Equal chunks, all in one driver call (no trip through the event loop between them). The
+        # last chunk is padded by repeating its last row: upserting a row twice writes it once.
         conn = await session.connection()
-        per = _SQLITE_MAX_PARAMS // len(names)
-        full = len(rows) // per * per
-        if full:  # the full chunks in one driver call: no trip through the event loop between them
-            chunks = [tuple(chain.from_iterable(rows[i : i + per])) for i in range(0, full, per)]
-            await conn.exec_driver_sql(_sqlite_upsert(table.name, names, keys, columns, per), chunks)
-        if full < len(rows):
-            rest = rows[full:]
-            sql = _sqlite_upsert(table.name, names, keys, columns, len(rest))
-            await conn.exec_driver_sql(sql, tuple(chain.from_iterable(rest)))
+        n = len(rows)
+        chunks = -(-n // (_SQLITE_MAX_PARAMS // len(names)))
+        size = -(-n // chunks)
+        padded = [*rows, *(rows[-1],) * (chunks * size - n)]
+        params = [tuple(chain.from_iterable(padded[i : i + size])) for i in range(0, len(padded), size)]
+        await conn.exec_driver_sql(_sqlite_upsert(table.name, names, keys, columns, size), params)
         return
     stmt = _insert(session, table)
     stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in columns})
