@@ -10,6 +10,8 @@
   tenant), 30 days of sign-ins into a fresh SQLite file. Compared with the budget's ideal time: a
   tenant that needs N requests cannot finish before ``floor((N-1)/5) × window``; the slowest tenant
   sets the ideal.
+- ``--latency-ms``/``--jitter-ms`` make the emulator answer each sign-in page that much later (after
+  counting it against the budget), as Graph's own seconds per page would.
 - **Report**: ``idops.coverage.service.generate`` in a fresh subprocess (its own wall time and peak RSS,
   ``VmHWM``), streaming the mirror and the aggregate. **Naive baseline** in the same run, also in a
   subprocess: the same calculation after loading every mirror row and aggregate row as ORM objects.
@@ -19,9 +21,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import math
 import multiprocessing
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -153,6 +157,9 @@ async def _main(args: argparse.Namespace) -> None:
     faults = Faults()
     faults.set_budget("reports", 5, 10.0)
     faults.time_scale = args.window / 10.0
+    if args.latency_ms:  # Graph's own time per sign-in page (counted on arrival, answered this much later)
+        faults.add_rule("latency", path_prefix="/auditLogs/signIns", latency_ms=args.latency_ms,
+                        jitter_ms=args.jitter_ms)
     tmp = Path(tempfile.mkdtemp(prefix="idops-bench-"))
     db_url = f"sqlite+aiosqlite:///{tmp / 'idops.db'}"
     config = _config(db_url, tmp, args.window)
@@ -185,6 +192,7 @@ async def _main(args: argparse.Namespace) -> None:
 
     per_tenant = Counter(e["tenant_id"] for e in log if e["path"].endswith("/auditLogs/signIns"))
     throttled = sum(1 for e in log if e["path"].endswith("/auditLogs/signIns") and e["status"] == 429)
+    cycles, chains = _cycles(log)
     ideal = max((math.floor((n - 1) / 5) * args.window for n in per_tenant.values()), default=0.0)
     counts = result.counts()
     report = _run_child("report", db_url, tmp)
@@ -192,13 +200,38 @@ async def _main(args: argparse.Namespace) -> None:
     scale = 10.0 / args.window
     print()
     print(f"users {users:,} · sign-ins ingested {counts['sign_ins']:,} · tenants {len(tenants)} "
-          f"({counts['unavailable']} without sign-in data) · window {args.window:g} s (Graph: 10 s, ×{scale:g})")
+          f"({counts['unavailable']} without sign-in data) · window {args.window:g} s (Graph: 10 s, ×{scale:g})"
+          + (f" · +{args.latency_ms:g}..{args.latency_ms + args.jitter_ms:g} ms per sign-in page"
+             if args.latency_ms or args.jitter_ms else ""))
     print(f"ingestion: {ingest_s:.1f} s for {sum(per_tenant.values())} requests "
           f"(max {max(per_tenant.values(), default=0)} per tenant, {throttled} answered 429); "
           f"ideal {ideal:.1f} s → {ingest_s / ideal:.3f}× ideal; at Graph's 10 s: ~{ingest_s * scale / 60:.0f} min")
+    if cycles:
+        print(f"cycles of 5 requests per tenant (arrival to arrival, {len(cycles)}): median "
+              f"{statistics.median(cycles):.2f} s, max {max(cycles):.2f} s (window {args.window:g} s); "
+              f"its 5 requests arrive within median "
+              f"{statistics.median(chains):.2f} s, max {max(chains):.2f} s")
     print(f"{'report':<8}{'seconds':>10}{'peak RSS MB':>14}{'staff persons':>16}")
     for name, r in (("idops", report), ("naive", naive)):
         print(f"{name:<8}{r['seconds']:>10.1f}{r['peak_rss_mb']:>14.1f}{r['staff_persons']:>16,}")
+
+
+def _cycles(log: list[dict[str, Any]]) -> tuple[list[float], list[float]]:
+    """Per tenant, from the emulator's arrival stamps of its sign-in requests: the time from the first
+    request of one cycle of 5 to the first of the next (ideal: the window), and the time the 5
+    requests of a cycle take to arrive (how much of the window the sequential page chain uses)."""
+    stamps: dict[str, list[float]] = {}
+    for e in log:
+        if e["path"].endswith("/auditLogs/signIns") and e["status"] == 200:
+            stamps.setdefault(e["tenant_id"], []).append(e["at"])
+    cycles: list[float] = []
+    chains: list[float] = []
+    for at in stamps.values():
+        at.sort()
+        firsts = at[::5]
+        cycles += [b - a for a, b in itertools.pairwise(firsts)]
+        chains += [at[i + 4] - at[i] for i in range(0, len(at) - 4, 5)]
+    return cycles, chains
 
 
 def main() -> None:
@@ -207,6 +240,9 @@ def main() -> None:
     p.add_argument("--rate", type=float, default=0.8, help="sign-ins per user per day (generator)")
     p.add_argument("--window", type=float, default=2.5, help="the reports budget's window in seconds")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--latency-ms", type=float, default=0.0,
+                   help="added to every sign-in page by the emulator (Graph can take seconds per page)")
+    p.add_argument("--jitter-ms", type=float, default=0.0, help="plus uniform 0..jitter")
     p.add_argument("--child", choices=("report", "naive"))
     p.add_argument("--db")
     p.add_argument("--data-dir")

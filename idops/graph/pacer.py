@@ -26,14 +26,16 @@ response came back (``r``). A new request goes only when BOTH rules allow it:
    whatever the latency: any set of requests can be squeezed into ``max(s) - min(r)`` seconds, and
    the bucket refuses exactly the sets that would then exceed ``limit + rate × that span``.
 
-With one request in flight at a time (sign-in and report pages follow ``@odata.nextLink``) rule 2
-only binds when a response takes longer than ~``window × (1 - 1/limit)`` (8 s of 10 s), so a cycle of
-``limit`` requests costs ``window + min(first response's latency, margin)``. Before, the window was
-counted from each response (safe against any server model), which added the full latency of the
-first request of every cycle — the emulator's queue at a window boundary. Not covered: a server that
-keeps a strict sliding window yet counts a request more than ``margin`` after it left us (at
-completion, behind a queue); no such behaviour is documented or has been observed.
-``tests/graph/test_pacer_budget.py`` checks both rules against an adversarial server of each kind.
+For a chain of requests sent one after another (pages follow ``@odata.nextLink``), rule 2 only binds
+when a response takes longer than ~``window × (1 - 1/limit)`` (8 s of 10 s), so a cycle of ``limit``
+requests costs ``window + min(first response's latency, margin)``; requests sent together pay a little
+more under rule 2 (it charges each at its response). Before, the window was counted from each
+response (safe against any server model), which added the full latency of the first request of every
+cycle: little against the emulator on an idle machine, seconds against Graph (which can take
+seconds per sign-in page) or a loaded machine. Not covered: a server that keeps a strict sliding
+window yet counts a request more than ``margin`` after it left us (at completion, behind a queue);
+no such behaviour is documented or has been observed. ``tests/graph/test_pacer_budget.py`` checks both rules against an
+adversarial server of each kind.
 
 A 429 calls ``penalize(cls, retry_after)``: every request of that class waits until then.
 

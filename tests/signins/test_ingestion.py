@@ -185,7 +185,9 @@ async def test_throttling_shrinks_the_window_and_still_reads_everything(
     result = await ingest(db, Provider({TENANT: throttled}), [TENANT], NOW, OPTS)
     assert result.counts()["failed"] == 0
     assert result.tenants[0].shrinks == 2  # 1 day → 12 h → 6 h, then 6 h for the rest of the run
-    assert max(throttled.windows[2:]) <= timedelta(hours=6)
+    # two windows are read at a time: two of 1 day, two of 12 h, then never more than 6 h
+    assert throttled.windows[:4] == [timedelta(days=1)] * 2 + [timedelta(hours=12)] * 2
+    assert max(throttled.windows[4:]) <= timedelta(hours=6)
     assert await per_day(db) == EXPECTED
 
 
@@ -211,4 +213,43 @@ async def test_longer_windows(
     await ingest(db, provider, [TENANT], NOW, opts)
     windows = [q for q in signin_requests(emulator) if "skiptoken" not in q.lower()]
     assert len(windows) == 2  # [16th 12:00, 19th 12:00) and [19th 12:00, 20th 12:00)
+    assert await per_day(db) == EXPECTED
+
+
+class Slow:
+    """Delegates to a real directory, ``delay`` seconds per page (Graph takes seconds per page); records
+    how many windows were being read at once."""
+
+    def __init__(self, inner: Any, delay: float) -> None:
+        self.inner, self.delay = inner, delay
+        self.reading = self.peak = 0
+
+    async def list_sign_ins(self, start: datetime, end: datetime) -> AsyncIterator[list[SignIn]]:
+        self.reading += 1
+        self.peak = max(self.peak, self.reading)
+        try:
+            async for page in self.inner.list_sign_ins(start, end):
+                await asyncio.sleep(self.delay)
+                yield page
+        finally:
+            self.reading -= 1
+
+
+async def test_two_windows_are_read_at_a_time_and_committed_in_order(
+    db: Database, emulator: EmulatorServer, provider: Provider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(emulator)
+    committed: list[datetime] = []
+    real = repo.advance_watermark
+
+    async def recording(session: Any, tenant_id: str, expected: Any, new: datetime, now: datetime) -> bool:
+        committed.append(new)
+        return await real(session, tenant_id, expected, new, now)
+
+    monkeypatch.setattr(repo, "advance_watermark", recording)
+    slow = Slow(provider.for_tenant(TENANT), delay=0.05)
+    result = await ingest(db, Provider({TENANT: slow}), [TENANT], NOW, OPTS)
+    assert slow.peak == 2
+    assert committed == [NOW - timedelta(days=4 - i) for i in range(1, 5)]
+    assert result.tenants[0].chunks == 4 and result.tenants[0].watermark == NOW
     assert await per_day(db) == EXPECTED
