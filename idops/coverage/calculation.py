@@ -7,7 +7,7 @@ small ints and sets of ints so a region of 100 000+ accounts stays small.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -360,7 +360,28 @@ def _result(
             "unknown_apps": sorted(unknown_rank.values(), key=lambda r: (-r["users"], r["name"].lower())),
         },
         "municipalities": municipalities_out,
+        "person_groups": _person_groups(school_persons, enabled),
     }
+
+
+def _person_groups(
+    school_persons: Mapping[tuple[str, str], set[int]], enabled: list[int]
+) -> list[dict[str, Any]]:
+    """Staff persons counted by the exact set of schools they are staff at (and whether they have a
+    single enabled account), so a view over several schools or municipalities counts each person once
+    (``idops.coverage.service``). Counts only: no names, no ids. Sorted, so equal inputs give equal JSON.
+    """
+    paths: dict[int, list[str]] = defaultdict(list)
+    for (mk, sk), persons in sorted(school_persons.items()):
+        for p in persons:
+            paths[p].append(f"{mk}/{sk}")
+    groups: Counter[tuple[tuple[str, ...], bool]] = Counter(
+        (tuple(ps), enabled[p] == 1) for p, ps in paths.items()
+    )
+    return [
+        {"schools": list(schools), "single_account": single, "persons": n}
+        for (schools, single), n in sorted(groups.items())
+    ]
 
 
 def _fill_names(

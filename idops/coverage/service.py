@@ -222,11 +222,33 @@ def _scoped(
 
 
 def _headline(body: dict[str, Any], munis_out: list[dict[str, Any]], region_visible: bool) -> dict[str, Any]:
-    """The one number on top of the page, for the caller's whole view."""
+    """The one number on top of the page, for the caller's whole view: each person once, even when
+    they are staff in several of the municipalities or schools the caller sees.
+
+    A person of the view is a headline person when they have exactly one enabled account and every
+    municipality of theirs *inside the view* is headline-eligible: for one municipality that is the
+    municipality's own number, for the whole region the region's.
+    """
     if region_visible:
         n = body["region"]["numbers"]
         return {"staff_persons": n["staff_persons"], "headline_persons": n["headline_persons"],
                 "headline_share": n["headline_share"]}
+    groups = body.get("person_groups")
+    if groups is not None:
+        visible = {s["path"]: s["municipality"] for m in munis_out for s in m["schools"]}
+        eligible = {m["key"]: bool(m["headline_eligible"]) for m in body["municipalities"]}
+        staff = head = 0
+        for g in groups:
+            munis = {visible[p] for p in g["schools"] if p in visible}
+            if not munis:
+                continue
+            staff += g["persons"]
+            if g["single_account"] and all(eligible[k] for k in munis):
+                head += g["persons"]
+        return {"staff_persons": staff, "headline_persons": head,
+                "headline_share": head / staff if staff else None}
+    # a run stored before ``person_groups`` existed: the sum of the visible units, which counts a
+    # person who is staff in two of them twice
     staff = head = 0
     for m in munis_out:
         if m["numbers"] is not None:

@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from idops.auth.scope import Caller, Scope
 from idops.config import Config
 from idops.config.apps import AppCatalogue
 from idops.config.region import RegionConfig
@@ -193,3 +194,30 @@ async def test_names_of_persons_with_several_accounts(report: dict[str, Any]) ->
         (anna,) = m["multi_account_persons"]
         assert anna["name"] == "Anna Aalto" and anna["enabled_accounts"] == 2
         assert {(a["tenant"], a["enabled"]) for a in anna["accounts"]} == {("Alpha", True), ("Beta", True)}
+
+
+def it_admin_of(*munis: str) -> Caller:
+    paths = frozenset(f"{m.key}/{s.key}" for m in REGION.municipalities if m.key in munis for s in m.schools)
+    return Caller(oid=g(900), tid=TA, roles=frozenset({"ItAdmin"}),
+                  scope=Scope("ItAdmin", paths, frozenset(munis)))
+
+
+async def test_an_it_admin_of_two_municipalities_counts_a_person_of_both_once(
+    report: dict[str, Any], db: Database
+) -> None:
+    async with db.session() as s:
+        both = await service.view(s, it_admin_of("alpha", "beta"))
+        alpha_only = await service.view(s, it_admin_of("alpha"))
+        beta_only = await service.view(s, it_admin_of("beta"))
+    # Anna is staff at a1 (alpha) and b1 (beta): alpha has 3 staff persons and beta 2, but together 4.
+    # Headline persons: Bert and Cecilia (one login, alpha eligible); Frida's beta is not eligible.
+    assert both["headline"] == {"staff_persons": 4, "headline_persons": 2, "headline_share": pytest.approx(0.5)}
+    # one municipality: exactly that municipality's numbers
+    for view, m in ((alpha_only, report["municipalities"][0]), (beta_only, report["municipalities"][1])):
+        n = m["numbers"]
+        assert view["headline"] == {"staff_persons": n["staff_persons"], "headline_persons": n["headline_persons"],
+                                    "headline_share": n["headline_share"]}
+    # the groups behind it are counts only: 4 persons, no names or ids
+    assert sum(grp["persons"] for grp in report["person_groups"]) == 4
+    assert {"alpha/a1", "beta/b1"} in [set(grp["schools"]) for grp in report["person_groups"]]
+    assert "Anna" not in str(report["person_groups"])
