@@ -27,3 +27,6 @@ class SingleLoginReport(Base):
     staff_persons: Mapped[int] = mapped_column(Integer, default=0)
     headline_share: Mapped[float | None] = mapped_column(Float)
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Set once the names (and UPNs) of persons with several accounts are scrubbed from ``body`` for every
+    # municipality, after its retention period; the counts stay. None while some are still kept.
+    names_scrubbed_at: Mapped[datetime | None]

@@ -43,6 +43,7 @@ TEXT: dict[str, dict[str, str]] = {
         "entra-sso": "Entra-kertakirjautuminen", "mpassid": "MPASSid",
         "separate-account": "Erillinen tunnus", "unknown": "Ei kartoitettu",
         "lang_switch": "In English", "not_set": "ei asetettu",
+        "scrubbed": "(nimi poistettu säilytysajan jälkeen)",
     },
     "en": {
         "title": "Single-login coverage",
@@ -69,6 +70,7 @@ TEXT: dict[str, dict[str, str]] = {
         "entra-sso": "Entra single sign-on", "mpassid": "MPASSid",
         "separate-account": "Separate account", "unknown": "Not catalogued",
         "lang_switch": "Suomeksi", "not_set": "not set",
+        "scrubbed": "(name removed after the retention period)",
     },
 }
 

@@ -90,3 +90,17 @@ async def history(session: AsyncSession, limit: int = 60) -> list[tuple[date, da
         .limit(limit)
     )
     return [(d, g, h, n) for d, g, h, n in (await session.execute(stmt)).all()]
+
+
+async def unscrubbed_before(session: AsyncSession, cutoff: datetime) -> list[str]:
+    """Ids of runs generated before ``cutoff`` whose names are not all scrubbed yet, oldest first."""
+    stmt = (
+        select(SingleLoginReport.id)
+        .where(SingleLoginReport.names_scrubbed_at.is_(None), SingleLoginReport.generated_at < cutoff)
+        .order_by(SingleLoginReport.generated_at)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def get(session: AsyncSession, report_id: str) -> SingleLoginReport | None:
+    return await session.get(SingleLoginReport, report_id)

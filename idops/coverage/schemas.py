@@ -65,12 +65,12 @@ class UnknownApp(BaseModel):
 class AccountRef(BaseModel):
     tenant: str
     tenant_id: str
-    user_principal_name: str
+    user_principal_name: str | None  # None once scrubbed (a run older than the retention period)
     enabled: bool
 
 
 class MultiAccountPerson(BaseModel):
-    name: str
+    name: str | None  # None once scrubbed (a run older than the retention period)
     enabled_accounts: int
     accounts: list[AccountRef]
 

@@ -8,6 +8,7 @@ subtracts the previous run's numbers.
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -127,6 +128,49 @@ async def _sso_modes(
             log.warning("service_principals_unreadable", tenant_id=tenant_id, request_id=exc.request_id,
                         error_type=type(exc).__name__)
     return out
+
+
+# --- retention -------------------------------------------------------------------------------------
+
+
+async def scrub_names(session: AsyncSession, config: Config, now: datetime) -> int:
+    """Remove the names and UPNs of persons with several accounts from stored runs older than the
+    retention period (``policy.retention_days`` of each municipality, as for substitutes' personal
+    data); every count stays, and the entries stay (without names) so their number still matches.
+
+    A run is marked ``names_scrubbed_at`` once every municipality's part is done, and is not read
+    again. Idempotent; one run in memory at a time. Flushes, never commits. Returns how many person
+    entries lost their name.
+    """
+    default = timedelta(days=config.settings.policy.retention_days)  # a municipality no longer configured
+    keep = {m.key: timedelta(days=config.policy_for(m, None).retention_days) for m in config.region.municipalities}
+    shortest = min([default, *keep.values()])
+    scrubbed = 0
+    for report_id in await repo.unscrubbed_before(session, now - shortest):
+        row = await repo.get(session, report_id)
+        if row is None:
+            continue
+        body = copy.deepcopy(row.body)  # a new object, so the JSON column is written back
+        complete = True
+        for m in body["municipalities"]:
+            persons = m.get("multi_account_persons") or []
+            if row.generated_at + keep.get(m["key"], default) > now:
+                complete = complete and not persons
+                continue
+            for p in persons:
+                if p.get("name") is not None:
+                    p["name"] = None
+                    scrubbed += 1
+                for a in p.get("accounts", []):
+                    a["user_principal_name"] = None
+        row.body = body
+        if complete:
+            row.names_scrubbed_at = now
+        await session.flush()
+        session.expunge(row)
+    if scrubbed:
+        log.info("single_login_names_scrubbed", persons=scrubbed)
+    return scrubbed
 
 
 # --- reading ---------------------------------------------------------------------------------------
