@@ -14,11 +14,12 @@ is logged as ``mfa_other_users``.
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from typing import TYPE_CHECKING
 
 import structlog
 
-from idops.directory.sync import TenantSyncResult, sync_tenants
+from idops.directory.sync import TenantSyncResult, checkpoint, sync_tenants
 from idops.mfa import cache, service
 
 if TYPE_CHECKING:
@@ -42,35 +43,47 @@ async def run(c: Container) -> dict[str, int]:
         "other": 0,
         "other_excluded": 0,
     }
-    for tenant_id, result in results.items():
-        if not isinstance(result, TenantSyncResult):
-            counts["failed"] += 1
-            log.error(
-                "mfa_tenant_failed",
-                tenant=tenant_id,
-                error_type=type(result).__name__,
-                error=str(result)[:500],
-            )
-            continue
-        try:
-            # two sessions, so the two aggregations (reads of the same, finished mirror) run side by side
-            async with c.db.session() as s, c.db.session() as s2:
-                rows, other = await asyncio.gather(
-                    service.write_snapshot(s, c.config, result, day), service.other_users(s2, c.config, tenant_id)
-                )
-            counts["snapshot_rows"] += rows
-        except Exception as exc:
-            counts["failed"] += 1
-            log.exception("mfa_snapshot_failed", tenant=tenant_id, error_type=type(exc).__name__)
-            continue
-        counts["tenants"] += 1
-        counts["users"] += result.users
-        counts["removed"] += result.removed
-        counts["report_rows"] += result.report_rows
-        counts["other"] += other.total
-        counts["other_excluded"] += other.excluded_total
-        counts[f"other.{'+'.join(other.municipalities)}"] = other.total
-        log.info("mfa_other_users", tenant=tenant_id, **other.model_dump(exclude={"tenant_id"}))
+    # The syncs left their WAL for one checkpoint (SQLite): it runs beside the snapshots' aggregations.
+    checkpointing = asyncio.create_task(checkpoint(c.db))
+    try:
+        for tenant_id, result in results.items():
+            await _snapshot(c, day, tenant_id, result, counts)
+    finally:
+        await checkpointing
     cache.of_container(c.extras).clear()  # this process's summaries show the new snapshot at once
     log.info("mfa_synced", day=day.isoformat(), **counts)
     return counts
+
+
+async def _snapshot(
+    c: Container, day: date, tenant_id: str, result: TenantSyncResult | BaseException, counts: dict[str, int]
+) -> None:
+    """One tenant's snapshot rows and role-``other`` counts; a failure is counted, never raised."""
+    if not isinstance(result, TenantSyncResult):
+        counts["failed"] += 1
+        log.error(
+            "mfa_tenant_failed",
+            tenant=tenant_id,
+            error_type=type(result).__name__,
+            error=str(result)[:500],
+        )
+        return
+    try:
+        # two sessions, so the two aggregations (reads of the same, finished mirror) run side by side
+        async with c.db.session() as s, c.db.session() as s2:
+            rows, other = await asyncio.gather(
+                service.write_snapshot(s, c.config, result, day), service.other_users(s2, c.config, tenant_id)
+            )
+    except Exception as exc:
+        counts["failed"] += 1
+        log.exception("mfa_snapshot_failed", tenant=tenant_id, error_type=type(exc).__name__)
+        return
+    counts["tenants"] += 1
+    counts["users"] += result.users
+    counts["removed"] += result.removed
+    counts["report_rows"] += result.report_rows
+    counts["snapshot_rows"] += rows
+    counts["other"] += other.total
+    counts["other_excluded"] += other.excluded_total
+    counts[f"other.{'+'.join(other.municipalities)}"] = other.total
+    log.info("mfa_other_users", tenant=tenant_id, **other.model_dump(exclude={"tenant_id"}))
