@@ -49,6 +49,13 @@ class Counts:
         return dict(self.values)
 
 
+def _marker_filter(c: Container) -> odata.Filter:
+    """The filter for accounts idops manages (the configured marker extension attribute)."""
+    s_cfg = c.config.settings.substitutes
+    slot = int(s_cfg.marker_attribute.removeprefix("extensionAttribute"))
+    return odata.eq(odata.extension_attribute(slot), s_cfg.marker_value)
+
+
 async def _load_people(
     c: Container, person_ids: Sequence[str]
 ) -> tuple[dict[str, SubstitutePerson], dict[str, list[SubstitutePeriod]]]:
@@ -194,9 +201,7 @@ async def recheck_recent_ends(c: Container, *, actor: str = "job:expire") -> dic
         in_flight = any(p.status in (Status.REQUESTED, Status.PROVISIONING) and p.ends_at > now for p in mine)
         if not in_flight and not target(c.config, mine, now).enabled:
             quiet[person.tenant_id].append(person)
-    s_cfg = c.config.settings.substitutes
-    marker = odata.eq(odata.extension_attribute(int(s_cfg.marker_attribute.removeprefix("extensionAttribute"))),
-                      s_cfg.marker_value)
+    marker = _marker_filter(c)
     for tenant_id, candidates in quiet.items():
         by_account = {p.entra_user_id: p for p in candidates if p.entra_user_id}
         by_person = {p.id: p for p in candidates}
@@ -284,9 +289,7 @@ async def reconcile(c: Container, *, actor: str = "job:reconcile") -> dict[str, 
     - a live period whose account was deleted in Entra → ``missing``.
     """
     counts = Counts()
-    s_cfg = c.config.settings.substitutes
-    slot = int(s_cfg.marker_attribute.removeprefix("extensionAttribute"))
-    marker = odata.eq(odata.extension_attribute(slot), s_cfg.marker_value)
+    marker = _marker_filter(c)
     for tenant_id in c.config.region.tenants():
         directory = directory_for(c, tenant_id)
         now = c.clock.now()
