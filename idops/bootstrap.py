@@ -122,7 +122,7 @@ async def start(config: Config) -> Container:
     demo = config.settings.demo
     clock: Clock | None = ShiftedClock() if demo else None
     emulator = None
-    base_url = config.settings.emulator.external_url
+    base_url = config.settings.emulator.external_url or None
     if base_url is None and (demo or config.settings.emulator.enabled):
         from idops.demo import start_emulator
 

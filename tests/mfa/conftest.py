@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from idops.bootstrap import Container, build_container
+from idops.bootstrap import Container, bootstrap
 from idops.config import Config
 from idops.emulator.generator import GeneratedRegion, generate_region
 from idops.emulator.server import EmulatorServer
@@ -57,12 +57,12 @@ def mfa_config(make_config: Callable[..., Config]) -> Config:
 
 @pytest.fixture
 async def container(mfa_config: Config, emulator: EmulatorServer, clock: FrozenClock) -> AsyncIterator[Container]:
-    c = build_container(mfa_config, clock=clock, base_url_override=emulator.base_url)
+    c = bootstrap(mfa_config, clock=clock, graph_base_url=emulator.base_url)
     try:
         yield c
     finally:
         await c.directories.aclose()
-        await c.db.dispose()
+        await c.database.dispose()
 
 
 @pytest.fixture
