@@ -209,10 +209,10 @@ def _serve_app(db_path: str, port: int, cached: bool) -> None:
     """The API under uvicorn in its own process (the load generator must not share its GIL)."""
     import uvicorn
 
-    from idops.api.app import create_app
+    from idops.app import create_app
     from idops.bootstrap import bootstrap
     from idops.kit.clock import FrozenClock
-    from idops.mfa.cache import ResponseCache
+    from idops.kit.response_cache import ResponseCache
 
     config = _config(Path(db_path), Path(db_path).parent)
 

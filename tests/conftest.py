@@ -163,7 +163,7 @@ class NoDirectories:
 @pytest.fixture
 async def api(config: Config) -> AsyncIterator[httpx.AsyncClient]:
     """The real app with its lifespan, in-process, without Graph."""
-    from idops.api.app import create_app
+    from idops.app import create_app
     from idops.bootstrap import bootstrap
 
     app = create_app(config, container_factory=lambda: bootstrap(config, directories=NoDirectories()))

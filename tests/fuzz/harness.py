@@ -188,7 +188,7 @@ def fuzz_environment(data_dir: Any, database_url: str, *, users_per_tenant: int 
                      **overrides: Any) -> Iterator[tuple[str, Callable[[str], dict[str, str]]]]:
     """The app (real adapter → emulator over HTTP, migrated database) served on loopback, and a
     ``headers_for(role)`` that makes a demo token for each caller kind."""
-    from idops.api.app import create_app
+    from idops.app import create_app
     from idops.auth.demo import DemoSigner, demo_claims
     from idops.bootstrap import bootstrap
     from idops.config import load_config

@@ -9,7 +9,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from idops.api.app import create_app
+from idops.app import create_app
 from idops.bootstrap import bootstrap
 from idops.config import Config
 from idops.emulator.server import EmulatorServer

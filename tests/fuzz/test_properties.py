@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from idops.api.app import create_app
+from idops.app import create_app
 from idops.auth.demo import DEMO_ISSUER, DemoSigner
 from idops.bootstrap import bootstrap
 from idops.config import Config

@@ -17,8 +17,9 @@ from pathlib import Path
 from idops.bootstrap import bootstrap
 from idops.config import load_config
 from idops.jobruntime.runner import run_job
+from idops.jobruntime.spec import JobSpec, cron
 from idops.kit.clock import ShiftedClock
-from jobs.registry import JOBS, JobSpec, cron
+from jobs.registry import JOBS
 from tests.conftest import NoDirectories
 
 SLEEP = float(os.environ.get("SLEEPY_SECONDS", "1"))

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from idops.api.app import create_app
+from idops.app import create_app
 from idops.auth.demo import DEMO_ISSUER, DemoSigner, demo_claims
 from idops.auth.tokens import JwksCache, TokenValidator
 from idops.bootstrap import bootstrap

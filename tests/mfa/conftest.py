@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from idops.bootstrap import Container, bootstrap
+from idops.bootstrap import bootstrap
 from idops.config import Config
+from idops.container import Container
 from idops.emulator.generator import GeneratedRegion, generate_region
 from idops.emulator.server import EmulatorServer
 from idops.emulator.truth import MfaRow
@@ -68,7 +69,7 @@ async def container(mfa_config: Config, emulator: EmulatorServer, clock: FrozenC
 @pytest.fixture
 async def mfa_api(container: Container) -> AsyncIterator[httpx.AsyncClient]:
     """The real app over the test container (emulator-backed directories, frozen clock)."""
-    from idops.api.app import create_app
+    from idops.app import create_app
 
     app = create_app(container.config, container_factory=lambda: container, start_scheduler=False)
     async with app.router.lifespan_context(app):

@@ -12,9 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from idops.api.app import create_app
-from idops.bootstrap import Container, bootstrap
+from idops.app import create_app
+from idops.bootstrap import bootstrap
 from idops.config import Config
+from idops.container import Container
 from idops.emulator.generator import generate_region
 from idops.emulator.server import EmulatorServer
 from idops.emulator.state import EmulatorState

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from idops.bootstrap import Container
+from idops.container import Container
 from idops.emulator.state import EmulatorState
 from idops.kit.db import new_id
 from idops.substitutes.models import ProvisionStep, Status, SubstitutePeriod, SubstitutePerson

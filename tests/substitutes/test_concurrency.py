@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from idops.bootstrap import Container
 from idops.config import Config
+from idops.container import Container
 from idops.emulator.server import EmulatorServer
 from idops.kit.clock import FrozenClock
 from idops.substitutes.ending import end_access, expire_due

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from idops.api.app import create_app
+from idops.app import create_app
 from idops.auth.demo import DemoSigner
 from idops.bootstrap import bootstrap
 from idops.config import Config, ConfigError
