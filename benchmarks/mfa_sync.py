@@ -68,6 +68,7 @@ def _config(db_path: Path, data_dir: Path) -> Any:
 
     config = load_config(
         REPO / "config",
+        demo=True,
         data_dir=data_dir,
         database={"url": f"sqlite+aiosqlite:///{db_path}"},
         scheduler={"enabled": False},

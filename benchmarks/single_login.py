@@ -56,7 +56,7 @@ def _config(db_url: str, data_dir: Path, window: float) -> Any:
     from idops.config import load_config
 
     return load_config(
-        REPO / "config", database={"url": db_url}, data_dir=data_dir, scheduler={"enabled": False},
+        REPO / "config", demo=True, database={"url": db_url}, data_dir=data_dir, scheduler={"enabled": False},
         logging={"format": "console", "level": "WARNING"},
         graph={"reports_window_seconds": window, "request_timeout_seconds": 120.0},
     )

@@ -33,7 +33,10 @@ def _logging(config: Config) -> None:
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
-    config = _load(args)
+    config = _load(args, **({"demo": True} if args.demo else {}))
+    if config.settings.auth.mode == "entra" and not config.settings.auth.region_admin_tenant_ids:
+        print("idops: warning: idops.toml: auth.region_admin_tenant_ids is empty: no token is a region admin",
+              file=sys.stderr)
     n_schools = sum(len(m.schools) for m in config.region.municipalities)
     print(
         f"configuration OK: {config.config_dir} — {len(config.region.municipalities)} municipalities, "
@@ -78,10 +81,10 @@ def _print_demo_help(config: Config, args: argparse.Namespace) -> None:
         "\n"
         f"idops demo: API {base}/docs   pages {base}/   (SQLite + built-in Graph emulator, demo data)\n"
         "Tokens (the last word printed is the bearer token):\n"
-        f"  ./dev idops dev-token --role Principal --school {school}\n"
-        f"  ./dev idops dev-token --role ItAdmin --municipality {m.key}\n"
-        "  ./dev idops dev-token --role RegionAdmin\n"
-        f"  TOKEN=$(./dev idops dev-token --role RegionAdmin | tail -n1); "
+        f"  ./dev idops dev-token --demo --role Principal --school {school}\n"
+        f"  ./dev idops dev-token --demo --role ItAdmin --municipality {m.key}\n"
+        "  ./dev idops dev-token --demo --role RegionAdmin\n"
+        f"  TOKEN=$(./dev idops dev-token --demo --role RegionAdmin | tail -n1); "
         f"curl -H \"Authorization: Bearer $TOKEN\" {base}/v1/jobs\n",
         flush=True,
     )
@@ -92,7 +95,11 @@ def cmd_dev_token(args: argparse.Namespace) -> int:
 
     from idops.auth.demo import DemoRefused, DemoSigner, demo_claims
 
-    config = _load(args)
+    if not args.demo:
+        print("idops dev-token: demo tokens exist only in the demo: add --demo (and run idops serve --demo)",
+              file=sys.stderr)
+        return 2
+    config = _load(args, demo=True)
     try:
         claims = demo_claims(
             config, role=args.role, now=datetime.now(UTC), school=args.school, municipality=args.municipality
@@ -188,8 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     cfg = sub.add_parser("config", parents=[common], help="configuration tools")
     cfg_sub = cfg.add_subparsers(dest="config_command", required=True)
-    cfg_sub.add_parser("check", parents=[common], help="validate the configuration; non-zero exit on problems"
-                       ).set_defaults(func=cmd_config_check)
+    check = cfg_sub.add_parser("check", parents=[common], help="validate the configuration; non-zero exit on problems")
+    check.add_argument("--demo", action="store_true", help="check it as the demo's (demo sign-in allowed)")
+    check.set_defaults(func=cmd_config_check)
 
     db = sub.add_parser("db", parents=[common], help="database tools")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -205,7 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("scheduler", parents=[common], help="run only the scheduler (deployments with API replicas)"
                    ).set_defaults(func=cmd_scheduler)
 
-    t = sub.add_parser("dev-token", parents=[common], help="print a demo bearer token (demo auth only)")
+    t = sub.add_parser("dev-token", parents=[common], help="print a demo bearer token (with --demo only)")
+    t.add_argument("--demo", action="store_true", help="required: demo tokens exist only in the demo")
     t.add_argument("--role", required=True, choices=["Principal", "ItAdmin", "RegionAdmin"])
     t.add_argument("--school", help="municipality/school, for --role Principal")
     t.add_argument("--municipality", help="municipality key, for --role ItAdmin")

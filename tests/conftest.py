@@ -97,6 +97,7 @@ def data_dir(tmp_path: Path) -> Path:
 def make_config(clean_db: str, data_dir: Path) -> Callable[..., Config]:
     def make(**overrides: Any) -> Config:
         base: dict[str, Any] = {
+            "demo": True,  # the shipped config is the demo's: demo sign-in exists only with --demo
             "data_dir": data_dir,
             "database": {"url": clean_db},
             "scheduler": {"enabled": False},

@@ -56,7 +56,7 @@ async def get_caller(request: Request, c: ContainerDep) -> Caller:
         log.info("token_rejected", reason=str(exc))
         raise Unauthenticated(_BAD_TOKEN) from exc
     try:
-        scope = resolve_scope(claims, c.config.region)
+        scope = resolve_scope(claims, c.config.region, region_admin_tenants=c.config.region_admin_tenants())
     except NoScope as exc:
         raise Forbidden(_NO_SCOPE) from exc
     caller = Caller(

@@ -2,13 +2,14 @@
 
 A principal sees the schools whose ``principals`` list their ``oid`` or one of their groups;
 an IT admin sees the municipalities whose ``it_admins`` list them (or, failing that, the
-municipalities of their tenant); a region admin sees everything. Every endpoint asks the
+municipalities of their tenant); a region admin — a token from one of
+``auth.region_admin_tenant_ids`` — sees everything. Every endpoint asks the
 ``Scope``; a school outside it is answered exactly like one that does not exist (404).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -39,9 +40,6 @@ class Scope:
     def is_admin(self) -> bool:
         return self.role in ("ItAdmin", "RegionAdmin")
 
-    def filter_schools(self, paths: Iterable[str]) -> list[str]:
-        return [p for p in paths if p in self.schools]
-
 
 @dataclass(frozen=True, slots=True)
 class Caller:
@@ -63,10 +61,14 @@ class NoScope(Exception):
     """A valid token whose roles/claims grant nothing in this region (→ 403)."""
 
 
-def resolve_scope(claims: Mapping[str, Any], region: RegionConfig) -> Scope:
+def resolve_scope(
+    claims: Mapping[str, Any], region: RegionConfig, *, region_admin_tenants: frozenset[str] | None
+) -> Scope:
     """Turn validated token claims into a Scope. Raises ``NoScope`` when nothing is granted.
 
-    The highest role wins (RegionAdmin > ItAdmin > Principal): one token, one view.
+    The highest role wins (RegionAdmin > ItAdmin > Principal): one token, one view. ``RegionAdmin``
+    counts only from a tenant in ``region_admin_tenants`` (None: from any region tenant — the demo);
+    from any other tenant the role is ignored and the token's next role decides.
     """
     roles = claims.get("roles") or []
     if not isinstance(roles, list):
@@ -79,13 +81,15 @@ def resolve_scope(claims: Mapping[str, Any], region: RegionConfig) -> Scope:
         if role not in roles:
             continue
         if role == "RegionAdmin":
+            if region_admin_tenants is not None and tid not in region_admin_tenants:
+                continue
             all_schools = frozenset(region.school_paths())
             return Scope(role, all_schools, frozenset(m.key for m in region.municipalities))
         if role == "ItAdmin":
             munis = [
                 m
                 for m in region.municipalities
-                if oid in m.it_admins.object_ids or groups & set(m.it_admins.group_ids)
+                if m.tenant_id == tid and (oid in m.it_admins.object_ids or groups & set(m.it_admins.group_ids))
             ]
             if not munis:  # no explicit listing: the admin's own tenant's municipalities
                 munis = [

@@ -73,6 +73,12 @@ class Config:
             values["quota"] = school.quota
         return EffectivePolicy(**values)
 
+    def region_admin_tenants(self) -> frozenset[str] | None:
+        """Tenants whose RegionAdmin tokens count; None (any tenant of the region) only with demo sign-in."""
+        if self.settings.auth.mode == "demo":
+            return None
+        return frozenset(t.lower() for t in self.settings.auth.region_admin_tenant_ids)
+
     def resolve_path(self, path: Path) -> Path:
         """Relative data paths are relative to the working directory, as a 12-factor service expects."""
         return path if path.is_absolute() else Path.cwd() / path
@@ -186,8 +192,25 @@ def load_config(config_dir: Path | None = None, **overrides: Any) -> Config:
     return Config(settings=settings, region=region, apps=apps, config_dir=config_dir)
 
 
+def _auth_mode(settings: Settings) -> list[str]:
+    """Demo sign-in exists only with --demo (where it is the default); a deployment names 'entra'."""
+    if settings.auth.mode is None and settings.demo:
+        settings.auth.mode = "demo"
+    if settings.auth.mode is None:
+        return [f"{SERVICE_FILE}: auth.mode: required key is missing: set 'entra' with auth.issuer, auth.audience "
+                "and auth.jwks_url (demo sign-in exists only with --demo)"]
+    if settings.auth.mode == "demo" and not settings.demo:
+        return [f"{SERVICE_FILE}: auth.mode: 'demo' is allowed only with --demo (idops serve --demo); "
+                "a deployment sets 'entra'"]
+    return []
+
+
 def _cross_checks(settings: Settings, region: RegionConfig) -> list[str]:
-    problems = []
+    problems = _auth_mode(settings)
+    tenants = {t.lower() for t in region.tenants()}
+    for i, tid in enumerate(settings.auth.region_admin_tenant_ids):
+        if tid.lower() not in tenants:
+            problems.append(f"{SERVICE_FILE}: auth.region_admin_tenant_ids[{i}]: {tid!r} is not a tenant of the region")
     for i, m in enumerate(region.municipalities):
         emulated = settings.demo or settings.emulator.enabled
         if m.graph.credential == "static" and not emulated and not m.graph.base_url.startswith("http://"):
@@ -195,6 +218,4 @@ def _cross_checks(settings: Settings, region: RegionConfig) -> list[str]:
                 f"{REGION_FILE}: municipalities[{i}]({m.key}).graph.credential: "
                 "'static' works only against the emulator"
             )
-    if settings.auth.mode == "demo" and not settings.demo and os.environ.get("IDOPS_ENV") == "production":
-        problems.append(f"{SERVICE_FILE}: auth.mode: 'demo' is refused when IDOPS_ENV=production")
     return problems

@@ -25,16 +25,19 @@ class DatabaseSettings(_Section):
 
 
 class AuthSettings(_Section):
-    # "demo": tokens signed by the local demo key (var/demo-signing-key.pem), served as a JWKS.
     # "entra": real Entra ID tokens; issuer, audience and jwks_url are required.
-    mode: Literal["demo", "entra"] = "demo"
+    # "demo": tokens signed by the local demo key (var/demo-signing-key.pem), served as a JWKS —
+    # allowed only with --demo (``Settings.demo``), which also makes it the default.
+    # No default otherwise: a deployment states its identity provider.
+    mode: Literal["demo", "entra"] | None = None
     issuer: str = ""
     audience: str = "api://idops"
     jwks_url: str = ""
     algorithms: list[Literal["RS256"]] = ["RS256"]
     clock_skew_seconds: int = Field(default=60, ge=0, le=600)
     jwks_cache_seconds: int = Field(default=3600, ge=60)
-    # Region admins are whoever carries the RegionAdmin role; optional narrowing by tenant id.
+    # RegionAdmin counts only in tokens from these tenants (entra mode; empty: nobody is a region
+    # admin, and `idops config check` warns). Demo sign-in ignores it.
     region_admin_tenant_ids: list[str] = []
 
     @model_validator(mode="after")

@@ -137,7 +137,7 @@ class SubstituteRepository:
 
     async def find_live_duplicate_by_name(
         self,
-        tenant_id: str,
+        municipality: str,
         search_name: str,
         email: str | None,
         school: str,
@@ -146,7 +146,7 @@ class SubstituteRepository:
     ) -> SubstitutePeriod | None:
         """A double-submitted form: same name (and contact, when given), school and overlapping time."""
         cond = [
-            SubstitutePerson.tenant_id == tenant_id,
+            SubstitutePerson.municipality == municipality,
             SubstitutePerson.search_name == search_name,
             SubstitutePeriod.school == school,
             SubstitutePeriod.status.in_(list(LIVE)),
@@ -198,13 +198,12 @@ class SubstituteRepository:
     async def search_persons(
         self, *, municipalities: Sequence[str], query: str, limit: int
     ) -> Sequence[SubstitutePerson]:
-        """Persons who have substituted in these municipalities, matched on folded name or contact."""
+        """Persons of these municipalities (a person belongs to one), matched on folded name or contact."""
         like = f"%{query.replace('%', '').replace('_', '')}%"
-        sub = select(SubstitutePeriod.person_id).where(SubstitutePeriod.municipality.in_(list(municipalities)))
         q = (
             select(SubstitutePerson)
             .where(
-                SubstitutePerson.id.in_(sub),
+                SubstitutePerson.municipality.in_(list(municipalities)),
                 SubstitutePerson.scrubbed_at.is_(None),
                 or_(
                     SubstitutePerson.search_name.like(like),

@@ -97,7 +97,7 @@ async def request_substitute(
             duplicate = await uow.substitutes.find_overlapping_for_person(person.id, body.school, starts_at, ends_at)
         else:
             duplicate = await uow.substitutes.find_live_duplicate_by_name(
-                municipality.tenant_id, person.search_name, person.email, body.school, starts_at, ends_at
+                municipality.key, person.search_name, person.email, body.school, starts_at, ends_at
             )
         if duplicate is not None:
             raise Conflict(_DUPLICATE, existing_id=duplicate.id)
@@ -158,12 +158,11 @@ async def _person_for(
     uow: SubstitutesUnitOfWork, c: SubstituteDeps, caller: Caller, body: SubstituteRequest, municipality: Municipality
 ) -> SubstitutePerson:
     if body.person_id:
+        # Persons belong to a municipality, not to a tenant: where municipalities share a tenant, a
+        # person of one is invisible to the other (the school's municipality was checked against
+        # the caller's scope above).
         person = await uow.substitutes.get_person(body.person_id)
-        visible = person is not None and person.tenant_id == municipality.tenant_id and person.scrubbed_at is None
-        if visible and person is not None and not caller.scope.is_admin:
-            periods = await uow.substitutes.periods_of_person(person.id)
-            visible = any(caller.scope.touches_municipality(p.municipality) for p in periods)
-        if not visible or person is None:
+        if person is None or person.municipality != municipality.key or person.scrubbed_at is not None:
             raise NotFound(_PERSON_NOT_FOUND)
         if body.contact and body.contact.email:
             person.email = body.contact.email

@@ -55,7 +55,7 @@ def caller_of(c: Container, session: Mapping[str, Any]) -> Caller | None:
     if not isinstance(signed_in, int) or datetime.now(UTC).timestamp() - signed_in > ABSOLUTE_SECONDS:
         return None
     try:
-        scope = resolve_scope(user, c.config.region)
+        scope = resolve_scope(user, c.config.region, region_admin_tenants=c.config.region_admin_tenants())
     except NoScope as exc:
         raise NoAccess(str(exc)) from exc
     return Caller(

@@ -76,7 +76,7 @@ def nav_items(w: WebRequest, path: str) -> list[NavItem]:
                 items.append(("/admin/region", "nav_region"))
         else:
             items.append(("/", "nav_substitutes"))
-    if sess.is_demo_auth(w.container) and w.container.config.settings.demo:
+    if sess.has_demo_clock(w.container):
         items.append(("/_demo/clock", "nav_demo_clock"))
     out = []
     for href, key in items:

@@ -18,6 +18,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
+from idops.kit.clock import ShiftedClock
+
 if TYPE_CHECKING:
     from idops.container import Container
 
@@ -35,6 +37,11 @@ class SessionNotConfigured(RuntimeError):
 
 def is_demo_auth(c: Container) -> bool:
     return c.config.settings.auth.mode == "demo"
+
+
+def has_demo_clock(c: Container) -> bool:
+    """The demo's clock page exists only in the demo, on the demo's movable clock."""
+    return c.config.settings.demo and is_demo_auth(c) and isinstance(c.clock, ShiftedClock)
 
 
 def session_secret(c: Container) -> str:

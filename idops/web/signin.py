@@ -27,8 +27,9 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 def _start_session(request: Request, claims: dict[str, Any]) -> Response:
     """A fresh session for the signed-in user (a new CSRF token: nothing survives from before)."""
     session = web(request).session
+    config = web(request).container.config
     try:
-        resolve_scope(claims, web(request).container.config.region)
+        resolve_scope(claims, config.region, region_admin_tenants=config.region_admin_tenants())
     except NoScope:
         log.info("web_sign_in_without_scope", oid=claims.get("oid"), tid=claims.get("tid"))
         return error_page(request, 403, text(web(request).lang, "no_access"))

@@ -82,7 +82,7 @@ class Server:
     def token(self, *args: str) -> str:
         """A bearer token from ``idops dev-token`` (same data dir, so the same signing key)."""
         out = subprocess.run(
-            [str(Path(sys.executable).parent / "idops"), "dev-token", *args],
+            [str(Path(sys.executable).parent / "idops"), "dev-token", "--demo", *args],
             env=self.env,
             cwd=REPO,
             capture_output=True,

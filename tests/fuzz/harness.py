@@ -200,7 +200,7 @@ def fuzz_environment(data_dir: Any, database_url: str, *, users_per_tenant: int 
 
     upgrade(database_url)
     config = load_config(
-        CONFIG_DIR, data_dir=data_dir, database={"url": database_url}, scheduler={"enabled": False},
+        CONFIG_DIR, demo=True, data_dir=data_dir, database={"url": database_url}, scheduler={"enabled": False},
         logging={"format": "json", "level": "WARNING"},
         graph={"max_backoff_seconds": 0.2, "replication_wait_seconds": 2.0, "max_retries": 3},
         **overrides,

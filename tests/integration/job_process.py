@@ -33,7 +33,7 @@ async def run(_c: object) -> dict[str, int]:
 
 async def main(name: str, start_at: float) -> None:
     JOBS[name] = JobSpec(name, "test job that sleeps", cron("0 0 1 1 *"), module="tests.integration.job_process")
-    config = load_config(Path(os.environ["IDOPS_CONFIG_DIR"]))
+    config = load_config(Path(os.environ["IDOPS_CONFIG_DIR"]), demo=True)  # the shipped (demo) config
     # CLOCK_OFFSET lets a test look past a lease's expiry without sleeping through it.
     clock = ShiftedClock(timedelta(seconds=float(os.environ.get("CLOCK_OFFSET", "0"))))
     c = bootstrap(config, clock=clock, directories=NoDirectories())

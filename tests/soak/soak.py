@@ -226,7 +226,7 @@ class Soak:
         (workdir / "var").mkdir(parents=True, exist_ok=True)
         self.db_url = db_url or f"sqlite+aiosqlite:///{workdir / 'idops.db'}"
         upgrade(self.db_url)
-        self.config = load_config(REPO / "config", data_dir=workdir / "var", database={"url": self.db_url})
+        self.config = load_config(REPO / "config", demo=True, data_dir=workdir / "var", database={"url": self.db_url})
         self.signer = DemoSigner.load_or_create(workdir / "var")
         self.report = Report()
         self.tracked: dict[str, Tracked] = {}

@@ -91,6 +91,7 @@ class Worker:
 def child_config(database_url: str, data_dir: Path, **graph: Any) -> dict[str, Any]:
     """``load_config`` overrides for the children: the test's database, quiet logs, short leases."""
     return {
+        "demo": True,  # the shipped config is the demo's
         "data_dir": str(data_dir),
         "database": {"url": database_url},
         "scheduler": {"enabled": False, "lease_seconds": 120},

@@ -201,3 +201,66 @@ async def test_every_endpoint_needs_a_token(api: Api, subs: dict[str, dict[str, 
             assert sub_id not in str({k: v for k, v in r.json().items() if k != "instance"})
     got = (await api.client.get(f"/v1/substitutes/{sub_id}", headers=api.principal())).json()
     assert got["status"] == "active" and got["ends_at"] == subs[SCHOOL]["ends_at"]
+
+
+# --- municipalities that share one tenant (Lempäälä and Vesilahti): scope is by municipality ----------
+
+LEMPAALA_SCHOOL, VESILAHTI_SCHOOL = "lempaala/sisatmetsa", "vesilahti/narva"
+
+
+@pytest.fixture
+async def shared(api: Api) -> dict[str, dict[str, Any]]:
+    assert api.tenant(LEMPAALA_SCHOOL) == api.tenant(VESILAHTI_SCHOOL)  # the premise of these tests
+    return {
+        LEMPAALA_SCHOOL: await create(api, LEMPAALA_SCHOOL, "Lauri", "Lempinen"),
+        VESILAHTI_SCHOOL: await create(api, VESILAHTI_SCHOOL, "Veera", "Vesala"),
+    }
+
+
+@pytest.mark.parametrize("who", ["principal", "it_admin"])
+async def test_in_a_shared_tenant_the_other_municipalitys_substitutes_are_404_on_every_endpoint(
+    api: Api, shared: dict[str, dict[str, Any]], who: str
+) -> None:
+    headers = api.principal(LEMPAALA_SCHOOL) if who == "principal" else api.admin("lempaala")
+    hidden_sub = shared[VESILAHTI_SCHOOL]
+    ends_at = (api.clock.now() + timedelta(days=6)).isoformat()
+    missing = str(uuid.uuid4())
+    for (method, path, body), (_, missing_path, _) in zip(
+        by_id_calls(hidden_sub["id"], ends_at), by_id_calls(missing, ends_at), strict=True
+    ):
+        assert shape(await call(api, method, path, body, headers)) == shape(
+            await call(api, method, missing_path, body, headers)
+        ), (who, method, path)
+    listed = await api.client.get("/v1/substitutes", params={"person_id": hidden_sub["person_id"]}, headers=headers)
+    assert listed.status_code == 200 and listed.json()["items"] == []
+    found = await api.client.get("/v1/substitute-persons", params={"q": "vesala"}, headers=headers)
+    assert found.status_code == 200 and found.json()["items"] == []
+    # the Vesilahti substitute is untouched
+    got = (await api.client.get(f"/v1/substitutes/{hidden_sub['id']}", headers=api.admin("vesilahti"))).json()
+    assert got["status"] == "active" and got["ends_at"] == hidden_sub["ends_at"]
+
+
+@pytest.mark.parametrize("who", ["principal", "it_admin"])
+async def test_in_a_shared_tenant_a_person_of_the_other_municipality_cannot_be_named_or_changed(
+    api: Api, shared: dict[str, dict[str, Any]], who: str
+) -> None:
+    headers = api.principal(LEMPAALA_SCHOOL) if who == "principal" else api.admin("lempaala")
+    person_id = shared[VESILAHTI_SCHOOL]["person_id"]
+    hidden = await api.request(school=LEMPAALA_SCHOOL, person_id=person_id, given="Veera", surname="Vesala",
+                               contact={"email": "attacker@example.org"}, headers=headers, starts=timedelta(days=7))
+    unknown = await api.request(school=LEMPAALA_SCHOOL, person_id=str(uuid.uuid4()), given="Veera",
+                                surname="Vesala", headers=headers, starts=timedelta(days=7))
+    assert shape(hidden) == shape(unknown)
+    async with api.container.database.session() as s:
+        from idops.substitutes.models import SubstitutePerson
+
+        person = await s.get(SubstitutePerson, person_id)
+    assert person is not None and person.email is None  # the contact e-mail was not overwritten
+
+
+async def test_in_a_shared_tenant_each_it_admin_lists_only_their_municipality(
+    api: Api, shared: dict[str, dict[str, Any]]
+) -> None:
+    for muni, school in (("lempaala", LEMPAALA_SCHOOL), ("vesilahti", VESILAHTI_SCHOOL)):
+        r = await api.client.get("/v1/substitutes", headers=api.admin(muni))
+        assert {s["school"] for s in r.json()["items"]} == {school}

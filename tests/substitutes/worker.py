@@ -44,7 +44,7 @@ from tests.conftest import CONFIG_DIR
 def region_admin(config: Any) -> Caller:
     claims = demo_claims(config, role="RegionAdmin", now=datetime.now(UTC))
     return Caller(oid=claims["oid"], tid=claims["tid"], roles=frozenset(claims["roles"]),
-                  scope=resolve_scope(claims, config.region))
+                  scope=resolve_scope(claims, config.region, region_admin_tenants=None))
 
 
 async def child(cmd: dict[str, Any], index: int) -> dict[str, Any]:
@@ -116,7 +116,7 @@ def serve() -> None:
 def warm_up() -> None:
     """Build one container and throw it away: the SDK's first client costs most of a second, later ones
     a fraction (nothing connects, so nothing is shared with the children)."""
-    config = load_config(CONFIG_DIR, database={"url": "sqlite+aiosqlite:///:memory:"})
+    config = load_config(CONFIG_DIR, demo=True, database={"url": "sqlite+aiosqlite:///:memory:"})
     for _ in range(2):
         bootstrap(config, graph_base_url="http://127.0.0.1:9/v1.0")
 

@@ -37,24 +37,48 @@ def test_help_is_fast_and_imports_nothing_heavy() -> None:
     assert time.perf_counter() - started < 2.0  # includes interpreter start-up
 
 
-def test_config_check_passes_on_the_shipped_config() -> None:
-    r = idops("config", "check", "--config-dir", str(CONFIG_DIR))
+def test_config_check_passes_on_the_shipped_config_as_the_demo() -> None:
+    r = idops("config", "check", "--demo", "--config-dir", str(CONFIG_DIR))
     assert r.returncode == 0, r.stderr
     assert "8 municipalities" in r.stdout
+
+
+def test_the_shipped_demo_config_is_refused_outside_the_demo() -> None:
+    r = idops("config", "check", "--config-dir", str(CONFIG_DIR))
+    assert r.returncode == 2
+    assert "idops.toml: auth.mode: 'demo' is allowed only with --demo" in r.stderr
+
+
+def test_serve_without_demo_refuses_the_shipped_config_before_listening() -> None:
+    """Demo sign-in, the demo JWKS and dev tokens exist only under --demo: a plain ``idops serve`` with
+    the shipped (demo) configuration stops at start-up with a message naming the key."""
+    r = idops("serve", "--port", "0", "--config-dir", str(CONFIG_DIR))
+    assert r.returncode == 2
+    assert "auth.mode: 'demo' is allowed only with --demo" in r.stderr
+
+
+def test_a_deployment_must_name_its_identity_provider(tmp_path: Path) -> None:
+    d = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, d)
+    (d / "idops.toml").write_text((d / "idops.toml").read_text().replace('mode = "demo"\n', ""))
+    r = idops("config", "check", "--config-dir", str(d))
+    assert r.returncode == 2
+    assert "idops.toml: auth.mode: required key is missing: set 'entra'" in r.stderr
+    assert idops("config", "check", "--demo", "--config-dir", str(d)).returncode == 0  # the demo's default
 
 
 def test_config_check_fails_with_path_qualified_problems(tmp_path: Path) -> None:
     d = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, d)
     (d / "idops.toml").write_text((d / "idops.toml").read_text().replace("[policy]\n", "[policy]\nfoo = 1\n"))
-    r = idops("config", "check", "--config-dir", str(d))
+    r = idops("config", "check", "--demo", "--config-dir", str(d))
     assert r.returncode == 2
     assert "idops.toml: policy.foo: unknown key" in r.stderr
 
 
 def test_dev_token_prints_a_token_as_the_last_word(tmp_path: Path) -> None:
-    r = idops("dev-token", "--role", "Principal", "--school", "tampere/hervanta", "--config-dir", str(CONFIG_DIR),
-              env={"IDOPS_DATA_DIR": str(tmp_path)})
+    r = idops("dev-token", "--demo", "--role", "Principal", "--school", "tampere/hervanta",
+              "--config-dir", str(CONFIG_DIR), env={"IDOPS_DATA_DIR": str(tmp_path)})
     assert r.returncode == 0, r.stderr
     token = r.stdout.split()[-1]
     claims = jwt.decode(token, options={"verify_signature": False})
@@ -69,12 +93,20 @@ def test_dev_token_refuses_under_real_identity_provider(tmp_path: Path) -> None:
         "IDOPS_AUTH__JWKS_URL": "https://login.microsoftonline.com/common/discovery/v2.0/keys",
         "IDOPS_DATA_DIR": str(tmp_path),
     }
-    r = idops("dev-token", "--role", "RegionAdmin", "--config-dir", str(CONFIG_DIR), env=env)
+    r = idops("dev-token", "--demo", "--role", "RegionAdmin", "--config-dir", str(CONFIG_DIR), env=env)
     assert r.returncode == 3
     assert "refused" in r.stderr
     assert not (tmp_path / "demo-signing-key.pem").exists()
 
 
 def test_dev_token_for_unknown_school_is_an_error() -> None:
-    r = idops("dev-token", "--role", "Principal", "--school", "tampere/atlantis", "--config-dir", str(CONFIG_DIR))
+    r = idops("dev-token", "--demo", "--role", "Principal", "--school", "tampere/atlantis",
+              "--config-dir", str(CONFIG_DIR))
     assert r.returncode == 2 and "unknown school" in r.stderr
+
+
+def test_dev_token_is_refused_without_demo(tmp_path: Path) -> None:
+    r = idops("dev-token", "--role", "RegionAdmin", "--config-dir", str(CONFIG_DIR),
+              env={"IDOPS_DATA_DIR": str(tmp_path)})
+    assert r.returncode == 2 and "--demo" in r.stderr
+    assert not (tmp_path / "demo-signing-key.pem").exists()

@@ -31,6 +31,12 @@ def problems_of(cfg_dir: Path) -> list[str]:
     return info.value.problems
 
 
+@pytest.fixture(autouse=True)
+def _as_the_demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shipped configuration is the demo's (demo sign-in): these tests read it as ``--demo`` does."""
+    monkeypatch.setenv("IDOPS_DEMO", "true")
+
+
 def test_shipped_demo_configuration_is_valid() -> None:
     config = load_config(REPO_CONFIG)
     keys = [m.key for m in config.region.municipalities]

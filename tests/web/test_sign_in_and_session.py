@@ -200,9 +200,9 @@ async def test_pages_refuse_to_run_without_a_session_secret_outside_demo(
         bootstrap(entra_config, directories=NoDirectories())  # refused at start-up, not at the first request
 
 
-async def test_demo_clock_is_refused_outside_demo_mode(config: Config) -> None:
-    """Demo auth without ``--demo`` (a real clock): the clock page and hook are 404."""
-    assert config.settings.auth.mode == "demo" and not config.settings.demo
+async def test_demo_clock_needs_the_demos_movable_clock(config: Config) -> None:
+    """The clock page moves only the demo's own clock: with the real clock it and its hook are 404."""
+    assert config.settings.auth.mode == "demo" and config.settings.demo
     async with serve(config, base_url="http://idops.test") as client:
         page = await client.get("/sign-in")
         signed = await client.post("/sign-in/demo", data={"csrf": csrf_of(page.text), "who": "region"})
