@@ -465,11 +465,11 @@ async def notify_expiring(c: Container, *, actor: str = "job:notify_expiring") -
 
 
 def _notice_text(period: SubstitutePeriod, school_name: str) -> str:
-    from idops.substitutes.policy import fmt, fmt_en
+    from idops.kit.i18n import when
 
     return (
-        f"Koulun {school_name} sijaistunnus päättyy {fmt(period.ends_at)}. Voit jatkaa sen voimassaoloa "
+        f"Koulun {school_name} sijaistunnus päättyy {when(period.ends_at, 'fi')}. Voit jatkaa sen voimassaoloa "
         f"idopsissa (tunnus {period.id}).\n\n"
-        f"A substitute account of {school_name} ends on {fmt_en(period.ends_at)} (Helsinki time). "
+        f"A substitute account of {school_name} ends on {when(period.ends_at, 'en')} (Helsinki time). "
         f"You can extend it in idops (id {period.id})."
     )

@@ -32,7 +32,7 @@ def to_out(period: SubstitutePeriod, person: SubstitutePerson) -> SubstituteOut:
         user_principal_name=person.user_principal_name, display_name=person.display_name,
         starts_at=period.starts_at, ends_at=period.ends_at, created_at=period.created_at,
         created_by=period.created_by, activated_at=period.activated_at, ended_at=period.ended_at,
-        revoked_at=period.revoked_at, last_error=period.last_error,
+        revoked_at=period.revoked_at, last_error=period.last_error, request_id=period.request_id,
     )
 
 

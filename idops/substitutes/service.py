@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import secrets
-import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -28,7 +27,7 @@ from idops.audit import repository as audit
 from idops.auth.scope import Caller
 from idops.graph.errors import GraphConflict, GraphError, GraphForbidden, GraphNotFound
 from idops.graph.port import BatchRequest, Directory, DirectoryUser, NewUser
-from idops.kit.errors import Conflict, Message, NotFound
+from idops.kit.errors import Conflict, FieldProblem, Message, NotFound
 from idops.substitutes import account, names, policy
 from idops.substitutes import repository as repo
 from idops.substitutes.access import school_groups, target
@@ -85,11 +84,28 @@ def directory_for(c: Container, tenant_id: str) -> Directory:
     return c.directories.for_tenant(tenant_id)
 
 
+# Characters a principal can read aloud and a substitute type without confusing them: no 0/O/o,
+# 1/l/I/i, 5/S/s, 2/Z/z, 8/B, and only symbols every keyboard layout shows plainly.
+UNAMBIGUOUS_UPPER = "ACDEFGHJKLMNPQRTUVWXY"
+UNAMBIGUOUS_LOWER = "abcdefghjkmnpqrtuvwxy"
+UNAMBIGUOUS_DIGITS = "3469"
+UNAMBIGUOUS_SYMBOLS = "#%+=?"
+PASSWORD_LENGTH = 16
+
+
 def random_password() -> str:
-    """A strong one-time password (never stored, never logged)."""
-    alphabet = string.ascii_letters + string.digits
-    core = "".join(secrets.choice(alphabet) for _ in range(16))
-    return core[:8] + secrets.choice("!#%+-=?") + secrets.choice(string.digits) + core[8:] + "Aa"
+    """A strong one-time password (never stored, never logged) from an unambiguous alphabet.
+
+    Graph's complexity rule (3 of upper, lower, digit, symbol; 8–256 characters) is met by always
+    holding all four: 16 characters, ~90 bits."""
+    classes = (UNAMBIGUOUS_UPPER, UNAMBIGUOUS_LOWER, UNAMBIGUOUS_DIGITS, UNAMBIGUOUS_SYMBOLS)
+    alphabet = "".join(classes)
+    chars = [secrets.choice(c) for c in classes]
+    chars += [secrets.choice(alphabet) for _ in range(PASSWORD_LENGTH - len(chars))]
+    for i in range(len(chars) - 1, 0, -1):  # Fisher-Yates with the CSPRNG: the classes' places are secret too
+        j = secrets.randbelow(i + 1)
+        chars[i], chars[j] = chars[j], chars[i]
+    return "".join(chars)
 
 
 def request_hash(body: SubstituteRequest) -> str:
@@ -114,6 +130,15 @@ class RequestResult:
 
 
 # --------------------------------------------------------------------------------------------- request
+
+
+def period_problems(c: Container, school: str, starts_at: datetime, ends_at: datetime) -> list[FieldProblem]:
+    """Every period rule a request for ``school`` would break now — what ``request_substitute`` refuses
+    before anything else — so a form with other mistakes can show these too after one submit."""
+    found = c.config.region.school(school)
+    if found is None:
+        return []
+    return policy.period_problems(c.config.policy_for(*found), starts_at, ends_at, c.clock.now())
 
 
 async def request_substitute(
@@ -160,7 +185,7 @@ async def request_substitute(
                     "Samalle henkilölle on jo sijaistunnus tähän kouluun samalle ajalle.",
                     "This person already has a substitute account at this school for that time.",
                 ),
-                existing_id=duplicate.id,
+                field="person", existing_id=duplicate.id,
             )
         policy.check_quota(pol, await repo.count_overlapping(s, body.school, starts_at, ends_at), school.name)
         if person.user_principal_name is None:
@@ -578,7 +603,7 @@ async def extend(c: Container, caller: Caller, period_id: str, ends_at: datetime
         raise policy.PolicyViolation(Message(
             "Uuden päättymisajan on oltava tulevaisuudessa; päätä tunnus heti toiminnolla 'Päätä nyt'.",
             "The new end must be in the future; use 'end now' to end the account at once.",
-        ))
+        ), field="ends_at")
     found = c.config.region.school(period.school)
     assert found is not None
     policy.check_duration(c.config.policy_for(*found), period.starts_at, ends_at)
