@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -100,13 +100,15 @@ def outside_request(request: Request, *, caller: Caller | None = None, lang: str
 
 
 @cache
-def environment() -> Environment:
+def environment(strict: bool = False) -> Environment:
+    """The pages' Jinja2 environment. ``strict`` (the template tests) makes a missing value an error;
+    pages render it empty rather than fail a principal's page over an optional field."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html", "svg"]),
         trim_blocks=True,
         lstrip_blocks=True,
-        undefined=StrictUndefined,
+        undefined=StrictUndefined if strict else Undefined,
     )
     return env
 

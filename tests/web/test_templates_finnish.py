@@ -13,10 +13,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from starlette.requests import Request
 
-from idops.auth.scope import Caller, Scope
+from idops.auth.scope import Caller, Role, Scope
 from idops.config import Config
+from idops.web import render as render_module
 from idops.web.charts import trend_chart
 from idops.web.render import TEMPLATES, WebRequest, render
 from idops.web.texts import EN, FI, actor_label, code_groups, event_label, job_label, method_label, problem_note
@@ -172,16 +174,16 @@ def offenders(html: str) -> list[str]:
     return found
 
 
-def caller(role: str = "Principal") -> Caller:
+def caller(role: Role = "Principal") -> Caller:
     scope = Scope(
         role,
         frozenset({"tampere/hervanta", "tampere/kaleva"}),
         frozenset({"tampere"}) if role != "Principal" else frozenset(),
-    )  # type: ignore[arg-type]
+    )
     return Caller(oid="o", tid="t", roles=frozenset({role}), scope=scope, name="Riitta Rehtori")
 
 
-def request_for(config: Config, path: str, role: str = "Principal", lang: str = "fi") -> Request:
+def request_for(config: Config, path: str, role: Role = "Principal", lang: str = "fi") -> Request:
     container: Any = SimpleNamespace(config=config)
     w = WebRequest(container=container, session={"user": {"oid": "o"}}, lang=lang, caller=caller(role))
     return Request(
@@ -370,7 +372,7 @@ def mfa_context(*, with_data: bool) -> dict[str, Any]:
     }
 
 
-def request_context(config: Config, *, errors: bool) -> dict[str, Any]:
+def request_context(config: Config, *, errors: bool, chosen: bool = False) -> dict[str, Any]:
     form = SimpleNamespace(
         given_name="",
         surname="Virtanen",
@@ -388,7 +390,9 @@ def request_context(config: Config, *, errors: bool) -> dict[str, Any]:
         "school_path": "tampere/hervanta",
         "school_name": "Hervannan koulu",
         "form": form,
-        "errors": {"given_name": FI["err_given_name"], "end_date": FI["err_date"]} if errors else {},
+        "errors": (
+            {"person" if chosen else "given_name": FI["err_given_name"], "end_date": FI["err_date"]} if errors else {}
+        ),
         "results": []
         if errors
         else [
@@ -403,7 +407,11 @@ def request_context(config: Config, *, errors: bool) -> dict[str, Any]:
         ],
         "q": "zzzz",
         "too_short": errors,
-        "chosen": None,
+        "chosen": SimpleNamespace(
+            given_name="Ritva", surname="Rönkä", user_principal_name="ritva.ronka@sijaiset.tampere.fi", person_id="p"
+        )
+        if chosen
+        else None,
         "service_error": "Kunnan asetukset eivät salli kertakäyttöistä kirjautumiskoodia." if errors else None,
         "key": "k",
         "policy": config.policy_for(*found),
@@ -412,7 +420,7 @@ def request_context(config: Config, *, errors: bool) -> dict[str, Any]:
     }
 
 
-def contexts(config: Config) -> dict[str, list[tuple[str, str, dict[str, Any]]]]:
+def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]]:
     """template → [(path, role, context)]: each state worth rendering."""
     events = [
         {"at": NOW, "action": event_label("fi", a), "actor": actor_label("fi", ACTORS[i % len(ACTORS)])}
@@ -563,6 +571,8 @@ def contexts(config: Config) -> dict[str, list[tuple[str, str, dict[str, Any]]]]
         "request.html": [
             ("/schools/tampere/hervanta/new", "Principal", request_context(config, errors=False)),
             ("/schools/tampere/hervanta/new", "Principal", request_context(config, errors=True)),
+            ("/schools/tampere/hervanta/new", "Principal", request_context(config, errors=False, chosen=True)),
+            ("/schools/tampere/hervanta/new", "Principal", request_context(config, errors=True, chosen=True)),
         ],
         "school.html": [
             (
@@ -633,6 +643,13 @@ def contexts(config: Config) -> dict[str, list[tuple[str, str, dict[str, Any]]]]
 
 
 LAYOUTS = {"base.html", "_macros.html"}  # rendered inside every page
+
+
+@pytest.fixture(autouse=True)
+def strict_templates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A value a template uses but a page does not pass fails here (pages render it empty)."""
+    strict = render_module.environment(strict=True)
+    monkeypatch.setattr(render_module, "environment", lambda: strict)
 
 
 def rendered(config: Config, lang: str) -> list[tuple[str, str]]:
