@@ -131,8 +131,18 @@ def install(app: FastAPI) -> None:
     async def handle(request: Request, exc: Exception) -> Response:
         return respond(request, exc)
 
-    for kind in (IdopsError, GraphError, RequestValidationError, StarletteHTTPException, Exception):
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        # Starlette answers these from its outermost middleware, outside the one that echoes the
+        # request id: the response carries it here, so support can match it to the log line.
+        response = respond(request, exc)
+        rid = getattr(request.state, "request_id", None)
+        if rid:
+            response.headers["X-Request-ID"] = rid
+        return response
+
+    for kind in (IdopsError, GraphError, RequestValidationError, StarletteHTTPException):
         app.add_exception_handler(kind, handle)
+    app.add_exception_handler(Exception, unexpected)
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {

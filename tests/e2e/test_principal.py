@@ -183,10 +183,7 @@ def test_principal_requests_activates_hands_over_code_once_and_ends(page: Page, 
 
 def test_every_error_of_a_request_is_at_its_field_at_once_and_announced(page: Page, a11y: A11y) -> None:
     sign_in(page, PRINCIPAL)
-    page.set_viewport_size({"width": 360, "height": 740})
     page.goto(f"/schools/{SCHOOL}/new")
-    screenshot(page, "request-form-phone.png")
-    page.set_viewport_size({"width": 1280, "height": 800})
 
     # A one-letter search: the Finnish hint shows (the browser's own tooltip does not block the form).
     type_into(page, "#f-q", "a")
@@ -217,6 +214,10 @@ def test_every_error_of_a_request_is_at_its_field_at_once_and_announced(page: Pa
     expect(page.locator("#f-surname")).not_to_have_attribute("aria-invalid", "true")
     expect(page).to_have_title(re.compile("^Virhe:"))
     a11y.page(page, "request form with errors")
+    page.set_viewport_size({"width": 360, "height": 740})
+    screenshot(page, "request-form-phone.png")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.locator(".error-summary").focus()
     # From the summary, a link takes the keyboard to its field.
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
