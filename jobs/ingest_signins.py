@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from idops.signins.service import IngestOptions, ingest
 
 if TYPE_CHECKING:
-    from idops.bootstrap import Container
+    from idops.container import Container
 
 
 def options_for(c: Container) -> IngestOptions:
@@ -20,5 +20,5 @@ def options_for(c: Container) -> IngestOptions:
 
 
 async def run(c: Container) -> dict[str, int]:
-    result = await ingest(c.db, c.directories, c.config.region.tenants(), c.clock.now(), options_for(c))
+    result = await ingest(c.uow(), c.directories, c.config.region.tenants(), c.clock.now(), options_for(c))
     return result.counts()

@@ -16,14 +16,13 @@ from idops.signins.service import ingest
 from jobs.ingest_signins import options_for
 
 if TYPE_CHECKING:
-    from idops.bootstrap import Container
+    from idops.container import Container
 
 
 async def run(c: Container) -> dict[str, int]:
     now = c.clock.now()
-    ingested = await ingest(c.db, c.directories, c.config.region.tenants(), now, options_for(c))
-    async with c.db.session() as s:
-        report = await service.generate(s, c.config, c.directories, now)
+    ingested = await ingest(c.uow(), c.directories, c.config.region.tenants(), now, options_for(c))
+    report = await service.generate(c.uow(), c.config, c.directories, now)
     counts = ingested.counts()
     return {
         "sign_ins": counts["sign_ins"],

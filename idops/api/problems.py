@@ -1,9 +1,10 @@
 """One mapping from errors to responses: RFC 9457 ``application/problem+json`` for API clients, an HTML
 error page in the site's layout for browsers (``Accept`` prefers ``text/html``, or the request is a page's).
 
-``problem_of`` turns any exception into a ``Problem``; ``respond`` renders it either way. The app's
-exception handlers (``install``) and the pages' route class (``idops.web.routing``) both call ``respond``,
-so an error reads the same wherever it is raised.
+``problem_of`` turns any exception into a ``Problem``; ``respond`` renders it either way. ``install``
+makes ``respond`` the app's exception handler for everything; the pages' route class
+(``idops.web.routing``) hands its errors to those same handlers, so an error reads the same wherever
+it is raised.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from idops.kit.errors import (
 )
 from idops.kit.formats import prefers_html
 from idops.kit.i18n import language_of
+from idops.web.errors import problem_page
 
 log = structlog.get_logger("idops.api")
 PROBLEM = "application/problem+json"
@@ -104,14 +106,19 @@ def respond(request: Request, exc: Exception) -> Response:
     lang = web.lang if web is not None else language_of(request)
     problem = problem_of(request, exc, lang)
     if html:
-        from idops.web.errors import problem_page  # the pages are optional; the API is not
-
-        return problem_page(request, problem.status, problem.title, problem.detail, problem.headers)
-    return problem_response(
-        request, problem.status, problem.type_slug, problem.title.in_language(lang),
-        problem.detail.in_language(lang) if problem.detail else None, headers=problem.headers,
-        **({"errors": problem.errors} if problem.errors else {}), **problem.extra,
-    )
+        response = problem_page(request, problem.status, problem.title, problem.detail, problem.headers)
+    else:
+        response = problem_response(
+            request, problem.status, problem.type_slug, problem.title.in_language(lang),
+            problem.detail.in_language(lang) if problem.detail else None, headers=problem.headers,
+            **({"errors": problem.errors} if problem.errors else {}), **problem.extra,
+        )
+    # Unexpected errors are answered from Starlette's outermost middleware, outside the one that echoes
+    # the request id: every error response carries it itself, so support can match it to the log line.
+    rid = getattr(request.state, "request_id", None)
+    if rid:
+        response.headers["X-Request-ID"] = rid
+    return response
 
 
 def problem_response(
@@ -131,18 +138,8 @@ def install(app: FastAPI) -> None:
     async def handle(request: Request, exc: Exception) -> Response:
         return respond(request, exc)
 
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        # Starlette answers these from its outermost middleware, outside the one that echoes the
-        # request id: the response carries it here, so support can match it to the log line.
-        response = respond(request, exc)
-        rid = getattr(request.state, "request_id", None)
-        if rid:
-            response.headers["X-Request-ID"] = rid
-        return response
-
-    for kind in (IdopsError, GraphError, RequestValidationError, StarletteHTTPException):
+    for kind in (IdopsError, GraphError, RequestValidationError, StarletteHTTPException, Exception):
         app.add_exception_handler(kind, handle)
-    app.add_exception_handler(Exception, unexpected)
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {

@@ -196,3 +196,10 @@ async def _batch_parallel(directory: Directory, requests: list[BatchRequest]) ->
     for part in await asyncio.gather(*(directory.batch(chunk) for chunk in chunks)):
         out.update(part)
     return out
+
+
+async def purge_deleted(directory: Directory, user_id: str) -> bool:
+    """Delete a soft-deleted user for good (404: already gone). False when Graph refused."""
+    purge = BatchRequest("purge", "DELETE", f"/directory/deletedItems/{odata.path_id(user_id)}")
+    purged = (await directory.batch([purge]))["purge"]
+    return purged.ok or purged.status == 404

@@ -14,14 +14,14 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from idops.auth.scope import Caller
-from idops.bootstrap import Container
+from idops.container import Container
 from idops.coverage import service as coverage
 from idops.jobruntime import runner
 from idops.jobruntime.scheduler import next_runs
 from idops.kit.errors import NotFound
 from idops.kit.formats import DialectQuery, csv_response
 from idops.mfa import service as mfa
-from idops.substitutes import queries
+from idops.substitutes import views
 from idops.substitutes.models import Status
 from idops.web import session as sess
 from idops.web.guards import AdminDep, RegionAdminDep, WebContainer
@@ -30,7 +30,6 @@ from idops.web.render import render, web
 from idops.web.reports import report_page
 from idops.web.routing import PageRoute
 from idops.web.texts import job_label, text
-from jobs.registry import JOBS
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -42,11 +41,10 @@ _background: set[asyncio.Task[Any]] = set()
 
 async def _coverage_view(c: Container, caller: Caller) -> dict[str, Any] | None:
     """The latest report cut to ``caller``'s scope, or None before the first report."""
-    async with c.db.session() as s:
-        try:
-            return await coverage.view(s, caller)
-        except NotFound:
-            return None
+    try:
+        return await coverage.view(c.uow(), caller)
+    except NotFound:
+        return None
 
 
 @router.get("/admin/single-login", name="admin_coverage")
@@ -87,8 +85,8 @@ async def all_substitutes(
     cursor: Annotated[str, Query(max_length=512)] = "",
 ) -> Response:
     statuses = [s.value for s in Status]
-    page = await queries.list_page(
-        c,
+    page = await views.list_page(
+        c.uow(),
         caller,
         school=school or None,
         status=[status] if status in statuses else None,
@@ -129,7 +127,7 @@ async def jobs_page(request: Request, caller: AdminDep, c: WebContainer) -> Resp
             "last": last.get(n),
             "next": upcoming.get(n),
         }
-        for n in JOBS
+        for n in c.jobs
     ]
     return render(request, "admin_jobs.html", jobs=jobs)
 
@@ -137,7 +135,7 @@ async def jobs_page(request: Request, caller: AdminDep, c: WebContainer) -> Resp
 @router.post("/admin/jobs/{name}/run")
 async def run_job_now(request: Request, name: str, caller: AdminDep, c: WebContainer) -> Response:
     """Start a run in the background (like ``POST /v1/jobs/{name}/run?wait=false``)."""
-    if name not in JOBS:
+    if name not in c.jobs:
         raise NotFound()
     run = await runner.start_run(c, name, trigger="web", requested_by=caller.actor)
     task = asyncio.create_task(runner.run_job(c, name, trigger="web", run=run))
@@ -154,8 +152,7 @@ async def run_job_now(request: Request, name: str, caller: AdminDep, c: WebConta
 @router.get("/admin/region", name="admin_region")
 async def region_page(request: Request, caller: RegionAdminDep, c: WebContainer) -> Response:
     lang = web(request).lang
-    async with c.db.session() as s:
-        by_muni = await mfa.summary(s, c.config, caller.scope, group_by="municipality,role", lang=lang)
+    by_muni = await mfa.summary(c.uow(), c.config, caller.scope, group_by="municipality,role", lang=lang)
     view = await _coverage_view(c, caller)
     munis: dict[str, dict[str, Any]] = {
         m.key: {"key": m.key, "name": m.name, "roles": {}, "coverage": None} for m in c.config.region.municipalities

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from idops.auth.scope import Caller
-from idops.bootstrap import Container
+from idops.container import Container
 from idops.kit.formats import Dialect, DialectQuery, csv_response
 from idops.mfa import schemas as mfa_schemas
 from idops.mfa import service as mfa
@@ -47,15 +47,15 @@ async def _dashboard(request: Request, c: Container, caller: Caller, school: str
     """The page for everything ``caller`` sees, or for one ``school`` of theirs."""
     lang = web(request).lang
     today = mfa.snapshot_day(c.clock.now())
-    async with c.db.session() as s:
-        by_role = await mfa.summary(s, c.config, caller.scope, school=school, group_by="role", lang=lang)
-        by_school = await mfa.summary(s, c.config, caller.scope, school=school, group_by="school,role", lang=lang)
-        trend = await mfa.trend(
-            s, c.config, caller.scope, start=None, end=None, today=today, school=school, group_by="role"
-        )
-        missing = await mfa.users_without_mfa(
-            s, c.config, caller.scope, school=school, role="staff", limit=UNREGISTERED_ON_PAGE
-        )
+    uow = c.uow()
+    by_role = await mfa.summary(uow, c.config, caller.scope, school=school, group_by="role", lang=lang)
+    by_school = await mfa.summary(uow, c.config, caller.scope, school=school, group_by="school,role", lang=lang)
+    trend = await mfa.trend(
+        uow, c.config, caller.scope, start=None, end=None, today=today, school=school, group_by="role"
+    )
+    missing = await mfa.users_without_mfa(
+        uow, c.config, caller.scope, school=school, role="staff", limit=UNREGISTERED_ON_PAGE
+    )
     shares: dict[str, dict[date, float | None]] = defaultdict(dict)
     for p in trend.points:
         if p.role:
@@ -97,8 +97,7 @@ async def _dashboard(request: Request, c: Container, caller: Caller, school: str
 
 async def _unregistered_csv(c: Container, caller: Caller, school: str | None, dialect: Dialect) -> Response:
     """The same CSV as ``GET /v1/mfa/users?role=staff&format=csv`` (same service, same columns)."""
-    async with c.db.session() as s:
-        page = await mfa.users_without_mfa(s, c.config, caller.scope, school=school, role="staff", limit=CSV_MAX_ROWS)
+    page = await mfa.users_without_mfa(c.uow(), c.config, caller.scope, school=school, role="staff", limit=CSV_MAX_ROWS)
     return csv_response(mfa_schemas.USER_COLUMNS, mfa_schemas.users_csv_rows(page.items), "mfa-users.csv", dialect)
 
 

@@ -7,7 +7,8 @@ bearer auth are untouched. For each page request it
 2. picks the language (``?lang=`` sets a cookie; else the cookie, else ``[web].default_language``);
 3. resolves the signed-in ``Caller`` through ``resolve_scope``;
 4. refuses any POST whose form lacks this session's CSRF token (403, nothing changes);
-5. turns every error into an HTML page through the app's one error mapping (``idops.api.problems``);
+5. turns every error into an HTML page through the app's one error mapping (its exception handlers,
+   ``idops.api.problems``);
 6. adds security headers and writes the session cookie back.
 """
 
@@ -22,7 +23,6 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
-from idops.api import problems
 from idops.kit.errors import NotFound
 from idops.kit.i18n import SUPPORTED
 from idops.web import session as sess
@@ -104,9 +104,21 @@ class PageRoute(APIRoute):
         except NoAccess:
             return error_page(request, 403, text(lang, "no_access"))
         except RequestValidationError:  # a malformed page address is one that does not exist
-            return problems.respond(request, NotFound())
+            return await _app_error_response(request, NotFound())
         except sess.SessionNotConfigured as exc:
             log.error("web_session_not_configured", hint=str(exc))
             return PlainTextResponse("idops pages: session secret not configured", status_code=500)
         except Exception as exc:
-            return problems.respond(request, exc)
+            return await _app_error_response(request, exc)
+
+
+async def _app_error_response(request: Request, exc: Exception) -> Response:
+    """The app's own answer to ``exc`` — its exception handlers (``idops.api.problems``: one mapping,
+    HTML for pages) — returned here so the page's headers and session cookie still follow."""
+    handlers = request.app.exception_handlers
+    for kind in type(exc).__mro__:
+        handler = handlers.get(kind)
+        if handler is not None:
+            response: Response = await handler(request, exc)
+            return response
+    raise exc

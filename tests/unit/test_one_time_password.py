@@ -3,7 +3,7 @@ Graph's complexity rule (upper, lower, digit and symbol)."""
 
 from __future__ import annotations
 
-from idops.substitutes.service import (
+from idops.substitutes.passwords import (
     UNAMBIGUOUS_DIGITS,
     UNAMBIGUOUS_LOWER,
     UNAMBIGUOUS_SYMBOLS,

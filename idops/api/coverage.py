@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from idops.api.deps import CallerDep, SessionDep
+from idops.api.deps import CallerDep, UowDep
 from idops.auth.scope import Caller
 from idops.coverage import service
 from idops.coverage.schemas import SingleLoginReportOut
@@ -42,20 +42,20 @@ def _respond(request: Request, view: dict[str, Any], caller: Caller, dialect: Di
 
 @router.get("/single-login", response_model=SingleLoginReportOut, responses=_RESPONSES)
 async def latest_report(
-    request: Request, session: SessionDep, caller: CallerDep, municipality: Muni = None, school: School = None,
+    request: Request, uow: UowDep, caller: CallerDep, municipality: Muni = None, school: School = None,
     dialect: DialectQuery = "powerbi",
 ) -> Response:
     """The latest single-login coverage report, cut to the caller's scope, with the change since the run
     before it."""
-    view = await service.view(session, caller, municipality=municipality, school=school)
+    view = await service.view(uow, caller, municipality=municipality, school=school)
     return _respond(request, view, caller, dialect)
 
 
 @router.get("/single-login/{day}", response_model=SingleLoginReportOut, responses=_RESPONSES)
 async def report_of_day(
-    request: Request, day: date, session: SessionDep, caller: CallerDep, municipality: Muni = None,
+    request: Request, day: date, uow: UowDep, caller: CallerDep, municipality: Muni = None,
     school: School = None, dialect: DialectQuery = "powerbi",
 ) -> Response:
     """The last run of ``day`` (Europe/Helsinki date, ``YYYY-MM-DD``)."""
-    view = await service.view(session, caller, day=day, municipality=municipality, school=school)
+    view = await service.view(uow, caller, day=day, municipality=municipality, school=school)
     return _respond(request, view, caller, dialect)
