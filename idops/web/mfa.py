@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from idops.auth.scope import Caller
 from idops.container import Container
@@ -22,7 +22,7 @@ from idops.web.charts import trend_chart
 from idops.web.guards import AdminDep, UserDep, WebContainer
 from idops.web.render import render, web
 from idops.web.routing import PageRoute
-from idops.web.substitutes import school_name, school_of
+from idops.web.substitutes import landing, school_of
 from idops.web.texts import method_label, text
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -104,12 +104,7 @@ async def _unregistered_csv(c: Container, caller: Caller, school: str | None, di
 @router.get("/mfa", name="mfa_home")
 async def mfa_home(request: Request, caller: UserDep, c: WebContainer) -> Response:
     """The menu's "MFA": admins' dashboard; a principal's school (or the choice of their schools)."""
-    if caller.scope.is_admin:
-        return RedirectResponse("/admin/mfa", status_code=303)
-    schools = sorted(caller.scope.schools)
-    if len(schools) == 1:
-        return RedirectResponse(f"/schools/{schools[0]}/mfa", status_code=303)
-    return render(request, "home.html", schools=[(p, school_name(c, p)) for p in schools])
+    return landing(request, c, caller, "/mfa")
 
 
 @router.get("/admin/mfa", name="admin_mfa")

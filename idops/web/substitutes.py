@@ -72,15 +72,20 @@ def split_by_status(items: Sequence[SubstituteOut]) -> dict[str, list[Substitute
 # ----------------------------------------------------------------------------------------- home
 
 
-@router.get("/", name="home")
-async def home(request: Request, caller: UserDep, c: WebContainer) -> Response:
-    """Admins land on the MFA dashboard; a principal of one school on that school's list."""
+def landing(request: Request, c: Container, caller: Caller, suffix: str = "") -> Response:
+    """Admins go to the MFA dashboard; a principal of one school to that school's page (``suffix``:
+    ``/mfa`` for its MFA numbers); a principal of several chooses the school."""
     if caller.scope.is_admin:
         return RedirectResponse("/admin/mfa", status_code=303)
     schools = sorted(caller.scope.schools)
     if len(schools) == 1:
-        return RedirectResponse(f"/schools/{schools[0]}", status_code=303)
+        return RedirectResponse(f"/schools/{schools[0]}{suffix}", status_code=303)
     return render(request, "home.html", schools=[(p, school_name(c, p)) for p in schools])
+
+
+@router.get("/", name="home")
+async def home(request: Request, caller: UserDep, c: WebContainer) -> Response:
+    return landing(request, c, caller)
 
 
 # ----------------------------------------------------------------------------------------- list
