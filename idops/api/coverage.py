@@ -1,5 +1,6 @@
-"""``GET /v1/reports/single-login`` (latest) and ``…/{date}``: JSON, CSV (``?format=csv``) and HTML
-(``?format=html`` or a browser's ``Accept``), Finnish by default, English with ``?lang=en``."""
+"""``GET /v1/reports/single-login`` (latest) and ``…/{date}``: JSON, CSV (``?format=csv``, for a Finnish
+Excel ``&dialect=excel-fi``) and HTML (``?format=html`` or a browser's ``Accept``: the same page as
+``/admin/single-login/report``, in the site's layout), Finnish by default, English with ``?lang=en``."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 
 from idops.api.deps import CallerDep, UowDep
+from idops.auth.scope import Caller
 from idops.coverage import service
-from idops.coverage.render import render_page
 from idops.coverage.schemas import SingleLoginReportOut
-from idops.kit.formats import csv_response, negotiate
+from idops.kit.formats import Dialect, DialectQuery, csv_response, negotiate
 from idops.kit.i18n import language_of
 
 router = APIRouter(prefix="/v1/reports", tags=["single-login coverage"])
@@ -27,31 +28,34 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _respond(request: Request, view: dict[str, Any]) -> Response:
+def _respond(request: Request, view: dict[str, Any], caller: Caller, dialect: Dialect) -> Response:
     fmt = negotiate(request, ("json", "csv", "html"))
     if fmt == "csv":
         return csv_response(service.CSV_COLUMNS, service.csv_rows(view),
-                            f"single-login-{view['report_date']}.csv")
+                            f"single-login-{view['report_date']}.csv", dialect)
     if fmt == "html":
-        return HTMLResponse(render_page(view, language_of(request)))
+        from idops.web.reports import report_page  # the pages' layout; loaded only when HTML is asked for
+
+        return report_page(request, view, caller=caller, lang=language_of(request))
     return JSONResponse(SingleLoginReportOut.model_validate(view).model_dump(mode="json"))
 
 
 @router.get("/single-login", response_model=SingleLoginReportOut, responses=_RESPONSES)
 async def latest_report(
-    request: Request, uow: UowDep, caller: CallerDep, municipality: Muni = None, school: School = None
+    request: Request, uow: UowDep, caller: CallerDep, municipality: Muni = None, school: School = None,
+    dialect: DialectQuery = "powerbi",
 ) -> Response:
     """The latest single-login coverage report, cut to the caller's scope, with the change since the run
     before it."""
     view = await service.view(uow, caller, municipality=municipality, school=school)
-    return _respond(request, view)
+    return _respond(request, view, caller, dialect)
 
 
 @router.get("/single-login/{day}", response_model=SingleLoginReportOut, responses=_RESPONSES)
 async def report_of_day(
     request: Request, day: date, uow: UowDep, caller: CallerDep, municipality: Muni = None,
-    school: School = None,
+    school: School = None, dialect: DialectQuery = "powerbi",
 ) -> Response:
     """The last run of ``day`` (Europe/Helsinki date, ``YYYY-MM-DD``)."""
     view = await service.view(uow, caller, day=day, municipality=municipality, school=school)
-    return _respond(request, view)
+    return _respond(request, view, caller, dialect)

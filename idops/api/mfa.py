@@ -9,14 +9,17 @@ from fastapi import APIRouter, Query, Request, Response
 
 from idops.api.deps import CallerDep, ContainerDep, UowDep
 from idops.kit import response_cache as cache
-from idops.kit.formats import csv_response, negotiate
+from idops.kit.formats import DialectQuery, csv_response, negotiate
 from idops.kit.i18n import language_of
 from idops.kit.params import IsoDate
 from idops.mfa import schemas, service
 
 router = APIRouter(prefix="/v1/mfa", tags=["mfa"])
 
-CSV = {"description": "CSV for Power BI with ?format=csv or Accept: text/csv", "content": {"text/csv": {}}}
+CSV = {
+    "description": "CSV for Power BI with ?format=csv or Accept: text/csv; &dialect=excel-fi for a Finnish Excel",
+    "content": {"text/csv": {}},
+}
 
 Muni = Annotated[str | None, Query(description="Municipality key, e.g. tampere")]
 School = Annotated[
@@ -39,6 +42,7 @@ async def get_summary(
     school: School = None,
     role: RoleQ = None,
     group_by: GroupBy = None,
+    dialect: DialectQuery = "powerbi",
 ) -> Response:
     """Latest snapshot per municipality; rows grouped by ``group_by`` (default: all three).
 
@@ -56,11 +60,11 @@ async def get_summary(
             )
         if fmt == "csv":
             return cache.Rendered.of(
-                csv_response(schemas.SUMMARY_COLUMNS, schemas.summary_csv_rows(result), "mfa-summary.csv")
+                csv_response(schemas.SUMMARY_COLUMNS, schemas.summary_csv_rows(result), "mfa-summary.csv", dialect)
             )
         return cache.Rendered(result.model_dump_json().encode(), "application/json")
 
-    key = ("summary", visible, role, dims, lang if fmt == "json" else "", fmt)
+    key = ("summary", visible, role, dims, lang if fmt == "json" else "", fmt, dialect if fmt == "csv" else "")
     return (await c.mfa_responses.get(key, render)).response()
 
 
@@ -76,6 +80,7 @@ async def get_trend(
     school: School = None,
     role: RoleQ = None,
     group_by: GroupBy = None,
+    dialect: DialectQuery = "powerbi",
 ) -> schemas.Trend | Response:
     """Daily snapshots over a date range (default grouping: municipality)."""
     fmt = negotiate(request)
@@ -92,7 +97,7 @@ async def get_trend(
         group_by=group_by,
     )
     if fmt == "csv":
-        return csv_response(schemas.TREND_COLUMNS, schemas.trend_csv_rows(result), "mfa-trend.csv")
+        return csv_response(schemas.TREND_COLUMNS, schemas.trend_csv_rows(result), "mfa-trend.csv", dialect)
     return result
 
 
@@ -110,6 +115,7 @@ async def get_users(
     measure: MeasureQ = "registered",
     cursor: str | None = None,
     limit: Limit = None,
+    dialect: DialectQuery = "powerbi",
 ) -> schemas.UserPage | Response:
     """Counted users without MFA, one item per (user, school); keyset-paged."""
     fmt = negotiate(request)
@@ -128,8 +134,8 @@ async def get_users(
         limit=size,
     )
     if fmt == "csv":
-        resp = csv_response(schemas.USER_COLUMNS, schemas.users_csv_rows(page.items), "mfa-users.csv")
+        resp = csv_response(schemas.USER_COLUMNS, schemas.users_csv_rows(page.items), "mfa-users.csv", dialect)
         if page.next:
-            resp.headers["Link"] = f'<?cursor={page.next}>; rel="next"'
+            resp.headers["Link"] = f'<{request.url.include_query_params(cursor=page.next)}>; rel="next"'
         return resp
     return page

@@ -1,7 +1,15 @@
-"""One mapping from errors to RFC 9457 ``application/problem+json`` — validation errors included."""
+"""One mapping from errors to responses: RFC 9457 ``application/problem+json`` for API clients, an HTML
+error page in the site's layout for browsers (``Accept`` prefers ``text/html``, or the request is a page's).
+
+``problem_of`` turns any exception into a ``Problem``; ``respond`` renders it either way. ``install``
+makes ``respond`` the app's exception handler for everything; the pages' route class
+(``idops.web.routing``) hands its errors to those same handlers, so an error reads the same wherever
+it is raised.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -9,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from idops.graph.errors import GraphError
 from idops.kit.errors import (
@@ -19,7 +28,9 @@ from idops.kit.errors import (
     RateLimited,
     problem_body,
 )
+from idops.kit.formats import prefers_html
 from idops.kit.i18n import language_of
+from idops.web.errors import problem_page
 
 log = structlog.get_logger("idops.api")
 PROBLEM = "application/problem+json"
@@ -36,6 +47,78 @@ _HTTP_TITLES = {
     422: Message("Virheellisiä tietoja", "Invalid data"),
     429: Message("Liian monta pyyntöä", "Too many requests"),
 }
+_INVALID = Message("Pyynnön tiedoissa on virheitä.", "The request has invalid fields.")
+
+
+@dataclass
+class Problem:
+    """An error as the client is told it (before choosing JSON or HTML)."""
+
+    status: int
+    type_slug: str
+    title: Message
+    detail: Message | None = None
+    headers: dict[str, str] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    errors: list[dict[str, Any]] | None = None  # per field, already in the caller's language
+
+
+def problem_of(request: Request, exc: Exception, lang: str) -> Problem:
+    """The one mapping from an exception to what the client is told. Logs what it must (unexpected
+    errors with their traceback; Graph errors that reached a caller)."""
+    if isinstance(exc, GraphError):
+        log.warning("graph_error_reached_caller", error=type(exc).__name__, status=exc.status, code=exc.code,
+                    graph_request_id=exc.request_id)
+        exc = GraphUnavailableError() if exc.retryable else DirectoryRefused()
+    if isinstance(exc, IdopsError):
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        if exc.status == 401:
+            headers = {**(headers or {}), "WWW-Authenticate": 'Bearer error="invalid_token"'}
+        errors = [
+            {"loc": ["body", p.field], "msg": p.message.in_language(lang), "type": exc.type_slug}
+            for p in exc.problems
+        ] or None
+        return Problem(exc.status, exc.type_slug, exc.title, exc.detail, headers, dict(exc.extra), errors)
+    if isinstance(exc, RequestValidationError):
+        errors = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in exc.errors()
+        ]
+        return Problem(422, "validation", _HTTP_TITLES[422], _INVALID, errors=errors)
+    if isinstance(exc, StarletteHTTPException):
+        title = _HTTP_TITLES.get(exc.status_code, Message("Virhe", "Error"))
+        text = exc.detail if isinstance(exc.detail, str) and exc.detail not in ("Not Found",) else None
+        detail = Message(text, text) if text else None
+        return Problem(exc.status_code, f"http-{exc.status_code}", title, detail, getattr(exc, "headers", None))
+    log.exception("unhandled_error", error_type=type(exc).__name__, exc_info=exc)
+    return Problem(500, "internal", IdopsError.title)
+
+
+def wants_html(request: Request) -> bool:
+    """A page's request (its route class set ``state.web``) or a browser's navigation."""
+    return getattr(request.state, "web", None) is not None or prefers_html(request.headers.get("accept", ""))
+
+
+def respond(request: Request, exc: Exception) -> Response:
+    """``exc`` as an HTML error page for browsers and pages, as problem+json for everyone else."""
+    html = wants_html(request)
+    web = getattr(request.state, "web", None)
+    lang = web.lang if web is not None else language_of(request)
+    problem = problem_of(request, exc, lang)
+    if html:
+        response = problem_page(request, problem.status, problem.title, problem.detail, problem.headers)
+    else:
+        response = problem_response(
+            request, problem.status, problem.type_slug, problem.title.in_language(lang),
+            problem.detail.in_language(lang) if problem.detail else None, headers=problem.headers,
+            **({"errors": problem.errors} if problem.errors else {}), **problem.extra,
+        )
+    # Unexpected errors are answered from Starlette's outermost middleware, outside the one that echoes
+    # the request id: every error response carries it itself, so support can match it to the log line.
+    rid = getattr(request.state, "request_id", None)
+    if rid:
+        response.headers["X-Request-ID"] = rid
+    return response
 
 
 def problem_response(
@@ -50,49 +133,13 @@ def problem_response(
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(IdopsError)
-    async def _idops(request: Request, exc: IdopsError) -> JSONResponse:
-        lang = language_of(request)
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
-        if exc.status == 401:
-            headers = {**(headers or {}), "WWW-Authenticate": 'Bearer error="invalid_token"'}
-        return problem_response(
-            request, exc.status, exc.type_slug, exc.title.in_language(lang),
-            exc.detail.in_language(lang) if exc.detail else None, headers=headers, **exc.extra,
-        )
+    """Every error the app raises goes through ``respond`` (the pages' own route class calls it too)."""
 
-    @app.exception_handler(GraphError)
-    async def _graph(request: Request, exc: GraphError) -> JSONResponse:
-        log.warning("graph_error_reached_api", error=type(exc).__name__, status=exc.status, code=exc.code,
-                    graph_request_id=exc.request_id)
-        err: IdopsError = GraphUnavailableError() if exc.retryable else DirectoryRefused()
-        return await _idops(request, err)
+    async def handle(request: Request, exc: Exception) -> Response:
+        return respond(request, exc)
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        lang = language_of(request)
-        errors = [
-            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
-            for e in exc.errors()
-        ]
-        detail = Message("Pyynnön tiedoissa on virheitä.", "The request has invalid fields.")
-        return problem_response(
-            request, 422, "validation", _HTTP_TITLES[422].in_language(lang), detail.in_language(lang), errors=errors
-        )
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        lang = language_of(request)
-        title = _HTTP_TITLES.get(exc.status_code, Message("Virhe", "Error")).in_language(lang)
-        detail = exc.detail if isinstance(exc.detail, str) and exc.detail not in ("Not Found",) else None
-        return problem_response(request, exc.status_code, f"http-{exc.status_code}", title, detail,
-                                headers=getattr(exc, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled_error", error_type=type(exc).__name__)
-        lang = language_of(request)
-        return problem_response(request, 500, "internal", IdopsError.title.in_language(lang))
+    for kind in (IdopsError, GraphError, RequestValidationError, StarletteHTTPException, Exception):
+        app.add_exception_handler(kind, handle)
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {

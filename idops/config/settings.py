@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -171,6 +172,33 @@ class WebSettings(_Section):
     default_language: Literal["fi", "en"] = "fi"
 
 
+class ContactSettings(_Section):
+    """Who answers the pages' users: shown in every page's footer, on the help page and in the
+    accessibility statement (which the law requires to name a feedback channel). Empty keys are
+    left out of the pages."""
+
+    organisation: str = Field(default="", max_length=200)  # e.g. "Tampereen seudun koulujen tietohallinto"
+    email: str = Field(default="", max_length=254)  # support e-mail
+    phone: str = Field(default="", max_length=40)
+    url: str = Field(default="", max_length=500)  # a support or service-desk page
+    accessibility_email: str = Field(default="", max_length=254)  # feedback on accessibility (else `email`)
+    statement_date: date | None = None  # when the accessibility statement was made or last reviewed
+
+    @field_validator("email", "accessibility_email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if value and ("@" not in value or any(ch.isspace() for ch in value)):
+            raise ValueError("must be an e-mail address")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https://")
+        return value
+
+
 class Settings(BaseSettings):
     """All service settings. Built once by ``load_config``; never a module global."""
 
@@ -195,6 +223,7 @@ class Settings(BaseSettings):
     coverage: CoverageSettings = CoverageSettings()
     api: ApiSettings = ApiSettings()
     web: WebSettings = WebSettings()
+    contact: ContactSettings = ContactSettings()
 
     _toml_file: Path | None = None
 

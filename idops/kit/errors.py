@@ -6,6 +6,7 @@ Services raise these; the API's single exception handler renders them. A message
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,14 +20,38 @@ class Message:
         return self.en if lang == "en" else self.fi
 
 
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    """What is wrong with one field of a request body (its API name, e.g. ``ends_at``): forms show
+    the message at that field, the API lists it in the problem's ``errors``."""
+
+    field: str
+    message: Message
+
+
 class IdopsError(Exception):
+    """``detail`` is the message; ``field`` names the one request field it is about, or ``problems``
+    lists every field problem found at once (the first is the detail when none is given)."""
+
     status = 500
     type_slug = "internal"
     title = Message("Sisäinen virhe", "Internal error")
 
-    def __init__(self, detail: Message | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        detail: Message | None = None,
+        *,
+        field: str | None = None,
+        problems: Sequence[FieldProblem] = (),
+        **extra: Any,
+    ) -> None:
+        if detail is None and problems:
+            detail = problems[0].message
         super().__init__(detail.en if detail else self.title.en)
         self.detail = detail
+        self.problems: tuple[FieldProblem, ...] = tuple(problems) or (
+            (FieldProblem(field, detail),) if field and detail else ()
+        )
         self.extra = extra
 
 

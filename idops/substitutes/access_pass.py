@@ -85,9 +85,10 @@ async def issue(uow: SubstitutesUnitOfWork, c: SubstituteDeps, caller: Caller, p
         if c.config.settings.policy.credential_fallback != "one_time_password":
             raise Conflict(
                 Message(
-                    "Kunnan väliaikaisen käyttöoikeustunnuksen (TAP) käytäntö ei salli koodia, "
-                    "eikä varatapaa ole sallittu.",
-                    "The tenant's Temporary Access Pass policy does not allow a pass and no fallback is configured.",
+                    "Kunnan asetukset eivät salli kertakäyttöistä kirjautumiskoodia. "
+                    "Ota yhteyttä kunnan tietohallintoon.",
+                    "The municipality's settings do not allow a one-time sign-in code. "
+                    "Please contact the municipality's IT administration.",
                 )
             ) from None
         kind = "one_time_password"

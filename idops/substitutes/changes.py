@@ -47,7 +47,7 @@ async def extend(
         raise Conflict(_ENDED)
     now = c.clock.now()
     if ends_at <= now:
-        raise PolicyViolation(_END_IN_PAST)
+        raise PolicyViolation(_END_IN_PAST, field="ends_at")
     found = c.config.region.school(period.school)
     assert found is not None
     policy.check_duration(c.config.policy_for(*found), period.starts_at, ends_at)

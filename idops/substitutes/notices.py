@@ -7,10 +7,10 @@ from datetime import timedelta
 import structlog
 
 from idops.graph.errors import GraphError, GraphNotFound
+from idops.kit.i18n import when
 from idops.substitutes.counts import Counts
 from idops.substitutes.deps import SubstituteDeps
 from idops.substitutes.models import Status, SubstitutePeriod
-from idops.substitutes.policy import fmt, fmt_en
 from idops.substitutes.repository import SubstitutesUnitOfWork
 
 log = structlog.get_logger("idops.substitutes")
@@ -76,8 +76,8 @@ async def notify_expiring(
 
 def _notice_text(period: SubstitutePeriod, school_name: str) -> str:
     return (
-        f"Koulun {school_name} sijaistunnus päättyy {fmt(period.ends_at)}. Voit jatkaa sen voimassaoloa "
+        f"Koulun {school_name} sijaistunnus päättyy {when(period.ends_at, 'fi')}. Voit jatkaa sen voimassaoloa "
         f"idopsissa (tunnus {period.id}).\n\n"
-        f"A substitute account of {school_name} ends on {fmt_en(period.ends_at)} (Helsinki time). "
+        f"A substitute account of {school_name} ends on {when(period.ends_at, 'en')} (Helsinki time). "
         f"You can extend it in idops (id {period.id})."
     )

@@ -7,10 +7,12 @@ is 30 calendar days, not 720 hours), because that is how principals count.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from idops.config import EffectivePolicy
 from idops.kit.clock import HELSINKI, to_helsinki
-from idops.kit.errors import Message, PolicyViolation
+from idops.kit.errors import FieldProblem, Message, PolicyViolation
+from idops.kit.i18n import fi_genitive, when
 
 # A request may name a start a little in the past ("from 8 o'clock" sent at 9): it starts now.
 PAST_START_SLACK = timedelta(hours=24)
@@ -24,68 +26,87 @@ def add_days_helsinki(at: datetime, days: int) -> datetime:
     return shifted.astimezone(at.tzinfo or HELSINKI)
 
 
-def fmt(at: datetime) -> str:
-    """27.11.2026 klo 8.15 — how Finnish pages and messages show times."""
-    local = to_helsinki(at)
-    return f"{local.day}.{local.month}.{local.year} klo {local.hour}.{local.minute:02d}"
+Limit = dict[str, Any]  # the machine-readable limit of a problem (the API's ``limit``, ``value``…)
 
 
-def fmt_en(at: datetime) -> str:
-    return to_helsinki(at).strftime("%d %b %Y %H:%M")
+def _period_checks(
+    p: EffectivePolicy, starts_at: datetime, ends_at: datetime, now: datetime
+) -> list[tuple[FieldProblem, Limit]]:
+    checks: list[tuple[FieldProblem, Limit]] = []
+    if starts_at < now - PAST_START_SLACK:
+        checks.append((FieldProblem("starts_at", Message(
+            "Alkamisaika voi olla enintään vuorokauden menneisyydessä.",
+            "The start can be at most one day in the past.",
+        )), {}))
+    latest_start = add_days_helsinki(now, p.max_lead_days)
+    if starts_at > latest_start:
+        checks.append((FieldProblem("starts_at", Message(
+            f"Tunnusta voi pyytää enintään {p.max_lead_days} päivää etukäteen "
+            f"(viimeistään {when(latest_start, 'fi')}).",
+            f"An account can be requested at most {p.max_lead_days} days ahead (by {when(latest_start, 'en')}).",
+        )), {"limit": "max_lead_days", "value": p.max_lead_days}))
+    if ends_at <= starts_at:
+        checks.append((FieldProblem("ends_at", Message(
+            "Päättymisajan on oltava alkamisajan jälkeen.", "The end must be after the start."
+        )), {}))
+    elif ends_at <= now:
+        checks.append((FieldProblem("ends_at", Message(
+            "Päättymisaika on jo mennyt.", "The end time has already passed."
+        )), {}))
+    else:
+        checks.extend(_duration_checks(p, starts_at, ends_at))
+    return checks
+
+
+def _duration_checks(p: EffectivePolicy, starts_at: datetime, ends_at: datetime) -> list[tuple[FieldProblem, Limit]]:
+    latest_end = add_days_helsinki(starts_at, p.max_duration_days)
+    if ends_at <= latest_end:
+        return []
+    return [(FieldProblem("ends_at", Message(
+        f"Sijaisuusjakso voi olla enintään {p.max_duration_days} päivää; "
+        f"myöhäisin sallittu päättymisaika on {when(latest_end, 'fi')}.",
+        f"A substitution period can last at most {p.max_duration_days} days; "
+        f"the latest allowed end is {when(latest_end, 'en')}.",
+    )), {"limit": "max_duration_days", "value": p.max_duration_days, "latest_end": latest_end.isoformat()})]
+
+
+def _raise_first(checks: list[tuple[FieldProblem, Limit]]) -> None:
+    """One ``PolicyViolation`` listing every problem; the first one's limit goes into the problem body."""
+    if checks:
+        raise PolicyViolation(problems=[problem for problem, _ in checks], **checks[0][1])
+
+
+def period_problems(p: EffectivePolicy, starts_at: datetime, ends_at: datetime, now: datetime) -> list[FieldProblem]:
+    """Every rule a requested period breaks, each at its field (``starts_at`` / ``ends_at``), so a form
+    can show them all after one submit. Empty when the period is acceptable."""
+    return [problem for problem, _ in _period_checks(p, starts_at, ends_at, now)]
 
 
 def check_new_period(p: EffectivePolicy, starts_at: datetime, ends_at: datetime, now: datetime) -> datetime:
     """Validate a requested period; return the effective start (a past start becomes now).
 
-    Raises ``PolicyViolation`` with a Finnish/English message.
+    Raises one ``PolicyViolation`` listing every broken rule (``problems``; the first is its detail).
     """
-    if ends_at <= starts_at:
-        raise PolicyViolation(
-            Message("Päättymisajan on oltava alkamisajan jälkeen.", "The end must be after the start.")
-        )
-    if ends_at <= now:
-        raise PolicyViolation(Message("Päättymisaika on jo mennyt.", "The end time has already passed."))
-    if starts_at < now - PAST_START_SLACK:
-        raise PolicyViolation(
-            Message("Alkamisaika on liian kaukana menneisyydessä.", "The start is too far in the past.")
-        )
-    effective_start = max(starts_at, now)
-    latest_start = add_days_helsinki(now, p.max_lead_days)
-    if starts_at > latest_start:
-        raise PolicyViolation(
-            Message(
-                f"Tunnusta voi pyytää enintään {p.max_lead_days} päivää etukäteen (viimeistään {fmt(latest_start)}).",
-                f"An account can be requested at most {p.max_lead_days} days ahead (by {fmt_en(latest_start)}).",
-            ),
-            limit="max_lead_days", value=p.max_lead_days,
-        )
-    check_duration(p, starts_at, ends_at)
-    return effective_start
+    _raise_first(_period_checks(p, starts_at, ends_at, now))
+    return max(starts_at, now)
 
 
 def check_duration(p: EffectivePolicy, starts_at: datetime, ends_at: datetime) -> None:
     """Extensions too: the whole period, counted from its start, stays within the maximum."""
-    latest_end = add_days_helsinki(starts_at, p.max_duration_days)
-    if ends_at > latest_end:
-        raise PolicyViolation(
-            Message(
-                f"Sijaisuusjakso voi olla enintään {p.max_duration_days} päivää; "
-                f"myöhäisin sallittu päättymisaika on {fmt(latest_end)}.",
-                f"A substitution period can last at most {p.max_duration_days} days; "
-                f"the latest allowed end is {fmt_en(latest_end)}.",
-            ),
-            limit="max_duration_days", value=p.max_duration_days, latest_end=latest_end.isoformat(),
-        )
+    _raise_first(_duration_checks(p, starts_at, ends_at))
 
 
 def check_quota(p: EffectivePolicy, overlapping: int, school_name: str) -> None:
+    """At its field ``starts_at``: another period is what the principal can choose."""
     if overlapping >= p.quota:
         raise PolicyViolation(
             Message(
-                f"Koululla {school_name} on jo {overlapping} sijaistunnusta samalle ajalle (enintään {p.quota}).",
-                f"{school_name} already has {overlapping} substitute accounts for that time (at most {p.quota}).",
+                f"{fi_genitive(school_name)} sijaistunnusten enimmäismäärä samalle ajalle on täynnä: "
+                f"{overlapping} tunnusta (enintään {p.quota}). Valitse toinen ajankohta.",
+                f"{school_name} already has {overlapping} substitute accounts for that time (at most {p.quota}). "
+                "Choose another time.",
             ),
-            limit="quota", value=p.quota,
+            field="starts_at", limit="quota", value=p.quota,
         )
 
 

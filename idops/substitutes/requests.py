@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
 import structlog
 
 from idops.auth.scope import Caller
 from idops.config.region import Municipality
-from idops.kit.errors import Conflict, Message, NotFound
+from idops.kit.errors import Conflict, FieldProblem, Message, NotFound
 from idops.substitutes import names, policy
 from idops.substitutes.access import school_groups
 from idops.substitutes.accounts import reserve_upn
@@ -65,6 +66,15 @@ def request_hash(body: SubstituteRequest) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def period_problems(c: SubstituteDeps, school: str, starts_at: datetime, ends_at: datetime) -> list[FieldProblem]:
+    """Every period rule a request for ``school`` would break now — what ``request_substitute`` refuses
+    before anything else — so a form with other mistakes can show these too after one submit."""
+    found = c.config.region.school(school)
+    if found is None:
+        return []
+    return policy.period_problems(c.config.policy_for(*found), starts_at, ends_at, c.clock.now())
+
+
 async def request_substitute(
     uow: SubstitutesUnitOfWork, c: SubstituteDeps, caller: Caller, body: SubstituteRequest, idempotency_key: str | None
 ) -> RequestResult:
@@ -100,7 +110,7 @@ async def request_substitute(
                 municipality.key, person.search_name, person.email, body.school, starts_at, ends_at
             )
         if duplicate is not None:
-            raise Conflict(_DUPLICATE, existing_id=duplicate.id)
+            raise Conflict(_DUPLICATE, field="person", existing_id=duplicate.id)
         policy.check_quota(pol, await uow.substitutes.count_overlapping(body.school, starts_at, ends_at), school.name)
         if person.user_principal_name is None:
             await reserve_upn(uow, person, municipality.upn_domain)

@@ -63,6 +63,7 @@ class SubstituteOut(BaseModel):
     ended_at: datetime | None = None
     revoked_at: datetime | None = None
     last_error: str | None = None
+    request_id: str | None = Field(default=None, description="the X-Request-ID of the request that made it")
 
 
 class SubstituteList(BaseModel):

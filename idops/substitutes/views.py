@@ -39,6 +39,7 @@ def to_out(period: SubstitutePeriod, person: SubstitutePerson) -> SubstituteOut:
         ended_at=period.ended_at,
         revoked_at=period.revoked_at,
         last_error=period.last_error,
+        request_id=period.request_id,
     )
 
 

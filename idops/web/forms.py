@@ -3,19 +3,23 @@
 Date and time fields are plain text in the Finnish form (``27.11.2026``, ``8.15``), because a native
 date input shows the browser's locale, not the page's; ``2026-11-27`` and ``08:15`` are accepted too.
 Both are Europe/Helsinki wall-clock and become aware UTC.
-Field errors are texts keys (see ``idops.web.texts``); policy errors come from the service.
+Field errors are texts keys (see ``idops.web.texts``); policy errors come from the service, each at its
+field (``FORM_FIELDS`` maps the API's field names to this form's).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from idops.kit.clock import HELSINKI, to_helsinki
-from idops.substitutes.schemas import Contact, SubstituteRequest
+from idops.kit.errors import FieldProblem
+from idops.substitutes.schemas import Contact, NamePart, SubstituteRequest
+from idops.web.texts import text
 
 _DATE_FI = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})\.(\d{4})\s*$")
 _DATE_ISO = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
@@ -78,9 +82,16 @@ def time_value(at: datetime) -> str:
     return f"{local.hour}.{local.minute:02d}"
 
 
+_NAME = TypeAdapter(NamePart)
+
+
 @dataclass
 class RequestForm:
-    """The request form's fields as typed, and what is wrong with them (field → text key)."""
+    """The request form's fields as typed, and what is wrong with them (field → text key).
+
+    ``to_request`` checks every field on each submit — names, dates, times, e-mail, phone — so one
+    submit shows every format error; ``starts_at``/``ends_at`` are set whenever both halves parse, so
+    the period's rules can be checked beside the other fields' errors."""
 
     given_name: str = ""
     surname: str = ""
@@ -92,6 +103,8 @@ class RequestForm:
     end_time: str = ""
     person_id: str = ""
     errors: dict[str, str] = field(default_factory=dict)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
 
     @classmethod
     def initial(cls, now: datetime) -> RequestForm:
@@ -129,42 +142,90 @@ class RequestForm:
             self.errors[time_field] = "err_time"
         return helsinki(d, t) if d is not None and t is not None else None
 
-    def to_request(self, school: str) -> SubstituteRequest | None:
-        """The API's request model, or None with ``errors`` filled."""
-        if not self.given_name:
-            self.errors["given_name"] = "err_given_name"
-        if not self.surname:
-            self.errors["surname"] = "err_surname"
-        starts_at = self.moment("start_date", "start_time")
-        ends_at = self.moment("end_date", "end_time")
-        if self.errors or starts_at is None or ends_at is None:
+    def _name(self, name: str, missing: str) -> None:
+        value = getattr(self, name)
+        if not value:
+            self.errors[name] = missing
+            return
+        try:
+            _NAME.validate_python(value)
+        except ValidationError:
+            self.errors[name] = "err_name_chars"
+
+    def _contact(self) -> Contact | None:
+        if not (self.email or self.mobile_phone):
             return None
-        contact = None
-        if self.email or self.mobile_phone:
-            try:
-                contact = Contact(email=self.email or None, mobile_phone=self.mobile_phone or None)
-            except ValidationError as exc:
-                for e in exc.errors():
-                    name = str(e["loc"][0]) if e["loc"] else ""
-                    self.errors[name if name in ("email", "mobile_phone") else "email"] = (
-                        "err_phone" if name == "mobile_phone" else "err_email"
-                    )
-                return None
+        try:
+            return Contact(email=self.email or None, mobile_phone=self.mobile_phone or None)
+        except ValidationError as exc:
+            for e in exc.errors():
+                name = str(e["loc"][0]) if e["loc"] else "email"
+                self.errors[name if name == "mobile_phone" else "email"] = (
+                    "err_phone" if name == "mobile_phone" else "err_email"
+                )
+            return None
+
+    def to_request(self, school: str) -> SubstituteRequest | None:
+        """The API's request model, or None with ``errors`` filled for every field that is wrong."""
+        self.errors = {}
+        self._name("given_name", "err_given_name")
+        self._name("surname", "err_surname")
+        self.starts_at = self.moment("start_date", "start_time")
+        self.ends_at = self.moment("end_date", "end_time")
+        contact = self._contact()
+        if self.errors or self.starts_at is None or self.ends_at is None:
+            return None
         try:
             return SubstituteRequest(
                 school=school,
                 given_name=self.given_name,
                 surname=self.surname,
-                starts_at=starts_at,
-                ends_at=ends_at,
+                starts_at=self.starts_at,
+                ends_at=self.ends_at,
                 person_id=self.person_id or None,
                 contact=contact,
             )
-        except ValidationError as exc:
-            for e in exc.errors():
-                name = str(e["loc"][0]) if e["loc"] else ""
-                if name in ("given_name", "surname"):
-                    self.errors[name] = "err_name_chars"
-                else:
-                    self.errors.setdefault("given_name", "err_name_chars")
+        except ValidationError:  # only a tampered hidden field gets here: the fields were checked above
+            self.errors["given_name"] = "err_name_chars"
             return None
+
+
+# The API's field names (``FieldProblem.field``) → the form field that shows the message.
+FORM_FIELDS = {
+    "person": "given_name",
+    "given_name": "given_name",
+    "surname": "surname",
+    "email": "email",
+    "mobile_phone": "mobile_phone",
+    "starts_at": "start_date",
+    "ends_at": "end_date",
+}
+FIELD_ORDER = (
+    "person",
+    "given_name",
+    "surname",
+    "email",
+    "mobile_phone",
+    "start_date",
+    "start_time",
+    "end_date",
+    "end_time",
+)
+
+
+def field_messages(
+    lang: str,
+    keys: Mapping[str, str],
+    problems: Sequence[FieldProblem] = (),
+    fields: Mapping[str, str] = FORM_FIELDS,
+) -> dict[str, str]:
+    """Every error of a submit, field → message in ``lang``, in the form's order: the form's own
+    (text keys) and the service's (``problems``, placed through ``fields``). Two at one field are joined."""
+    found: dict[str, list[str]] = {}
+    for name, key in keys.items():
+        found.setdefault(name, []).append(text(lang, key))
+    for problem in problems:
+        name = fields.get(problem.field, problem.field)
+        found.setdefault(name, []).append(problem.message.in_language(lang))
+    order = {name: i for i, name in enumerate(FIELD_ORDER)}
+    return {name: " ".join(found[name]) for name in sorted(found, key=lambda n: order.get(n, len(order)))}

@@ -15,9 +15,10 @@ from idops.auth.scope import NoScope, resolve_scope
 from idops.auth.tokens import InvalidToken
 from idops.web import auth
 from idops.web import session as sess
+from idops.web.errors import error_page
 from idops.web.guards import WebContainer
 from idops.web.render import render, web
-from idops.web.routing import PageRoute, error_page
+from idops.web.routing import PageRoute
 from idops.web.texts import text
 
 log = structlog.get_logger("idops.web")

@@ -19,15 +19,25 @@ from starlette.responses import RedirectResponse, Response
 from idops.auth.scope import Caller
 from idops.container import Container
 from idops.kit.errors import Conflict, Message, NotFound, PolicyViolation
+from idops.kit.i18n import when
 from idops.substitutes import access_pass, changes, requests, views
 from idops.substitutes.policy import add_days_helsinki
 from idops.substitutes.schemas import PersonOut, SubstituteOut
 from idops.web import session as sess
-from idops.web.forms import RequestForm, date_value, helsinki, parse_date, parse_time, time_value
+from idops.web.forms import (
+    FORM_FIELDS,
+    RequestForm,
+    date_value,
+    field_messages,
+    helsinki,
+    parse_date,
+    parse_time,
+    time_value,
+)
 from idops.web.guards import UserDep, WebContainer
 from idops.web.render import render, web
 from idops.web.routing import PageRoute
-from idops.web.texts import text, when
+from idops.web.texts import actor_label, code_groups, event_label, problem_note, text
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -62,15 +72,20 @@ def split_by_status(items: Sequence[SubstituteOut]) -> dict[str, list[Substitute
 # ----------------------------------------------------------------------------------------- home
 
 
-@router.get("/", name="home")
-async def home(request: Request, caller: UserDep, c: WebContainer) -> Response:
-    """Admins land on the MFA dashboard; a principal of one school on that school's list."""
+def landing(request: Request, c: Container, caller: Caller, suffix: str = "") -> Response:
+    """Admins go to the MFA dashboard; a principal of one school to that school's page (``suffix``:
+    ``/mfa`` for its MFA numbers); a principal of several chooses the school."""
     if caller.scope.is_admin:
         return RedirectResponse("/admin/mfa", status_code=303)
     schools = sorted(caller.scope.schools)
     if len(schools) == 1:
-        return RedirectResponse(f"/schools/{schools[0]}", status_code=303)
+        return RedirectResponse(f"/schools/{schools[0]}{suffix}", status_code=303)
     return render(request, "home.html", schools=[(p, school_name(c, p)) for p in schools])
+
+
+@router.get("/", name="home")
+async def home(request: Request, caller: UserDep, c: WebContainer) -> Response:
+    return landing(request, c, caller)
 
 
 # ----------------------------------------------------------------------------------------- list
@@ -124,6 +139,7 @@ def _request_page(
     name: str,
     form: RequestForm,
     *,
+    errors: dict[str, str] | None = None,
     results: list[PersonOut] | None = None,
     q: str = "",
     too_short: bool = False,
@@ -131,13 +147,16 @@ def _request_page(
     service_error: str | None = None,
     status: int = 200,
 ) -> Response:
+    lang = web(request).lang
     return render(
         request,
         "request.html",
         status=status,
+        crumbs=[(f"/schools/{path}", name), (None, text(lang, "request_title"))],
         school_path=path,
         school_name=name,
         form=form,
+        errors=errors or {},
         results=results,
         q=q,
         too_short=too_short,
@@ -171,7 +190,10 @@ async def request_form(
 async def request_submit(
     request: Request, municipality: str, school: str, caller: UserDep, c: WebContainer
 ) -> Response:
+    """Every mistake of a submit comes back at once, each at its field: the form's own checks and, as
+    soon as both moments parse, the period's rules (``requests.period_problems``) beside them."""
     path, name = school_of(c, caller, municipality, school)
+    lang = web(request).lang
     data = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     form = RequestForm.of(data)
     chosen = None
@@ -186,18 +208,28 @@ async def request_submit(
             last_school=None,
             last_ends_at=None,
         )
+    fields = {**FORM_FIELDS, "person": "person"} if chosen else FORM_FIELDS
     body = form.to_request(path)
     if body is None:
-        return _request_page(request, c, path, name, form, chosen=chosen, status=422)
+        period = (
+            requests.period_problems(c, path, form.starts_at, form.ends_at)
+            if form.starts_at is not None and form.ends_at is not None
+            else []
+        )
+        errors = field_messages(lang, form.errors, period, fields)
+        return _request_page(request, c, path, name, form, errors=errors, chosen=chosen, status=422)
     key = data.get("idempotency_key", "")
     c.rate_limits.check("create", f"{caller.tid}:{caller.oid}", c.config.settings.api.create_rate_per_hour)
     try:
         result = await requests.request_substitute(c.uow(), c, caller, body, key if _KEY.match(key) else None)
     except (PolicyViolation, Conflict) as exc:
-        message = (exc.detail or exc.title).in_language(web(request).lang)
-        return _request_page(request, c, path, name, form, chosen=chosen, service_error=message, status=exc.status)
+        errors = field_messages(lang, {}, exc.problems, fields)
+        service_error = None if exc.problems else (exc.detail or exc.title).in_language(lang)
+        return _request_page(
+            request, c, path, name, form, errors=errors, chosen=chosen, service_error=service_error,
+            status=exc.status,
+        )
     out = await views.get_one(c.uow(), caller, result.period_id)
-    lang = web(request).lang
     sess.flash(
         web(request).session,
         text(
@@ -220,10 +252,10 @@ async def _detail_page(
     caller: Caller,
     sid: str,
     *,
-    error: str | None = None,
+    errors: dict[str, str] | None = None,
+    service_error: str | None = None,
     end_date: str | None = None,
     end_time: str | None = None,
-    field_errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
     out = await views.get_one(c.uow(), caller, sid)
@@ -233,23 +265,42 @@ async def _detail_page(
     pol = c.config.policy_for(*found)
     latest_end = add_days_helsinki(out.starts_at, pol.max_duration_days)
     live = out.status in UPCOMING + ACTIVE
-    code_token = sess.issue_one_shot(web(request).session, "code") if out.status == "active" else None
+    w = web(request)
+    code_token = sess.issue_one_shot(w.session, "code") if out.status == "active" else None
     return render(
         request,
         "substitute.html",
         status=status,
+        crumbs=_crumbs(caller, w.lang, out.school, found[1].name, (None, out.display_name or out.user_principal_name)),
         s=out,
         school_name=found[1].name,
-        events=events.items,
+        events=[
+            {"at": e.at, "action": event_label(w.lang, e.action), "actor": actor_label(w.lang, e.actor)}
+            for e in events.items
+        ],
+        problem=problem_note(w.lang, out.status, out.last_error),
         live=live,
         latest_end=latest_end,
         max_days=pol.max_duration_days,
         code_token=code_token,
-        error=error,
+        errors=errors or {},
+        service_error=service_error,
         end_date=end_date if end_date is not None else date_value(out.ends_at),
         end_time=end_time if end_time is not None else time_value(out.ends_at),
-        field_errors=field_errors or {},
     )
+
+
+def _crumbs(
+    caller: Caller, lang: str, school: str, school_name: str, *tail: tuple[str | None, str | None]
+) -> list[tuple[str | None, str]]:
+    """Admins come from their list of the municipality's substitutes; principals from their school's."""
+    first = (
+        ("/admin/substitutes", text(lang, "nav_region_substitutes" if caller.scope.role == "RegionAdmin"
+                                    else "nav_admin_substitutes"))
+        if caller.scope.is_admin
+        else (f"/schools/{school}", school_name)
+    )
+    return [first, *((href, label or "–") for href, label in tail)]
 
 
 @router.get("/substitutes/{sid}", name="substitute")
@@ -257,33 +308,32 @@ async def substitute_page(request: Request, sid: str, caller: UserDep, c: WebCon
     return await _detail_page(request, c, caller, sid)
 
 
+EXTEND_FIELDS = {"ends_at": "end_date"}
+
+
 @router.post("/substitutes/{sid}/extend")
 async def extend(request: Request, sid: str, caller: UserDep, c: WebContainer) -> Response:
+    """Both fields' format errors at once; the service's refusal at the date field (or, for a period that
+    can no longer change, above the form)."""
     form = await request.form()
-    end_date, end_time = str(form.get("end_date", "")), str(form.get("end_time", ""))
+    lang = web(request).lang
+    end_date, end_time = str(form.get("end_date", "")).strip(), str(form.get("end_time", "")).strip()
     d, t = parse_date(end_date), parse_time(end_time)
-    errors = {
-        k: v
-        for k, v in (("end_date", "err_date" if d is None else ""), ("end_time", "err_time" if t is None else ""))
-        if v
-    }
+    keys = {k: v for k, v in (("end_date", "err_date" if d is None else ""), ("end_time", "err_time" if t is None
+                                                                                 else "")) if v}
     if d is None or t is None:
         return await _detail_page(
-            request, c, caller, sid, end_date=end_date, end_time=end_time, field_errors=errors, status=422
+            request, c, caller, sid, end_date=end_date, end_time=end_time,
+            errors=field_messages(lang, keys), status=422,
         )
-    lang = web(request).lang
     try:
         await changes.extend(c.uow(), c, caller, sid, helsinki(d, t))
     except (PolicyViolation, Conflict) as exc:
         return await _detail_page(
-            request,
-            c,
-            caller,
-            sid,
-            error=(exc.detail or exc.title).in_language(lang),
-            end_date=end_date,
-            end_time=end_time,
-            status=exc.status,
+            request, c, caller, sid,
+            errors=field_messages(lang, {}, exc.problems, EXTEND_FIELDS),
+            service_error=None if exc.problems else (exc.detail or exc.title).in_language(lang),
+            end_date=end_date, end_time=end_time, status=exc.status,
         )
     out = await views.get_one(c.uow(), caller, sid)
     sess.flash(web(request).session, text(lang, "extended_ok", end=when(out.ends_at, lang)))
@@ -295,7 +345,13 @@ async def end_confirm(request: Request, sid: str, caller: UserDep, c: WebContain
     out = await views.get_one(c.uow(), caller, sid)
     if out.status not in UPCOMING + ACTIVE:
         return RedirectResponse(f"/substitutes/{sid}", status_code=303)
-    return render(request, "end_confirm.html", s=out, school_name=school_name(c, out.school))
+    lang = web(request).lang
+    name = school_name(c, out.school)
+    crumbs = _crumbs(
+        caller, lang, out.school, name,
+        (f"/substitutes/{sid}", out.display_name or out.user_principal_name), (None, text(lang, "end_title")),
+    )
+    return render(request, "end_confirm.html", crumbs=crumbs, s=out, school_name=name)
 
 
 @router.post("/substitutes/{sid}/end")
@@ -327,4 +383,12 @@ async def sign_in_code(request: Request, sid: str, caller: UserDep, c: WebContai
         sess.flash(w.session, (exc.detail or exc.title).in_language(w.lang), "error")
         return RedirectResponse(f"/substitutes/{sid}", status_code=303)
     w.extra_headers.update({"Cache-Control": "no-store", "Pragma": "no-cache"})
-    return render(request, "sign_in_code.html", s=out, school_name=school_name(c, out.school), issued=issued)
+    name = school_name(c, out.school)
+    crumbs = _crumbs(
+        caller, w.lang, out.school, name,
+        (f"/substitutes/{sid}", out.display_name or out.user_principal_name), (None, text(w.lang, "code_title")),
+    )
+    return render(
+        request, "sign_in_code.html", crumbs=crumbs, s=out, school_name=name, issued=issued,
+        groups=code_groups(issued.secret),
+    )

@@ -1,15 +1,11 @@
-"""Page texts in Finnish (default) and English, and the formatting people expect in each.
+"""Page texts in Finnish (default) and English: the one catalogue every page string comes from, and the
+words for the codes the services speak (audit actions, actors, jobs, MFA methods, sign-on modes) — so no
+code name, enum value or Graph error reaches a page.
 
-Finnish: ``27.11.2026 klo 8.15``, decimal comma, ``87,5 %``, a space as thousands separator.
-Times are always shown in Europe/Helsinki. Words follow ``GLOSSARY.md``.
+Formats (dates, numbers, percentages) are ``idops.kit.i18n``'s. Words follow ``GLOSSARY.md``.
 """
 
 from __future__ import annotations
-
-from datetime import date, datetime
-
-from idops.kit.clock import to_helsinki
-from idops.substitutes.policy import fmt, fmt_en
 
 Lang = str  # "fi" | "en"
 
@@ -17,11 +13,13 @@ FI: dict[str, str] = {
     "app_name": "idops",
     "skip": "Siirry sisältöön",
     "nav_label": "Päävalikko",
+    "crumbs_label": "Olet tässä",
     "nav_substitutes": "Sijaistunnukset",
     "nav_mfa": "MFA-tilanne",
     "nav_coverage": "Yhden tunnuksen kattavuus",
     "nav_admin_substitutes": "Kunnan sijaistunnukset",
-    "nav_jobs": "Ajot",
+    "nav_region_substitutes": "Seudun sijaistunnukset",
+    "nav_jobs": "Ajastetut ajot",
     "nav_region": "Kuntavertailu",
     "nav_demo_clock": "Demokello",
     "lang_switch": "In English",
@@ -32,8 +30,7 @@ FI: dict[str, str] = {
     "sign_in_title": "Kirjaudu sisään",
     "sign_in_entra": "Kirjaudu Microsoft-tunnuksella",
     "sign_in_intro": "Kirjaudu koulusi tai kuntasi Microsoft-tunnuksella (Entra ID).",
-    "sign_in_not_configured": "Kirjautuminen ei ole käytössä: palvelun asetuksista puuttuu "
-    "web.oidc_authority tai web.oidc_client_id.",
+    "sign_in_not_configured": "Kirjautuminen ei ole vielä käytössä. Ota yhteyttä palvelun ylläpitoon.",
     "sign_in_failed": "Kirjautuminen epäonnistui. Yritä uudelleen.",
     "signed_out": "Olet kirjautunut ulos.",
     "demo_sign_in_title": "Kirjaudu demokäyttäjänä",
@@ -44,22 +41,42 @@ FI: dict[str, str] = {
     "demo_it_admin": "Tietohallinnon pääkäyttäjä",
     "demo_region_admin": "Seudun pääkäyttäjä",
     "demo_sign_in_as": "Kirjaudu",
+    "demo_mode": "demotila",
     "no_access": "Tunnuksellasi ei ole oikeuksia yhteenkään kouluun tai kuntaan.",
     "role_Principal": "Rehtori",
     "role_ItAdmin": "Tietohallinnon pääkäyttäjä",
     "role_RegionAdmin": "Seudun pääkäyttäjä",
+    "optional": "valinnainen",
+    "no_data_yet": "Ei vielä tietoa.",
+    # footer
+    "contact_title": "Tuki ja yhteystiedot",
+    "contact_url": "Tukisivu",
+    "footer_about": "Tietoa palvelusta",
     # errors
-    "error_title": "Virhe",
-    "error_404": "Sivua ei löytynyt.",
-    "error_403": "Ei käyttöoikeutta.",
+    "error_title_prefix": "Virhe:",
+    "error_prefix": "Virhe:",
+    "error_404_title": "Sivua ei löytynyt",
+    "error_404": "Sivua ei löytynyt. Tarkista osoite tai palaa etusivulle.",
+    "error_403_title": "Ei käyttöoikeutta",
+    "error_401_title": "Kirjautuminen vaaditaan",
+    "error_401": "Kirjaudu sisään nähdäksesi sivun.",
+    "error_400_title": "Virheellinen pyyntö",
+    "error_409_title": "Toimintoa ei voitu tehdä",
+    "error_422_title": "Tarkista tiedot",
+    "error_429_title": "Liian monta pyyntöä",
+    "error_500_title": "Jotain meni vikaan",
+    "error_500": "Palvelussa tapahtui virhe. Yritä hetken kuluttua uudelleen. Jos virhe toistuu, ota yhteyttä "
+    "tukeen ja kerro alla oleva virhetunniste.",
+    "error_502_title": "Microsoftin palvelu kieltäytyi",
+    "error_503_title": "Microsoftin palvelu ei vastaa",
     "error_csrf": "Lomakkeen turvatarkiste puuttui tai on vanhentunut. Lataa sivu uudelleen ja yritä uudelleen.",
-    "error_500": "Jotain meni vikaan. Yritä hetken kuluttua uudelleen.",
+    "error_request_id": "Virhetunniste tukea varten:",
     "error_back": "Etusivulle",
-    "check_fields": "Tarkista tiedot",
+    "check_fields": "Tarkista tiedot ({n})",
     # principal: list
     "my_schools": "Koulusi",
     "substitutes_of": "Sijaistunnukset",
-    "request_new": "Pyydä tunnus",
+    "request_new": "Pyydä sijaistunnus",
     "upcoming": "Tulossa",
     "active": "Voimassa",
     "ended": "Päättyneet",
@@ -74,7 +91,6 @@ FI: dict[str, str] = {
     "school": "Koulu",
     "municipality": "Kunta",
     "open": "Avaa",
-    "details_of": "Tiedot:",
     # statuses
     "status_requested": "pyydetty",
     "status_provisioning": "luodaan",
@@ -87,11 +103,11 @@ FI: dict[str, str] = {
     "status_missing": "puuttuu Entra ID:stä",
     # request form
     "request_title": "Pyydä sijaistunnus",
-    "returning_title": "Onko sijainen ollut aiemmin?",
+    "returning_title": "Onko henkilö ollut aiemmin sijaisena kunnassa?",
     "returning_help": "Hae aiempia sijaisia nimellä tai sähköpostilla. Palaava sijainen saa saman tunnuksen takaisin.",
     "search": "Hae",
     "search_label": "Nimi tai sähköposti",
-    "search_none": "Ei aiempia sijaisia haulla",
+    "search_none": "Haulla ”{q}” ei löytynyt aiempia sijaisia.",
     "search_short": "Kirjoita vähintään kaksi merkkiä.",
     "choose": "Valitse",
     "chosen_person": "Palaava sijainen",
@@ -101,9 +117,10 @@ FI: dict[str, str] = {
     "person_title": "Sijainen",
     "given_name": "Etunimi",
     "surname": "Sukunimi",
-    "email": "Sähköposti (valinnainen)",
+    "email": "Sähköposti",
     "email_help": "Sijaiselle ja ilmoituksia varten; ei näy tunnuksessa.",
-    "mobile_phone": "Matkapuhelin (valinnainen)",
+    "mobile_phone": "Matkapuhelin",
+    "phone_help": "Esimerkiksi +358 40 123 4567",
     "period_title": "Sijaisuusjakso",
     "start_date": "Alkamispäivä",
     "start_time": "Alkamisaika",
@@ -117,7 +134,7 @@ FI: dict[str, str] = {
     "limit_quota": "Koululla voi olla samaan aikaan enintään {n} sijaistunnusta.",
     "limit_tap_hours": "Kirjautumiskoodin voi antaa vain arkisin klo {a}–{b}.",
     "limit_past": "Jo alkanut jakso alkaa heti, kun tunnus on valmis.",
-    "submit_request": "Pyydä tunnus",
+    "submit_request": "Pyydä sijaistunnus",
     "cancel": "Peruuta",
     "err_given_name": "Anna etunimi.",
     "err_surname": "Anna sukunimi.",
@@ -126,36 +143,49 @@ FI: dict[str, str] = {
     "err_phone": "Puhelinnumero ei kelpaa. Anna muodossa +358 40 123 4567.",
     "err_date": "Anna päivämäärä muodossa pp.kk.vvvv, esimerkiksi 27.11.2026.",
     "err_time": "Anna kellonaika muodossa 8.15.",
-    "requested_ok": "Sijaistunnus pyydetty: {name}, {start} – {end}.",
+    "requested_ok": "Sijaistunnus luotu: {name}. Voimassa {start} – {end}.",
     # detail
     "substitute_title": "Sijaistunnus",
     "upn": "Käyttäjätunnus",
     "created": "Pyydetty",
-    "created_by": "Pyytäjä",
-    "last_error": "Viimeisin virhe",
     "extend_title": "Jatka voimassaoloa",
     "extend_help": "Uusi päättymisaika. Jakso voi olla enintään {n} päivää alusta lukien (viimeistään {latest}).",
     "new_end_date": "Uusi päättymispäivä",
     "new_end_time": "Uusi päättymisaika",
     "extend_submit": "Jatka voimassaoloa",
     "extended_ok": "Voimassaoloa jatkettu: päättyy {end}.",
+    "end_section": "Päätä sijaistunnus",
+    "end_section_help": "Tunnus poistetaan käytöstä heti. Ennen sitä kysytään vielä vahvistus.",
     "end_now": "Päätä nyt",
     "end_title": "Päätä sijaistunnus nyt",
     "end_confirm_text": "Tunnus {upn} poistetaan käytöstä heti, ja sijaisen kirjautumiset katkaistaan. "
     "Tätä ei voi perua.",
     "end_confirm": "Kyllä, päätä tunnus nyt",
     "ended_ok": "Sijaistunnus päätetty.",
+    "problem_no_seats": "Tunnusta ei voitu luoda, koska koulun lisenssit ovat loppuneet. Ota yhteyttä kunnan "
+    "tietohallintoon.",
+    "problem_failed": "Tunnuksen luonti epäonnistui. Ota yhteyttä kunnan tietohallintoon ja kerro virhetunniste.",
+    "problem_retrying": "Tunnuksen käsittely on kesken, koska Microsoftin palvelu ei vastannut. idops yrittää "
+    "uudelleen automaattisesti; sinun ei tarvitse tehdä mitään.",
+    "problem_missing": "Tunnus on poistettu Entra ID:stä idopsin ulkopuolella. Ota yhteyttä kunnan tietohallintoon.",
     "code_title": "Kertakäyttöinen kirjautumiskoodi",
     "code_give": "Anna kirjautumiskoodi",
     "code_help": "Anna koodi sijaiselle, kun hän on paikalla. Koodi näytetään vain kerran.",
     "code_only_active": "Kirjautumiskoodin voi antaa, kun tunnus on voimassa.",
     "code_shown_once": "Koodi näytetään vain tämän kerran. Se ei näy uudelleen, jos lataat sivun.",
+    "code_read_hint": "Koodi on ryhmitelty neljän merkin ryhmiin lukemisen helpottamiseksi; välilyöntejä ei "
+    "kirjoiteta. Isot ja pienet kirjaimet ovat eri merkkejä.",
     "code_valid": "Voimassa",
     "code_usable_once": "Koodilla voi kirjautua vain kerran.",
     "code_usable_many": "Koodilla voi kirjautua useita kertoja voimassaoloaikana.",
     "code_otp": "Kertakäyttöinen salasana (vaihdettava ensimmäisellä kirjautumisella)",
-    "code_instructions": "Sijainen kirjautuu osoitteessa https://myaccount.microsoft.com käyttäjätunnuksella "
-    "{upn} ja tällä koodilla ja ottaa sitten käyttöön monivaiheisen tunnistautumisen (MFA).",
+    "handover_title": "Näin sijainen kirjautuu",
+    "handover_1": "Avaa osoite",
+    "handover_2": "Kirjoita käyttäjätunnus {upn}.",
+    "handover_3": "Kirjoita kirjautumiskoodi, kun sitä kysytään.",
+    "handover_3_otp": "Kirjoita kertakäyttöinen salasana ja vaihda se omaan salasanaan.",
+    "handover_4": "Ota käyttöön monivaiheinen tunnistautuminen (MFA) ohjeiden mukaan, esimerkiksi "
+    "Microsoft Authenticator -sovellus.",
     "code_copy": "Kopioi koodi",
     "code_copied": "Koodi kopioitu.",
     "code_already_shown": "Kirjautumiskoodi on jo näytetty. Jos se katosi, anna uusi koodi.",
@@ -165,41 +195,87 @@ FI: dict[str, str] = {
     "event_at": "Aika",
     "event_actor": "Tekijä",
     "event_action": "Tapahtuma",
+    # audit events of a substitute period
+    "event_requested": "Tunnus pyydetty",
+    "event_account_created": "Tunnus luotu Entra ID:hen",
+    "event_account_restored": "Aiempi tunnus palautettu",
+    "event_account_reused": "Aiempi tunnus otettu uudelleen käyttöön",
+    "event_provisioned": "Käyttöoikeudet annettu",
+    "event_provisioning_retry": "Luonti keskeytyi, yritetään uudelleen",
+    "event_failed": "Tunnuksen luonti epäonnistui",
+    "event_activated": "Tunnus otettu käyttöön",
+    "event_ends_at_changed": "Päättymisaikaa muutettu",
+    "event_revoke_requested": "Päättäminen pyydetty",
+    "event_expired": "Tunnus päättyi",
+    "event_revoked": "Tunnus päätetty etuajassa",
+    "event_missing": "Tunnus puuttui Entra ID:stä",
+    "event_deleted": "Tunnus poistettu",
+    "event_expiry_notice": "Muistutus päättymisestä lähetetty",
+    "event_temporary_access_pass_issued": "Kirjautumiskoodi annettu",
+    "event_one_time_password_issued": "Kertakäyttöinen salasana annettu",
+    "event_re_disabled": "Käsin käyttöön otettu tunnus suljettu uudelleen",
+    "event_orphan_found": "Tuntematon idops-tunnus löytyi",
+    "event_orphan_disabled": "Tuntematon idops-tunnus suljettu",
+    "event_scrubbed": "Henkilötiedot poistettu säilytysajan jälkeen",
+    "event_other": "Muu tapahtuma",
+    "actor_idops": "idops (automaattinen)",
+    "actor_job": "Ajastettu ajo: {job}",
+    "actor_unknown": "Järjestelmä",
     # admin: MFA
     "mfa_title": "Monivaiheinen tunnistautuminen (MFA)",
     "mfa_as_of": "Tiedot synkronoitu",
-    "mfa_no_data": "MFA-tietoja ei ole vielä synkronoitu.",
-    "mfa_staff": "Henkilökunta",
-    "mfa_pupils": "Oppilaat",
+    "mfa_no_data": "MFA-tietoja ei ole vielä synkronoitu. Tiedot päivittyvät yöllä.",
     "mfa_role_staff": "Henkilökunta",
     "mfa_role_pupil": "Oppilaat",
     "mfa_role_substitute": "Sijaiset",
     "mfa_target": "tavoite",
+    "mfa_target_term": "Tavoite",
     "mfa_capable": "MFA käyttövalmis",
     "mfa_registered": "MFA rekisteröity",
-    "mfa_total": "Laskettu",
+    "mfa_used": "MFA käytössä",
     "mfa_excluded": "Pois laskuista",
     "mfa_below": "alle tavoitteen",
     "mfa_schools": "Koulut",
     "mfa_share_of": "{part} / {total}",
+    "mfa_terms_note": "Käyttövalmis tarkoittaa, että henkilö on rekisteröinyt menetelmän, jonka kunnan "
+    "asetukset sallivat.",
     "mfa_trend": "Kehitys (30 päivää)",
     "mfa_trend_desc": "MFA-käyttövalmiiden osuus päivittäin roolin mukaan; katkoviivat ovat tavoitteita.",
     "mfa_trend_table": "Kehitys taulukkona",
-    "mfa_trend_empty": "Kehitystä ei vielä ole: tilannekuvia on alle kaksi päivää.",
+    "mfa_trend_empty": "Ei vielä tietoa kehityksestä: tilannekuvia on alle kahdelta päivältä. Kehitys näkyy, "
+    "kun tiedot on synkronoitu kahtena päivänä.",
     "date": "Päivä",
     "mfa_unregistered": "Henkilökunta, jolla MFA ei ole rekisteröity",
-    "mfa_unregistered_help": "Näytetään enintään {n} ensimmäistä. Koko luettelo CSV-tiedostona:",
-    "mfa_csv": "Lataa CSV",
+    "mfa_unregistered_help": "Näytetään enintään {n} ensimmäistä. Koko luettelo tiedostona:",
     "mfa_methods": "Rekisteröidyt menetelmät",
     "mfa_none_unregistered": "Kaikilla on MFA rekisteröity.",
     "mfa_excluded_note": "Laskuista on jätetty pois {n} tunnusta (poistettu käytöstä, vierastunnukset, "
     "palvelutunnukset ja sijaiset, joiden jakso ei ole alkanut).",
+    "csv_download": "Lataa CSV:",
+    "csv_powerbi": "Power BI",
+    "csv_excel_fi": "Excel (suomi)",
+    # MFA methods (Graph's methodsRegistered)
+    "method_email": "sähköposti",
+    "method_mobilePhone": "matkapuhelin (tekstiviesti tai puhelu)",
+    "method_alternateMobilePhone": "toinen matkapuhelin",
+    "method_officePhone": "työpuhelin",
+    "method_microsoftAuthenticatorPush": "Microsoft Authenticator -ilmoitus",
+    "method_microsoftAuthenticatorPasswordless": "Microsoft Authenticator, salasanaton",
+    "method_softwareOneTimePasscode": "todentajasovelluksen koodi",
+    "method_hardwareOneTimePasscode": "laitetunniste (koodi)",
+    "method_fido2": "FIDO2-suojausavain",
+    "method_windowsHelloForBusiness": "Windows Hello for Business",
+    "method_temporaryAccessPass": "kertakäyttöinen kirjautumiskoodi",
+    "method_securityQuestion": "turvakysymykset",
+    "method_passKeyDeviceBound": "pääsyavain",
+    "method_other": "muu menetelmä",
     # admin: coverage
     "coverage_title": "Yhden tunnuksen kattavuus",
     "coverage_headline": "Henkilökunnasta yhdellä tunnuksella toimivia",
     "coverage_full": "Avaa koko raportti",
     "coverage_none": "Yhden tunnuksen kattavuusraporttia ei ole vielä laadittu.",
     "coverage_generated": "Laadittu",
+    "coverage_terms_note": "Mitä luvut tarkoittavat:",
     "staff_persons": "Henkilökuntaa",
     "account_coverage": "Tunnuskattavuus",
     "app_coverage": "Sovelluskattavuus",
@@ -207,27 +283,88 @@ FI: dict[str, str] = {
     "separate_apps": "Sovellukset, jotka vaativat vielä erillisen tunnuksen",
     "app": "Sovellus",
     "users": "Käyttäjiä",
+    # the full report
+    "rep_title": "Yhden tunnuksen kattavuusraportti",
+    "rep_headline_note": "Osuus henkilökunnasta, jolla on täsmälleen yksi käytössä oleva tunnus ja jonka kunnan "
+    "sovelluskartoituksessa ei ole erillistä tunnusta vaativaa sovellusta.",
+    "rep_window": "kirjautumistiedot {n} vrk ajalta",
+    "rep_previous": "edellinen raportti",
+    "rep_no_previous": "Ei aiempaa raporttia vertailtavaksi.",
+    "rep_change": "Muutos edellisestä",
+    "rep_region": "Seutu",
+    "rep_staff_persons": "Henkilökuntaa (henkilöä)",
+    "rep_single_account": "Yksi tunnus",
+    "rep_multi_account": "Useita tunnuksia",
+    "rep_weighted": "Sovelluskattavuus käyttäjämäärällä painotettuna",
+    "rep_total": "Yhteensä",
+    "rep_no_signins": "Kirjautumistietoja ei ole saatavilla: kunnan Microsoft-ympäristössä ei ole Entra ID "
+    "P1- tai P2-lisenssiä.",
+    "rep_signins_unknown": "Kirjautumistietoja ei ole vielä luettu.",
+    "rep_municipalities": "Kunnat",
+    "rep_none": "Ei yhtään.",
+    "rep_unknown_apps": "Sovelluskartoituksesta puuttuvat sovellukset",
+    "rep_unknown_note": "Nähty Entra ID:n kirjautumislokeissa, mutta ei sovelluskartoituksessa. Lisää ne "
+    "kartoitukseen.",
+    "rep_app_id": "Sovelluksen tunniste",
+    "rep_sso_mode": "Kertakirjautumisen tapa",
+    "rep_persons": "Henkilöt, joilla on useita käytössä olevia tunnuksia",
+    "rep_accounts": "Tunnukset",
+    "rep_disabled": "poistettu käytöstä",
+    "rep_scrubbed": "(nimi poistettu säilytysajan jälkeen)",
+    "rep_back": "Takaisin kattavuuden yhteenvetoon",
+    "sso_oidc": "OpenID Connect",
+    "sso_saml": "SAML",
+    "sso_password": "salasanan tallennus",
+    "sso_linked": "linkki toiseen palveluun",
+    "sso_notSupported": "ei tuettu",
+    "sso_none": "ei asetettu",
+    "sso_other": "muu",
     # admin: substitutes, jobs, region
     "admin_substitutes_title": "Kunnan sijaistunnukset",
+    "region_substitutes_title": "Seudun sijaistunnukset",
     "filter": "Suodata",
     "all": "Kaikki",
     "next_page": "Seuraava sivu",
     "first_page": "Ensimmäinen sivu",
     "no_substitutes": "Ei sijaistunnuksia.",
     "jobs_title": "Ajastetut ajot",
-    "job": "Ajo",
+    "jobs_intro": "idops hoitaa nämä tehtävät itse aikataulun mukaan. Ajon voi käynnistää myös heti.",
     "last_run": "Edellinen ajo",
     "outcome": "Tulos",
     "next_run": "Seuraava ajo",
     "run_now": "Aja nyt",
-    "run_started": "Ajo {name} käynnistetty.",
+    "run_started": "Ajo ”{name}” käynnistetty.",
+    "job_error_note": "Ajossa oli virheitä. Lokista ne löytyvät ajon tunnisteella",
     "never": "ei koskaan",
     "outcome_succeeded": "onnistui",
-    "outcome_partial": "osittain",
+    "outcome_partial": "onnistui osittain",
     "outcome_failed": "epäonnistui",
     "outcome_skipped": "ohitettu",
     "outcome_running": "käynnissä",
     "outcome_abandoned": "keskeytyi",
+    "job_activate": "Aktivointi",
+    "job_activate_desc": "Ottaa käyttöön tunnukset, joiden sijaisuus on alkanut, ja jatkaa kesken jääneet luonnit.",
+    "job_expire": "Päättäminen",
+    "job_expire_desc": "Sulkee tunnukset, joiden sijaisuus on päättynyt, katkaisee kirjautumiset ja poistaa "
+    "ryhmät ja lisenssit.",
+    "job_reconcile": "Täsmäytys",
+    "job_reconcile_desc": "Sulkee uudelleen käsin käyttöön otetut tunnukset ja ilmoittaa tuntemattomista "
+    "idops-tunnuksista.",
+    "job_purge": "Poisto",
+    "job_purge_desc": "Poistaa tunnukset varoajan jälkeen ja henkilötiedot säilytysajan jälkeen.",
+    "job_notify_expiring": "Päättymismuistutukset",
+    "job_notify_expiring_desc": "Muistuttaa rehtoreita sähköpostilla ennen sijaistunnusten päättymistä.",
+    "job_housekeeping": "Siivous",
+    "job_housekeeping_desc": "Poistaa vanhat ajotiedot ja käytetyt pyyntöavaimet.",
+    "job_sync_mfa": "MFA-synkronointi",
+    "job_sync_mfa_desc": "Lukee hakemistot ja MFA-rekisteröinnit ja tallentaa päivän MFA-tilannekuvan.",
+    "job_ingest_signins": "Kirjautumistietojen luku",
+    "job_ingest_signins_desc": "Lukee uudet kirjautumiset päivittäisiksi yhteenvedoiksi henkilön ja sovelluksen "
+    "mukaan.",
+    "job_single_login_report": "Kattavuusraportti",
+    "job_single_login_report_desc": "Lukee kirjautumiset ja laatii yhden tunnuksen kattavuusraportin.",
+    "job_other": "Ajo",
+    "job_other_desc": "",
     "region_title": "Kuntavertailu",
     "region_mfa": "MFA kunnittain",
     "region_coverage": "Yhden tunnuksen kattavuus kunnittain",
@@ -242,17 +379,101 @@ FI: dict[str, str] = {
     "clock_help": "Vain demotilassa: siirtää palvelun kelloa eteenpäin, jotta tulossa olevan sijaisuuden "
     "alkamisen ja päättymisen voi kokeilla heti.",
     "hours_unit": "h",
+    # help page
+    "help_title": "Ohje ja käsitteet",
+    "help_intro": "Mitä idopsin luvut tarkoittavat ja miten ne lasketaan.",
+    "help_toc": "Sisältö",
+    "help_what_is": "Mitä tämä tarkoittaa?",
+    "help_term_mfa": "MFA-luvut",
+    "help_term_headline": "Yhden tunnuksen osuus",
+    "help_mfa_title": "Monivaiheinen tunnistautuminen (MFA)",
+    "help_mfa_intro": "MFA-luvut lasketaan kunnittain, kouluittain ja rooleittain (henkilökunta, oppilaat, "
+    "sijaiset) Microsoftin rekisteröintiraportista joka yö.",
+    "help_mfa_registered": "Henkilö on rekisteröinyt vähintään yhden vahvan tunnistautumismenetelmän, "
+    "esimerkiksi Microsoft Authenticator -sovelluksen. Menetelmä ei välttämättä ole kunnan asetusten sallima.",
+    "help_mfa_capable": "Henkilö on rekisteröinyt menetelmän, jonka kunnan asetukset sallivat, eli hän voi "
+    "tunnistautua monivaiheisesti. Tavoitteet koskevat tätä lukua.",
+    "help_mfa_used": "Niiden kirjautumisten osuus, joissa monivaiheinen tunnistautuminen tehtiin, viimeisten 30 "
+    "päivän ajalta. Luku puuttuu, jos kunnalla ei ole kirjautumistietoja.",
+    "help_mfa_target": "Käyttövalmiiden tavoiteosuus: henkilökunta {staff}, oppilaat {pupil}. Alle tavoitteen "
+    "jäävät luvut on merkitty punaisella ja sanalla ”alle tavoitteen”.",
+    "help_mfa_excluded": "Laskuista jätetään pois käytöstä poistetut tunnukset, vierastunnukset, palvelu- ja "
+    "yhteistunnukset sekä sijaiset, joiden jakso ei ole alkanut.",
+    "help_mfa_freshness": "Microsoftin raportti päivittyy viiveellä, jopa muutamia tunteja. Juuri rekisteröity "
+    "menetelmä näkyy luvuissa seuraavana päivänä.",
+    "help_sl_title": "Yhden tunnuksen kattavuus",
+    "help_sl_intro": "Tavoitteena on, että jokainen henkilökunnan jäsen toimii yhdellä tunnuksella kaikissa "
+    "työssä tarvittavissa sovelluksissa.",
+    "help_sl_persons": "Henkilöt tunnistetaan henkilönumerosta (tai sähköpostista), joten samalla henkilöllä "
+    "voi olla tunnus useammassa kunnassa. Henkilö lasketaan jokaiseen kouluun, jossa hän on henkilökuntaa.",
+    "help_sl_account": "Tunnuskattavuus on niiden henkilöiden osuus, joilla on täsmälleen yksi käytössä oleva "
+    "tunnus kaikissa seudun kunnissa.",
+    "help_sl_app": "Sovelluskattavuus on niiden käytössä olevien sovellusten osuus, joihin kirjaudutaan samalla "
+    "tunnuksella (Entra-kertakirjautuminen tai MPASSid, kun sen kotiorganisaatio on Entra ID).",
+    "help_sl_weighted": "Sama osuus, kun jokainen sovellus painotetaan käyttäjiensä määrällä: paljon käytetty "
+    "sovellus vaikuttaa enemmän kuin harvoin käytetty.",
+    "help_sl_headline": "Yhden tunnuksen osuus on pääluku: niiden henkilöiden osuus, joilla on yksi tunnus ja "
+    "joiden kunnassa mikään henkilökunnan sovellus ei vaadi erillistä tunnusta.",
+    "help_sl_separate": "Sovellukset, joihin kirjaudutaan vielä omalla tunnuksella, järjestettynä käyttäjämäärän "
+    "mukaan: näiden siirtäminen kertakirjautumiseen nostaa osuutta eniten.",
+    "help_sub_title": "Sijaistunnukset",
+    "help_sub_account": "Sijaistunnus",
+    "help_sub_account_text": "Henkilökohtainen, määräaikainen Microsoft-tunnus sijaiselle. Palaava sijainen saa "
+    "saman tunnuksen takaisin. Tunnus suljetaan automaattisesti sijaisuuden päättyessä.",
+    "help_sub_code_text": "Kertakäyttöinen koodi, jolla sijainen kirjautuu ensimmäisen kerran ja ottaa "
+    "käyttöön monivaiheisen tunnistautumisen. Koodi näytetään vain kerran.",
+    "help_sub_status_text": "Tulossa: jakso ei ole alkanut. Voimassa: tunnus on käytössä. Päättynyt: tunnus on "
+    "suljettu, ja se poistetaan varoajan jälkeen.",
+    # accessibility statement
+    "a11y_title": "Saavutettavuusseloste",
+    "a11y_intro": "Tämä saavutettavuusseloste koskee idops-palvelua ({region}). Palvelua koskee laki "
+    "digitaalisten palvelujen tarjoamisesta (306/2019), jonka mukaan julkisten verkkopalvelujen on oltava "
+    "saavutettavia.",
+    "a11y_date": "Seloste on laadittu tai päivitetty {date}.",
+    "a11y_status_title": "Digipalvelun saavutettavuuden tila",
+    "a11y_status": "Täyttää saavutettavuusvaatimukset osittain.",
+    "a11y_standard": "Palvelu on tehty täyttämään WCAG 2.1 -ohjeiston A- ja AA-tason kriteerit "
+    "(EN 301 549). Alla luetellut puutteet tunnetaan.",
+    "a11y_gaps_title": "Ei-saavutettava sisältö",
+    "a11y_gaps_intro": "Käyttäjä voi kohdata palvelussa vielä joitakin saavutettavuusongelmia:",
+    "a11y_gap_chart": "MFA-kehityksen kaavio on kuva. Samat tiedot ovat kaavion alla taulukkona.",
+    "a11y_gap_tables": "Leveät raporttitaulukot vierivät kapealla näytöllä vaakasuunnassa omassa alueessaan.",
+    "a11y_gap_csv": "CSV-tiedostot on tarkoitettu jatkokäsittelyyn; samat tiedot ovat sivuilla taulukkoina.",
+    "a11y_gap_microsoft": "Kirjautuminen ja monivaiheisen tunnistautumisen käyttöönotto tapahtuvat Microsoftin "
+    "sivuilla, joiden saavutettavuudesta vastaa Microsoft.",
+    "a11y_gap_evaluation": "Palvelun saavutettavuutta ei ole vielä arvioinut ulkopuolinen asiantuntija.",
+    "a11y_method_title": "Miten saavutettavuus on arvioitu",
+    "a11y_method": "Seloste perustuu itsearvioon. Jokainen sivu tarkistetaan automaattisesti axe-työkalulla "
+    "1 280 ja 360 kuvapisteen levyisellä näytöllä, lomakkeet täytetään testeissä pelkällä näppäimistöllä, ja "
+    "virheilmoitukset tarkistetaan ruudunlukijan kannalta.",
+    "a11y_feedback_title": "Palaute ja yhteystiedot",
+    "a11y_feedback": "Huomasitko saavutettavuuspuutteen? Kerro siitä meille, niin korjaamme sen. Vastaamme "
+    "kahden viikon kuluessa.",
+    "a11y_email": "Sähköposti:",
+    "a11y_phone": "Puhelin:",
+    "a11y_no_contact": "Palautteen yhteystietoja ei ole vielä asetettu. Ota yhteyttä kunnan tietohallintoon.",
+    "a11y_enforcement_title": "Valvontaviranomainen",
+    "a11y_enforcement": "Jos huomaat palvelussa saavutettavuusongelmia, anna ensin palautetta meille. Vastauksessa "
+    "voi mennä 14 päivää. Jos et ole tyytyväinen saamaasi vastaukseen tai et saa vastausta lainkaan kahden viikon "
+    "aikana, voit tehdä ilmoituksen valvontaviranomaiselle. Valvontaviranomaisen sivuilla kerrotaan, miten "
+    "ilmoituksen voi tehdä ja miten asia käsitellään.",
+    "a11y_authority": "Liikenne- ja viestintävirasto Traficom",
+    "a11y_authority_unit": "Saavutettavuusvalvonta",
+    "a11y_authority_history": "Saavutettavuusvalvonta siirtyi Etelä-Suomen aluehallintovirastolta Liikenne- ja "
+    "viestintävirasto Traficomille 1.1.2025.",
 }
 
 EN: dict[str, str] = {
     "app_name": "idops",
     "skip": "Skip to content",
     "nav_label": "Main menu",
+    "crumbs_label": "You are here",
     "nav_substitutes": "Substitute accounts",
     "nav_mfa": "MFA status",
     "nav_coverage": "Single-login coverage",
     "nav_admin_substitutes": "Municipality's substitutes",
-    "nav_jobs": "Jobs",
+    "nav_region_substitutes": "Region's substitutes",
+    "nav_jobs": "Scheduled jobs",
     "nav_region": "Municipality comparison",
     "nav_demo_clock": "Demo clock",
     "lang_switch": "Suomeksi",
@@ -263,7 +484,7 @@ EN: dict[str, str] = {
     "sign_in_title": "Sign in",
     "sign_in_entra": "Sign in with a Microsoft account",
     "sign_in_intro": "Sign in with your school's or municipality's Microsoft account (Entra ID).",
-    "sign_in_not_configured": "Sign-in is not available: web.oidc_authority or web.oidc_client_id is not set.",
+    "sign_in_not_configured": "Sign-in is not available yet. Please contact the service's administrators.",
     "sign_in_failed": "Sign-in failed. Please try again.",
     "signed_out": "You have signed out.",
     "demo_sign_in_title": "Sign in as a demo user",
@@ -274,20 +495,39 @@ EN: dict[str, str] = {
     "demo_it_admin": "IT admin",
     "demo_region_admin": "Region admin",
     "demo_sign_in_as": "Sign in",
+    "demo_mode": "demo mode",
     "no_access": "Your account grants no access to any school or municipality.",
     "role_Principal": "Principal",
     "role_ItAdmin": "IT admin",
     "role_RegionAdmin": "Region admin",
-    "error_title": "Error",
-    "error_404": "Page not found.",
-    "error_403": "Forbidden.",
+    "optional": "optional",
+    "no_data_yet": "No data yet.",
+    "contact_title": "Support and contact",
+    "contact_url": "Support page",
+    "footer_about": "About the service",
+    "error_title_prefix": "Error:",
+    "error_prefix": "Error:",
+    "error_404_title": "Page not found",
+    "error_404": "Page not found. Check the address or go back to the front page.",
+    "error_403_title": "No access",
+    "error_401_title": "Sign-in required",
+    "error_401": "Sign in to see this page.",
+    "error_400_title": "Bad request",
+    "error_409_title": "The action could not be done",
+    "error_422_title": "Please check the data",
+    "error_429_title": "Too many requests",
+    "error_500_title": "Something went wrong",
+    "error_500": "The service had an error. Please try again shortly. If it happens again, contact support and "
+    "give the error id below.",
+    "error_502_title": "Microsoft's service refused",
+    "error_503_title": "Microsoft's service is not answering",
     "error_csrf": "The form's security token was missing or has expired. Reload the page and try again.",
-    "error_500": "Something went wrong. Please try again shortly.",
-    "error_back": "Home",
-    "check_fields": "Please check the form",
+    "error_request_id": "Error id for support:",
+    "error_back": "Front page",
+    "check_fields": "Please check the form ({n})",
     "my_schools": "Your schools",
     "substitutes_of": "Substitute accounts",
-    "request_new": "Request an account",
+    "request_new": "Request a substitute account",
     "upcoming": "Upcoming",
     "active": "Active",
     "ended": "Ended",
@@ -302,7 +542,6 @@ EN: dict[str, str] = {
     "school": "School",
     "municipality": "Municipality",
     "open": "Open",
-    "details_of": "Details:",
     "status_requested": "requested",
     "status_provisioning": "being created",
     "status_scheduled": "scheduled",
@@ -313,12 +552,12 @@ EN: dict[str, str] = {
     "status_failed": "failed",
     "status_missing": "missing in Entra ID",
     "request_title": "Request a substitute account",
-    "returning_title": "Has the substitute worked here before?",
+    "returning_title": "Has the person been a substitute in the municipality before?",
     "returning_help": "Search earlier substitutes by name or e-mail. A returning substitute gets "
     "the same account back.",
     "search": "Search",
     "search_label": "Name or e-mail",
-    "search_none": "No earlier substitutes match",
+    "search_none": "No earlier substitutes match “{q}”.",
     "search_short": "Type at least two characters.",
     "choose": "Choose",
     "chosen_person": "Returning substitute",
@@ -328,9 +567,10 @@ EN: dict[str, str] = {
     "person_title": "Substitute",
     "given_name": "Given name",
     "surname": "Surname",
-    "email": "E-mail (optional)",
+    "email": "E-mail",
     "email_help": "For the substitute and for notices; not shown in the account.",
-    "mobile_phone": "Mobile phone (optional)",
+    "mobile_phone": "Mobile phone",
+    "phone_help": "For example +358 40 123 4567",
     "period_title": "Substitution period",
     "start_date": "Start date",
     "start_time": "Start time",
@@ -344,7 +584,7 @@ EN: dict[str, str] = {
     "limit_quota": "The school can have at most {n} substitute accounts at the same time.",
     "limit_tap_hours": "Sign-in codes can be given only on weekdays {a}:00–{b}:00.",
     "limit_past": "A period that has already started begins as soon as the account is ready.",
-    "submit_request": "Request account",
+    "submit_request": "Request a substitute account",
     "cancel": "Cancel",
     "err_given_name": "Enter a given name.",
     "err_surname": "Enter a surname.",
@@ -353,35 +593,50 @@ EN: dict[str, str] = {
     "err_phone": "The phone number is not valid. Use the form +358 40 123 4567.",
     "err_date": "Enter a date as dd.mm.yyyy, for example 27.11.2026.",
     "err_time": "Enter a time as 8.15.",
-    "requested_ok": "Substitute account requested: {name}, {start} – {end}.",
+    "requested_ok": "Substitute account created: {name}. Valid {start} – {end}.",
     "substitute_title": "Substitute account",
     "upn": "User name",
     "created": "Requested",
-    "created_by": "Requested by",
-    "last_error": "Last error",
     "extend_title": "Extend",
     "extend_help": "New end. A period can last at most {n} days from its start (until {latest}).",
     "new_end_date": "New end date",
     "new_end_time": "New end time",
     "extend_submit": "Extend",
     "extended_ok": "Extended: ends {end}.",
+    "end_section": "End the substitute account",
+    "end_section_help": "The account is disabled at once. You are asked to confirm first.",
     "end_now": "End now",
     "end_title": "End the substitute account now",
     "end_confirm_text": "The account {upn} is disabled at once and the substitute's sessions are revoked. "
     "This cannot be undone.",
     "end_confirm": "Yes, end the account now",
     "ended_ok": "The substitute account has been ended.",
+    "problem_no_seats": "The account could not be created because the school has no licences left. Please contact "
+    "the municipality's IT administration.",
+    "problem_failed": "Creating the account failed. Please contact the municipality's IT administration and give "
+    "the error id.",
+    "problem_retrying": "The account is still being processed because Microsoft's service did not answer. idops "
+    "retries automatically; you need not do anything.",
+    "problem_missing": "The account was deleted from Entra ID outside idops. Please contact the municipality's IT "
+    "administration.",
     "code_title": "One-time sign-in code",
     "code_give": "Give a sign-in code",
     "code_help": "Give the code to the substitute when they are here. The code is shown only once.",
     "code_only_active": "A sign-in code can be given once the account is active.",
     "code_shown_once": "The code is shown only this once. It does not show again if you reload the page.",
+    "code_read_hint": "The code is grouped in fours to make it easier to read; the spaces are not typed. "
+    "Capital and small letters are different characters.",
     "code_valid": "Valid",
     "code_usable_once": "The code can be used to sign in only once.",
     "code_usable_many": "The code can be used several times while it is valid.",
     "code_otp": "One-time password (must be changed at first sign-in)",
-    "code_instructions": "The substitute signs in at https://myaccount.microsoft.com with the user name "
-    "{upn} and this code, then sets up multi-factor authentication (MFA).",
+    "handover_title": "How the substitute signs in",
+    "handover_1": "Open",
+    "handover_2": "Type the user name {upn}.",
+    "handover_3": "Type the sign-in code when asked.",
+    "handover_3_otp": "Type the one-time password and change it to a password of their own.",
+    "handover_4": "Set up multi-factor authentication (MFA) as instructed, for example the Microsoft "
+    "Authenticator app.",
     "code_copy": "Copy code",
     "code_copied": "Code copied.",
     "code_already_shown": "The sign-in code was already shown. If it was lost, give a new code.",
@@ -391,39 +646,82 @@ EN: dict[str, str] = {
     "event_at": "Time",
     "event_actor": "By",
     "event_action": "Event",
+    "event_requested": "Account requested",
+    "event_account_created": "Account created in Entra ID",
+    "event_account_restored": "Earlier account restored",
+    "event_account_reused": "Earlier account taken back into use",
+    "event_provisioned": "Access granted",
+    "event_provisioning_retry": "Creation interrupted, retrying",
+    "event_failed": "Creating the account failed",
+    "event_activated": "Account enabled",
+    "event_ends_at_changed": "End changed",
+    "event_revoke_requested": "Ending requested",
+    "event_expired": "Account expired",
+    "event_revoked": "Account ended early",
+    "event_missing": "Account missing in Entra ID",
+    "event_deleted": "Account deleted",
+    "event_expiry_notice": "Expiry reminder sent",
+    "event_temporary_access_pass_issued": "Sign-in code given",
+    "event_one_time_password_issued": "One-time password given",
+    "event_re_disabled": "Account enabled by hand was disabled again",
+    "event_orphan_found": "Unknown idops account found",
+    "event_orphan_disabled": "Unknown idops account disabled",
+    "event_scrubbed": "Personal data removed after retention",
+    "event_other": "Other event",
+    "actor_idops": "idops (automatic)",
+    "actor_job": "Scheduled job: {job}",
+    "actor_unknown": "System",
     "mfa_title": "Multi-factor authentication (MFA)",
     "mfa_as_of": "Data synced",
-    "mfa_no_data": "MFA data has not been synced yet.",
-    "mfa_staff": "Staff",
-    "mfa_pupils": "Pupils",
+    "mfa_no_data": "MFA data has not been synced yet. It is updated at night.",
     "mfa_role_staff": "Staff",
     "mfa_role_pupil": "Pupils",
     "mfa_role_substitute": "Substitutes",
     "mfa_target": "target",
+    "mfa_target_term": "Target",
     "mfa_capable": "MFA capable",
     "mfa_registered": "MFA registered",
-    "mfa_total": "Counted",
+    "mfa_used": "MFA used",
     "mfa_excluded": "Excluded",
     "mfa_below": "below target",
     "mfa_schools": "Schools",
     "mfa_share_of": "{part} / {total}",
+    "mfa_terms_note": "Capable means the person has registered a method the municipality's settings allow.",
     "mfa_trend": "Trend (30 days)",
     "mfa_trend_desc": "Daily share of MFA-capable users by role; dashed lines are the targets.",
     "mfa_trend_table": "Trend as a table",
-    "mfa_trend_empty": "No trend yet: there are snapshots of fewer than two days.",
+    "mfa_trend_empty": "No trend data yet: there are snapshots of fewer than two days. The trend shows once "
+    "data has been synced on two days.",
     "date": "Date",
     "mfa_unregistered": "Staff without registered MFA",
-    "mfa_unregistered_help": "Showing at most the first {n}. The whole list as CSV:",
-    "mfa_csv": "Download CSV",
+    "mfa_unregistered_help": "Showing at most the first {n}. The whole list as a file:",
     "mfa_methods": "Registered methods",
     "mfa_none_unregistered": "Everyone has registered MFA.",
     "mfa_excluded_note": "{n} accounts are left out of the numbers (disabled, guests, service accounts "
     "and substitutes whose period has not started).",
+    "csv_download": "Download CSV:",
+    "csv_powerbi": "Power BI",
+    "csv_excel_fi": "Excel (Finnish)",
+    "method_email": "e-mail",
+    "method_mobilePhone": "mobile phone (text or call)",
+    "method_alternateMobilePhone": "second mobile phone",
+    "method_officePhone": "office phone",
+    "method_microsoftAuthenticatorPush": "Microsoft Authenticator notification",
+    "method_microsoftAuthenticatorPasswordless": "Microsoft Authenticator, passwordless",
+    "method_softwareOneTimePasscode": "authenticator app code",
+    "method_hardwareOneTimePasscode": "hardware token (code)",
+    "method_fido2": "FIDO2 security key",
+    "method_windowsHelloForBusiness": "Windows Hello for Business",
+    "method_temporaryAccessPass": "one-time sign-in code",
+    "method_securityQuestion": "security questions",
+    "method_passKeyDeviceBound": "passkey",
+    "method_other": "other method",
     "coverage_title": "Single-login coverage",
     "coverage_headline": "Staff working with a single login",
     "coverage_full": "Open the full report",
     "coverage_none": "No single-login coverage report has been made yet.",
     "coverage_generated": "Generated",
+    "coverage_terms_note": "What the numbers mean:",
     "staff_persons": "Staff",
     "account_coverage": "Account coverage",
     "app_coverage": "Application coverage",
@@ -431,26 +729,82 @@ EN: dict[str, str] = {
     "separate_apps": "Applications that still need a separate account",
     "app": "Application",
     "users": "Users",
+    "rep_title": "Single-login coverage report",
+    "rep_headline_note": "Share of staff persons with exactly one enabled account whose municipality's "
+    "catalogue lists no app that needs a separate account.",
+    "rep_window": "sign-in data of {n} days",
+    "rep_previous": "previous report",
+    "rep_no_previous": "No earlier report to compare with.",
+    "rep_change": "Change since last run",
+    "rep_region": "Region",
+    "rep_staff_persons": "Staff (persons)",
+    "rep_single_account": "One account",
+    "rep_multi_account": "Several accounts",
+    "rep_weighted": "Application coverage weighted by users",
+    "rep_total": "Total",
+    "rep_no_signins": "No sign-in data: the municipality's Microsoft tenant has no Entra ID P1 or P2 licence.",
+    "rep_signins_unknown": "Sign-in data has not been read yet.",
+    "rep_municipalities": "Municipalities",
+    "rep_none": "None.",
+    "rep_unknown_apps": "Applications missing from the catalogue",
+    "rep_unknown_note": "Seen in Entra ID sign-in logs but not in the application catalogue. Add them to it.",
+    "rep_app_id": "Application id",
+    "rep_sso_mode": "Single sign-on mode",
+    "rep_persons": "Persons with several enabled accounts",
+    "rep_accounts": "Accounts",
+    "rep_disabled": "disabled",
+    "rep_scrubbed": "(name removed after the retention period)",
+    "rep_back": "Back to the coverage summary",
+    "sso_oidc": "OpenID Connect",
+    "sso_saml": "SAML",
+    "sso_password": "password vaulting",
+    "sso_linked": "link to another service",
+    "sso_notSupported": "not supported",
+    "sso_none": "not set",
+    "sso_other": "other",
     "admin_substitutes_title": "Substitute accounts of the municipality",
+    "region_substitutes_title": "Substitute accounts of the region",
     "filter": "Filter",
     "all": "All",
     "next_page": "Next page",
     "first_page": "First page",
     "no_substitutes": "No substitute accounts.",
     "jobs_title": "Scheduled jobs",
-    "job": "Job",
+    "jobs_intro": "idops does these tasks itself on schedule. A run can also be started at once.",
     "last_run": "Last run",
     "outcome": "Outcome",
     "next_run": "Next run",
     "run_now": "Run now",
-    "run_started": "Job {name} started.",
+    "run_started": "Job “{name}” started.",
+    "job_error_note": "The run had errors. Find them in the log by the run's id",
     "never": "never",
     "outcome_succeeded": "succeeded",
-    "outcome_partial": "partial",
+    "outcome_partial": "partly succeeded",
     "outcome_failed": "failed",
     "outcome_skipped": "skipped",
     "outcome_running": "running",
     "outcome_abandoned": "abandoned",
+    "job_activate": "Activation",
+    "job_activate_desc": "Enables accounts whose substitution has started; resumes interrupted creations.",
+    "job_expire": "Expiry",
+    "job_expire_desc": "Disables accounts whose substitution has ended, revokes sessions, removes groups and "
+    "licences.",
+    "job_reconcile": "Reconciliation",
+    "job_reconcile_desc": "Disables again accounts enabled by hand and reports unknown idops accounts.",
+    "job_purge": "Purge",
+    "job_purge_desc": "Deletes accounts after the grace period and personal data after retention.",
+    "job_notify_expiring": "Expiry reminders",
+    "job_notify_expiring_desc": "E-mails principals before their substitutes' accounts end.",
+    "job_housekeeping": "Housekeeping",
+    "job_housekeeping_desc": "Forgets old job runs and used request keys.",
+    "job_sync_mfa": "MFA sync",
+    "job_sync_mfa_desc": "Reads directories and MFA registration and stores the day's MFA snapshot.",
+    "job_ingest_signins": "Sign-in reading",
+    "job_ingest_signins_desc": "Reads new sign-ins into daily summaries per person and application.",
+    "job_single_login_report": "Coverage report",
+    "job_single_login_report_desc": "Reads sign-ins and makes the single-login coverage report.",
+    "job_other": "Job",
+    "job_other_desc": "",
     "region_title": "Municipality comparison",
     "region_mfa": "MFA by municipality",
     "region_coverage": "Single-login coverage by municipality",
@@ -464,47 +818,153 @@ EN: dict[str, str] = {
     "clock_help": "Demo only: moves the service's clock forward so the start and end of an upcoming "
     "substitution can be tried at once.",
     "hours_unit": "h",
+    "help_title": "Help and terms",
+    "help_intro": "What idops' numbers mean and how they are counted.",
+    "help_toc": "Contents",
+    "help_what_is": "What does this mean?",
+    "help_term_mfa": "MFA numbers",
+    "help_term_headline": "Single-login share",
+    "help_mfa_title": "Multi-factor authentication (MFA)",
+    "help_mfa_intro": "MFA numbers are counted per municipality, school and role (staff, pupils, substitutes) "
+    "from Microsoft's registration report every night.",
+    "help_mfa_registered": "The person has registered at least one strong method, for example the Microsoft "
+    "Authenticator app. The method is not necessarily allowed by the municipality's settings.",
+    "help_mfa_capable": "The person has registered a method the municipality's settings allow: they can use "
+    "multi-factor authentication. The targets apply to this number.",
+    "help_mfa_used": "The share of sign-ins in the last 30 days that used multi-factor authentication. Missing "
+    "when the municipality has no sign-in data.",
+    "help_mfa_target": "The target share of capable users: staff {staff}, pupils {pupil}. Numbers below target "
+    "are marked in red and with the words “below target”.",
+    "help_mfa_excluded": "Left out of the numbers: disabled accounts, guests, service and shared accounts, and "
+    "substitutes whose period has not started.",
+    "help_mfa_freshness": "Microsoft's report is updated with a delay of up to a few hours. A method registered "
+    "today shows in the numbers the next day.",
+    "help_sl_title": "Single-login coverage",
+    "help_sl_intro": "The goal: every member of staff works with one account in every application their work "
+    "needs.",
+    "help_sl_persons": "Persons are recognised by their employee number (or e-mail), so one person may have an "
+    "account in several municipalities. A person counts in every school where they are staff.",
+    "help_sl_account": "Account coverage is the share of persons with exactly one enabled account across the "
+    "region's municipalities.",
+    "help_sl_app": "Application coverage is the share of applications in use that are reached with the same "
+    "account (Entra single sign-on, or MPASSid where its home organisation is Entra ID).",
+    "help_sl_weighted": "The same share with each application weighted by its users: a much-used application "
+    "counts more than a rarely used one.",
+    "help_sl_headline": "The single-login share is the headline: the share of persons with one account whose "
+    "municipality has no staff application that needs a separate account.",
+    "help_sl_separate": "Applications still signed in to with an account of their own, by number of users: "
+    "moving these to single sign-on raises the share the most.",
+    "help_sub_title": "Substitute accounts",
+    "help_sub_account": "Substitute account",
+    "help_sub_account_text": "A personal, time-limited Microsoft account for a substitute. A returning substitute "
+    "gets the same account back. The account is disabled automatically when the substitution ends.",
+    "help_sub_code_text": "A one-time code with which the substitute signs in the first time and sets up "
+    "multi-factor authentication. The code is shown only once.",
+    "help_sub_status_text": "Scheduled: the period has not started. Active: the account is in use. Expired: the "
+    "account is disabled and deleted after the grace period.",
+    "a11y_title": "Accessibility statement",
+    "a11y_intro": "This accessibility statement applies to the idops service ({region}). The service is subject "
+    "to the Act on the Provision of Digital Services (306/2019), which requires public online services to be "
+    "accessible.",
+    "a11y_date": "This statement was made or last reviewed on {date}.",
+    "a11y_status_title": "Compliance status",
+    "a11y_status": "The service partially meets the accessibility requirements.",
+    "a11y_standard": "The service is built to meet the level A and AA success criteria of WCAG 2.1 "
+    "(EN 301 549). The shortcomings listed below are known.",
+    "a11y_gaps_title": "Non-accessible content",
+    "a11y_gaps_intro": "Users may still meet some accessibility problems:",
+    "a11y_gap_chart": "The MFA trend chart is an image. The same data is in a table below the chart.",
+    "a11y_gap_tables": "On a narrow screen, wide report tables scroll sideways inside their own area.",
+    "a11y_gap_csv": "CSV files are meant for further processing; the same data is on the pages as tables.",
+    "a11y_gap_microsoft": "Signing in and setting up multi-factor authentication happen on Microsoft's pages, "
+    "whose accessibility is Microsoft's responsibility.",
+    "a11y_gap_evaluation": "The service's accessibility has not yet been evaluated by an outside expert.",
+    "a11y_method_title": "How accessibility was evaluated",
+    "a11y_method": "This statement is based on a self-assessment. Every page is checked automatically with "
+    "axe at 1,280 and 360 pixels wide, forms are completed with the keyboard alone in the tests, and error "
+    "messages are checked for screen readers.",
+    "a11y_feedback_title": "Feedback and contact",
+    "a11y_feedback": "Did you find an accessibility problem? Tell us and we will fix it. We answer within two "
+    "weeks.",
+    "a11y_email": "E-mail:",
+    "a11y_phone": "Phone:",
+    "a11y_no_contact": "No feedback contact has been set yet. Please contact the municipality's IT administration.",
+    "a11y_enforcement_title": "Enforcement authority",
+    "a11y_enforcement": "If you notice accessibility problems, first give feedback to us. An answer may take 14 "
+    "days. If you are not satisfied with the answer, or get none within two weeks, you can report it to the "
+    "enforcement authority. Its website explains how to report and how the matter is handled.",
+    "a11y_authority": "Finnish Transport and Communications Agency Traficom",
+    "a11y_authority_unit": "Accessibility supervision",
+    "a11y_authority_history": "Accessibility supervision moved from the Regional State Administrative Agency for "
+    "Southern Finland to Traficom on 1 January 2025.",
 }
 
 TEXTS: dict[str, dict[str, str]] = {"fi": FI, "en": EN}
 
 
+def has(key: str) -> bool:
+    return key in FI
+
+
 def text(lang: Lang, key: str, **values: object) -> str:
-    """The text ``key`` in ``lang`` (Finnish when missing), with ``{placeholders}`` filled."""
+    """The text ``key`` in ``lang`` (Finnish when missing), with ``{placeholders}`` filled.
+
+    An unknown key comes back as itself, so a mistake shows on the page (and in the template test)."""
     raw = TEXTS.get(lang, FI).get(key) or FI.get(key) or key
     return raw.format(**values) if values else raw
 
 
-def when(value: datetime | str | None, lang: Lang) -> str:
-    """``27.11.2026 klo 8.15`` / ``27 Nov 2026 08:15``, Europe/Helsinki; ``–`` for None.
-    An ISO 8601 string (as stored report views carry) is read first."""
-    if value is None:
-        return "–"
-    at = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return fmt(at) if lang == "fi" else fmt_en(at)
+def _word(lang: Lang, prefix: str, code: str | None, fallback: str) -> str:
+    key = f"{prefix}_{code}"
+    return text(lang, key if code and has(key) else fallback)
 
 
-def day(value: date | datetime | None, lang: Lang) -> str:
-    """``27.11.2026`` / ``27 Nov 2026``."""
-    if value is None:
-        return "–"
-    d = to_helsinki(value).date() if isinstance(value, datetime) else value
-    return f"{d.day}.{d.month}.{d.year}" if lang == "fi" else d.strftime("%d %b %Y")
+def event_label(lang: Lang, action: str) -> str:
+    """An audit action (``account_created``) in words; unknown actions as "other event"."""
+    return _word(lang, "event", action, "event_other")
 
 
-def percent(value: float | None, lang: Lang, digits: int = 1) -> str:
-    """``0.875`` → ``87,5 %`` (fi) / ``87.5 %`` (en); None → ``–``."""
-    if value is None:
-        return "–"
-    s = f"{value * 100:.{digits}f}"
-    return (s.replace(".", ",") if lang == "fi" else s) + "\u00a0%"
+def job_label(lang: Lang, name: str) -> str:
+    return _word(lang, "job", name, "job_other")
 
 
-def number(value: int | float | None, lang: Lang) -> str:
-    """Thousands separated by a no-break space (fi) or a comma (en); decimal comma in Finnish."""
-    if value is None:
-        return "–"
-    s = f"{value:,.2f}" if isinstance(value, float) and not value.is_integer() else f"{int(value):,}"
-    if lang == "fi":
-        s = s.replace(",", "\u00a0").replace(".", ",")
-    return s
+def actor_label(lang: Lang, actor: str) -> str:
+    """Who did it, by role — never an object id: ``Principal:<oid>`` → "Rehtori", ``job:expire`` →
+    "Ajastettu ajo: Päättäminen", ``idops`` → "idops (automaattinen)"."""
+    kind, _, rest = actor.partition(":")
+    if has(f"role_{kind}"):
+        return text(lang, f"role_{kind}")
+    if kind == "job":
+        return text(lang, "actor_job", job=job_label(lang, rest))
+    if actor == "idops":
+        return text(lang, "actor_idops")
+    return text(lang, "actor_unknown")
+
+
+def method_label(lang: Lang, method: str) -> str:
+    """An MFA method of Graph's ``methodsRegistered`` (an open set) in words."""
+    if method.startswith("passKey"):
+        method = "passKeyDeviceBound"
+    return _word(lang, "method", method, "method_other")
+
+
+def sso_mode_label(lang: Lang, mode: str | None) -> str:
+    """A service principal's ``preferredSingleSignOnMode`` in words."""
+    return _word(lang, "sso", mode or "none", "sso_other")
+
+
+def problem_note(lang: Lang, status: str, last_error: str | None) -> str | None:
+    """What a principal should know about a period's trouble, in their words — never the recorded
+    technical error (that stays in the log, found by the request id the page shows beside this)."""
+    if status == "missing":
+        return text(lang, "problem_missing")
+    if status == "failed":
+        return text(lang, "problem_no_seats" if last_error == "no seats" else "problem_failed")
+    if last_error and status in ("requested", "provisioning", "scheduled", "active"):
+        return text(lang, "problem_retrying")
+    return None
+
+
+def code_groups(secret: str, size: int = 4) -> list[str]:
+    """A sign-in code in groups of ``size`` for reading aloud: ``ABCDEFGHJK`` → ``ABCD EFGH JK``."""
+    return [secret[i : i + size] for i in range(0, len(secret), size)]

@@ -199,7 +199,7 @@ async def test_html_page_in_finnish_has_the_headline_and_totals_that_add_up(
     page = Page()
     page.feed(r.text)
     assert page.lang == "fi"
-    assert page.headline_text.strip() == "40,0 %"
+    assert page.headline_text.strip() == "40,0\u00a0%"
     assert page.headline["data-persons"] == "2" and page.headline["data-staff"] == "5"
     region_total = staff(page.rows, "data-total", "region")
     assert region_total == [5]
@@ -218,7 +218,7 @@ async def test_html_page_in_english_on_request(api: httpx.AsyncClient, make_toke
     page = Page()
     page.feed(r.text)
     assert page.lang == "en" and "Single-login coverage" in r.text
-    assert page.headline_text.strip() == "0.0 %"  # Tampere's staff still need Helmi etc.
+    assert page.headline_text.strip() == "0.0\u00a0%"  # Tampere's staff still need Helmi etc.
     assert "Anna Aalto" in r.text  # the IT admin of Tampere sees names
     r_fi = await get(api, token, format="html", lang="fi")
     assert "Henkilöt, joilla on useita käytössä olevia tunnuksia" in r_fi.text

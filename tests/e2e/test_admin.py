@@ -1,8 +1,12 @@
 """IT admin and region admin pages in a real browser: the MFA dashboard shows exactly what
-``GET /v1/mfa/summary`` answers for the same scope; every admin page passes axe-core."""
+``GET /v1/mfa/summary`` answers for the same scope; every admin page, the full single-login report (also
+as the API serves it) included, fits 360 px and passes axe-core with no violation of any impact."""
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 import time
 from typing import Any
 
@@ -19,16 +23,15 @@ def percent_fi(share: float) -> str:
     return f"{share * 100:.1f}".replace(".", ",") + "\u00a0%"
 
 
-def wait_for_mfa(server: Server, token: str, timeout: float = 45.0) -> None:
-    """The demo syncs MFA once at start; wait until its snapshot is there."""
+def wait_for_first_reports(server: Server, token: str, timeout: float = 90.0) -> None:
+    """The demo syncs MFA and makes the single-login report once at start; wait for both."""
     deadline = time.monotonic() + timeout
     with server.api(token) as api:
         while time.monotonic() < deadline:
-            body = api.get("/v1/mfa/summary").json()
-            if body.get("totals"):
+            if api.get("/v1/mfa/summary").json().get("totals") and api.get("/v1/reports/single-login").is_success:
                 return
             time.sleep(0.5)
-    pytest.fail("the demo's first MFA sync did not finish")
+    pytest.fail("the demo's first MFA sync and single-login report did not finish")
 
 
 def summary(server: Server, token: str, group_by: str) -> dict[str, Any]:
@@ -39,16 +42,30 @@ def summary(server: Server, token: str, group_by: str) -> dict[str, Any]:
         return body
 
 
+def second_snapshot_day(page: Page, server: Server, token: str) -> None:
+    """Move the demo clock a day on and sync MFA again, so the trend has two days to draw."""
+    page.goto("/_demo/clock")
+    page.get_by_label("Siirrä eteenpäin (tuntia)").fill("24")
+    page.get_by_role("button", name=re.compile("Siirrä kelloa")).click()
+    expect(page.get_by_role("status").first).to_contain_text("Aktivointi")
+    with server.api(token) as api:
+        run = api.post("/v1/jobs/sync_mfa/run", timeout=120)
+        assert run.status_code == 200 and run.json()["outcome"] == "succeeded", run.text
+
+
 def test_it_admin_dashboard_numbers_equal_the_api(page: Page, server: Server, a11y: A11y) -> None:
     token = server.token("--role", "ItAdmin", "--municipality", "tampere")
-    wait_for_mfa(server, token)
+    wait_for_first_reports(server, token)
+    sign_in(page, "itadmin:tampere")
+    expect(page).to_have_url(f"{server.url}/admin/mfa")
+    expect(page.locator("#trend-empty")).to_contain_text("Ei vielä tietoa")  # one day: no empty axes
+    expect(page.locator("svg.chart")).to_have_count(0)
+    second_snapshot_day(page, server, token)
     by_role = summary(server, token, "role")
     by_school = summary(server, token, "school,role")
 
-    sign_in(page, "itadmin:tampere")
-    expect(page).to_have_url(f"{server.url}/admin/mfa")
+    page.goto("/admin/mfa")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Monivaiheinen tunnistautuminen")
-
     shown = 0
     for row in by_role["rows"]:
         if row["role"] not in ("staff", "pupil"):
@@ -74,38 +91,69 @@ def test_it_admin_dashboard_numbers_equal_the_api(page: Page, server: Server, a1
         ) == (str(r["total"]), str(r["capable"]), str(r["registered"]))
         expect(cell).to_contain_text(percent_fi(r["capable_share"]))
     expect(page.locator("svg.chart")).to_be_visible()
-    a11y.check(page, "MFA dashboard")
+    a11y.page(page, "MFA dashboard")
     screenshot(page, "mfa-dashboard.png")
 
-    # The CSV link gives exactly the API's CSV of staff without registered MFA.
-    from_page = page.request.get("/admin/mfa/unregistered.csv")
+    # The CSV links give exactly the API's CSV of staff without registered MFA, in both dialects.
+    for dialect in ("powerbi", "excel-fi"):
+        suffix = "" if dialect == "powerbi" else "?dialect=excel-fi"
+        link = page.locator(f'a[href="/admin/mfa/unregistered.csv{suffix}"]')
+        expect(link).to_have_text(re.compile("Power BI" if dialect == "powerbi" else "Excel \\(suomi\\)"))
+        from_page = page.request.get(f"/admin/mfa/unregistered.csv{suffix}")
+        with server.api(token) as api:
+            from_api = api.get("/v1/mfa/users", params={"role": "staff", "format": "csv", "dialect": dialect})
+        assert from_page.status == 200 and from_page.headers["content-type"].startswith("text/csv")
+        assert from_page.body() == from_api.content
     with server.api(token) as api:
-        from_api = api.get("/v1/mfa/users", params={"role": "staff", "format": "csv"})
-    assert from_page.status == 200 and from_page.headers["content-type"].startswith("text/csv")
-    assert from_page.body() == from_api.content
+        excel = api.get("/v1/mfa/summary", params={"format": "csv", "dialect": "excel-fi", "group_by": "role"})
+    assert excel.content.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
+    rows = list(csv.DictReader(io.StringIO(excel.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows and all("," in r["capable_share"] or r["capable_share"] in ("0", "1", "") for r in rows)
 
     for path, label in (
         ("/admin/single-login", "single-login coverage"),
+        ("/admin/single-login/report", "full single-login report"),
         ("/admin/substitutes", "substitutes"),
         ("/admin/jobs", "jobs"),
     ):
         response = page.goto(path)
         assert response is not None and response.status == 200, path
-        a11y.check(page, label)
-    expect(page.locator('#jobs tr[data-job="sync_mfa"]')).to_contain_text("onnistui")
+        a11y.page(page, label)
+    expect(page.locator('#jobs [data-job="sync_mfa"]')).to_contain_text("onnistui")
+    expect(page.locator('#jobs [data-job="sync_mfa"] h2')).to_have_text("MFA-synkronointi")
+    page.locator('#jobs [data-job="housekeeping"] button').click()
+    expect(page.get_by_role("status").first).to_have_text("Ajo ”Siivous” käynnistetty.")
     response = page.goto("/admin/region")
     assert response is not None and response.status == 404  # the comparison is for region admins
+    expect(page.locator("nav.main")).to_contain_text("Kunnan sijaistunnukset")
 
 
 def test_region_admin_compares_municipalities(page: Page, server: Server, a11y: A11y) -> None:
     token = server.token("--role", "RegionAdmin")
-    wait_for_mfa(server, token)
+    wait_for_first_reports(server, token)
     by_muni = summary(server, token, "municipality,role")
     sign_in(page, "region")
     page.goto("/admin/region")
     rows = page.locator("#region-mfa-table tbody tr")
     municipalities = {r["municipality"] for r in by_muni["rows"]}
     assert rows.count() >= len(municipalities) > 1
-    a11y.check(page, "municipality comparison")
-    page.goto("/admin/mfa")
-    a11y.check(page, "MFA dashboard (region)")
+    nav = page.locator("nav.main")
+    expect(nav).to_contain_text("Seudun sijaistunnukset")
+    expect(nav).not_to_contain_text("Kunnan sijaistunnukset")
+    a11y.page(page, "municipality comparison")
+    page.goto("/admin/single-login/report")
+    # Municipalities by name, never by key; no code names among the columns.
+    expect(page.locator("#separate-apps")).not_to_contain_text("tampere,")
+    expect(page.locator("main")).not_to_contain_text("preferredSingleSignOnMode")
+    expect(page.locator("main")).not_to_contain_text("appId")
+    a11y.page(page, "full single-login report (region)")
+
+    # The API's HTML is the same page in the same layout, under the same headers, for a bearer caller.
+    page.context.set_extra_http_headers({"Authorization": f"Bearer {token}"})
+    response = page.goto("/v1/reports/single-login?format=html")
+    assert response is not None and response.status == 200
+    for name in ("content-security-policy", "x-frame-options", "x-content-type-options", "referrer-policy"):
+        assert response.headers[name] == page.request.get("/admin/jobs").headers[name], name
+    expect(page.locator("nav.main")).to_be_visible()
+    expect(page.locator("nav.crumbs a")).to_have_attribute("href", "/admin/single-login")
+    a11y.page(page, "full single-login report (API)", axe_widths=(360,))  # the same template as above

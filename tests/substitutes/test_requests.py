@@ -161,8 +161,10 @@ async def test_the_school_quota_refuses_one_more_concurrent_substitute(api: Api)
     out = problem(r, 422)
     assert out["limit"] == "quota"
     assert out["detail"] == (
-        f"Koululla Hervannan koulu on jo {quota} sijaistunnusta samalle ajalle (enintään {quota})."
+        f"Hervannan koulun sijaistunnusten enimmäismäärä samalle ajalle on täynnä: {quota} tunnusta "
+        f"(enintään {quota}). Valitse toinen ajankohta."
     )
+    assert out["errors"] == [{"loc": ["body", "starts_at"], "msg": out["detail"], "type": "policy-violation"}]
     # a period after the others have ended fits
     later = await post(api, body(api, given="Yksi", surname="Liikaa", starts=timedelta(days=4), days=3))
     assert later.status_code == 201, later.text

@@ -79,8 +79,22 @@ def test_an_end_in_the_past_is_refused() -> None:
 def test_a_start_far_in_the_past_is_refused() -> None:
     start = NOW - PAST_START_SLACK - timedelta(minutes=1)
     err = violation(check_new_period, make_policy(), start, NOW + timedelta(days=1), NOW)
-    assert err.detail.fi == "Alkamisaika on liian kaukana menneisyydessä."  # type: ignore[union-attr]
-    assert err.detail.en == "The start is too far in the past."  # type: ignore[union-attr]
+    assert err.detail.fi == "Alkamisaika voi olla enintään vuorokauden menneisyydessä."  # type: ignore[union-attr]
+    assert err.detail.en == "The start can be at most one day in the past."  # type: ignore[union-attr]
+    assert [p.field for p in err.problems] == ["starts_at"]
+
+
+def test_every_broken_rule_of_a_period_is_reported_at_once_each_at_its_field() -> None:
+    pol = make_policy(max_lead_days=60, max_duration_days=30)
+    start = add_days_helsinki(NOW, 61)
+    err = violation(check_new_period, pol, start, add_days_helsinki(start, 31), NOW)
+    assert [p.field for p in err.problems] == ["starts_at", "ends_at"]
+    assert "60 päivää etukäteen" in err.problems[0].message.fi
+    assert "enintään 30 päivää" in err.problems[1].message.fi
+    assert err.detail == err.problems[0].message and err.extra["limit"] == "max_lead_days"
+    far_past = NOW - PAST_START_SLACK - timedelta(hours=1)
+    err = violation(check_new_period, pol, far_past, far_past - timedelta(hours=1), NOW)
+    assert [p.field for p in err.problems] == ["starts_at", "ends_at"]
 
 
 def test_lead_time_is_counted_in_helsinki_calendar_days() -> None:
@@ -126,11 +140,13 @@ def test_quota_refuses_the_request_that_would_exceed_it() -> None:
     check_quota(pol, 2, "Hervannan koulu")
     err = violation(check_quota, pol, 3, "Hervannan koulu")
     assert err.extra == {"limit": "quota", "value": 3}
+    assert [p.field for p in err.problems] == ["starts_at"]
     assert err.detail.fi == (  # type: ignore[union-attr]
-        "Koululla Hervannan koulu on jo 3 sijaistunnusta samalle ajalle (enintään 3)."
+        "Hervannan koulun sijaistunnusten enimmäismäärä samalle ajalle on täynnä: 3 tunnusta (enintään 3). "
+        "Valitse toinen ajankohta."
     )
     assert err.detail.en == (  # type: ignore[union-attr]
-        "Hervannan koulu already has 3 substitute accounts for that time (at most 3)."
+        "Hervannan koulu already has 3 substitute accounts for that time (at most 3). Choose another time."
     )
 
 

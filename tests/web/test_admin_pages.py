@@ -13,8 +13,9 @@ import pytest
 from idops.config import Config
 from idops.coverage import service as coverage
 from idops.kit.db import Database
+from idops.kit.i18n import percent
 from idops.uow import UnitOfWork
-from idops.web.texts import percent
+from idops.web.render import CSP
 from tests.conftest import TokenFactory, bearer
 from tests.coverage.conftest import Person, write_mirror
 
@@ -75,7 +76,21 @@ async def test_coverage_page_shows_the_services_headline_and_links_the_full_repo
     full = await api.get("/admin/single-login/report")
     assert full.status_code == 200 and full.headers["content-type"].startswith("text/html")
     assert '<html lang="fi">' in full.text
-    assert "style-src 'self' 'unsafe-inline'" in full.headers["content-security-policy"]
+    # In the site's layout (menu, way back, landmarks), under the pages' own headers: no inline styles.
+    for landmark in ('<header class="site">', '<nav class="main"', '<nav class="crumbs"', "<main", "<footer"):
+        assert landmark in full.text, landmark
+    assert 'href="/admin/single-login"' in full.text and "<style" not in full.text
+    from_api_html = await api.get(
+        "/v1/reports/single-login",
+        params={"format": "html"},
+        headers=bearer(make_token("ItAdmin", municipality="tampere")),
+    )
+    for response in (full, from_api_html):
+        assert response.headers["content-security-policy"] == CSP
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "same-origin"
+    assert '<nav class="main"' in from_api_html.text and "Kalevan koulu" in from_api_html.text
     csv = await api.get("/admin/single-login/report.csv")
     from_api_csv = await api.get(
         "/v1/reports/single-login",

@@ -7,9 +7,10 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from idops.kit.clock import HELSINKI
+from idops.kit.errors import FieldProblem, Message
+from idops.kit.i18n import day, number, percent, when
 from idops.web.charts import trend_chart
-from idops.web.forms import RequestForm, default_period, parse_date, parse_time
-from idops.web.texts import day, number, percent, when
+from idops.web.forms import FORM_FIELDS, RequestForm, default_period, field_messages, parse_date, parse_time
 
 
 def helsinki(y: int, mo: int, d: int, h: int = 0, mi: int = 0) -> datetime:
@@ -39,19 +40,29 @@ def test_dates_and_times_are_read_the_finnish_way_and_the_input_way() -> None:
     assert parse_time("24.00") is None and parse_time("8.75") is None
 
 
-def test_request_form_reports_every_missing_field_in_finnish_keys() -> None:
+def test_request_form_reports_every_wrong_field_of_a_submit_at_once() -> None:
+    """The e-mail's error no longer waits until the dates are fixed (issue 19: errors came in rounds)."""
     form = RequestForm.of(
         {
-            "surname": "Äijälä",
+            "surname": "Äijälä\u0007",
             "start_date": "1.12.2026",
             "start_time": "8.00",
             "end_date": "x",
-            "end_time": "16.00",
+            "end_time": "25.00",
             "email": "ei-osoite",
+            "mobile_phone": "soita",
         }
     )
     assert form.to_request("tampere/hervanta") is None
-    assert form.errors == {"given_name": "err_given_name", "end_date": "err_date"}
+    assert form.errors == {
+        "given_name": "err_given_name",
+        "surname": "err_name_chars",
+        "end_date": "err_date",
+        "end_time": "err_time",
+        "email": "err_email",
+        "mobile_phone": "err_phone",
+    }
+    assert form.starts_at == helsinki(2026, 12, 1, 8).astimezone(UTC) and form.ends_at is None
     form = RequestForm.of(
         {
             "given_name": "Aino",
@@ -60,14 +71,27 @@ def test_request_form_reports_every_missing_field_in_finnish_keys() -> None:
             "start_time": "8.00",
             "end_date": "2.12.2026",
             "end_time": "16.00",
-            "email": "ei-osoite",
+            "email": "aino@example.fi",
         }
     )
-    assert form.to_request("tampere/hervanta") is None
-    assert form.errors == {"email": "err_email"}
-    form.email, form.errors = "aino@example.fi", {}
     body = form.to_request("tampere/hervanta")
     assert body is not None and body.starts_at == helsinki(2026, 12, 1, 8).astimezone(UTC)
+    assert form.errors == {}
+
+
+def test_field_messages_put_the_services_problems_at_the_forms_fields_in_form_order() -> None:
+    problems = [
+        FieldProblem("ends_at", Message("Päättymisaika on jo mennyt.", "The end time has already passed.")),
+        FieldProblem("starts_at", Message("Alku liian kaukana.", "Start too far.")),
+        FieldProblem("person", Message("Sama henkilö.", "Same person.")),
+    ]
+    messages = field_messages("fi", {"email": "err_email"}, problems)
+    assert list(messages) == ["given_name", "email", "start_date", "end_date"]
+    assert messages["start_date"] == "Alku liian kaukana." and messages["given_name"] == "Sama henkilö."
+    assert messages["email"].startswith("Sähköpostiosoite ei kelpaa")
+    assert field_messages("en", {}, problems[:1])["end_date"] == "The end time has already passed."
+    # A returning substitute has no name fields: the person's own block shows it.
+    assert list(field_messages("fi", {}, problems[2:], {**FORM_FIELDS, "person": "person"})) == ["person"]
 
 
 def test_finnish_numbers_dates_and_times() -> None:

@@ -1,0 +1,132 @@
+"""The MFA dashboard: for IT and region admins their municipalities (``/admin/mfa``), for a principal
+their school (``/schools/{municipality}/{school}/mfa``) — the same page, the same service calls as
+``GET /v1/mfa/summary``, ``/trend`` and ``/users`` with the caller's ``Scope``, so a page and the API
+for the same caller agree by construction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from idops.auth.scope import Caller
+from idops.container import Container
+from idops.kit.formats import Dialect, DialectQuery, csv_response
+from idops.mfa import schemas as mfa_schemas
+from idops.mfa import service as mfa
+from idops.web.charts import trend_chart
+from idops.web.guards import AdminDep, UserDep, WebContainer
+from idops.web.render import render, web
+from idops.web.routing import PageRoute
+from idops.web.substitutes import landing, school_of
+from idops.web.texts import method_label, text
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+UNREGISTERED_ON_PAGE = 50
+CSV_MAX_ROWS = 10_000
+ROLES = ("staff", "pupil")
+
+
+def _by_school(rows: list[mfa_schemas.SummaryRow]) -> list[dict[str, Any]]:
+    """School × role rows pivoted to one row per school, ordered by municipality and school."""
+    schools: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        if r.school is None or r.role is None:
+            continue
+        entry = schools.setdefault(r.school, {"path": r.school, "municipality": r.municipality, "roles": {}})
+        entry["roles"][r.role] = r
+    return [schools[k] for k in sorted(schools)]
+
+
+async def _dashboard(request: Request, c: Container, caller: Caller, school: str | None) -> Response:
+    """The page for everything ``caller`` sees, or for one ``school`` of theirs."""
+    lang = web(request).lang
+    today = mfa.snapshot_day(c.clock.now())
+    uow = c.uow()
+    by_role = await mfa.summary(uow, c.config, caller.scope, school=school, group_by="role", lang=lang)
+    by_school = await mfa.summary(uow, c.config, caller.scope, school=school, group_by="school,role", lang=lang)
+    trend = await mfa.trend(
+        uow, c.config, caller.scope, start=None, end=None, today=today, school=school, group_by="role"
+    )
+    missing = await mfa.users_without_mfa(
+        uow, c.config, caller.scope, school=school, role="staff", limit=UNREGISTERED_ON_PAGE
+    )
+    shares: dict[str, dict[date, float | None]] = defaultdict(dict)
+    for p in trend.points:
+        if p.role:
+            shares[p.role][p.date] = p.capable_share
+    names = {f"{m.key}/{sc.key}": sc.name for m in c.config.region.municipalities for sc in m.schools}
+    munis = {
+        m.key: m.name
+        for m in c.config.region.municipalities
+        if any(p.split("/", 1)[0] == m.key for p in caller.scope.schools)
+    }
+    base = f"/schools/{school}/mfa" if school else "/admin/mfa"
+    return render(
+        request,
+        "mfa.html",
+        crumbs=[(f"/schools/{school}", names[school]), (None, text(lang, "nav_mfa"))] if school else None,
+        school_name=names[school] if school else None,
+        summary=by_role,
+        roles={r.role: r for r in by_role.rows if r.role},
+        schools=_by_school(by_school.rows),
+        school_names=names,
+        municipality_names=munis,
+        chart=trend_chart(trend.start, trend.end, shares, by_role.targets, ROLES),
+        trend_days=sorted({p.date for p in trend.points}),
+        shares=shares,
+        missing=[
+            {
+                "name": u.display_name,
+                "upn": u.user_principal_name,
+                "school": names.get(u.school or "", "–"),
+                "methods": ", ".join(method_label(lang, m) for m in u.methods_registered) or "–",
+            }
+            for u in missing.items
+        ],
+        page_size=UNREGISTERED_ON_PAGE,
+        show_roles=ROLES,
+        csv_href=f"{base}/unregistered.csv",
+    )
+
+
+async def _unregistered_csv(c: Container, caller: Caller, school: str | None, dialect: Dialect) -> Response:
+    """The same CSV as ``GET /v1/mfa/users?role=staff&format=csv`` (same service, same columns)."""
+    page = await mfa.users_without_mfa(c.uow(), c.config, caller.scope, school=school, role="staff", limit=CSV_MAX_ROWS)
+    return csv_response(mfa_schemas.USER_COLUMNS, mfa_schemas.users_csv_rows(page.items), "mfa-users.csv", dialect)
+
+
+@router.get("/mfa", name="mfa_home")
+async def mfa_home(request: Request, caller: UserDep, c: WebContainer) -> Response:
+    """The menu's "MFA": admins' dashboard; a principal's school (or the choice of their schools)."""
+    return landing(request, c, caller, "/mfa")
+
+
+@router.get("/admin/mfa", name="admin_mfa")
+async def admin_dashboard(request: Request, caller: AdminDep, c: WebContainer) -> Response:
+    return await _dashboard(request, c, caller, None)
+
+
+@router.get("/admin/mfa/unregistered.csv", name="admin_mfa_csv")
+async def admin_unregistered_csv(caller: AdminDep, c: WebContainer, dialect: DialectQuery = "powerbi") -> Response:
+    return await _unregistered_csv(c, caller, None, dialect)
+
+
+@router.get("/schools/{municipality}/{school}/mfa", name="school_mfa")
+async def school_dashboard(request: Request, municipality: str, school: str, caller: UserDep, c: WebContainer
+                           ) -> Response:
+    path, _ = school_of(c, caller, municipality, school)
+    return await _dashboard(request, c, caller, path)
+
+
+@router.get("/schools/{municipality}/{school}/mfa/unregistered.csv", name="school_mfa_csv")
+async def school_unregistered_csv(
+    municipality: str, school: str, caller: UserDep, c: WebContainer, dialect: DialectQuery = "powerbi"
+) -> Response:
+    path, _ = school_of(c, caller, municipality, school)
+    return await _unregistered_csv(c, caller, path, dialect)
