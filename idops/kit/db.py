@@ -7,8 +7,9 @@ Services flush, never commit: the API request and the job run own the transactio
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -77,6 +78,35 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
         return engine
     kwargs["pool_size"] = pool_size
     return create_async_engine(url, **kwargs)
+
+
+# True while a unit of work's transaction is open in this task (and the tasks it starts). External
+# calls (Microsoft Graph) check it: none may be awaited while a transaction holds locks.
+_IN_TRANSACTION: ContextVar[bool] = ContextVar("idops_in_transaction", default=False)
+
+
+class TransactionOpenError(RuntimeError):
+    """An external call was made while a database transaction was open."""
+
+
+def transaction_open() -> bool:
+    return _IN_TRANSACTION.get()
+
+
+def assert_no_transaction(what: str) -> None:
+    """Raise ``TransactionOpenError`` naming ``what`` if a transaction is open in this context."""
+    if _IN_TRANSACTION.get():
+        raise TransactionOpenError(f"{what} called while a database transaction is open")
+
+
+@contextmanager
+def transaction_scope() -> Iterator[None]:
+    """Mark the enclosed code as running inside a transaction (the unit of work sets it)."""
+    token = _IN_TRANSACTION.set(True)
+    try:
+        yield
+    finally:
+        _IN_TRANSACTION.reset(token)
 
 
 class Database:

@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING
 import structlog
 
 from idops.audit import repository as audit
-from idops.graph import odata
 from idops.graph.errors import GraphError, GraphNotFound
-from idops.substitutes import account
+from idops.graph.port import AccountChange, ChangeResult, ManagedMarker
 from idops.substitutes import repository as repo
 from idops.substitutes.access import is_running, school_groups, target
 from idops.substitutes.models import ENDED, LIVE, Status, SubstitutePeriod, SubstitutePerson
@@ -49,11 +48,10 @@ class Counts:
         return dict(self.values)
 
 
-def _marker_filter(c: Container) -> odata.Filter:
-    """The filter for accounts idops manages (the configured marker extension attribute)."""
+def _marker(c: Container) -> ManagedMarker:
+    """How accounts idops manages are marked (the configured extension attribute)."""
     s_cfg = c.config.settings.substitutes
-    slot = int(s_cfg.marker_attribute.removeprefix("extensionAttribute"))
-    return odata.eq(odata.extension_attribute(slot), s_cfg.marker_value)
+    return ManagedMarker(s_cfg.marker_attribute, s_cfg.marker_value)
 
 
 async def _load_people(
@@ -88,7 +86,7 @@ async def end_access(
     persons, all_periods = await _load_people(c, sorted({p.person_id for p in periods}))
     ending_ids = {p.id for p in periods}
 
-    by_tenant: dict[str, list[account.AccountChange]] = defaultdict(list)
+    by_tenant: dict[str, list[AccountChange]] = defaultdict(list)
     change_of: dict[str, str] = {}  # person id → user id
     unsure: set[str] = set()  # persons Graph could not tell us about: their periods stay due
     for person_id, person in persons.items():
@@ -108,7 +106,7 @@ async def end_access(
                 g, k = school_groups(c.config, q.school)
                 groups |= g
                 skus |= k
-        by_tenant[person.tenant_id].append(account.AccountChange(
+        by_tenant[person.tenant_id].append(AccountChange(
             person.entra_user_id,
             enabled=False if not want.enabled else None,
             revoke_sessions=not want.enabled,
@@ -118,9 +116,9 @@ async def end_access(
         ))
         change_of[person_id] = person.entra_user_id
 
-    results: dict[str, account.ChangeResult] = {}
+    results: dict[str, ChangeResult] = {}
     outcomes = await asyncio.gather(*(
-        account.apply(directory_for(c, tenant), changes, leave_date_allowed=leave_date_allowed(c, tenant))
+        directory_for(c, tenant).apply_account_changes(changes, leave_date_allowed=leave_date_allowed(c, tenant))
         for tenant, changes in by_tenant.items()
     ), return_exceptions=True)
     for tenant, outcome in zip(by_tenant, outcomes, strict=True):
@@ -201,15 +199,14 @@ async def recheck_recent_ends(c: Container, *, actor: str = "job:expire") -> dic
         in_flight = any(p.status in (Status.REQUESTED, Status.PROVISIONING) and p.ends_at > now for p in mine)
         if not in_flight and not target(c.config, mine, now).enabled:
             quiet[person.tenant_id].append(person)
-    marker = _marker_filter(c)
+    marker = _marker(c)
     for tenant_id, candidates in quiet.items():
         by_account = {p.entra_user_id: p for p in candidates if p.entra_user_id}
         by_person = {p.id: p for p in candidates}
         found: dict[str, SubstitutePerson] = {}
         directory = directory_for(c, tenant_id)
         try:
-            async for page in directory.list_users(filter=odata.and_(marker, odata.eq("accountEnabled", True)),
-                                                   advanced=True):
+            async for page in directory.list_managed_users(marker, enabled_only=True):
                 for user in page:
                     owner = by_account.get(user.id) or by_person.get(user.employee_id or "")
                     if owner is not None and user.account_enabled:
@@ -220,8 +217,8 @@ async def recheck_recent_ends(c: Container, *, actor: str = "job:expire") -> dic
             continue
         if not found:
             continue
-        changes = [account.AccountChange(uid, enabled=False, revoke_sessions=True) for uid in found]
-        for user_id, res in (await account.apply(directory, changes, leave_date_allowed=False)).items():
+        changes = [AccountChange(uid, enabled=False, revoke_sessions=True) for uid in found]
+        for user_id, res in (await directory.apply_account_changes(changes, leave_date_allowed=False)).items():
             if not (res.ok or res.gone):
                 counts.add("failed")
                 continue
@@ -252,17 +249,17 @@ async def activate_due(c: Container, *, actor: str = "job:activate") -> dict[str
     if not starting:
         return counts.as_dict()
     persons, all_periods = await _load_people(c, sorted({p.person_id for p in starting}))
-    by_tenant: dict[str, list[account.AccountChange]] = defaultdict(list)
+    by_tenant: dict[str, list[AccountChange]] = defaultdict(list)
     for person in persons.values():
         if person.entra_user_id:
             want = target(c.config, all_periods[person.id], now)
             by_tenant[person.tenant_id].append(
-                account.AccountChange(person.entra_user_id, enabled=want.enabled, leave_date=want.leave_date)
+                AccountChange(person.entra_user_id, enabled=want.enabled, leave_date=want.leave_date)
             )
-    results: dict[str, account.ChangeResult] = {}
+    results: dict[str, ChangeResult] = {}
     for tenant, changes in by_tenant.items():
-        results.update(await account.apply(directory_for(c, tenant), changes,
-                                           leave_date_allowed=leave_date_allowed(c, tenant)))
+        results.update(await directory_for(c, tenant).apply_account_changes(
+            changes, leave_date_allowed=leave_date_allowed(c, tenant)))
     for p in starting:
         person = persons[p.person_id]
         res = results.get(person.entra_user_id or "")
@@ -289,18 +286,18 @@ async def reconcile(c: Container, *, actor: str = "job:reconcile") -> dict[str, 
     - a live period whose account was deleted in Entra → ``missing``.
     """
     counts = Counts()
-    marker = _marker_filter(c)
+    marker = _marker(c)
     for tenant_id in c.config.region.tenants():
         directory = directory_for(c, tenant_id)
         now = c.clock.now()
         async with c.db.session() as s:
             known = await repo.persons_with_account(s, tenant_id)
         periods = (await _load_people(c, [p.id for p in known.values()]))[1] if known else {}
-        to_disable: list[account.AccountChange] = []
+        to_disable: list[AccountChange] = []
         reasons: dict[str, str] = {}
         seen: set[str] = set()
         try:
-            async for page in directory.list_users(filter=marker, advanced=True):
+            async for page in directory.list_managed_users(marker):
                 for user in page:
                     seen.add(user.id)
                     person = known.get(user.id)
@@ -313,18 +310,18 @@ async def reconcile(c: Container, *, actor: str = "job:reconcile") -> dict[str, 
                                              personal={"upn": user.user_principal_name})
                                 counts.add("orphans_found")
                         if user.account_enabled and c.config.settings.policy.orphan_action == "disable":
-                            to_disable.append(account.AccountChange(user.id, enabled=False, revoke_sessions=True))
+                            to_disable.append(AccountChange(user.id, enabled=False, revoke_sessions=True))
                             reasons[user.id] = "orphan_disabled"
                         continue
                     if user.account_enabled and not any(is_running(p, now) for p in periods.get(person.id, [])):
-                        to_disable.append(account.AccountChange(user.id, enabled=False, revoke_sessions=True))
+                        to_disable.append(AccountChange(user.id, enabled=False, revoke_sessions=True))
                         reasons[user.id] = "re_disabled"
         except GraphError as exc:
             log.warning("reconcile_tenant_failed", tenant=tenant_id, error=type(exc).__name__)
             counts.add("failed")
             continue
         if to_disable:
-            results = await account.apply(directory, to_disable, leave_date_allowed=False)
+            results = await directory.apply_account_changes(to_disable, leave_date_allowed=False)
             for user_id, res in results.items():
                 if not res.ok:
                     counts.add("failed")

@@ -27,9 +27,9 @@ from sqlalchemy.exc import IntegrityError
 from idops.audit import repository as audit
 from idops.auth.scope import Caller
 from idops.graph.errors import GraphConflict, GraphError, GraphForbidden, GraphNotFound
-from idops.graph.port import BatchRequest, Directory, DirectoryUser, NewUser
+from idops.graph.port import AccountChange, Directory, DirectoryUser, NewUser
 from idops.kit.errors import Conflict, Message, NotFound
-from idops.substitutes import account, names, policy
+from idops.substitutes import names, policy
 from idops.substitutes import repository as repo
 from idops.substitutes.access import school_groups, target
 from idops.substitutes.models import (
@@ -347,14 +347,14 @@ async def _provision_steps(c: Container, period_id: str) -> None:
         assert person.entra_user_id
         want = target(c.config, periods, c.clock.now())
         groups, skus = school_groups(c.config, period.school)
-        change = account.AccountChange(
+        change = AccountChange(
             person.entra_user_id, add_groups=tuple(sorted(groups)), add_skus=tuple(sorted(skus)),
         )
         if not created_now:  # a reused or restored account: set enabled/leave date for the new period
             change.enabled = want.enabled
             change.leave_date = want.leave_date
-        result = (await account.apply(
-            directory, [change], leave_date_allowed=leave_date_allowed(c, period.tenant_id),
+        result = (await directory.apply_account_changes(
+            [change], leave_date_allowed=leave_date_allowed(c, period.tenant_id),
             replication_wait=c.config.settings.graph.replication_wait_seconds,
         ))[person.entra_user_id]
         if result.gone:
@@ -520,14 +520,11 @@ async def _fail_and_clean(c: Container, period_id: str, error: str) -> None:
         await adopt_lost_account(c, directory, person)
         if person.entra_user_id and not others:
             await directory.delete_user(person.entra_user_id)
-            purge = BatchRequest("purge", "DELETE", f"/directory/deletedItems/{person.entra_user_id}")
-            purged = (await directory.batch([purge]))["purge"]
-            if not purged.ok and purged.status != 404:
-                raise _Transient(f"purge of the deleted account answered {purged.status}")
+            await directory.purge_deleted_user(person.entra_user_id)
         elif person.entra_user_id:
             want = target(c.config, others, now)
             groups, skus = school_groups(c.config, period.school)
-            res = (await account.apply(directory, [account.AccountChange(
+            res = (await directory.apply_account_changes([AccountChange(
                 person.entra_user_id, enabled=want.enabled,
                 remove_groups=tuple(sorted(groups - want.groups)), remove_skus=tuple(sorted(skus - want.skus)),
             )], leave_date_allowed=False))[person.entra_user_id]
@@ -594,7 +591,7 @@ async def extend(c: Container, caller: Caller, period_id: str, ends_at: datetime
         async with c.db.session() as s:
             periods = list(await repo.periods_of_person(s, person.id))
         want = target(c.config, periods, now)
-        res = await account.apply(directory_for(c, period.tenant_id), [account.AccountChange(
+        res = await directory_for(c, period.tenant_id).apply_account_changes([AccountChange(
             person.entra_user_id, leave_date=want.leave_date)])
         if not res[person.entra_user_id].ok:  # the database is the truth; the leave date is a second net
             log.warning("leave_date_update_failed", period_id=period_id)
