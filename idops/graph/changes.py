@@ -1,12 +1,13 @@
 """``apply_account_changes`` for the adapter: account changes as ``$batch`` items, and their answers judged.
 
 Each ``AccountChange`` becomes a few items (a PATCH of ``accountEnabled``/``employeeLeaveDateTime``,
-``revokeSignInSessions``, ``members/$ref`` adds and removes, one ``assignLicense``), sent in two
-phases: every PATCH first, then the rest — never for an account whose disable failed.
+``revokeSignInSessions``, ``members/$ref`` adds and removes, ``assignLicense`` — one call when it
+adds, one per licence when it only removes), sent in two phases: every PATCH first, then the rest —
+never for an account whose disable failed.
 
 Judging an item (the only place that reads Graph's answers to these writes):
 - idempotent repeats are done: "already a member" (400), "not a member" (404 on the ``$ref``
-  DELETE), "licence not assigned" (400 on a removal-only assignLicense);
+  DELETE), "licence not assigned" (400 on a one-licence removal);
 - a 404 on the PATCH or the revoke means the account is gone — unless it may be brand new (the
   caller's ``replication_wait`` > 0, or this directory created it moments ago): replication lag
   (404, or the "source resource object … don't exist" 400) is then retried for up to that long and,
@@ -108,13 +109,16 @@ def _items(n: int, ch: AccountChange, phase: int, leave_date_allowed: bool) -> l
         out.append(item("add_group", f"add{i}", "POST", f"/groups/{odata.path_id(gid)}/members/$ref", ref))
     for i, gid in enumerate(ch.remove_groups):
         out.append(item("remove_group", f"rm{i}", "DELETE", f"/groups/{odata.path_id(gid)}/members/{uid}/$ref"))
-    if ch.add_skus or ch.remove_skus:
+    if ch.add_skus:
         lic = {
             "addLicenses": [{"skuId": s, "disabledPlans": []} for s in ch.add_skus],
             "removeLicenses": list(ch.remove_skus),
         }
-        step: Step = "remove_licence" if not ch.add_skus else "assign_licence"
-        out.append(item(step, "lic", "POST", f"{_user_path(uid)}/assignLicense", lic))
+        out.append(item("assign_licence", "lic", "POST", f"{_user_path(uid)}/assignLicense", lic))
+    else:  # assignLicense is all or nothing: one call per removal, so each "not assigned" is done alone
+        for i, sku in enumerate(ch.remove_skus):
+            lic = {"addLicenses": [], "removeLicenses": [sku]}
+            out.append(item("remove_licence", f"lic{i}", "POST", f"{_user_path(uid)}/assignLicense", lic))
     return out
 
 
