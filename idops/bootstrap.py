@@ -1,68 +1,189 @@
-"""The one place where idops is wired together. Tests build their own Container the same way."""
+"""The composition root: the one place that builds adapters, repositories' unit of work, caches and
+limiters. The app factory, the CLI, the scheduler and tests all get their ``Container`` from here.
+
+``bootstrap()`` wires and connects nothing; ``start()`` is what a process runs: it also starts the
+built-in Graph emulator when the configuration asks for it, and migrates the demo database.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from idops.config import Config
+import httpx
+from pydantic import SecretStr
+
+from idops.auth.demo import DEMO_ISSUER, DemoSigner
+from idops.auth.tokens import JwksCache, TokenValidator, http_jwks_fetcher
+from idops.config import Config, ConfigError
 from idops.graph.port import DirectoryProvider
-from idops.kit.clock import Clock
+from idops.jobruntime.runner import make_holder_id
+from idops.kit.clock import Clock, ShiftedClock, SystemClock
 from idops.kit.db import Database
+from idops.kit.metrics import Metrics
+from idops.kit.ratelimit import SlidingWindow
+from idops.mfa.cache import ResponseCache
+from idops.substitutes.seats import SeatCache
+from idops.substitutes.tenants import LeaveDates, TapPolicies
+from idops.uow import UnitOfWork
+from idops.web.auth import build_oidc_client
+from jobs.registry import JOBS, JobSpec
+
+if TYPE_CHECKING:
+    from authlib.integrations.starlette_client import StarletteOAuth2App
+
+    from idops.emulator.server import EmulatorServer
+
+MIN_SESSION_SECRET = 32
+SESSION_SECRET_FILE = "web-session-secret"  # noqa: S105 — a file name, not a secret
 
 
 @dataclass
 class Container:
-    """Everything a service, a job or a request handler needs, built once."""
+    """Everything a service, a job or a request handler needs, built once per process."""
 
     config: Config
     clock: Clock
-    db: Database
+    database: Database
     directories: DirectoryProvider
-    # free-form extras the demo wiring attaches (the emulator server, the demo signer)
-    extras: dict[str, Any] = field(default_factory=dict)
+    metrics: Metrics
+    seats: SeatCache
+    leave_dates: LeaveDates
+    tap_policies: TapPolicies
+    rate_limits: SlidingWindow
+    mfa_responses: ResponseCache
+    jobs: Mapping[str, JobSpec]
+    holder: str  # this process's name on job leases
+    http: httpx.AsyncClient
+    token_validator: TokenValidator
+    session_secret: SecretStr | None  # None: pages refuse to sign anyone in (no secret configured)
+    demo_signer: DemoSigner | None  # only with demo auth
+    oidc: StarletteOAuth2App | None  # the pages' Entra sign-in client, when [web] configures one
+    emulator: EmulatorServer | None = None
+    on_close: list[Callable[[], None]] = field(default_factory=list)
+
+    def uow(self) -> UnitOfWork:
+        """A fresh unit of work for one caller (a request, a job run, a provisioning attempt)."""
+        return UnitOfWork(self.database)
+
+    async def aclose(self) -> None:
+        await self.directories.aclose()
+        await self.http.aclose()
+        await self.database.dispose()
+        for stop in self.on_close:
+            stop()
 
 
-def build_directories(config: Config, *, base_url_override: str | None = None) -> DirectoryProvider:
-    """The msgraph-sdk adapter for every configured tenant (imported here: msgraph is heavy)."""
-    from idops.graph.sdk import GraphDirectoryProvider
-
-    provider: DirectoryProvider = GraphDirectoryProvider.from_config(
-        config.region, config.settings.graph, base_url_override=base_url_override
-    )
-    return provider
-
-
-def build_container(
+def bootstrap(
     config: Config,
     *,
     clock: Clock | None = None,
     directories: DirectoryProvider | None = None,
-    base_url_override: str | None = None,
+    graph_base_url: str | None = None,
+    emulator: EmulatorServer | None = None,
 ) -> Container:
-    """Wire idops from a validated Config. Nothing connects until first use."""
-    from idops.kit.clock import SystemClock
-    from idops.kit.metrics import Metrics
-
+    """Wire idops from a validated ``Config``. Raises ``ConfigError`` for settings that would only
+    fail later (a missing session secret). Nothing connects until first use."""
     s = config.settings
-    db = Database(_database_url(config), echo=s.database.echo, pool_size=s.database.pool_size)
-    c = Container(
+    data_dir = config.resolve_path(s.data_dir)
+    demo_auth = s.auth.mode == "demo"
+    signer = DemoSigner.load_or_create(data_dir) if demo_auth else None
+    http = httpx.AsyncClient(timeout=15.0)
+    return Container(
         config=config,
         clock=clock or SystemClock(),
-        db=db,
-        directories=directories or build_directories(config, base_url_override=base_url_override),
+        database=Database(database_url(config), echo=s.database.echo, pool_size=s.database.pool_size),
+        directories=directories or _graph_directories(config, graph_base_url),
+        metrics=Metrics(),
+        seats=SeatCache(timedelta(seconds=s.substitutes.sku_cache_seconds)),
+        leave_dates=LeaveDates(s.substitutes.set_leave_date),
+        tap_policies=TapPolicies(),
+        rate_limits=SlidingWindow(),
+        mfa_responses=ResponseCache(),
+        jobs=JOBS,
+        holder=make_holder_id(),
+        http=http,
+        token_validator=_token_validator(config, signer, http),
+        session_secret=_session_secret(config, data_dir),
+        demo_signer=signer,
+        oidc=build_oidc_client(config),
+        emulator=emulator,
+        on_close=[emulator.stop] if emulator is not None else [],
     )
-    c.extras["metrics"] = Metrics()
-    return c
 
 
-def _database_url(config: Config) -> str:
+async def start(config: Config) -> Container:
+    """Build the container a process runs on. Demo (or ``[emulator] enabled``): the built-in Graph
+    emulator is started first, on a clock the demo pages can move forward, and the database migrated."""
+    demo = config.settings.demo
+    clock: Clock | None = ShiftedClock() if demo else None
+    emulator = None
+    base_url = config.settings.emulator.external_url
+    if base_url is None and (demo or config.settings.emulator.enabled):
+        from idops.demo import start_emulator
+
+        emulator = await asyncio.to_thread(start_emulator, config, clock)
+        base_url = emulator.base_url
+    container = bootstrap(config, clock=clock, graph_base_url=base_url, emulator=emulator)
+    if demo:
+        from idops.migrations import upgrade
+
+        await asyncio.to_thread(upgrade, container.database.url)
+    return container
+
+
+def _graph_directories(config: Config, base_url: str | None) -> DirectoryProvider:
+    """The msgraph-sdk adapter for every configured tenant (imported here: msgraph is heavy)."""
+    from idops.graph.sdk import GraphDirectoryProvider
+
+    provider: DirectoryProvider = GraphDirectoryProvider.from_config(
+        config.region, config.settings.graph, base_url_override=base_url
+    )
+    return provider
+
+
+def _token_validator(config: Config, signer: DemoSigner | None, http: httpx.AsyncClient) -> TokenValidator:
+    auth = config.settings.auth
+    tenants = frozenset(config.region.tenants())
+    if signer is not None:
+
+        async def local_jwks() -> dict[str, Any]:
+            return signer.jwks()
+
+        cache = JwksCache(local_jwks, ttl_seconds=auth.jwks_cache_seconds)
+        return TokenValidator(auth, cache, issuer=DEMO_ISSUER, audience=auth.audience, tenant_ids=tenants)
+    cache = JwksCache(http_jwks_fetcher(auth.jwks_url, http), ttl_seconds=auth.jwks_cache_seconds)
+    return TokenValidator(auth, cache, issuer=auth.issuer, audience=auth.audience, tenant_ids=tenants)
+
+
+def _session_secret(config: Config, data_dir: Path) -> SecretStr | None:
+    """The pages' cookie-signing secret from the environment; with demo auth a random one kept under
+    the data directory (0600). Too short is a start-up error; absent outside demo leaves the pages
+    unable to sign anyone in (the API works without it)."""
+    import os
+
+    from idops.web.session import stored_secret
+
+    name = config.settings.web.session_secret_env
+    value = os.environ.get(name, "")
+    if not value and config.settings.auth.mode == "demo":
+        value = stored_secret(data_dir / SESSION_SECRET_FILE)
+    if not value:
+        return None
+    if len(value) < MIN_SESSION_SECRET:
+        raise ConfigError([f"environment: {name} must be at least {MIN_SESSION_SECRET} characters"])
+    return SecretStr(value)
+
+
+def database_url(config: Config) -> str:
     """Resolve a relative SQLite path against the working directory and make sure its folder exists."""
     url = config.settings.database.url
     prefix = "sqlite+aiosqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
-        from pathlib import Path
-
         path = Path(url.removeprefix(prefix)).resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
         return prefix + str(path)

@@ -43,12 +43,12 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from idops.bootstrap import _database_url
+    from idops.bootstrap import database_url
     from idops.migrations import upgrade
 
     config = _load(args)
     _logging(config)
-    upgrade(_database_url(config))
+    upgrade(database_url(config))
     print("database is at the latest migration")
     return 0
 
@@ -117,7 +117,7 @@ def cmd_jobs_list(args: argparse.Namespace) -> int:
 
 
 def cmd_jobs_run(args: argparse.Namespace) -> int:
-    from idops.bootstrap import build_container
+    from idops.bootstrap import start
     from idops.jobruntime.runner import UnknownJob, run_job
     from jobs.registry import JOBS
 
@@ -128,14 +128,13 @@ def cmd_jobs_run(args: argparse.Namespace) -> int:
     _logging(config)
 
     async def main() -> int:
-        c = build_container(config)
+        c = await start(config)
         try:
             record = await run_job(c, args.name, trigger="cli")
         except UnknownJob:
             return 2
         finally:
-            await c.directories.aclose()
-            await c.db.dispose()
+            await c.aclose()
         print(f"{record.name}: {record.outcome} {record.counts} {record.error or ''}".rstrip())
         return {"succeeded": 0, "skipped": 0, "partial": 1}.get(record.outcome, 1)
 
@@ -143,22 +142,21 @@ def cmd_jobs_run(args: argparse.Namespace) -> int:
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
-    from idops.bootstrap import build_container
+    from idops.bootstrap import start
     from idops.jobruntime.scheduler import build_scheduler
 
     config = _load(args)
     _logging(config)
 
     async def main() -> None:
-        c = build_container(config)
+        c = await start(config)
         scheduler = build_scheduler(c)
         scheduler.start()
         try:
             await asyncio.Event().wait()
         finally:
             scheduler.shutdown(wait=False)
-            await c.directories.aclose()
-            await c.db.dispose()
+            await c.aclose()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from idops.substitutes.lifecycle import activate_due
+from idops.substitutes.activation import activate_due
 
 if TYPE_CHECKING:
     from idops.bootstrap import Container
 
 
 async def run(c: Container) -> dict[str, int]:
-    return await activate_due(c)
+    return await activate_due(c.uow(), c)

@@ -20,5 +20,5 @@ def options_for(c: Container) -> IngestOptions:
 
 
 async def run(c: Container) -> dict[str, int]:
-    result = await ingest(c.db, c.directories, c.config.region.tenants(), c.clock.now(), options_for(c))
+    result = await ingest(c.uow(), c.directories, c.config.region.tenants(), c.clock.now(), options_for(c))
     return result.counts()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from idops.substitutes.lifecycle import notify_expiring
+from idops.substitutes.notices import notify_expiring
 
 if TYPE_CHECKING:
     from idops.bootstrap import Container
 
 
 async def run(c: Container) -> dict[str, int]:
-    return await notify_expiring(c)
+    return await notify_expiring(c.uow(), c)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from idops.substitutes.lifecycle import reconcile
+from idops.substitutes.reconcile import reconcile
 
 if TYPE_CHECKING:
     from idops.bootstrap import Container
 
 
 async def run(c: Container) -> dict[str, int]:
-    return await reconcile(c)
+    return await reconcile(c.uow(), c)

@@ -21,9 +21,8 @@ if TYPE_CHECKING:
 
 async def run(c: Container) -> dict[str, int]:
     now = c.clock.now()
-    ingested = await ingest(c.db, c.directories, c.config.region.tenants(), now, options_for(c))
-    async with c.db.session() as s:
-        report = await service.generate(s, c.config, c.directories, now)
+    ingested = await ingest(c.uow(), c.directories, c.config.region.tenants(), now, options_for(c))
+    report = await service.generate(c.uow(), c.config, c.directories, now)
     counts = ingested.counts()
     return {
         "sign_ins": counts["sign_ins"],

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from idops.directory.sync import TenantSyncResult, checkpoint, sync_tenants
-from idops.mfa import cache, service
+from idops.mfa import service
 
 if TYPE_CHECKING:
     from idops.bootstrap import Container
@@ -32,7 +32,7 @@ async def run(c: Container) -> dict[str, int]:
     now = c.clock.now()
     day = service.snapshot_day(now)
     tenants = list(c.config.region.tenants())
-    results = await sync_tenants(c.db, c.directories, c.config, tenants, now)
+    results = await sync_tenants(c.uow(), c.directories, c.config, tenants, now)
     counts = {
         "tenants": 0,
         "failed": 0,
@@ -44,13 +44,13 @@ async def run(c: Container) -> dict[str, int]:
         "other_excluded": 0,
     }
     # The syncs left their WAL for one checkpoint (SQLite): it runs beside the snapshots' aggregations.
-    checkpointing = asyncio.create_task(checkpoint(c.db))
+    checkpointing = asyncio.create_task(checkpoint(c.uow()))
     try:
         for tenant_id, result in results.items():
             await _snapshot(c, day, tenant_id, result, counts)
     finally:
         await checkpointing
-    cache.of_container(c.extras).clear()  # this process's summaries show the new snapshot at once
+    c.mfa_responses.clear()  # this process's summaries show the new snapshot at once
     log.info("mfa_synced", day=day.isoformat(), **counts)
     return counts
 
@@ -69,11 +69,10 @@ async def _snapshot(
         )
         return
     try:
-        # two sessions, so the two aggregations (reads of the same, finished mirror) run side by side
-        async with c.db.session() as s, c.db.session() as s2:
-            rows, other = await asyncio.gather(
-                service.write_snapshot(s, c.config, result, day), service.other_users(s2, c.config, tenant_id)
-            )
+        # two units of work, so the two aggregations (reads of the same, finished mirror) run side by side
+        rows, other = await asyncio.gather(
+            service.write_snapshot(c.uow(), c.config, result, day), service.other_users(c.uow(), c.config, tenant_id)
+        )
     except Exception as exc:
         counts["failed"] += 1
         log.exception("mfa_snapshot_failed", tenant=tenant_id, error_type=type(exc).__name__)

@@ -7,18 +7,16 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 import structlog
 from fastapi import FastAPI
 
 from idops import __version__
 from idops.api import health, problems
 from idops.api.middleware import RequestContext
-from idops.auth.demo import DEMO_ISSUER, DemoSigner
-from idops.auth.tokens import JwksCache, TokenValidator, http_jwks_fetcher
-from idops.bootstrap import Container, build_container
+from idops.auth.tokens import TokenValidator
+from idops.bootstrap import Container, start
 from idops.config import Config
-from idops.substitutes.queries import refresh_metrics
+from idops.substitutes.views import refresh_metrics
 
 log = structlog.get_logger("idops.api")
 
@@ -33,21 +31,6 @@ carrying one of the app roles `Principal`, `ItAdmin`, `RegionAdmin` (demo: `idop
 """
 
 
-def build_validator(config: Config, container: Container, client: httpx.AsyncClient) -> TokenValidator:
-    auth = config.settings.auth
-    tenants = frozenset(config.region.tenants())
-    if auth.mode == "demo":
-        signer: DemoSigner = container.extras["demo_signer"]
-
-        async def local_jwks() -> dict[str, Any]:
-            return signer.jwks()
-
-        cache = JwksCache(local_jwks, ttl_seconds=auth.jwks_cache_seconds)
-        return TokenValidator(auth, cache, issuer=DEMO_ISSUER, audience=auth.audience, tenant_ids=tenants)
-    cache = JwksCache(http_jwks_fetcher(auth.jwks_url, client), ttl_seconds=auth.jwks_cache_seconds)
-    return TokenValidator(auth, cache, issuer=auth.issuer, audience=auth.audience, tenant_ids=tenants)
-
-
 def create_app(
     config: Config,
     *,
@@ -60,37 +43,31 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        container = container_factory() if container_factory else await _default_container(config)
-        if config.settings.auth.mode == "demo" and "demo_signer" not in container.extras:
-            container.extras["demo_signer"] = DemoSigner.load_or_create(config.resolve_path(config.settings.data_dir))
+        container = container_factory() if container_factory else await start(config)
         app.state.container = container
-        app.state.refresh_gauges = lambda: refresh_metrics(container)
-        async with httpx.AsyncClient() as http:
-            app.state.token_validator = validator or build_validator(config, container, http)
-            scheduler = None
-            run_scheduler = config.settings.scheduler.enabled if start_scheduler is None else start_scheduler
-            if run_scheduler:
-                from idops.jobruntime.scheduler import build_scheduler
+        app.state.refresh_gauges = lambda: refresh_metrics(container.uow(), container)
+        app.state.token_validator = validator or container.token_validator
+        scheduler = None
+        run_scheduler = config.settings.scheduler.enabled if start_scheduler is None else start_scheduler
+        if run_scheduler:
+            from idops.jobruntime.scheduler import build_scheduler
 
-                scheduler = build_scheduler(container)
-                scheduler.start()
-            warm = asyncio.create_task(_warm_graph_models())
-            first_reports = (
-                asyncio.create_task(_demo_first_reports(container)) if config.settings.demo else None
-            )
-            log.info("service_started", version=__version__, demo=config.settings.demo, scheduler=run_scheduler)
-            try:
-                yield
-            finally:
-                warm.cancel()
-                if first_reports is not None:
-                    first_reports.cancel()
-                if scheduler is not None:
-                    scheduler.shutdown(wait=False)
-                await container.directories.aclose()
-                await container.db.dispose()
-                for stop in container.extras.get("on_shutdown", []):
-                    stop()
+            scheduler = build_scheduler(container)
+            scheduler.start()
+        warm = asyncio.create_task(_warm_graph_models())
+        first_reports = (
+            asyncio.create_task(_demo_first_reports(container)) if config.settings.demo else None
+        )
+        log.info("service_started", version=__version__, demo=config.settings.demo, scheduler=run_scheduler)
+        try:
+            yield
+        finally:
+            warm.cancel()
+            if first_reports is not None:
+                first_reports.cancel()
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+            await container.aclose()
 
     app = FastAPI(
         title="idops",
@@ -103,9 +80,6 @@ def create_app(
     problems.install(app)
     problems.document(app)
     app.include_router(health.router)
-    from idops.jobruntime.api import router as jobs_router
-
-    app.include_router(jobs_router)
     for router in _domain_routers():
         app.include_router(router)
     if config.settings.auth.mode == "demo":
@@ -120,18 +94,13 @@ def create_app(
 
 def _domain_routers() -> list[Any]:
     """Routers of the domain packages, in the order they appear in the OpenAPI document."""
-    import importlib
+    from idops.coverage.api import router as coverage
+    from idops.jobruntime.api import router as jobs
+    from idops.mfa.api import router as mfa
+    from idops.substitutes.api import router as substitutes
+    from idops.web.pages import router as pages
 
-    routers = []
-    for module in ("idops.substitutes.api", "idops.mfa.api", "idops.coverage.api", "idops.web.pages"):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not module.startswith(exc.name):
-                raise
-            continue
-        routers.append(mod.router)
-    return routers
+    return [jobs, substitutes, mfa, coverage, pages]
 
 
 class _LazyMetrics:
@@ -147,7 +116,7 @@ class _LazyMetrics:
 
             fallback = self._app.state.__dict__.setdefault("_fallback_metrics", Metrics())
             return getattr(fallback, name)
-        return getattr(container.extras["metrics"], name)
+        return getattr(container.metrics, name)
 
 
 def _metrics_placeholder(app: FastAPI) -> Any:
@@ -157,11 +126,9 @@ def _metrics_placeholder(app: FastAPI) -> Any:
 async def _demo_first_reports(container: Container) -> None:
     """Demo only: fill the MFA and single-login views at start instead of waiting for the night's jobs."""
     from idops.jobruntime.runner import run_job
-    from jobs.registry import JOBS
 
     for name in ("sync_mfa", "single_login_report"):
-        if name in JOBS:
-            await run_job(container, name, trigger="demo-start")
+        await run_job(container, name, trigger="demo-start")
 
 
 async def _warm_graph_models() -> None:
@@ -176,27 +143,3 @@ def _import_user_model() -> None:
     from msgraph.generated.models.user import User
 
     User().get_field_deserializers()
-
-
-async def _default_container(config: Config) -> Container:
-    from idops.kit.clock import ShiftedClock
-    from idops.migrations import upgrade
-
-    base_url = None
-    on_shutdown: list[Callable[[], None]] = []
-    # Demo: a ShiftedClock, so the demo clock page (idops.web.demo) can move time forward — for
-    # idops and the built-in emulator alike.
-    clock = ShiftedClock() if config.settings.demo else None
-    if config.settings.emulator.external_url:
-        base_url = config.settings.emulator.external_url
-    elif config.settings.demo or config.settings.emulator.enabled:
-        from idops.demo import start_emulator
-
-        server = await asyncio.to_thread(start_emulator, config, clock)
-        base_url = server.base_url
-        on_shutdown.append(server.stop)
-    container = build_container(config, clock=clock, base_url_override=base_url)
-    container.extras["on_shutdown"] = on_shutdown
-    if config.settings.demo:
-        await asyncio.to_thread(upgrade, container.db.url)
-    return container

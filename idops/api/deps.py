@@ -1,18 +1,17 @@
-"""FastAPI dependencies: the container, a transactional session, and the authenticated caller."""
+"""FastAPI dependencies: the container, a unit of work, and the authenticated caller."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 import structlog
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from idops.auth.scope import Caller, NoScope, resolve_scope
 from idops.auth.tokens import InvalidToken, TokenValidator
 from idops.bootstrap import Container
 from idops.kit.errors import Forbidden, Message, Unauthenticated
+from idops.uow import UnitOfWork
 
 log = structlog.get_logger("idops.auth")
 
@@ -34,13 +33,12 @@ async def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-async def get_session(c: ContainerDep) -> AsyncIterator[AsyncSession]:
-    """The request's unit of work: committed when the handler returns, rolled back on error."""
-    async with c.db.session() as session:
-        yield session
+async def get_uow(c: ContainerDep) -> UnitOfWork:
+    """A fresh unit of work for the request; the service it is passed to opens its transactions."""
+    return c.uow()
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+UowDep = Annotated[UnitOfWork, Depends(get_uow)]
 
 
 async def get_caller(request: Request, c: ContainerDep) -> Caller:

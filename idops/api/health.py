@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from idops.api.deps import ContainerDep
+from idops.kit.errors import NotFound
 from idops.migrations import current_revision_matches_head
 
 router = APIRouter(tags=["health"])
@@ -24,7 +25,7 @@ async def healthz() -> dict[str, str]:
 async def readyz(c: ContainerDep) -> JSONResponse:
     checks: dict[str, Any] = {}
     try:
-        async with c.db.engine.connect() as conn:
+        async with c.database.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
             checks["database"] = "ok"
             checks["migrations"] = "ok" if await conn.run_sync(current_revision_matches_head) else "pending"
@@ -40,7 +41,7 @@ async def metrics(request: Request, c: ContainerDep) -> Response:
     refresh = getattr(request.app.state, "refresh_gauges", None)
     if refresh is not None:
         await refresh()
-    return Response(generate_latest(c.extras["metrics"].registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(c.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 demo_router = APIRouter(tags=["demo"], include_in_schema=False)
@@ -48,5 +49,6 @@ demo_router = APIRouter(tags=["demo"], include_in_schema=False)
 
 @demo_router.get("/demo/jwks.json")
 async def demo_jwks(c: ContainerDep) -> dict[str, Any]:
-    jwks: dict[str, Any] = c.extras["demo_signer"].jwks()
-    return jwks
+    if c.demo_signer is None:
+        raise NotFound()
+    return c.demo_signer.jwks()

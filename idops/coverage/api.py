@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from idops.api.deps import CallerDep, SessionDep
+from idops.api.deps import CallerDep, UowDep
 from idops.coverage import service
 from idops.coverage.render import render_page
 from idops.coverage.schemas import SingleLoginReportOut
@@ -39,19 +39,19 @@ def _respond(request: Request, view: dict[str, Any]) -> Response:
 
 @router.get("/single-login", response_model=SingleLoginReportOut, responses=_RESPONSES)
 async def latest_report(
-    request: Request, session: SessionDep, caller: CallerDep, municipality: Muni = None, school: School = None
+    request: Request, uow: UowDep, caller: CallerDep, municipality: Muni = None, school: School = None
 ) -> Response:
     """The latest single-login coverage report, cut to the caller's scope, with the change since the run
     before it."""
-    view = await service.view(session, caller, municipality=municipality, school=school)
+    view = await service.view(uow, caller, municipality=municipality, school=school)
     return _respond(request, view)
 
 
 @router.get("/single-login/{day}", response_model=SingleLoginReportOut, responses=_RESPONSES)
 async def report_of_day(
-    request: Request, day: date, session: SessionDep, caller: CallerDep, municipality: Muni = None,
+    request: Request, day: date, uow: UowDep, caller: CallerDep, municipality: Muni = None,
     school: School = None,
 ) -> Response:
     """The last run of ``day`` (Europe/Helsinki date, ``YYYY-MM-DD``)."""
-    view = await service.view(session, caller, day=day, municipality=municipality, school=school)
+    view = await service.view(uow, caller, day=day, municipality=municipality, school=school)
     return _respond(request, view)

@@ -15,19 +15,17 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from idops.auth.scope import Caller
 from idops.config import Config
-from idops.coverage import repository as repo
 from idops.coverage.calculation import AppUse, Calculator
 from idops.coverage.models import SingleLoginReport
 from idops.graph.errors import GraphError
 from idops.graph.port import DirectoryProvider
 from idops.kit.clock import to_helsinki
 from idops.kit.errors import Message, NotFound
-from idops.signins import repository as signins_repo
 from idops.signins.service import utc_day
+from idops.uow import UnitOfWork
 
 log = structlog.get_logger("idops.coverage")
 
@@ -59,29 +57,31 @@ def report_day(at: datetime) -> date:
 
 
 async def generate(
-    session: AsyncSession,
+    uow: UnitOfWork,
     config: Config,
     directories: DirectoryProvider | None,
     now: datetime,
 ) -> GeneratedReport:
-    """Compute the report from the mirror and the sign-in aggregate as of ``now`` and store it (flushes,
-    never commits). Service principals' SSO modes are read from Graph for the tenants where unknown apps
-    were seen; a tenant that cannot be read leaves its modes blank (the report still succeeds)."""
+    """Compute the report from the mirror and the sign-in aggregate as of ``now`` and store it.
+    Service principals' SSO modes are read from Graph — after the reading transaction has ended —
+    for the tenants where unknown apps were seen; a tenant that cannot be read leaves its modes
+    blank (the report still succeeds). The report is stored in a transaction of its own."""
     window_days = config.settings.coverage.window_days
     window_start = now - timedelta(days=window_days)
     calc = Calculator(config.region, config.apps, config.settings.coverage.fallback_attribute)
-    async for a in repo.stream_accounts(session):
-        calc.add_account(a)
-    async for ms in repo.stream_staff_memberships(session):
-        calc.add_membership(ms)
-    async for use in signins_repo.stream_app_use(session, utc_day(window_start)):
-        calc.add_use(AppUse(use.tenant_id, use.user_id, use.app_id, use.app_display_name))
+    async with uow:
+        async for a in uow.coverage.stream_accounts():
+            calc.add_account(a)
+        async for ms in uow.coverage.stream_staff_memberships():
+            calc.add_membership(ms)
+        async for use in uow.signins.stream_app_use(utc_day(window_start)):
+            calc.add_use(AppUse(use.tenant_id, use.user_id, use.app_id, use.app_display_name))
+        states = await uow.signins.states()
+        synced = await uow.coverage.synced_at_by_tenant()
 
-    states = await signins_repo.states(session)
     available = {t: (states[t].available if t in states else None) for t in config.region.tenants()}
     sso_modes = await _sso_modes(directories, calc.unknown_tenants) if directories is not None else {}
     body = calc.result(signins_available=available, sso_modes=sso_modes)
-    synced = await repo.synced_at_by_tenant(session)
     body["generated_at"] = now.isoformat()
     body["window"] = {"start": window_start.isoformat(), "end": now.isoformat(), "days": window_days}
     body["tenants"] = {
@@ -98,8 +98,9 @@ async def generate(
         staff_persons=body["region"]["numbers"]["staff_persons"],
         headline_share=body["region"]["numbers"]["headline_share"], body=body,
     )
-    repo.add_report(session, row)
-    await session.flush()
+    async with uow:
+        uow.coverage.add_report(row)
+        await uow.commit()
     log.info("single_login_report_generated", report_id=row.id, staff_persons=row.staff_persons,
              headline_share=row.headline_share, unknown_apps=len(body["region"]["unknown_apps"]))
     return GeneratedReport(row.id, row.report_date, now, row.staff_persons, row.headline_share,
@@ -133,23 +134,36 @@ async def _sso_modes(
 # --- retention -------------------------------------------------------------------------------------
 
 
-async def scrub_names(session: AsyncSession, config: Config, now: datetime) -> int:
+async def scrub_names(uow: UnitOfWork, config: Config, now: datetime) -> int:
     """Remove the names and UPNs of persons with several accounts from stored runs older than the
     retention period (``policy.retention_days`` of each municipality, as for substitutes' personal
     data); every count stays, and the entries stay (without names) so their number still matches.
 
     A run is marked ``names_scrubbed_at`` once every municipality's part is done, and is not read
-    again. Idempotent; one run in memory at a time. Flushes, never commits. Returns how many person
-    entries lost their name.
+    again. Idempotent; one run in memory at a time, each run's change its own transaction. Returns how
+    many person entries lost their name.
     """
     default = timedelta(days=config.settings.policy.retention_days)  # a municipality no longer configured
     keep = {m.key: timedelta(days=config.policy_for(m, None).retention_days) for m in config.region.municipalities}
     shortest = min([default, *keep.values()])
     scrubbed = 0
-    for report_id in await repo.unscrubbed_before(session, now - shortest):
-        row = await repo.get(session, report_id)
-        if row is None:
-            continue
+    async with uow:
+        report_ids = await uow.coverage.unscrubbed_before(now - shortest)
+    for report_id in report_ids:
+        async with uow:
+            scrubbed += await _scrub_run(uow, report_id, keep, default, now)
+            await uow.commit()
+    if scrubbed:
+        log.info("single_login_names_scrubbed", persons=scrubbed)
+    return scrubbed
+
+
+async def _scrub_run(
+    uow: UnitOfWork, report_id: str, keep: dict[str, timedelta], default: timedelta, now: datetime
+) -> int:
+    scrubbed = 0
+    row = await uow.coverage.get(report_id)
+    if row is not None:
         body = copy.deepcopy(row.body)  # a new object, so the JSON column is written back
         complete = True
         for m in body["municipalities"]:
@@ -166,10 +180,6 @@ async def scrub_names(session: AsyncSession, config: Config, now: datetime) -> i
         row.body = body
         if complete:
             row.names_scrubbed_at = now
-        await session.flush()
-        session.expunge(row)
-    if scrubbed:
-        log.info("single_login_names_scrubbed", persons=scrubbed)
     return scrubbed
 
 
@@ -177,7 +187,7 @@ async def scrub_names(session: AsyncSession, config: Config, now: datetime) -> i
 
 
 async def view(
-    session: AsyncSession,
+    uow: UnitOfWork,
     caller: Caller,
     *,
     day: date | None = None,
@@ -192,10 +202,11 @@ async def view(
         raise NotFound(NOT_IN_SCOPE)
     if municipality is not None and not scope.touches_municipality(municipality):
         raise NotFound(NOT_IN_SCOPE)
-    row = await (repo.latest(session) if day is None else repo.latest_on(session, day))
-    if row is None:
-        raise NotFound(NO_REPORT if day is None else NO_REPORT_ON)
-    prev = await repo.previous(session, row.generated_at)
+    async with uow:
+        row = await (uow.coverage.latest() if day is None else uow.coverage.latest_on(day))
+        if row is None:
+            raise NotFound(NO_REPORT if day is None else NO_REPORT_ON)
+        prev = await uow.coverage.previous(row.generated_at)
     return _scoped(row, prev, caller, municipality, school)
 
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import Table, delete, func, or_, select, update
+from sqlalchemy import Table, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -93,19 +93,6 @@ class Encoder:
         return out
 
 
-def encoder(session: AsyncSession) -> Encoder:
-    return Encoder(session.get_bind().dialect.name)
-
-
-def _insert(session: AsyncSession, table: Table) -> Any:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    if dialect == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"upsert is not implemented for {dialect}")
-
-
 #: Bound parameters per statement: SQLite's default limit (32 766 from 3.32 on, 999 before).
 _SQLITE_MAX_PARAMS = 32_766 if sqlite3.sqlite_version_info >= (3, 32) else 999
 
@@ -130,83 +117,112 @@ def _sqlite_upsert(
     )
 
 
-async def _upsert(
-    session: AsyncSession,
-    table: Table,
-    names: tuple[str, ...],
-    rows: Sequence[tuple[Any, ...]],
-    keys: tuple[str, ...],
-    columns: tuple[str, ...],
-) -> None:
-    """Insert ``rows`` (tuples laid out as ``names``, values from ``Encoder``), updating ``columns``
-    where ``keys`` exist."""
-    if not rows:
-        return
-    if session.get_bind().dialect.name == "sqlite":
-        # Straight to the driver: SQLAlchemy's per-row parameter processing cost more than SQLite's work.
-        # Equal chunks, all in one driver call (no trip through the event loop between them). The
-        # last chunk is padded by repeating its last row: upserting a row twice writes it once.
-        conn = await session.connection()
-        n = len(rows)
-        chunks = -(-n // (_SQLITE_MAX_PARAMS // len(names)))
-        size = -(-n // chunks)
-        padded = [*rows, *(rows[-1],) * (chunks * size - n)]
-        params = [tuple(chain.from_iterable(padded[i : i + size])) for i in range(0, len(padded), size)]
-        await conn.exec_driver_sql(_sqlite_upsert(table.name, names, keys, columns, size), params)
-        return
-    stmt = _insert(session, table)
-    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in columns})
-    await session.execute(stmt, [dict(zip(names, r, strict=True)) for r in rows])
+class DirectoryRepository:
+    """The directory mirror: upserts of users, registrations and memberships; clean-up after a run."""
 
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
 
-async def upsert_users(session: AsyncSession, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert or update whole ``USER_ROW`` rows: directory attributes and registration together."""
-    await _upsert(session, USERS, USER_ROW, rows, USER_KEY, USER_COLUMNS + REPORT_COLUMNS)
+    def encoder(self) -> Encoder:
+        return Encoder(self.session.get_bind().dialect.name)
 
+    def _insert(self, table: Table) -> Any:
+        dialect = self.session.get_bind().dialect.name
+        if dialect == "postgresql":
+            return postgresql.insert(table)
+        if dialect == "sqlite":
+            return sqlite.insert(table)
+        raise NotImplementedError(f"upsert is not implemented for {dialect}")
 
-async def upsert_user_attributes(session: AsyncSession, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert ``USER_ROW`` rows, or update only their directory attributes (the registration
-    columns of an existing row are left alone)."""
-    await _upsert(session, USERS, USER_ROW, rows, USER_KEY, USER_COLUMNS)
+    async def _upsert(
+        self,
+        table: Table,
+        names: tuple[str, ...],
+        rows: Sequence[tuple[Any, ...]],
+        keys: tuple[str, ...],
+        columns: tuple[str, ...],
+    ) -> None:
+        """Insert ``rows`` (tuples laid out as ``names``, values from ``Encoder``), updating ``columns``
+        where ``keys`` exist."""
+        if not rows:
+            return
+        if self.session.get_bind().dialect.name == "sqlite":
+            # Straight to the driver: SQLAlchemy's per-row parameter processing cost more than SQLite's work.
+            # Equal chunks, all in one driver call (no trip through the event loop between them). The
+            # last chunk is padded by repeating its last row: upserting a row twice writes it once.
+            conn = await self.session.connection()
+            n = len(rows)
+            chunks = -(-n // (_SQLITE_MAX_PARAMS // len(names)))
+            size = -(-n // chunks)
+            padded = [*rows, *(rows[-1],) * (chunks * size - n)]
+            params = [tuple(chain.from_iterable(padded[i : i + size])) for i in range(0, len(padded), size)]
+            await conn.exec_driver_sql(_sqlite_upsert(table.name, names, keys, columns, size), params)
+            return
+        stmt = self._insert(table)
+        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in columns})
+        await self.session.execute(stmt, [dict(zip(names, r, strict=True)) for r in rows])
 
+    async def upsert_users(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert or update whole ``USER_ROW`` rows: directory attributes and registration together."""
+        await self._upsert(USERS, USER_ROW, rows, USER_KEY, USER_COLUMNS + REPORT_COLUMNS)
 
-async def upsert_registrations(session: AsyncSession, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert ``USER_ROW`` rows, or update only their registration columns. A row for a user the
-    user stream has not written yet is inserted with the report's UPN and name; the user stream
-    then fills in the rest (or the run's clean-up deletes it, if the user no longer exists)."""
-    await _upsert(session, USERS, USER_ROW, rows, USER_KEY, REPORT_COLUMNS)
+    async def upsert_user_attributes(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert ``USER_ROW`` rows, or update only their directory attributes (the registration
+        columns of an existing row are left alone)."""
+        await self._upsert(USERS, USER_ROW, rows, USER_KEY, USER_COLUMNS)
 
+    async def upsert_registrations(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert ``USER_ROW`` rows, or update only their registration columns. A row for a user the
+        user stream has not written yet is inserted with the report's UPN and name; the user stream
+        then fills in the rest (or the run's clean-up deletes it, if the user no longer exists)."""
+        await self._upsert(USERS, USER_ROW, rows, USER_KEY, REPORT_COLUMNS)
 
-async def upsert_memberships(session: AsyncSession, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert or update ``MEMBERSHIP_ROW`` rows."""
-    await _upsert(session, MEMBERSHIPS, MEMBERSHIP_ROW, rows, MEMBERSHIP_KEY, MEMBERSHIP_COLUMNS)
+    async def upsert_memberships(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert or update ``MEMBERSHIP_ROW`` rows."""
+        await self._upsert(MEMBERSHIPS, MEMBERSHIP_ROW, rows, MEMBERSHIP_KEY, MEMBERSHIP_COLUMNS)
 
-
-async def finish_run(session: AsyncSession, tenant_id: str, run: str, *, report_complete: bool) -> int:
-    """Delete what run ``run`` did not see: users who left (and report rows of users who no longer
-    exist) and memberships that ended. Users the report did not list count as not registered.
-    Returns the number of users removed. Call only after every stream of the run succeeded."""
-    gone = await session.execute(
-        delete(USERS).where(USERS.c.tenant_id == tenant_id, or_(USERS.c.sync_run.is_(None), USERS.c.sync_run != run))
-    )
-    await session.execute(
-        delete(MEMBERSHIPS).where(MEMBERSHIPS.c.tenant_id == tenant_id, MEMBERSHIPS.c.sync_run != run)
-    )
-    if report_complete:
-        await session.execute(
-            update(USERS)
-            .where(USERS.c.tenant_id == tenant_id, or_(USERS.c.report_run.is_(None), USERS.c.report_run != run))
-            .values(
-                is_mfa_registered=False,
-                is_mfa_capable=False,
-                is_passwordless_capable=False,
-                methods_registered=[],
-                report_updated_at=None,
-                report_run=run,
+    async def finish_run(self, tenant_id: str, run: str, *, report_complete: bool) -> int:
+        """Delete what run ``run`` did not see: users who left (and report rows of users who no longer
+        exist) and memberships that ended. Users the report did not list count as not registered.
+        Returns the number of users removed. Call only after every stream of the run succeeded."""
+        gone = await self.session.execute(
+            delete(USERS).where(
+                USERS.c.tenant_id == tenant_id, or_(USERS.c.sync_run.is_(None), USERS.c.sync_run != run)
             )
         )
-    return int(gone.rowcount or 0)  # type: ignore[attr-defined]
+        await self.session.execute(
+            delete(MEMBERSHIPS).where(MEMBERSHIPS.c.tenant_id == tenant_id, MEMBERSHIPS.c.sync_run != run)
+        )
+        if report_complete:
+            await self.session.execute(
+                update(USERS)
+                .where(USERS.c.tenant_id == tenant_id, or_(USERS.c.report_run.is_(None), USERS.c.report_run != run))
+                .values(
+                    is_mfa_registered=False,
+                    is_mfa_capable=False,
+                    is_passwordless_capable=False,
+                    methods_registered=[],
+                    report_updated_at=None,
+                    report_run=run,
+                )
+            )
+        return int(gone.rowcount or 0)  # type: ignore[attr-defined]
 
+    async def count_users(self, tenant_id: str) -> int:
+        return int(
+            await self.session.scalar(select(func.count()).select_from(USERS).where(USERS.c.tenant_id == tenant_id))
+            or 0
+        )
 
-async def count_users(session: AsyncSession, tenant_id: str) -> int:
-    return int(await session.scalar(select(func.count()).select_from(USERS).where(USERS.c.tenant_id == tenant_id)) or 0)
+    async def tune_for_bulk_writes(self) -> None:
+        """SQLite, on a pinned connection: a 32 MB page cache and no automatic checkpoint at commits
+        (``checkpoint`` copies the WAL once at the end of the sync)."""
+        await self.session.execute(text("PRAGMA cache_size = -32768"))
+        await self.session.execute(text("PRAGMA wal_autocheckpoint = 0"))
+
+    async def restore_after_bulk_writes(self, autocheckpoint: int) -> None:
+        await self.session.execute(text(f"PRAGMA wal_autocheckpoint = {int(autocheckpoint)}"))
+
+    async def checkpoint(self) -> None:
+        """Copy the WAL into the database file beside other readers and writers (SQLite only)."""
+        await self.session.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))

@@ -36,16 +36,14 @@ from functools import partial
 from typing import Any, NamedTuple, TypeVar
 
 import structlog
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from idops.config import Config
-from idops.directory import repository as repo
 from idops.directory.classify import GroupIndex, classify
+from idops.directory.repository import Encoder
 from idops.graph.errors import GraphPremiumRequired
 from idops.graph.parse import parse_datetime
 from idops.graph.port import BulkUser, Directory, Page
-from idops.kit.db import Database
+from idops.uow import UnitOfWork
 
 log = structlog.get_logger("idops.directory")
 T = TypeVar("T")
@@ -130,49 +128,47 @@ class _Writer:
     then any other connection's commit may do it, as before. ``close`` restores the connection.
     """
 
-    def __init__(self, db: Database, lock: asyncio.Lock | None) -> None:
-        self.db = db
-        self.lock = lock if db.is_sqlite else None
-        self._open: tuple[contextlib.AsyncExitStack, Any, float] | None = None
-        self._conn: AsyncConnection | None = None
+    def __init__(self, uow: UnitOfWork, lock: asyncio.Lock | None) -> None:
+        self.uow = uow
+        self.lock = lock if uow.is_sqlite else None
+        self._open: tuple[contextlib.AsyncExitStack, UnitOfWork, float] | None = None
+        self._pinned: UnitOfWork | None = None
 
     @contextlib.asynccontextmanager
-    async def session(self) -> AsyncIterator[Any]:
+    async def session(self) -> AsyncIterator[UnitOfWork]:
         if self.lock is None:
-            async with self.db.session() as s:
-                yield s
+            async with self.uow:
+                yield self.uow
+                await self.uow.commit()
             return
         async with self.lock:
-            if self._conn is None:
-                conn = await self.db.engine.connect()
+            if self._pinned is None:
+                pinned = await self.uow.pinned()
                 try:
-                    await conn.exec_driver_sql("PRAGMA cache_size = -32768")
-                    await conn.exec_driver_sql("PRAGMA wal_autocheckpoint = 0")
-                    await conn.commit()
+                    async with pinned:
+                        await pinned.directory.tune_for_bulk_writes()
+                        await pinned.commit()
                 except BaseException:
-                    await conn.close()
+                    await pinned.close()
                     raise
-                self._conn = conn
-            async with AsyncSession(bind=self._conn, expire_on_commit=False, autoflush=False) as s:
-                try:
-                    yield s
-                    await s.commit()
-                except BaseException:
-                    await s.rollback()
-                    raise
+                self._pinned = pinned
+            async with self._pinned:
+                yield self._pinned
+                await self._pinned.commit()
 
     async def close(self) -> None:
         """Roll back what is open, restore the connection's settings and give it back. Idempotent."""
         await self.abort()
-        conn, self._conn = self._conn, None
-        if conn is not None:
+        pinned, self._pinned = self._pinned, None
+        if pinned is not None:
             try:
-                await conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {SQLITE_AUTOCHECKPOINT}")
-                await conn.commit()
+                async with pinned:
+                    await pinned.directory.restore_after_bulk_writes(SQLITE_AUTOCHECKPOINT)
+                    await pinned.commit()
             finally:
-                await conn.close()
+                await pinned.close()
 
-    async def run(self, work: Callable[[Any], Awaitable[None]], *, more_waiting: Callable[[], bool]) -> None:
+    async def run(self, work: Callable[[UnitOfWork], Awaitable[None]], *, more_waiting: Callable[[], bool]) -> None:
         if self._open is None:
             stack = contextlib.AsyncExitStack()
             session = await stack.enter_async_context(self.session())
@@ -214,7 +210,7 @@ class _Rows:
     only be deleted).
     """
 
-    def __init__(self, writer: _Writer, enc: repo.Encoder, cap: int = 20_000) -> None:
+    def __init__(self, writer: _Writer, enc: Encoder, cap: int = 20_000) -> None:
         self.writer = writer
         self.cap = cap
         # registration columns of a user the report has not listed: not registered (docs/definitions.md)
@@ -308,14 +304,14 @@ class _Rows:
             finally:
                 taken.cancel()
 
-    async def finish(self, last: Callable[[Any], Awaitable[int]]) -> int:
+    async def finish(self, last: Callable[[UnitOfWork], Awaitable[int]]) -> int:
         """Write everything pending, then run ``last`` in the same transaction and commit it."""
         self._finishing = True  # the writer leaves its last transaction open for ``last``
         await self.flush(final=True)
         out: list[int] = []
 
-        async def run_last(session: Any) -> None:
-            out.append(await last(session))
+        async def run_last(uow: UnitOfWork) -> None:
+            out.append(await last(uow))
 
         await self.writer.run(run_last, more_waiting=lambda: False)
         return out[0]
@@ -345,12 +341,16 @@ async def _write_batches(
     attributes: list[tuple[Any, ...]],
     registrations: list[tuple[Any, ...]],
     memberships: list[tuple[Any, ...]],
-    session: Any,
+    uow: UnitOfWork,
 ) -> None:
-    await repo.upsert_users(session, whole)
-    await repo.upsert_user_attributes(session, attributes)
-    await repo.upsert_registrations(session, registrations)
-    await repo.upsert_memberships(session, memberships)
+    await uow.directory.upsert_users(whole)
+    await uow.directory.upsert_user_attributes(attributes)
+    await uow.directory.upsert_registrations(registrations)
+    await uow.directory.upsert_memberships(memberships)
+
+
+async def _finish_run(uow: UnitOfWork, *, tenant_id: str, run: str) -> int:
+    return await uow.directory.finish_run(tenant_id, run, report_complete=True)
 
 
 def _second(row: tuple[Any, ...]) -> Any:
@@ -363,7 +363,7 @@ def _registration_row(tenant_id: str, uid: str, upn: str, name: str, r: tuple[An
 
 
 async def sync_tenant(
-    db: Database,
+    uow: UnitOfWork,
     directory: Directory,
     config: Config,
     tenant_id: str,
@@ -377,8 +377,8 @@ async def sync_tenant(
     started = time.perf_counter()
     tenant_id = tenant_id.lower()
     run = uuid.uuid4().hex
-    writer = _Writer(db, write_lock)
-    enc = repo.Encoder("sqlite" if db.is_sqlite else "postgresql")
+    writer = _Writer(uow, write_lock)
+    enc = Encoder("sqlite" if uow.is_sqlite else "postgresql")
     rows = _Rows(writer, enc)
     index = GroupIndex.for_tenant(config.region, tenant_id, config.settings.mfa.exclusion_group_ids)
     try:
@@ -389,7 +389,7 @@ async def sync_tenant(
 
 async def _sync_tenant(
     rows: _Rows,
-    enc: repo.Encoder,
+    enc: Encoder,
     directory: Directory,
     tenant_id: str,
     index: GroupIndex,
@@ -405,7 +405,7 @@ async def _sync_tenant(
         users, memberships = await _sync_users(rows, enc, user_pages, tenant_id, index, now, run)
         report_rows, oldest, newest, report_available = await report_task
         # every stream completed: the clean-up may delete what this run did not see
-        removed = await rows.finish(partial(repo.finish_run, tenant_id=tenant_id, run=run, report_complete=True))
+        removed = await rows.finish(partial(_finish_run, tenant_id=tenant_id, run=run))
     except BaseException:
         await user_pages.aclose()
         report_task.cancel()
@@ -454,7 +454,7 @@ class _Facts(NamedTuple):
 
 async def _sync_users(
     rows: _Rows,
-    enc: repo.Encoder,
+    enc: Encoder,
     pages: Prefetch[Page[BulkUser]],
     tenant_id: str,
     index: GroupIndex,
@@ -474,7 +474,7 @@ async def _sync_users(
 async def _consume_users(
     pages: Prefetch[Page[BulkUser]],
     rows: _Rows,
-    enc: repo.Encoder,
+    enc: Encoder,
     tenant_id: str,
     index: GroupIndex,
     now: datetime,
@@ -536,7 +536,7 @@ async def _consume_users(
 
 
 async def _sync_report(
-    rows: _Rows, enc: repo.Encoder, directory: Directory, tenant_id: str, run: str
+    rows: _Rows, enc: Encoder, directory: Directory, tenant_id: str, run: str
 ) -> tuple[int, Any, Any, bool]:
     """Stream the registration report into ``rows``; returns (rows, oldest, newest
     ``lastUpdatedDateTime`` as encoded by ``enc``, available)."""
@@ -588,20 +588,21 @@ async def _sync_report(
     return n, oldest, newest, True
 
 
-async def checkpoint(db: Database) -> None:
+async def checkpoint(uow: UnitOfWork) -> None:
     """Copy the WAL that the syncs' commits left into the database file (SQLite; elsewhere a no-op).
 
     A sync's own commits do not checkpoint (``_Writer``); call this once after ``sync_tenants``.
     It runs in its own connection, beside other readers and writers (a ``PASSIVE`` checkpoint), so
     the job overlaps it with the snapshot's aggregation. Without it the next commit of any other
     connection does it."""
-    if db.is_sqlite:
-        async with db.session() as s:
-            await s.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))
+    if uow.is_sqlite:
+        async with uow:
+            await uow.directory.checkpoint()
+            await uow.commit()
 
 
 async def sync_tenants(
-    db: Database,
+    uow: UnitOfWork,
     directories: Any,
     config: Config,
     tenant_ids: Sequence[str],
@@ -610,7 +611,7 @@ async def sync_tenants(
     """Sync ``tenant_ids`` in parallel; one tenant's failure is returned, never raised."""
     lock = asyncio.Lock()
     results = await asyncio.gather(
-        *(sync_tenant(db, directories.for_tenant(t), config, t, now, write_lock=lock) for t in tenant_ids),
+        *(sync_tenant(uow.sibling(), directories.for_tenant(t), config, t, now, write_lock=lock) for t in tenant_ids),
         return_exceptions=True,
     )
     out: dict[str, TenantSyncResult | BaseException] = {}

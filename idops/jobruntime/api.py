@@ -13,7 +13,6 @@ from idops.api.deps import AdminDep, ContainerDep
 from idops.jobruntime import runner
 from idops.jobruntime.scheduler import next_runs
 from idops.kit.errors import Message, NotFound
-from jobs.registry import JOBS
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 _background: set[asyncio.Task[Any]] = set()
@@ -55,7 +54,7 @@ async def list_jobs(c: ContainerDep, _admin: AdminDep) -> JobList:
             name=name, description=spec.description, next_run_at=upcoming.get(name),
             last_run=JobRunOut.of(last[name]) if name in last else None,
         )
-        for name, spec in JOBS.items()
+        for name, spec in c.jobs.items()
     ]
     return JobList(items=items)
 
@@ -69,7 +68,7 @@ async def list_jobs(c: ContainerDep, _admin: AdminDep) -> JobList:
 async def run_job_now(
     name: str, c: ContainerDep, admin: AdminDep, response: Response, wait: bool = Query(default=True)
 ) -> JobRunOut:
-    if name not in JOBS:
+    if name not in c.jobs:
         raise NotFound(Message(f"Tehtävää {name!r} ei ole.", f"There is no job {name!r}."))
     run = await runner.start_run(c, name, trigger="api", requested_by=admin.actor)
     if wait:

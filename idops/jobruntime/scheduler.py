@@ -1,6 +1,6 @@
 """The in-process APScheduler (also used by ``idops scheduler`` as its own process).
 
-The schedule lives in code (``jobs.schedule``), so there is no pickled job store: every
+The schedule lives in code (the container's job list), so there is no pickled job store: every
 process builds the same schedule, and the database lease decides who actually runs.
 """
 
@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from idops.jobruntime.runner import run_job
-from jobs.schedule import triggers
 
 if TYPE_CHECKING:
     from idops.bootstrap import Container
@@ -21,10 +20,10 @@ if TYPE_CHECKING:
 def build_scheduler(c: Container) -> AsyncIOScheduler:
     s = c.config.settings.scheduler
     scheduler = AsyncIOScheduler(timezone=s.timezone)
-    for name, trigger in triggers(s).items():
+    for name, spec in c.jobs.items():
         scheduler.add_job(
             run_job,
-            trigger=trigger,
+            trigger=spec.trigger(s),
             args=[c, name],
             kwargs={"trigger": "scheduler"},
             id=name,
@@ -40,7 +39,5 @@ def build_scheduler(c: Container) -> AsyncIOScheduler:
 def next_runs(c: Container, now: datetime) -> dict[str, datetime | None]:
     """Next fire time of every scheduled job, computed from the triggers themselves, so the
     API can answer even when the scheduler runs in another process."""
-    out: dict[str, datetime | None] = {}
-    for name, trigger in triggers(c.config.settings.scheduler).items():
-        out[name] = trigger.get_next_fire_time(None, now)
-    return out
+    s = c.config.settings.scheduler
+    return {name: spec.trigger(s).get_next_fire_time(None, now) for name, spec in c.jobs.items()}

@@ -1,19 +1,21 @@
-"""Database plumbing: declarative base, UTC timestamps, engine and session scope.
+"""Database plumbing: declarative base, UTC timestamps, the engine, and the open-transaction guard.
 
-Services flush, never commit: the API request and the job run own the transaction
-(``Database.session()`` commits on success, rolls back on error).
+Only the unit of work (``idops.uow``) opens sessions. It marks the running task while its
+transaction is open, so the Graph adapter and the in-memory fake can refuse to be awaited inside one
+(``assert_no_transaction``): a Graph call inside a transaction holds row locks (and SQLite's single
+writer) for seconds of network time.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, String, TypeDecorator, event
+from sqlalchemy import DateTime, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -55,10 +57,6 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def id_column_type() -> String:
-    return String(36)
-
-
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -80,35 +78,6 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
     return create_async_engine(url, **kwargs)
 
 
-# True while a unit of work's transaction is open in this task (and the tasks it starts). External
-# calls (Microsoft Graph) check it: none may be awaited while a transaction holds locks.
-_IN_TRANSACTION: ContextVar[bool] = ContextVar("idops_in_transaction", default=False)
-
-
-class TransactionOpenError(RuntimeError):
-    """An external call was made while a database transaction was open."""
-
-
-def transaction_open() -> bool:
-    return _IN_TRANSACTION.get()
-
-
-def assert_no_transaction(what: str) -> None:
-    """Raise ``TransactionOpenError`` naming ``what`` if a transaction is open in this context."""
-    if _IN_TRANSACTION.get():
-        raise TransactionOpenError(f"{what} called while a database transaction is open")
-
-
-@contextmanager
-def transaction_scope() -> Iterator[None]:
-    """Mark the enclosed code as running inside a transaction (the unit of work sets it)."""
-    token = _IN_TRANSACTION.set(True)
-    try:
-        yield
-    finally:
-        _IN_TRANSACTION.reset(token)
-
-
 class Database:
     """Owns the engine and hands out transactional sessions."""
 
@@ -123,7 +92,8 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: commit on success, roll back on any error."""
+        """A session that commits on success and rolls back on any error. For the unit of work and
+        for plumbing below the domain (migrations, the directory sync's writer connection)."""
         async with self.sessionmaker() as session:
             try:
                 yield session
@@ -134,3 +104,31 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+_OPEN_TRANSACTIONS: ContextVar[int] = ContextVar("idops_open_transactions", default=0)
+
+
+class TransactionOpenError(RuntimeError):
+    """Graph (or another slow remote) was about to be awaited while a database transaction is open."""
+
+
+def transaction_open() -> bool:
+    return _OPEN_TRANSACTIONS.get() > 0
+
+
+def assert_no_transaction(what: str) -> None:
+    """Raise ``TransactionOpenError`` when the running task holds an open unit of work."""
+    if _OPEN_TRANSACTIONS.get() > 0:
+        raise TransactionOpenError(f"{what} awaited inside an open database transaction")
+
+
+def enter_transaction() -> None:
+    """Count an opened transaction for the running task (the unit of work calls it)."""
+    _OPEN_TRANSACTIONS.set(_OPEN_TRANSACTIONS.get() + 1)
+
+
+def leave_transaction() -> None:
+    """Count a transaction as ended. A transaction closed by another task than the one that opened it
+    (the directory sync's writer) leaves that task marked; it calls no Graph afterwards."""
+    _OPEN_TRANSACTIONS.set(max(0, _OPEN_TRANSACTIONS.get() - 1))

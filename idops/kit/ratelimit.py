@@ -37,8 +37,7 @@ class SlidingWindow:
 
 def limit(c: Container, action: str, caller: Caller, per_hour: int) -> None:
     """Raise 429 with Retry-After when ``caller`` exceeded ``per_hour`` for ``action``."""
-    window: SlidingWindow = c.extras.setdefault("rate_limits", SlidingWindow())
-    wait = window.hit(action, f"{caller.tid}:{caller.oid}", per_hour, time.monotonic())
+    wait = c.rate_limits.hit(action, f"{caller.tid}:{caller.oid}", per_hour, time.monotonic())
     if wait is not None:
         raise RateLimited(
             retry_after=max(1, math.ceil(wait)),

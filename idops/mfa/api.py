@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from idops.api.deps import CallerDep, ContainerDep, SessionDep
+from idops.api.deps import CallerDep, ContainerDep, UowDep
 from idops.kit.formats import csv_response, negotiate
 from idops.kit.i18n import language_of
 from idops.kit.params import IsoDate
@@ -49,9 +49,8 @@ async def get_summary(
     dims = tuple(service.parse_group_by(group_by))
 
     async def render() -> cache.Rendered:
-        async with c.db.session() as session:
-            result = await service.summary(
-                session, c.config, caller.scope, municipality=municipality, school=school, role=role,
+        result = await service.summary(
+                c.uow(), c.config, caller.scope, municipality=municipality, school=school, role=role,
                 group_by=group_by, lang=lang,
             )
         if fmt == "csv":
@@ -61,14 +60,14 @@ async def get_summary(
         return cache.Rendered(result.model_dump_json().encode(), "application/json")
 
     key = ("summary", visible, role, dims, lang if fmt == "json" else "", fmt)
-    return (await cache.of_container(c.extras).get(key, render)).response()
+    return (await c.mfa_responses.get(key, render)).response()
 
 
 @router.get("/trend", response_model=schemas.Trend, responses={200: CSV}, summary="MFA coverage day by day")
 async def get_trend(
     request: Request,
     c: ContainerDep,
-    session: SessionDep,
+    uow: UowDep,
     caller: CallerDep,
     start: From = None,
     end: To = None,
@@ -80,7 +79,7 @@ async def get_trend(
     """Daily snapshots over a date range (default grouping: municipality)."""
     fmt = negotiate(request)
     result = await service.trend(
-        session,
+        uow,
         c.config,
         caller.scope,
         start=start,
@@ -102,7 +101,7 @@ async def get_trend(
 async def get_users(
     request: Request,
     c: ContainerDep,
-    session: SessionDep,
+    uow: UowDep,
     caller: CallerDep,
     municipality: Muni = None,
     school: School = None,
@@ -117,7 +116,7 @@ async def get_users(
     # CSV is an export (one request, up to 10 000 rows); JSON pages stay within the API's limits.
     size = min(limit or api.default_page_size, api.max_page_size) if fmt == "json" else (limit or 10_000)
     page = await service.users_without_mfa(
-        session,
+        uow,
         c.config,
         caller.scope,
         municipality=municipality,

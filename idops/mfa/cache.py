@@ -15,13 +15,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import Response
 
 TTL_SECONDS = 10.0
 MAX_ENTRIES = 512
-_KEY = "mfa_response_cache"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +82,3 @@ class ResponseCache:
             return rendered
         finally:
             del self._pending[key]
-
-
-def of_container(extras: dict[str, Any]) -> ResponseCache:
-    cache = extras.get(_KEY)
-    if not isinstance(cache, ResponseCache):
-        cache = extras[_KEY] = ResponseCache()
-    return cache

@@ -2,7 +2,7 @@
 
 Contracts:
 - ``write_snapshot`` replaces the (date, municipality) rows of one tenant: re-running a day is
-  idempotent. It flushes, never commits (the job's session does).
+  idempotent, and commits that tenant's rows as one transaction.
 - Read functions take the caller's ``Scope`` and raise ``NotFound`` for a school or municipality
   outside it, with the same message as for one that does not exist.
 - Shares are ``registered / total`` (None for 0 users); a row is below target when its
@@ -17,7 +17,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from idops.auth.scope import Scope
 from idops.config import Config
@@ -25,8 +24,6 @@ from idops.directory.sync import TenantSyncResult
 from idops.kit.clock import to_helsinki
 from idops.kit.errors import BadRequest, Message, NotFound
 from idops.kit.pagination import decode_cursor, encode_cursor
-from idops.mfa import repository as repo
-from idops.mfa import usage
 from idops.mfa.repository import Visible
 from idops.mfa.schemas import (
     AsOf,
@@ -43,6 +40,8 @@ from idops.mfa.schemas import (
     UnregisteredUser,
     UserPage,
 )
+from idops.signins.service import utc_day
+from idops.uow import UnitOfWork
 
 log = structlog.get_logger("idops.mfa")
 
@@ -62,16 +61,30 @@ DIMENSIONS: tuple[Dimension, ...] = ("municipality", "school", "role")
 # ----------------------------------------------------------------------------------- snapshot
 
 
-async def write_snapshot(session: AsyncSession, config: Config, result: TenantSyncResult, day: date) -> int:
+async def write_snapshot(uow: UnitOfWork, config: Config, result: TenantSyncResult, day: date) -> int:
     """Aggregate one tenant's mirror into ``day``'s snapshot rows (replacing that day's). Returns rows."""
+    async with uow:
+        n = await _write_snapshot(uow, config, result, day)
+        await uow.commit()
+    return n
+
+
+async def _write_snapshot(uow: UnitOfWork, config: Config, result: TenantSyncResult, day: date) -> int:
     tenant_id = result.tenant_id
     munis = [m.key for m in config.region.municipalities_of_tenant(tenant_id)]
-    rows = await repo.aggregate_tenant(session, tenant_id)
-    available, per_user = await usage.tenant_usage(session, tenant_id, result.synced_at - USED_WINDOW)
+    rows = await uow.mfa.aggregate_tenant(tenant_id)
+    # "used" comes from the sign-in aggregate: False for tenants whose licence gives no sign-in logs
+    # (403 premium), None when never read.
+    state = await uow.signins.get_state(tenant_id.lower())
+    available = None if state is None else state.available
+    per_user = (
+        None if available is False
+        else await uow.signins.usage_by_user(tenant_id.lower(), utc_day(result.synced_at - USED_WINDOW))
+    )
     used: dict[tuple[str, str, str], tuple[float, int]] = {}
     if per_user:
         acc: dict[tuple[str, str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
-        async for uid, muni, school, role in repo.included_placements(session, tenant_id):
+        async for uid, muni, school, role in uow.mfa.included_placements(tenant_id):
             counts = per_user.get(uid)
             if counts and counts[0] > 0:
                 a = acc[(muni, school, role)]
@@ -92,14 +105,14 @@ async def write_snapshot(session: AsyncSession, config: Config, result: TenantSy
                 "synced_at": result.synced_at,
             }
         )
-    await repo.replace_day(session, day, munis, out)
-    await session.flush()
+    await uow.mfa.replace_day(day, munis, out)
     return len(out)
 
 
-async def other_users(session: AsyncSession, config: Config, tenant_id: str) -> OtherUsers:
+async def other_users(uow: UnitOfWork, config: Config, tenant_id: str) -> OtherUsers:
     """The tenant's role-``other`` users from its mirror (call after the sync, like ``write_snapshot``)."""
-    c = await repo.aggregate_other(session, tenant_id)
+    async with uow:
+        c = await uow.mfa.aggregate_other(tenant_id)
     excluded = Excluded(disabled=c["excluded_disabled"], guest=c["excluded_guest"], excluded_group=c["excluded_group"])
     return OtherUsers(
         tenant_id=tenant_id,
@@ -219,7 +232,7 @@ def _min(values: Iterable[Any]) -> Any:
 
 
 async def summary(
-    session: AsyncSession,
+    uow: UnitOfWork,
     config: Config,
     scope: Scope,
     *,
@@ -232,7 +245,8 @@ async def summary(
     """Latest snapshot of each visible municipality, grouped; targets and freshness included."""
     visible = visible_for(scope, config, municipality, school)
     dims = parse_group_by(group_by)
-    rows = await repo.latest_rows(session, visible, role)
+    async with uow:
+        rows = await uow.mfa.latest_rows(visible, role)
     targets: dict[str, float] = {str(k): v for k, v in config.settings.mfa.targets.items()}
     groups: dict[tuple[str | None, str | None, str | None], list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
@@ -285,7 +299,7 @@ async def summary(
 
 
 async def trend(
-    session: AsyncSession,
+    uow: UnitOfWork,
     config: Config,
     scope: Scope,
     *,
@@ -307,7 +321,8 @@ async def trend(
         raise BadRequest(_BAD_RANGE)
     if (end - start).days > 3660:
         raise BadRequest(_LONG_RANGE)
-    rows = await repo.range_rows(session, visible, start, end, role)
+    async with uow:
+        rows = await uow.mfa.range_rows(visible, start, end, role)
     groups: dict[tuple[date, str | None, str | None, str | None], list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         groups[(r["day"], *_key(r, dims))].append(r)
@@ -319,7 +334,7 @@ async def trend(
 
 
 async def users_without_mfa(
-    session: AsyncSession,
+    uow: UnitOfWork,
     config: Config,
     scope: Scope,
     *,
@@ -333,9 +348,8 @@ async def users_without_mfa(
     """Counted users who have not registered (or are not capable), one item per (user, school)."""
     visible = visible_for(scope, config, municipality, school)
     after = decode_cursor(cursor, 4)
-    rows = await repo.users_lacking(
-        session, visible, measure=measure, role=role, after=after, limit=limit + 1
-    )
+    async with uow:
+        rows = await uow.mfa.users_lacking(visible, measure=measure, role=role, after=after, limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     items = [

@@ -27,12 +27,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from idops.graph.errors import GraphError, GraphPremiumRequired, GraphThrottled, GraphUnavailable
 from idops.graph.port import Directory, DirectoryProvider, SignIn
-from idops.kit.db import Database
-from idops.signins import repository as repo
+from idops.signins.repository import DayCounts
+from idops.uow import UnitOfWork
 
 log = structlog.get_logger("idops.signins")
 
@@ -109,7 +108,7 @@ def mfa_of(s: SignIn) -> bool:
     return (s.conditional_access_status or "").lower() == "success"
 
 
-def aggregate(pages: Iterable[SignIn], counts: repo.DayCounts) -> int:
+def aggregate(pages: Iterable[SignIn], counts: DayCounts) -> int:
     """Fold sign-ins into ``counts``; returns how many were folded."""
     n = 0
     for s in pages:
@@ -129,17 +128,18 @@ def aggregate(pages: Iterable[SignIn], counts: repo.DayCounts) -> int:
 
 
 async def ingest_tenant(
-    db: Database, directories: DirectoryProvider, tenant_id: str, now: datetime, options: IngestOptions
+    uow: UnitOfWork, directories: DirectoryProvider, tenant_id: str, now: datetime, options: IngestOptions
 ) -> TenantResult:
     """Bring one tenant's aggregate up to ``now - lag``. Never raises for Graph trouble: the result says."""
     result = TenantResult(tenant_id)
     bound = log.bind(tenant_id=tenant_id)
     floor = now - min(options.backfill, GRAPH_RETENTION)
     end_all = now - options.lag
-    async with db.session() as s:
-        await repo.ensure_state(s, tenant_id, floor, now)
-    async with db.session() as s:
-        state = await repo.get_state(s, tenant_id)
+    async with uow:
+        await uow.signins.ensure_state(tenant_id, floor, now)
+        await uow.commit()
+    async with uow:
+        state = await uow.signins.get_state(tenant_id)
         expected = state.watermark if state else None
     start = max(expected, floor) if expected else floor
     directory = directories.for_tenant(tenant_id)
@@ -159,14 +159,15 @@ async def ingest_tenant(
             except GraphPremiumRequired as exc:
                 result.pages += w.pages + await _cancel(ahead)
                 bound.info("signins_unavailable", reason="non_premium_tenant", request_id=exc.request_id)
-                async with db.session() as s:
-                    await repo.mark(s, tenant_id, now=now, available=False, error=f"{exc.status} {exc.code}")
+                async with uow:
+                    await uow.signins.mark(tenant_id, now=now, available=False, error=f"{exc.status} {exc.code}")
+                    await uow.commit()
                 result.status, result.error = "unavailable", exc.code
                 return result
             except (GraphThrottled, GraphUnavailable, TimeoutError) as exc:
                 result.pages += w.pages + await _cancel(ahead)
                 if size <= options.min_chunk:
-                    return await _fail(db, result, now, exc, bound)
+                    return await _fail(uow, result, now, exc, bound)
                 size = max(options.min_chunk, size / 2)
                 result.shrinks += 1
                 bound.info("signins_window_shrunk", start=start.isoformat(), minutes=size.total_seconds() / 60,
@@ -175,11 +176,12 @@ async def ingest_tenant(
                 continue
             except GraphError as exc:
                 result.pages += w.pages + await _cancel(ahead)
-                return await _fail(db, result, now, exc, bound)
+                return await _fail(uow, result, now, exc, bound)
             result.pages += w.pages
             try:
-                async with db.session() as s:
-                    await _apply_chunk(s, tenant_id, w.counts, expected, w.end, now)
+                async with uow:
+                    await _apply_chunk(uow, tenant_id, w.counts, expected, w.end, now)
+                    await uow.commit()
             except _Conflict:
                 result.pages += await _cancel(ahead)
                 bound.warning("signins_watermark_moved_elsewhere", start=start.isoformat())
@@ -203,7 +205,7 @@ class _Window:
 
     start: datetime
     end: datetime
-    counts: repo.DayCounts = field(default_factory=dict)
+    counts: DayCounts = field(default_factory=dict)
     pages: int = 0
     seen: int = 0
 
@@ -226,29 +228,30 @@ async def _cancel(ahead: deque[tuple[_Window, asyncio.Task[None]]]) -> int:
 
 
 async def _apply_chunk(
-    s: AsyncSession, tenant_id: str, counts: repo.DayCounts, expected: datetime | None, end: datetime,
+    uow: UnitOfWork, tenant_id: str, counts: DayCounts, expected: datetime | None, end: datetime,
     now: datetime,
 ) -> None:
     """The atomic step: watermark compare-and-set first (it locks the row), then the counts."""
-    if not await repo.advance_watermark(s, tenant_id, expected, end, now):
+    if not await uow.signins.advance_watermark(tenant_id, expected, end, now):
         raise _Conflict
-    await repo.add_counts(s, tenant_id, counts)
+    await uow.signins.add_counts(tenant_id, counts)
 
 
 async def _fail(
-    db: Database, result: TenantResult, now: datetime, exc: BaseException, bound: structlog.BoundLogger
+    uow: UnitOfWork, result: TenantResult, now: datetime, exc: BaseException, bound: structlog.BoundLogger
 ) -> TenantResult:
     request_id = getattr(exc, "request_id", None)
     bound.warning("signins_ingestion_failed", error_type=type(exc).__name__, request_id=request_id)
     message = str(exc)[:500] or type(exc).__name__
-    async with db.session() as s:
-        await repo.mark(s, result.tenant_id, now=now, available=None, error=message)
+    async with uow:
+        await uow.signins.mark(result.tenant_id, now=now, available=None, error=message)
+        await uow.commit()
     result.status, result.error = "failed", message
     return result
 
 
 async def ingest(
-    db: Database,
+    uow: UnitOfWork,
     directories: DirectoryProvider,
     tenant_ids: Iterable[str],
     now: datetime,
@@ -257,27 +260,9 @@ async def ingest(
     """Ingest every tenant concurrently (each has its own reports budget), then prune old aggregates."""
     options = options or IngestOptions()
     tenants = sorted(set(tenant_ids))
-    results = await asyncio.gather(*(ingest_tenant(db, directories, t, now, options) for t in tenants))
+    results = await asyncio.gather(*(ingest_tenant(uow.sibling(), directories, t, now, options) for t in tenants))
     out = IngestResult(tenants=list(results))
-    async with db.session() as s:
-        out.pruned = await repo.prune(s, utc_day(now) - timedelta(days=options.retention_days))
+    async with uow:
+        out.pruned = await uow.signins.prune(utc_day(now) - timedelta(days=options.retention_days))
+        await uow.commit()
     return out
-
-
-# --- reads for other domains (MFA "used", coverage) ------------------------------------------------
-
-
-async def mfa_usage(session: AsyncSession, tenant_id: str, since: datetime) -> dict[str, tuple[int, int]]:
-    """User id → (interactive sign-ins, MFA-satisfied ones) on UTC days from ``since``'s day on.
-
-    Day granularity: the aggregate keeps no times. Users without sign-ins are absent. Failed sign-ins
-    count in the first number (they are interactive sign-ins) and never in the second.
-    """
-    return await repo.usage_by_user(session, tenant_id.lower(), utc_day(since))
-
-
-async def signins_available(session: AsyncSession, tenant_id: str) -> bool | None:
-    """True when the tenant's sign-in log has been read, False when it refused (403 non-premium),
-    None when it has never been asked."""
-    state = await repo.get_state(session, tenant_id.lower())
-    return None if state is None else state.available

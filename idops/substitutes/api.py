@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 
-from idops.api.deps import CallerDep, ContainerDep
+from idops.api.deps import CallerDep, ContainerDep, UowDep
 from idops.kit.params import IsoDateTime
 from idops.kit.ratelimit import limit
-from idops.substitutes import credentials, queries, service
+from idops.substitutes import access_pass, changes, requests, views
 from idops.substitutes.models import Status
 from idops.substitutes.schemas import (
     AccessPassOut,
@@ -37,21 +37,21 @@ IdempotencyKey = Annotated[
 @router.post("/v1/substitutes", status_code=201, response_model=SubstituteOut, responses=PROBLEMS,
              summary="Request a substitute account (Idempotency-Key: a retry returns the first result)")
 async def create_substitute(
-    body: SubstituteRequest, c: ContainerDep, caller: CallerDep, response: Response,
+    body: SubstituteRequest, c: ContainerDep, uow: UowDep, caller: CallerDep, response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> SubstituteOut:
     limit(c, "create", caller, c.config.settings.api.create_rate_per_hour)
-    result = await service.request_substitute(c, caller, body, idempotency_key)
+    result = await requests.request_substitute(uow, c, caller, body, idempotency_key)
     if not result.created:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
-    return await queries.get_one(c, caller, result.period_id)
+    return await views.get_one(uow, caller, result.period_id)
 
 
 @router.get("/v1/substitutes", response_model=SubstituteList, responses=PROBLEMS,
             summary="Substitute accounts of the schools you see, newest first")
 async def list_substitutes(
-    c: ContainerDep, caller: CallerDep,
+    c: ContainerDep, uow: UowDep, caller: CallerDep,
     school: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9-]{0,39}/[a-z][a-z0-9-]{0,39}$")] = None,
     status: Annotated[list[Status] | None, Query()] = None,
     active_on: Annotated[IsoDateTime | None, Query(description="periods running at this time (with offset)")] = None,
@@ -59,37 +59,37 @@ async def list_substitutes(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit_: Annotated[int, Query(alias="limit", ge=1, le=200)] = 50,
 ) -> SubstituteList:
-    return await queries.list_page(
-        c, caller, school=school, status=[s.value for s in status] if status else None, active_on=active_on,
+    return await views.list_page(
+        uow, caller, school=school, status=[s.value for s in status] if status else None, active_on=active_on,
         person_id=person_id, cursor=cursor, limit=min(limit_, c.config.settings.api.max_page_size),
     )
 
 
 @router.get("/v1/substitutes/{substitute_id}", response_model=SubstituteOut, responses=PROBLEMS)
-async def get_substitute(substitute_id: str, c: ContainerDep, caller: CallerDep) -> SubstituteOut:
-    return await queries.get_one(c, caller, substitute_id)
+async def get_substitute(substitute_id: str, uow: UowDep, caller: CallerDep) -> SubstituteOut:
+    return await views.get_one(uow, caller, substitute_id)
 
 
 @router.patch("/v1/substitutes/{substitute_id}", response_model=SubstituteOut, responses=PROBLEMS,
               summary="Change the end of the period (extend or shorten, within policy)")
-async def patch_substitute(substitute_id: str, body: SubstitutePatch, c: ContainerDep,
+async def patch_substitute(substitute_id: str, body: SubstitutePatch, c: ContainerDep, uow: UowDep,
                            caller: CallerDep) -> SubstituteOut:
-    await service.extend(c, caller, substitute_id, body.ends_at)
-    return await queries.get_one(c, caller, substitute_id)
+    await changes.extend(uow, c, caller, substitute_id, body.ends_at)
+    return await views.get_one(uow, caller, substitute_id)
 
 
 @router.post("/v1/substitutes/{substitute_id}/revoke", response_model=SubstituteOut, responses=PROBLEMS,
              summary="End the account now")
-async def revoke_substitute(substitute_id: str, c: ContainerDep, caller: CallerDep) -> SubstituteOut:
-    await service.revoke(c, caller, substitute_id)
-    return await queries.get_one(c, caller, substitute_id)
+async def revoke_substitute(substitute_id: str, c: ContainerDep, uow: UowDep, caller: CallerDep) -> SubstituteOut:
+    await changes.revoke(uow, c, caller, substitute_id)
+    return await views.get_one(uow, caller, substitute_id)
 
 
 @router.post("/v1/substitutes/{substitute_id}/access-pass", response_model=AccessPassOut, responses=PROBLEMS,
              summary="Issue the one-time sign-in code (returned once, never stored)")
-async def issue_access_pass(substitute_id: str, c: ContainerDep, caller: CallerDep) -> JSONResponse:
+async def issue_access_pass(substitute_id: str, c: ContainerDep, uow: UowDep, caller: CallerDep) -> JSONResponse:
     limit(c, "access_pass", caller, c.config.settings.api.tap_rate_per_hour)
-    issued = await credentials.issue(c, caller, substitute_id)
+    issued = await access_pass.issue(uow, c, caller, substitute_id)
     out = AccessPassOut(
         temporary_access_pass=issued.secret if issued.kind == "temporary_access_pass" else None,
         one_time_password=issued.secret if issued.kind == "one_time_password" else None,
@@ -101,15 +101,15 @@ async def issue_access_pass(substitute_id: str, c: ContainerDep, caller: CallerD
 
 @router.get("/v1/substitutes/{substitute_id}/events", response_model=EventList, responses=PROBLEMS,
             summary="The audit trail of one substitute account")
-async def substitute_events(substitute_id: str, c: ContainerDep, caller: CallerDep) -> EventList:
-    return await queries.events(c, caller, substitute_id)
+async def substitute_events(substitute_id: str, uow: UowDep, caller: CallerDep) -> EventList:
+    return await views.events(uow, caller, substitute_id)
 
 
 @router.get("/v1/substitute-persons", response_model=PersonList, responses=PROBLEMS,
             summary="Search earlier substitutes of your municipality by name or contact")
 async def search_persons(
-    c: ContainerDep, caller: CallerDep,
+    uow: UowDep, caller: CallerDep,
     q: Annotated[str, Query(min_length=2, max_length=100)],
     limit_: Annotated[int, Query(alias="limit", ge=1, le=50)] = 20,
 ) -> PersonList:
-    return await queries.search_persons(c, caller, q, limit_)
+    return await views.search_persons(uow, caller, q, limit_)

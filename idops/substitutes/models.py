@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -28,6 +28,10 @@ class Status(enum.StrEnum):
 LIVE = (Status.REQUESTED, Status.PROVISIONING, Status.SCHEDULED, Status.ACTIVE)
 ENDED = (Status.EXPIRED, Status.REVOKED)
 TERMINAL = (Status.DELETED, Status.FAILED)
+
+#: How long one provisioning attempt holds a period (the API request or the ``activate`` job, never
+#: both); a crashed holder's claim runs out and the next attempt resumes.
+PROVISIONING_CLAIM = timedelta(minutes=2)
 
 
 class ProvisionStep(enum.StrEnum):

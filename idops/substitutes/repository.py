@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from idops.substitutes.models import (
@@ -20,250 +21,291 @@ from idops.substitutes.models import (
 )
 
 
-async def get_period(session: AsyncSession, period_id: str) -> SubstitutePeriod | None:
-    return await session.get(SubstitutePeriod, period_id)
+class SubstituteRepository:
+    """Persons, periods, idempotency keys and orphans."""
 
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
 
-async def get_person(session: AsyncSession, person_id: str) -> SubstitutePerson | None:
-    return await session.get(SubstitutePerson, person_id)
+    def add(self, row: SubstitutePerson | SubstitutePeriod | OrphanAccount) -> None:
+        self.session.add(row)
 
+    async def try_add_idempotency(self, record: IdempotencyRecord) -> bool:
+        """Store an Idempotency-Key; False when the same key raced in from a parallel request."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(record)
+                await self.session.flush()
+            return True
+        except IntegrityError:
+            return False
 
-async def period_with_person(
-    session: AsyncSession, period_id: str
-) -> tuple[SubstitutePeriod, SubstitutePerson] | None:
-    row = (
-        await session.execute(
-            select(SubstitutePeriod, SubstitutePerson)
-            .join(SubstitutePerson, SubstitutePerson.id == SubstitutePeriod.person_id)
-            .where(SubstitutePeriod.id == period_id)
+    async def try_take_upn(self, person: SubstitutePerson, upn: str, mail_nickname: str) -> bool:
+        """Give ``person`` this UPN; False when another person of the tenant took it first (unique key)."""
+        try:
+            async with self.session.begin_nested():
+                person.user_principal_name, person.mail_nickname = upn, mail_nickname
+                await self.session.flush()
+            return True
+        except IntegrityError:
+            await self.session.refresh(person)  # the rolled-back savepoint expired it; async must not lazy-load
+            return False
+
+    async def periods_by_ids(self, ids: Sequence[str]) -> list[SubstitutePeriod]:
+        out: list[SubstitutePeriod] = []
+        for i in range(0, len(ids), 500):
+            rows = await self.session.execute(select(SubstitutePeriod).where(SubstitutePeriod.id.in_(ids[i : i + 500])))
+            out.extend(rows.scalars())
+        return out
+
+    async def get_period(self, period_id: str) -> SubstitutePeriod | None:
+        return await self.session.get(SubstitutePeriod, period_id)
+
+    async def get_person(self, person_id: str) -> SubstitutePerson | None:
+        return await self.session.get(SubstitutePerson, person_id)
+
+    async def period_with_person(self, period_id: str) -> tuple[SubstitutePeriod, SubstitutePerson] | None:
+        row = (
+            await self.session.execute(
+                select(SubstitutePeriod, SubstitutePerson)
+                .join(SubstitutePerson, SubstitutePerson.id == SubstitutePeriod.person_id)
+                .where(SubstitutePeriod.id == period_id)
+            )
+        ).first()
+        return None if row is None else (row[0], row[1])
+
+    async def periods_of_person(self, person_id: str) -> Sequence[SubstitutePeriod]:
+        rows = await self.session.execute(select(SubstitutePeriod).where(SubstitutePeriod.person_id == person_id))
+        return rows.scalars().all()
+
+    async def periods_of_persons(self, person_ids: Sequence[str]) -> dict[str, list[SubstitutePeriod]]:
+        out: dict[str, list[SubstitutePeriod]] = {pid: [] for pid in person_ids}
+        for i in range(0, len(person_ids), 500):
+            rows = await self.session.execute(
+                select(SubstitutePeriod).where(SubstitutePeriod.person_id.in_(person_ids[i : i + 500]))
+            )
+            for p in rows.scalars():
+                out[p.person_id].append(p)
+        return out
+
+    async def persons_by_ids(self, ids: Sequence[str]) -> dict[str, SubstitutePerson]:
+        out: dict[str, SubstitutePerson] = {}
+        for i in range(0, len(ids), 500):
+            rows = await self.session.execute(select(SubstitutePerson).where(SubstitutePerson.id.in_(ids[i : i + 500])))
+            out.update({p.id: p for p in rows.scalars()})
+        return out
+
+    async def upns_like(self, tenant_id: str, local_prefix: str) -> set[str]:
+        rows = await self.session.execute(
+            select(SubstitutePerson.user_principal_name).where(
+                SubstitutePerson.tenant_id == tenant_id,
+                SubstitutePerson.user_principal_name.like(
+                    local_prefix.replace("%", "").replace("_", "\\_") + "%", escape="\\"
+                ),
+            )
         )
-    ).first()
-    return None if row is None else (row[0], row[1])
+        return {r for (r,) in rows if r}
 
-
-async def periods_of_person(session: AsyncSession, person_id: str) -> Sequence[SubstitutePeriod]:
-    rows = await session.execute(select(SubstitutePeriod).where(SubstitutePeriod.person_id == person_id))
-    return rows.scalars().all()
-
-
-async def periods_of_persons(session: AsyncSession, person_ids: Sequence[str]) -> dict[str, list[SubstitutePeriod]]:
-    out: dict[str, list[SubstitutePeriod]] = {pid: [] for pid in person_ids}
-    for i in range(0, len(person_ids), 500):
-        rows = await session.execute(
-            select(SubstitutePeriod).where(SubstitutePeriod.person_id.in_(person_ids[i : i + 500]))
-        )
-        for p in rows.scalars():
-            out[p.person_id].append(p)
-    return out
-
-
-async def persons_by_ids(session: AsyncSession, ids: Sequence[str]) -> dict[str, SubstitutePerson]:
-    out: dict[str, SubstitutePerson] = {}
-    for i in range(0, len(ids), 500):
-        rows = await session.execute(select(SubstitutePerson).where(SubstitutePerson.id.in_(ids[i : i + 500])))
-        out.update({p.id: p for p in rows.scalars()})
-    return out
-
-
-async def upns_like(session: AsyncSession, tenant_id: str, local_prefix: str) -> set[str]:
-    rows = await session.execute(
-        select(SubstitutePerson.user_principal_name).where(
-            SubstitutePerson.tenant_id == tenant_id,
-            SubstitutePerson.user_principal_name.like(local_prefix.replace("%", "").replace("_", "\\_") + "%",
-                                                      escape="\\"),
-        )
-    )
-    return {r for (r,) in rows if r}
-
-
-async def count_overlapping(session: AsyncSession, school: str, starts_at: datetime, ends_at: datetime,
-                            exclude_person: str | None = None) -> int:
-    cond = [
-        SubstitutePeriod.school == school,
-        SubstitutePeriod.status.in_(list(LIVE)),
-        SubstitutePeriod.starts_at < ends_at,
-        SubstitutePeriod.ends_at > starts_at,
-    ]
-    if exclude_person:
-        cond.append(SubstitutePeriod.person_id != exclude_person)
-    return int((await session.execute(select(func.count()).where(*cond))).scalar_one())
-
-
-async def find_overlapping_for_person(
-    session: AsyncSession, person_id: str, school: str, starts_at: datetime, ends_at: datetime
-) -> SubstitutePeriod | None:
-    rows = await session.execute(
-        select(SubstitutePeriod).where(
-            SubstitutePeriod.person_id == person_id,
+    async def count_overlapping(
+        self, school: str, starts_at: datetime, ends_at: datetime, exclude_person: str | None = None
+    ) -> int:
+        cond = [
             SubstitutePeriod.school == school,
             SubstitutePeriod.status.in_(list(LIVE)),
             SubstitutePeriod.starts_at < ends_at,
             SubstitutePeriod.ends_at > starts_at,
+        ]
+        if exclude_person:
+            cond.append(SubstitutePeriod.person_id != exclude_person)
+        return int((await self.session.execute(select(func.count()).where(*cond))).scalar_one())
+
+    async def find_overlapping_for_person(
+        self, person_id: str, school: str, starts_at: datetime, ends_at: datetime
+    ) -> SubstitutePeriod | None:
+        rows = await self.session.execute(
+            select(SubstitutePeriod).where(
+                SubstitutePeriod.person_id == person_id,
+                SubstitutePeriod.school == school,
+                SubstitutePeriod.status.in_(list(LIVE)),
+                SubstitutePeriod.starts_at < ends_at,
+                SubstitutePeriod.ends_at > starts_at,
+            )
         )
-    )
-    return rows.scalars().first()
+        return rows.scalars().first()
 
-
-async def find_live_duplicate_by_name(
-    session: AsyncSession, tenant_id: str, search_name: str, email: str | None, school: str,
-    starts_at: datetime, ends_at: datetime,
-) -> SubstitutePeriod | None:
-    """A double-submitted form: same name (and contact, when given), school and overlapping time."""
-    cond = [
-        SubstitutePerson.tenant_id == tenant_id,
-        SubstitutePerson.search_name == search_name,
-        SubstitutePeriod.school == school,
-        SubstitutePeriod.status.in_(list(LIVE)),
-        SubstitutePeriod.starts_at < ends_at,
-        SubstitutePeriod.ends_at > starts_at,
-    ]
-    if email:
-        cond.append(or_(SubstitutePerson.email == email, SubstitutePerson.email.is_(None)))
-    rows = await session.execute(
-        select(SubstitutePeriod).join(SubstitutePerson, SubstitutePerson.id == SubstitutePeriod.person_id).where(*cond)
-    )
-    return rows.scalars().first()
-
-
-async def list_periods(
-    session: AsyncSession,
-    *,
-    schools: Sequence[str],
-    status: Sequence[str] | None,
-    active_on: datetime | None,
-    person_id: str | None,
-    after: tuple[datetime, str] | None,
-    limit: int,
-) -> Sequence[tuple[SubstitutePeriod, SubstitutePerson]]:
-    """Newest first, keyset-paged by (created_at, id)."""
-    q = (
-        select(SubstitutePeriod, SubstitutePerson)
-        .join(SubstitutePerson, SubstitutePerson.id == SubstitutePeriod.person_id)
-        .where(SubstitutePeriod.school.in_(list(schools)))
-    )
-    if status:
-        q = q.where(SubstitutePeriod.status.in_(list(status)))
-    if active_on is not None:
-        q = q.where(SubstitutePeriod.starts_at <= active_on, SubstitutePeriod.ends_at > active_on)
-    if person_id:
-        q = q.where(SubstitutePeriod.person_id == person_id)
-    if after is not None:
-        created, pid = after
-        q = q.where(
-            or_(SubstitutePeriod.created_at < created,
-                and_(SubstitutePeriod.created_at == created, SubstitutePeriod.id < pid))
+    async def find_live_duplicate_by_name(
+        self,
+        tenant_id: str,
+        search_name: str,
+        email: str | None,
+        school: str,
+        starts_at: datetime,
+        ends_at: datetime,
+    ) -> SubstitutePeriod | None:
+        """A double-submitted form: same name (and contact, when given), school and overlapping time."""
+        cond = [
+            SubstitutePerson.tenant_id == tenant_id,
+            SubstitutePerson.search_name == search_name,
+            SubstitutePeriod.school == school,
+            SubstitutePeriod.status.in_(list(LIVE)),
+            SubstitutePeriod.starts_at < ends_at,
+            SubstitutePeriod.ends_at > starts_at,
+        ]
+        if email:
+            cond.append(or_(SubstitutePerson.email == email, SubstitutePerson.email.is_(None)))
+        rows = await self.session.execute(
+            select(SubstitutePeriod)
+            .join(SubstitutePerson, SubstitutePerson.id == SubstitutePeriod.person_id)
+            .where(*cond)
         )
-    q = q.order_by(SubstitutePeriod.created_at.desc(), SubstitutePeriod.id.desc()).limit(limit)
-    return [(r[0], r[1]) for r in (await session.execute(q)).all()]
+        return rows.scalars().first()
 
-
-async def search_persons(
-    session: AsyncSession, *, municipalities: Sequence[str], query: str, limit: int
-) -> Sequence[SubstitutePerson]:
-    """Persons who have substituted in these municipalities, matched on folded name or contact."""
-    like = f"%{query.replace('%', '').replace('_', '')}%"
-    sub = select(SubstitutePeriod.person_id).where(SubstitutePeriod.municipality.in_(list(municipalities)))
-    q = (
-        select(SubstitutePerson)
-        .where(
-            SubstitutePerson.id.in_(sub),
-            SubstitutePerson.scrubbed_at.is_(None),
-            or_(SubstitutePerson.search_name.like(like), SubstitutePerson.email.like(like),
-                SubstitutePerson.mobile_phone.like(like)),
+    async def list_periods(
+        self,
+        *,
+        schools: Sequence[str],
+        status: Sequence[str] | None,
+        active_on: datetime | None,
+        person_id: str | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> Sequence[tuple[SubstitutePeriod, SubstitutePerson]]:
+        """Newest first, keyset-paged by (created_at, id)."""
+        q = (
+            select(SubstitutePeriod, SubstitutePerson)
+            .join(SubstitutePerson, SubstitutePerson.id == SubstitutePeriod.person_id)
+            .where(SubstitutePeriod.school.in_(list(schools)))
         )
-        .order_by(SubstitutePerson.search_name)
-        .limit(limit)
-    )
-    return (await session.execute(q)).scalars().all()
+        if status:
+            q = q.where(SubstitutePeriod.status.in_(list(status)))
+        if active_on is not None:
+            q = q.where(SubstitutePeriod.starts_at <= active_on, SubstitutePeriod.ends_at > active_on)
+        if person_id:
+            q = q.where(SubstitutePeriod.person_id == person_id)
+        if after is not None:
+            created, pid = after
+            q = q.where(
+                or_(
+                    SubstitutePeriod.created_at < created,
+                    and_(SubstitutePeriod.created_at == created, SubstitutePeriod.id < pid),
+                )
+            )
+        q = q.order_by(SubstitutePeriod.created_at.desc(), SubstitutePeriod.id.desc()).limit(limit)
+        return [(r[0], r[1]) for r in (await self.session.execute(q)).all()]
 
-
-async def due(session: AsyncSession, statuses: Sequence[str], *, ends_before: datetime | None = None,
-              starts_before: datetime | None = None, limit: int = 5000) -> Sequence[SubstitutePeriod]:
-    q = select(SubstitutePeriod).where(SubstitutePeriod.status.in_(list(statuses)))
-    if ends_before is not None:
-        q = q.where(SubstitutePeriod.ends_at <= ends_before)
-    if starts_before is not None:
-        q = q.where(SubstitutePeriod.starts_at <= starts_before)
-    return (await session.execute(q.order_by(SubstitutePeriod.ends_at).limit(limit))).scalars().all()
-
-
-async def ended_since(session: AsyncSession, since: datetime) -> Sequence[SubstitutePeriod]:
-    """Expired or revoked periods whose access was taken away at ``since`` or later."""
-    q = select(SubstitutePeriod).where(
-        SubstitutePeriod.status.in_(list(ENDED)), SubstitutePeriod.ended_at >= since
-    )
-    return (await session.execute(q)).scalars().all()
-
-
-async def claim_for_provisioning(session: AsyncSession, period_id: str, now: datetime, until: datetime) -> bool:
-    """Take the right to work on a period's provisioning (API request or job, never both)."""
-    result = await session.execute(
-        update(SubstitutePeriod)
-        .where(
-            SubstitutePeriod.id == period_id,
-            SubstitutePeriod.status.in_([Status.REQUESTED, Status.PROVISIONING]),
-            or_(SubstitutePeriod.next_attempt_at.is_(None), SubstitutePeriod.next_attempt_at <= now),
+    async def search_persons(
+        self, *, municipalities: Sequence[str], query: str, limit: int
+    ) -> Sequence[SubstitutePerson]:
+        """Persons who have substituted in these municipalities, matched on folded name or contact."""
+        like = f"%{query.replace('%', '').replace('_', '')}%"
+        sub = select(SubstitutePeriod.person_id).where(SubstitutePeriod.municipality.in_(list(municipalities)))
+        q = (
+            select(SubstitutePerson)
+            .where(
+                SubstitutePerson.id.in_(sub),
+                SubstitutePerson.scrubbed_at.is_(None),
+                or_(
+                    SubstitutePerson.search_name.like(like),
+                    SubstitutePerson.email.like(like),
+                    SubstitutePerson.mobile_phone.like(like),
+                ),
+            )
+            .order_by(SubstitutePerson.search_name)
+            .limit(limit)
         )
-        .values(next_attempt_at=until, version=SubstitutePeriod.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return (result.rowcount or 0) == 1  # type: ignore[attr-defined]
+        return (await self.session.execute(q)).scalars().all()
 
+    async def due(
+        self,
+        statuses: Sequence[str],
+        *,
+        ends_before: datetime | None = None,
+        starts_before: datetime | None = None,
+        limit: int = 5000,
+    ) -> Sequence[SubstitutePeriod]:
+        q = select(SubstitutePeriod).where(SubstitutePeriod.status.in_(list(statuses)))
+        if ends_before is not None:
+            q = q.where(SubstitutePeriod.ends_at <= ends_before)
+        if starts_before is not None:
+            q = q.where(SubstitutePeriod.starts_at <= starts_before)
+        return (await self.session.execute(q.order_by(SubstitutePeriod.ends_at).limit(limit))).scalars().all()
 
-async def transition(
-    session: AsyncSession, period_id: str, from_statuses: Sequence[str], *, not_revoked: bool = False, **values: Any
-) -> bool:
-    """Conditional state change: true only for the one writer that made it (exactly-once audit).
-    ``not_revoked`` also requires that no revoke has been recorded (an extension must not undo one)."""
-    cond = [SubstitutePeriod.id == period_id, SubstitutePeriod.status.in_(list(from_statuses))]
-    if not_revoked:
-        cond.append(SubstitutePeriod.revoked_at.is_(None))
-    result = await session.execute(
-        update(SubstitutePeriod)
-        .where(*cond)
-        .values(**values, version=SubstitutePeriod.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return (result.rowcount or 0) == 1  # type: ignore[attr-defined]
+    async def ended_since(self, since: datetime) -> Sequence[SubstitutePeriod]:
+        """Expired or revoked periods whose access was taken away at ``since`` or later."""
+        q = select(SubstitutePeriod).where(SubstitutePeriod.status.in_(list(ENDED)), SubstitutePeriod.ended_at >= since)
+        return (await self.session.execute(q)).scalars().all()
 
-
-async def persons_with_account(session: AsyncSession, tenant_id: str) -> dict[str, SubstitutePerson]:
-    rows = await session.execute(
-        select(SubstitutePerson).where(SubstitutePerson.tenant_id == tenant_id,
-                                       SubstitutePerson.entra_user_id.is_not(None))
-    )
-    return {p.entra_user_id: p for p in rows.scalars() if p.entra_user_id}
-
-
-async def get_idempotency(session: AsyncSession, caller: str, key: str) -> IdempotencyRecord | None:
-    return await session.get(IdempotencyRecord, (caller, key))
-
-
-async def upsert_orphan(session: AsyncSession, tenant_id: str, user_id: str, upn: str, now: datetime) -> bool:
-    """Record an orphan; True when it is new."""
-    existing = await session.get(OrphanAccount, (tenant_id, user_id))
-    if existing:
-        existing.last_seen_at = now
-        return False
-    session.add(OrphanAccount(tenant_id=tenant_id, entra_user_id=user_id, user_principal_name=upn,
-                              first_seen_at=now, last_seen_at=now))
-    return True
-
-
-async def count_active_by_municipality(session: AsyncSession) -> dict[str, int]:
-    rows = await session.execute(
-        select(SubstitutePeriod.municipality, func.count())
-        .where(SubstitutePeriod.status == Status.ACTIVE)
-        .group_by(SubstitutePeriod.municipality)
-    )
-    return {m: int(n) for m, n in rows.all()}
-
-
-async def oldest_overdue(session: AsyncSession, now: datetime) -> datetime | None:
-    row = await session.execute(
-        select(func.min(SubstitutePeriod.ends_at)).where(
-            SubstitutePeriod.status.in_(list(LIVE)), SubstitutePeriod.ends_at <= now
+    async def claim_for_provisioning(self, period_id: str, now: datetime, until: datetime) -> bool:
+        """Take the right to work on a period's provisioning (API request or job, never both)."""
+        result = await self.session.execute(
+            update(SubstitutePeriod)
+            .where(
+                SubstitutePeriod.id == period_id,
+                SubstitutePeriod.status.in_([Status.REQUESTED, Status.PROVISIONING]),
+                or_(SubstitutePeriod.next_attempt_at.is_(None), SubstitutePeriod.next_attempt_at <= now),
+            )
+            .values(next_attempt_at=until, version=SubstitutePeriod.version + 1)
+            .execution_options(synchronize_session=False)
         )
-    )
-    value = row.scalar_one_or_none()
-    return value
+        return (result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+    async def transition(
+        self, period_id: str, from_statuses: Sequence[str], *, not_revoked: bool = False, **values: Any
+    ) -> bool:
+        """Conditional state change: true only for the one writer that made it (exactly-once audit).
+        ``not_revoked`` also requires that no revoke has been recorded (an extension must not undo one)."""
+        cond = [SubstitutePeriod.id == period_id, SubstitutePeriod.status.in_(list(from_statuses))]
+        if not_revoked:
+            cond.append(SubstitutePeriod.revoked_at.is_(None))
+        result = await self.session.execute(
+            update(SubstitutePeriod)
+            .where(*cond)
+            .values(**values, version=SubstitutePeriod.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        return (result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+    async def persons_with_account(self, tenant_id: str) -> dict[str, SubstitutePerson]:
+        rows = await self.session.execute(
+            select(SubstitutePerson).where(
+                SubstitutePerson.tenant_id == tenant_id, SubstitutePerson.entra_user_id.is_not(None)
+            )
+        )
+        return {p.entra_user_id: p for p in rows.scalars() if p.entra_user_id}
+
+    async def get_idempotency(self, caller: str, key: str) -> IdempotencyRecord | None:
+        return await self.session.get(IdempotencyRecord, (caller, key))
+
+    async def upsert_orphan(self, tenant_id: str, user_id: str, upn: str, now: datetime) -> bool:
+        """Record an orphan; True when it is new."""
+        existing = await self.session.get(OrphanAccount, (tenant_id, user_id))
+        if existing:
+            existing.last_seen_at = now
+            return False
+        self.session.add(
+            OrphanAccount(
+                tenant_id=tenant_id, entra_user_id=user_id, user_principal_name=upn, first_seen_at=now, last_seen_at=now
+            )
+        )
+        return True
+
+    async def count_active_by_municipality(self) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(SubstitutePeriod.municipality, func.count())
+            .where(SubstitutePeriod.status == Status.ACTIVE)
+            .group_by(SubstitutePeriod.municipality)
+        )
+        return {m: int(n) for m, n in rows.all()}
+
+    async def oldest_overdue(self, now: datetime) -> datetime | None:
+        row = await self.session.execute(
+            select(func.min(SubstitutePeriod.ends_at)).where(
+                SubstitutePeriod.status.in_(list(LIVE)), SubstitutePeriod.ends_at <= now
+            )
+        )
+        value = row.scalar_one_or_none()
+        return value
+
+    async def forget_idempotency_before(self, cutoff: datetime) -> int:
+        result = await self.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

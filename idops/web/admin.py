@@ -25,7 +25,7 @@ from idops.kit.errors import NotFound
 from idops.kit.formats import csv_response
 from idops.mfa import schemas as mfa_schemas
 from idops.mfa import service as mfa
-from idops.substitutes import queries
+from idops.substitutes import views
 from idops.substitutes.models import Status
 from idops.web import session as sess
 from idops.web.charts import trend_chart
@@ -33,7 +33,6 @@ from idops.web.guards import AdminDep, RegionAdminDep, WebContainer
 from idops.web.render import render, web
 from idops.web.routing import CSP, PageRoute
 from idops.web.texts import text
-from jobs.registry import JOBS
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -61,11 +60,11 @@ def _by_school(rows: list[mfa_schemas.SummaryRow]) -> list[dict[str, Any]]:
 async def mfa_dashboard(request: Request, caller: AdminDep, c: WebContainer) -> Response:
     lang = web(request).lang
     today = mfa.snapshot_day(c.clock.now())
-    async with c.db.session() as s:
-        by_role = await mfa.summary(s, c.config, caller.scope, group_by="role", lang=lang)
-        by_school = await mfa.summary(s, c.config, caller.scope, group_by="school,role", lang=lang)
-        trend = await mfa.trend(s, c.config, caller.scope, start=None, end=None, today=today, group_by="role")
-        missing = await mfa.users_without_mfa(s, c.config, caller.scope, role="staff", limit=UNREGISTERED_ON_PAGE)
+    uow = c.uow()
+    by_role = await mfa.summary(uow, c.config, caller.scope, group_by="role", lang=lang)
+    by_school = await mfa.summary(uow, c.config, caller.scope, group_by="school,role", lang=lang)
+    trend = await mfa.trend(uow, c.config, caller.scope, start=None, end=None, today=today, group_by="role")
+    missing = await mfa.users_without_mfa(uow, c.config, caller.scope, role="staff", limit=UNREGISTERED_ON_PAGE)
     shares: dict[str, dict[date, float | None]] = defaultdict(dict)
     for p in trend.points:
         if p.role:
@@ -98,8 +97,7 @@ async def mfa_dashboard(request: Request, caller: AdminDep, c: WebContainer) -> 
 @router.get("/admin/mfa/unregistered.csv", name="admin_mfa_csv")
 async def mfa_unregistered_csv(caller: AdminDep, c: WebContainer) -> Response:
     """The same CSV as ``GET /v1/mfa/users?role=staff&format=csv`` (same service, same columns)."""
-    async with c.db.session() as s:
-        page = await mfa.users_without_mfa(s, c.config, caller.scope, role="staff", limit=CSV_MAX_ROWS)
+    page = await mfa.users_without_mfa(c.uow(), c.config, caller.scope, role="staff", limit=CSV_MAX_ROWS)
     return csv_response(mfa_schemas.USER_COLUMNS, mfa_schemas.users_csv_rows(page.items), "mfa-users.csv")
 
 
@@ -108,11 +106,10 @@ async def mfa_unregistered_csv(caller: AdminDep, c: WebContainer) -> Response:
 
 async def _coverage_view(c: Container, caller: Caller) -> dict[str, Any] | None:
     """The latest report cut to ``caller``'s scope, or None before the first report."""
-    async with c.db.session() as s:
-        try:
-            return await coverage.view(s, caller)
-        except NotFound:
-            return None
+    try:
+        return await coverage.view(c.uow(), caller)
+    except NotFound:
+        return None
 
 
 @router.get("/admin/single-login", name="admin_coverage")
@@ -155,8 +152,8 @@ async def all_substitutes(
     cursor: Annotated[str, Query(max_length=512)] = "",
 ) -> Response:
     statuses = [s.value for s in Status]
-    page = await queries.list_page(
-        c,
+    page = await views.list_page(
+        c.uow(),
         caller,
         school=school or None,
         status=[status] if status in statuses else None,
@@ -189,7 +186,7 @@ async def jobs_page(request: Request, caller: AdminDep, c: WebContainer) -> Resp
     upcoming = next_runs(c, c.clock.now())
     jobs = [
         {"name": n, "description": spec.description, "last": last.get(n), "next": upcoming.get(n)}
-        for n, spec in JOBS.items()
+        for n, spec in c.jobs.items()
     ]
     return render(request, "admin_jobs.html", jobs=jobs)
 
@@ -197,7 +194,7 @@ async def jobs_page(request: Request, caller: AdminDep, c: WebContainer) -> Resp
 @router.post("/admin/jobs/{name}/run")
 async def run_job_now(request: Request, name: str, caller: AdminDep, c: WebContainer) -> Response:
     """Start a run in the background (like ``POST /v1/jobs/{name}/run?wait=false``)."""
-    if name not in JOBS:
+    if name not in c.jobs:
         raise NotFound()
     run = await runner.start_run(c, name, trigger="web", requested_by=caller.actor)
     task = asyncio.create_task(runner.run_job(c, name, trigger="web", run=run))
@@ -213,8 +210,7 @@ async def run_job_now(request: Request, name: str, caller: AdminDep, c: WebConta
 @router.get("/admin/region", name="admin_region")
 async def region_page(request: Request, caller: RegionAdminDep, c: WebContainer) -> Response:
     lang = web(request).lang
-    async with c.db.session() as s:
-        by_muni = await mfa.summary(s, c.config, caller.scope, group_by="municipality,role", lang=lang)
+    by_muni = await mfa.summary(c.uow(), c.config, caller.scope, group_by="municipality,role", lang=lang)
     view = await _coverage_view(c, caller)
     munis: dict[str, dict[str, Any]] = {
         m.key: {"key": m.key, "name": m.name, "roles": {}, "coverage": None} for m in c.config.region.municipalities

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
-from idops.auth.demo import demo_claims
+from idops.auth.demo import DemoRefused, demo_claims
 from idops.auth.scope import Caller, NoScope, resolve_scope
 from idops.auth.tokens import TokenValidator
 
@@ -32,6 +32,7 @@ with warnings.catch_warnings():
 
 if TYPE_CHECKING:
     from idops.bootstrap import Container
+    from idops.config import Config
 
 SESSION_USER = "user"
 KEPT_CLAIMS = ("oid", "tid", "roles", "groups", "name")
@@ -132,7 +133,9 @@ def demo_choice(c: Container, key: str) -> DemoChoice | None:
 async def demo_sign_in(c: Container, validator: TokenValidator, choice: DemoChoice) -> dict[str, Any]:
     """Sign a demo token for ``choice`` and validate it with the API's validator: the claims that
     come out are exactly what an API caller with that token would have."""
-    signer = c.extras["demo_signer"]
+    signer = c.demo_signer
+    if signer is None:
+        raise DemoRefused("demo sign-in needs demo auth")
     claims = demo_claims(
         c.config, role=choice.role, now=datetime.now(UTC), school=choice.school, municipality=choice.municipality
     )
@@ -147,20 +150,16 @@ class OidcNotConfigured(RuntimeError):
     pass
 
 
-def oidc_client(c: Container) -> StarletteOAuth2App:
-    """The Authlib client for Entra ID, built once per container from ``[web]``.
+def build_oidc_client(config: Config) -> StarletteOAuth2App | None:
+    """The Authlib client for Entra ID from ``[web]`` (None when not configured); ``bootstrap()`` builds it.
 
     ``oidc_authority`` is the v2.0 authority, e.g. ``https://login.microsoftonline.com/<tenant>/v2.0``
     (or ``…/organizations/v2.0`` for a region of several tenants). PKCE (S256) is always on."""
-    cached: StarletteOAuth2App | None = c.extras.get("web_oidc")
-    if cached is not None:
-        return cached
-    web = c.config.settings.web
+    web = config.settings.web
     if not web.oidc_authority or not web.oidc_client_id:
-        raise OidcNotConfigured("web.oidc_authority and web.oidc_client_id are required")
+        return None
     authority = web.oidc_authority.rstrip("/")
-    oauth = OAuth()
-    client = oauth.register(
+    client = OAuth().register(
         "entra",
         client_id=web.oidc_client_id,
         client_secret=os.environ.get(web.oidc_client_secret_env) or None,
@@ -168,8 +167,13 @@ def oidc_client(c: Container) -> StarletteOAuth2App:
         client_kwargs={"scope": "openid profile", "code_challenge_method": "S256", "timeout": 15.0},
     )
     assert isinstance(client, StarletteOAuth2App)
-    c.extras["web_oidc"] = client
     return client
+
+
+def oidc_client(c: Container) -> StarletteOAuth2App:
+    if c.oidc is None:
+        raise OidcNotConfigured("web.oidc_authority and web.oidc_client_id are required")
+    return c.oidc
 
 
 async def oidc_redirect(c: Container, request: Request, redirect_uri: str) -> Any:

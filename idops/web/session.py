@@ -39,10 +39,9 @@ def is_demo_auth(c: Container) -> bool:
     return c.config.settings.auth.mode == "demo"
 
 
-def _stored_secret(data_dir: Path) -> str:
+def stored_secret(path: Path) -> str:
     """Create (0600, atomically) or read the demo secret, so a restart keeps people signed in."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / SECRET_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -58,22 +57,12 @@ def _stored_secret(data_dir: Path) -> str:
 
 
 def session_secret(c: Container) -> str:
-    """The signing secret, resolved once per container. Raises ``SessionNotConfigured``."""
-    cached: str | None = c.extras.get("web_session_secret")
-    if cached:
-        return cached
-    web = c.config.settings.web
-    secret = os.environ.get(web.session_secret_env, "")
-    if not secret:
-        if not is_demo_auth(c):
-            raise SessionNotConfigured(
-                f"set {web.session_secret_env} to a random string of at least {MIN_SECRET} characters"
-            )
-        secret = _stored_secret(c.config.resolve_path(c.config.settings.data_dir))
-    if len(secret) < MIN_SECRET:
-        raise SessionNotConfigured(f"{web.session_secret_env} must be at least {MIN_SECRET} characters")
-    c.extras["web_session_secret"] = secret
-    return secret
+    """The signing secret ``bootstrap()`` resolved. Raises ``SessionNotConfigured`` without one."""
+    if c.session_secret is None:
+        raise SessionNotConfigured(
+            f"set {c.config.settings.web.session_secret_env} to a random string of at least {MIN_SECRET} characters"
+        )
+    return c.session_secret.get_secret_value()
 
 
 def _serializer(c: Container) -> URLSafeTimedSerializer:

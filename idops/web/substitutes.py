@@ -1,7 +1,7 @@
 """Principal pages: a school's substitutes, the request form, extend, end now, the sign-in code.
 
-Every action calls the API's own service functions (``idops.substitutes.service``, ``queries``,
-``credentials``) with the session's ``Caller``; rate limits are the API's too. Changes answer
+Every action calls the API's own service functions (``idops.substitutes.requests``, ``changes``, ``views``,
+``access_pass``) with the session's ``Caller``; rate limits are the API's too. Changes answer
 with a redirect (POST-redirect-GET) — except the sign-in code, which is rendered straight into
 the POST response with ``Cache-Control: no-store`` and never stored anywhere, so it is shown once.
 """
@@ -20,7 +20,7 @@ from idops.auth.scope import Caller
 from idops.bootstrap import Container
 from idops.kit.errors import Conflict, Message, NotFound, PolicyViolation
 from idops.kit.ratelimit import limit
-from idops.substitutes import credentials, queries, service
+from idops.substitutes import access_pass, changes, requests, views
 from idops.substitutes.policy import add_days_helsinki
 from idops.substitutes.schemas import PersonOut, SubstituteOut
 from idops.web import session as sess
@@ -80,8 +80,8 @@ async def home(request: Request, caller: UserDep, c: WebContainer) -> Response:
 @router.get("/schools/{municipality}/{school}", name="school")
 async def school_page(request: Request, municipality: str, school: str, caller: UserDep, c: WebContainer) -> Response:
     path, name = school_of(c, caller, municipality, school)
-    page = await queries.list_page(
-        c,
+    page = await views.list_page(
+        c.uow(),
         caller,
         school=path,
         status=None,
@@ -115,7 +115,7 @@ async def _search(c: Container, caller: Caller, q: str) -> tuple[list[PersonOut]
         return None, False
     if len(q) < 2:
         return None, True
-    return (await queries.search_persons(c, caller, q[:100], 20)).items, False
+    return (await views.search_persons(c.uow(), caller, q[:100], 20)).items, False
 
 
 def _request_page(
@@ -193,11 +193,11 @@ async def request_submit(
     key = data.get("idempotency_key", "")
     limit(c, "create", caller, c.config.settings.api.create_rate_per_hour)
     try:
-        result = await service.request_substitute(c, caller, body, key if _KEY.match(key) else None)
+        result = await requests.request_substitute(c.uow(), c, caller, body, key if _KEY.match(key) else None)
     except (PolicyViolation, Conflict) as exc:
         message = (exc.detail or exc.title).in_language(web(request).lang)
         return _request_page(request, c, path, name, form, chosen=chosen, service_error=message, status=exc.status)
-    out = await queries.get_one(c, caller, result.period_id)
+    out = await views.get_one(c.uow(), caller, result.period_id)
     lang = web(request).lang
     sess.flash(
         web(request).session,
@@ -227,8 +227,8 @@ async def _detail_page(
     field_errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    out = await queries.get_one(c, caller, sid)
-    events = await queries.events(c, caller, sid)
+    out = await views.get_one(c.uow(), caller, sid)
+    events = await views.events(c.uow(), caller, sid)
     found = c.config.region.school(out.school)
     assert found is not None
     pol = c.config.policy_for(*found)
@@ -274,7 +274,7 @@ async def extend(request: Request, sid: str, caller: UserDep, c: WebContainer) -
         )
     lang = web(request).lang
     try:
-        await service.extend(c, caller, sid, helsinki(d, t))
+        await changes.extend(c.uow(), c, caller, sid, helsinki(d, t))
     except (PolicyViolation, Conflict) as exc:
         return await _detail_page(
             request,
@@ -286,14 +286,14 @@ async def extend(request: Request, sid: str, caller: UserDep, c: WebContainer) -
             end_time=end_time,
             status=exc.status,
         )
-    out = await queries.get_one(c, caller, sid)
+    out = await views.get_one(c.uow(), caller, sid)
     sess.flash(web(request).session, text(lang, "extended_ok", end=when(out.ends_at, lang)))
     return RedirectResponse(f"/substitutes/{sid}", status_code=303)
 
 
 @router.get("/substitutes/{sid}/end", name="end_confirm")
 async def end_confirm(request: Request, sid: str, caller: UserDep, c: WebContainer) -> Response:
-    out = await queries.get_one(c, caller, sid)
+    out = await views.get_one(c.uow(), caller, sid)
     if out.status not in UPCOMING + ACTIVE:
         return RedirectResponse(f"/substitutes/{sid}", status_code=303)
     return render(request, "end_confirm.html", s=out, school_name=school_name(c, out.school))
@@ -303,7 +303,7 @@ async def end_confirm(request: Request, sid: str, caller: UserDep, c: WebContain
 async def end_now(request: Request, sid: str, caller: UserDep, c: WebContainer) -> Response:
     lang = web(request).lang
     try:
-        await service.revoke(c, caller, sid)
+        await changes.revoke(c.uow(), c, caller, sid)
     except Conflict as exc:
         sess.flash(web(request).session, (exc.detail or exc.title).in_language(lang), "error")
         return RedirectResponse(f"/substitutes/{sid}", status_code=303)
@@ -316,14 +316,14 @@ async def sign_in_code(request: Request, sid: str, caller: UserDep, c: WebContai
     """Issue the code and render it in this response only. A reload re-posts a spent one-shot
     token and gets a redirect to the substitute's page instead of a second code."""
     w = web(request)
-    out = await queries.get_one(c, caller, sid)  # 404 before anything else for a stranger
+    out = await views.get_one(c.uow(), caller, sid)  # 404 before anything else for a stranger
     form = await request.form()
     if not sess.spend_one_shot(w.session, "code", form.get("once")):
         sess.flash(w.session, text(w.lang, "code_already_shown"), "info")
         return RedirectResponse(f"/substitutes/{sid}", status_code=303)
     limit(c, "access_pass", caller, c.config.settings.api.tap_rate_per_hour)
     try:
-        issued = await credentials.issue(c, caller, sid)
+        issued = await access_pass.issue(c.uow(), c, caller, sid)
     except (PolicyViolation, Conflict) as exc:
         sess.flash(w.session, (exc.detail or exc.title).in_language(w.lang), "error")
         return RedirectResponse(f"/substitutes/{sid}", status_code=303)

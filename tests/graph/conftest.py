@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -14,6 +15,7 @@ from idops.config.settings import GraphSettings
 from idops.emulator.server import EmulatorServer
 from idops.emulator.state import EmulatorState
 from idops.graph.sdk import GraphDirectory
+from idops.kit.db import enter_transaction, leave_transaction
 
 if TYPE_CHECKING:
     from tests.graph.worlds import World
@@ -48,6 +50,16 @@ class VirtualTime:
         self.slept.append(seconds)
         self.t += seconds
         await asyncio.sleep(0)
+
+
+@contextmanager
+def transaction_scope() -> Iterator[None]:
+    """Mark the running task as inside a database transaction, as the unit of work does."""
+    enter_transaction()
+    try:
+        yield
+    finally:
+        leave_transaction()
 
 
 @pytest.fixture

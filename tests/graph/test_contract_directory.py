@@ -26,8 +26,8 @@ from idops.graph.errors import (
 )
 from idops.graph.port import AccountChange, Directory, ManagedMarker, NewUser, UserPatch
 from idops.graph.sdk import GraphDirectory
-from idops.kit.db import TransactionOpenError, transaction_scope
-from tests.graph.conftest import DOMAIN, TENANT, DirectoryFactory, fast_settings
+from idops.kit.db import TransactionOpenError
+from tests.graph.conftest import DOMAIN, TENANT, DirectoryFactory, fast_settings, transaction_scope
 from tests.graph.worlds import PAGE_SIZE, PassState, World
 
 SKU = "184efa21-98c3-4e5d-95ab-d07053a96e67"

@@ -13,7 +13,8 @@ from idops.graph.errors import GraphBadRequest, GraphThrottled, GraphUnavailable
 from idops.graph.fake import FakeDirectory, FakeDirectoryProvider
 from idops.graph.port import AccountChange, ChangeFailure, DirectoryProvider
 from idops.kit.clock import FrozenClock
-from idops.kit.db import TransactionOpenError, transaction_open, transaction_scope
+from idops.kit.db import TransactionOpenError, transaction_open
+from tests.graph.conftest import transaction_scope
 from tests.graph.test_contract_directory import make_new_user
 
 TENANT = "11111111-2222-4333-8444-555555555555"

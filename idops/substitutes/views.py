@@ -1,17 +1,17 @@
-"""Reading substitutes: one, a page, the events of one, and the person search."""
+"""The read side of substitutes: one, a page, the events of one, the person search, and the gauges."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from idops.audit import repository as audit
 from idops.auth.scope import Caller
 from idops.kit.clock import as_utc
 from idops.kit.errors import Message, NotFound
 from idops.kit.pagination import decode_cursor, encode_cursor
-from idops.substitutes import repository as repo
+from idops.substitutes.changes import visible_period
 from idops.substitutes.models import SubstitutePeriod, SubstitutePerson
+from idops.substitutes.names import search_key
 from idops.substitutes.schemas import (
     EventList,
     EventOut,
@@ -20,7 +20,7 @@ from idops.substitutes.schemas import (
     SubstituteList,
     SubstituteOut,
 )
-from idops.substitutes.service import mask_email, visible_period
+from idops.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from idops.bootstrap import Container
@@ -36,24 +36,31 @@ def to_out(period: SubstitutePeriod, person: SubstitutePerson) -> SubstituteOut:
     )
 
 
-async def refresh_metrics(c: Container) -> None:
+def mask_email(email: str | None) -> str | None:
+    if not email or "@" not in email:
+        return None
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+async def refresh_metrics(uow: UnitOfWork, c: Container) -> None:
     """Set the gauges a Prometheus scrape reads: active substitutes and how late the oldest expiry is."""
-    metrics = c.extras["metrics"]
+    metrics = c.metrics
     now = c.clock.now()
-    async with c.db.session() as s:
-        active = await repo.count_active_by_municipality(s)
-        overdue = await repo.oldest_overdue(s, now)
+    async with uow:
+        active = await uow.substitutes.count_active_by_municipality()
+        overdue = await uow.substitutes.oldest_overdue(now)
     for m in c.config.region.municipalities:
         metrics.active_substitutes.labels(m.key).set(active.get(m.key, 0))
     metrics.expiry_lag.set((now - as_utc(overdue)).total_seconds() if overdue else 0)
 
 
-async def get_one(c: Container, caller: Caller, period_id: str) -> SubstituteOut:
-    return to_out(*await visible_period(c, caller, period_id))
+async def get_one(uow: UnitOfWork, caller: Caller, period_id: str) -> SubstituteOut:
+    return to_out(*await visible_period(uow, caller, period_id))
 
 
 async def list_page(
-    c: Container, caller: Caller, *, school: str | None, status: list[str] | None, active_on: datetime | None,
+    uow: UnitOfWork, caller: Caller, *, school: str | None, status: list[str] | None, active_on: datetime | None,
     person_id: str | None, cursor: str | None, limit: int,
 ) -> SubstituteList:
     if school is not None and not caller.scope.sees_school(school):
@@ -61,9 +68,9 @@ async def list_page(
     schools = [school] if school else sorted(caller.scope.schools)
     after_raw = decode_cursor(cursor, 2)
     after = (as_utc(datetime.fromisoformat(after_raw[0])), str(after_raw[1])) if after_raw else None
-    async with c.db.session() as s:
-        rows = await repo.list_periods(s, schools=schools, status=status, active_on=active_on, person_id=person_id,
-                                       after=after, limit=limit + 1)
+    async with uow:
+        rows = await uow.substitutes.list_periods(schools=schools, status=status, active_on=active_on,
+                                                  person_id=person_id, after=after, limit=limit + 1)
     items = [to_out(p, person) for p, person in rows[:limit]]
     nxt = None
     if len(rows) > limit:
@@ -72,27 +79,25 @@ async def list_page(
     return SubstituteList(items=items, next=nxt)
 
 
-async def events(c: Container, caller: Caller, period_id: str) -> EventList:
-    await visible_period(c, caller, period_id)
-    async with c.db.session() as s:
-        rows = await audit.events_of(s, "period", period_id)
+async def events(uow: UnitOfWork, caller: Caller, period_id: str) -> EventList:
+    await visible_period(uow, caller, period_id)
+    async with uow:
+        rows = await uow.audit.events_of("period", period_id)
     return EventList(items=[
         EventOut(id=e.id, at=e.at, actor=e.actor, action=e.action, request_id=e.request_id, details=e.details)
         for e in rows
     ])
 
 
-async def search_persons(c: Container, caller: Caller, query: str, limit: int) -> PersonList:
+async def search_persons(uow: UnitOfWork, caller: Caller, query: str, limit: int) -> PersonList:
     municipalities = sorted({path.split("/", 1)[0] for path in caller.scope.schools})
     if not municipalities:
         return PersonList(items=[])
-    from idops.substitutes.names import search_key
-
     raw = query.strip().lower()
     folded = raw if ("@" in raw or any(ch.isdigit() for ch in raw)) else (search_key(query, "").strip() or raw)
-    async with c.db.session() as s:
-        persons = await repo.search_persons(s, municipalities=municipalities, query=folded, limit=limit)
-        periods = await repo.periods_of_persons(s, [p.id for p in persons])
+    async with uow:
+        persons = await uow.substitutes.search_persons(municipalities=municipalities, query=folded, limit=limit)
+        periods = await uow.substitutes.periods_of_persons([p.id for p in persons])
     items = []
     for p in persons:
         last = max(periods.get(p.id, []), key=lambda x: x.ends_at, default=None)

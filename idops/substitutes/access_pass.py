@@ -14,20 +14,20 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from idops.audit import repository as audit
 from idops.auth.scope import Caller
 from idops.graph.errors import AccessPassPolicyDisabled, GraphError
-from idops.graph.port import TapPolicy, UserPatch
+from idops.graph.port import UserPatch
 from idops.kit.errors import Conflict, Message, PolicyViolation
 from idops.substitutes import policy
+from idops.substitutes.changes import visible_period
 from idops.substitutes.models import Status
-from idops.substitutes.service import directory_for, random_password, visible_period
+from idops.substitutes.passwords import random_password
+from idops.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from idops.bootstrap import Container
 
 log = structlog.get_logger("idops.substitutes")
-TAP_POLICY_TTL = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -42,18 +42,9 @@ class IssuedCredential:
         return f"IssuedCredential(kind={self.kind!r}, valid_until={self.valid_until!r})"
 
 
-async def _tap_policy(c: Container, tenant_id: str, now: datetime) -> TapPolicy:
-    cache: dict[str, tuple[datetime, TapPolicy]] = c.extras.setdefault("tap_policy_cache", {})
-    hit = cache.get(tenant_id)
-    if hit and now - hit[0] < TAP_POLICY_TTL:
-        return hit[1]
-    pol = await directory_for(c, tenant_id).get_access_pass_policy()
-    cache[tenant_id] = (now, pol)
-    return pol
-
-
-async def issue(c: Container, caller: Caller, period_id: str) -> IssuedCredential:
-    period, person = await visible_period(c, caller, period_id)
+async def issue(uow: UnitOfWork, c: Container, caller: Caller, period_id: str) -> IssuedCredential:
+    """Issue the substitute's sign-in code (TAP, or the one-time-password fallback). Raises typed errors."""
+    period, person = await visible_period(uow, caller, period_id)
     now = c.clock.now()
     if period.status != Status.ACTIVE or not (period.starts_at <= now < period.ends_at) or not person.entra_user_id:
         raise Conflict(Message(
@@ -64,11 +55,11 @@ async def issue(c: Container, caller: Caller, period_id: str) -> IssuedCredentia
     assert found is not None
     eff = c.config.policy_for(*found)
     policy.check_tap_hours(eff, now, c.config.settings.policy.working_hours)
-    directory = directory_for(c, period.tenant_id)
+    directory = c.directories.for_tenant(period.tenant_id)
     minutes_left = math.floor((period.ends_at - now).total_seconds() / 60)
     kind = "temporary_access_pass"
     try:
-        tap_pol = await _tap_policy(c, period.tenant_id, now)
+        tap_pol = await c.tap_policies.get(directory, now)
         if tap_pol.state != "enabled":
             raise AccessPassPolicyDisabled("TAP policy disabled", status=400)
         lifetime = min(tap_pol.maximum_lifetime_in_minutes, minutes_left)
@@ -98,10 +89,11 @@ async def issue(c: Container, caller: Caller, period_id: str) -> IssuedCredentia
         credential_id = None
     except GraphError:
         raise
-    async with c.db.session() as s:
-        audit.record(s, at=now, actor=caller.actor, action=f"{kind}_issued", subject_type="period",
-                     subject_id=period_id, person_id=person.id, school=period.school,
-                     details={"credential_id": credential_id, "valid_from": issued.valid_from.isoformat(),
-                              "valid_until": issued.valid_until.isoformat(), "usable_once": issued.usable_once})
+    async with uow:
+        uow.audit.record(at=now, actor=caller.actor, action=f"{kind}_issued", subject_type="period",
+                         subject_id=period_id, person_id=person.id, school=period.school,
+                         details={"credential_id": credential_id, "valid_from": issued.valid_from.isoformat(),
+                                  "valid_until": issued.valid_until.isoformat(), "usable_once": issued.usable_once})
+        await uow.commit()
     log.info("credential_issued", period_id=period_id, kind=kind)
     return issued

@@ -1,0 +1,58 @@
+"""Starting: enable accounts whose period has begun, and resume provisioning that was deferred or
+cut short (by a Graph outage or a crash)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from idops.graph.port import AccountChange, ChangeResult
+from idops.substitutes.access import target
+from idops.substitutes.counts import Counts
+from idops.substitutes.ending import load_people
+from idops.substitutes.models import Status
+from idops.substitutes.provisioning import provision
+from idops.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from idops.bootstrap import Container
+
+
+async def activate_due(uow: UnitOfWork, c: Container, *, actor: str = "job:activate") -> dict[str, int]:
+    """Enable accounts whose period has started; resume provisioning whose next attempt is due."""
+    counts = Counts()
+    now = c.clock.now()
+    async with uow:
+        pending = await uow.substitutes.due([Status.REQUESTED, Status.PROVISIONING])
+        starting = [p for p in await uow.substitutes.due([Status.SCHEDULED], starts_before=now) if p.ends_at > now]
+    for p in pending:  # ended ones are the expire job's; provision() skips claimed ones
+        if p.ends_at > now and (p.next_attempt_at is None or p.next_attempt_at <= now):
+            await provision(uow, c, p.id)
+            counts.add("provisioning_resumed")
+    if not starting:
+        return counts.as_dict()
+    persons, all_periods = await load_people(uow, sorted({p.person_id for p in starting}))
+    by_tenant: dict[str, list[AccountChange]] = defaultdict(list)
+    for person in persons.values():
+        if person.entra_user_id:
+            want = target(c.config, all_periods[person.id], now)
+            by_tenant[person.tenant_id].append(
+                AccountChange(person.entra_user_id, enabled=want.enabled, leave_date=want.leave_date)
+            )
+    results: dict[str, ChangeResult] = {}
+    for tenant, changes in by_tenant.items():
+        results.update(await c.directories.for_tenant(tenant).apply_account_changes(
+            changes, leave_date_allowed=c.leave_dates.allowed(tenant)))
+    async with uow:
+        for p in starting:
+            res = results.get(persons[p.person_id].entra_user_id or "")
+            if res is None or not res.ok:
+                counts.add("failed")
+                continue
+            if await uow.substitutes.transition(p.id, [Status.SCHEDULED], status=Status.ACTIVE, activated_at=now):
+                uow.audit.record(at=now, actor=actor, action="activated", subject_type="period", subject_id=p.id,
+                                 person_id=p.person_id, school=p.school,
+                                 details={"late_seconds": int((now - p.starts_at).total_seconds())})
+                counts.add("activated")
+        await uow.commit()
+    return counts.as_dict()

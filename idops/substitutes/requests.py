@@ -1,0 +1,192 @@
+"""Requesting a substitute account: validate, record durably, then provision.
+
+The request (person, period, Idempotency-Key, audit event) is committed in one transaction before
+any Graph call; the seat check and provisioning follow, each in transactions of their own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import structlog
+
+from idops.auth.scope import Caller
+from idops.config.region import Municipality
+from idops.kit.errors import Conflict, Message, NotFound
+from idops.substitutes import names, policy
+from idops.substitutes.access import school_groups
+from idops.substitutes.accounts import reserve_upn
+from idops.substitutes.models import (
+    PROVISIONING_CLAIM,
+    IdempotencyRecord,
+    ProvisionStep,
+    Status,
+    SubstitutePeriod,
+    SubstitutePerson,
+)
+from idops.substitutes.provisioning import provision
+from idops.substitutes.schemas import SubstituteRequest
+from idops.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from idops.bootstrap import Container
+
+log = structlog.get_logger("idops.substitutes")
+
+NO_SEATS = Message(
+    "Koulun lisenssit ovat loppuneet: uutta sijaistunnusta ei voi luoda ennen kuin lisenssejä vapautuu tai "
+    "niitä hankitaan lisää.",
+    "The school has no licences left: no new substitute account can be created until seats are freed or bought.",
+)
+_SCHOOL_NOT_FOUND = Message("Koulua ei löytynyt.", "School not found.")
+_PERSON_NOT_FOUND = Message("Sijaista ei löytynyt.", "Substitute person not found.")
+_KEY_REUSED = Message(
+    "Samaa Idempotency-Key-avainta käytettiin toiseen pyyntöön.",
+    "The Idempotency-Key was already used for a different request.",
+)
+_IN_PROGRESS = Message("Sama pyyntö on jo käsittelyssä.", "The same request is already being processed.")
+_DUPLICATE = Message(
+    "Samalle henkilölle on jo sijaistunnus tähän kouluun samalle ajalle.",
+    "This person already has a substitute account at this school for that time.",
+)
+
+
+@dataclass
+class RequestResult:
+    period_id: str
+    created: bool  # False when an Idempotency-Key replayed an earlier request
+
+
+def request_hash(body: SubstituteRequest) -> str:
+    data = body.model_dump(mode="json")
+    # The same instant written with another offset is the same request.
+    data["starts_at"], data["ends_at"] = body.starts_at.timestamp(), body.ends_at.timestamp()
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def request_substitute(
+    uow: UnitOfWork, c: Container, caller: Caller, body: SubstituteRequest, idempotency_key: str | None
+) -> RequestResult:
+    """Validate and durably record a request, then provision it. Raises typed domain errors."""
+    if not caller.scope.sees_school(body.school):
+        raise NotFound(_SCHOOL_NOT_FOUND)
+    found = c.config.region.school(body.school)
+    if found is None:  # pragma: no cover - scope only holds configured schools
+        raise NotFound()
+    municipality, school = found
+    now = c.clock.now()
+    pol = c.config.policy_for(municipality, school)
+    starts_at = policy.check_new_period(pol, body.starts_at, body.ends_at, now)
+    ends_at = body.ends_at
+    key_hash = request_hash(body) if idempotency_key else None
+
+    async with uow:
+        if idempotency_key:
+            record = await uow.substitutes.get_idempotency(caller.actor, idempotency_key)
+            if record is not None:
+                if record.request_hash != key_hash:
+                    raise Conflict(_KEY_REUSED)
+                if record.period_id:
+                    first = await uow.substitutes.get_period(record.period_id)
+                    if first is not None and first.status == Status.FAILED and first.last_error == "no seats":
+                        raise Conflict(NO_SEATS, period_id=first.id)  # the first answer was this 409: replay it
+                    return RequestResult(record.period_id, created=False)
+        person = await _person_for(uow, c, caller, body, municipality)
+        if body.person_id:
+            duplicate = await uow.substitutes.find_overlapping_for_person(
+                person.id, body.school, starts_at, ends_at
+            )
+        else:
+            duplicate = await uow.substitutes.find_live_duplicate_by_name(
+                municipality.tenant_id, person.search_name, person.email, body.school, starts_at, ends_at
+            )
+        if duplicate is not None:
+            raise Conflict(_DUPLICATE, existing_id=duplicate.id)
+        policy.check_quota(pol, await uow.substitutes.count_overlapping(body.school, starts_at, ends_at), school.name)
+        if person.user_principal_name is None:
+            await reserve_upn(uow, person, municipality.upn_domain)
+        period = SubstitutePeriod(
+            person_id=person.id, school=body.school, municipality=municipality.key,
+            tenant_id=municipality.tenant_id, starts_at=starts_at, ends_at=ends_at, original_ends_at=ends_at,
+            status=Status.REQUESTED, step=ProvisionStep.UPN_RESERVED, created_at=now, created_by=caller.actor,
+            request_id=structlog.contextvars.get_contextvars().get("request_id"),
+            next_attempt_at=now + PROVISIONING_CLAIM,
+        )
+        uow.substitutes.add(period)
+        await uow.flush()
+        if idempotency_key and not await uow.substitutes.try_add_idempotency(IdempotencyRecord(
+            caller=caller.actor, key=idempotency_key, request_hash=key_hash or "", period_id=period.id, created_at=now,
+        )):
+            raise Conflict(_IN_PROGRESS)  # the same key raced in from a parallel request
+        uow.audit.record(
+            at=now, actor=caller.actor, action="requested", subject_type="period", subject_id=period.id,
+            person_id=person.id, school=body.school,
+            details={"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat(),
+                     "returning": bool(body.person_id)},
+            personal={"upn": person.user_principal_name},
+        )
+        await uow.commit()
+        period_id = period.id
+
+    await _check_seats(uow, c, period_id)
+    await provision(uow, c, period_id, claimed=True)
+    return RequestResult(period_id, created=True)
+
+
+async def _person_for(
+    uow: UnitOfWork, c: Container, caller: Caller, body: SubstituteRequest, municipality: Municipality
+) -> SubstitutePerson:
+    if body.person_id:
+        person = await uow.substitutes.get_person(body.person_id)
+        visible = person is not None and person.tenant_id == municipality.tenant_id and person.scrubbed_at is None
+        if visible and person is not None and not caller.scope.is_admin:
+            periods = await uow.substitutes.periods_of_person(person.id)
+            visible = any(caller.scope.touches_municipality(p.municipality) for p in periods)
+        if not visible or person is None:
+            raise NotFound(_PERSON_NOT_FOUND)
+        if body.contact and body.contact.email:
+            person.email = body.contact.email
+        return person
+    contact = body.contact
+    person = SubstitutePerson(
+        tenant_id=municipality.tenant_id, municipality=municipality.key, given_name=body.given_name,
+        surname=body.surname, search_name=names.search_key(body.given_name, body.surname),
+        email=contact.email if contact else None, mobile_phone=contact.mobile_phone if contact else None,
+        display_name=names.display_name(c.config.settings.substitutes.display_name_template, body.given_name,
+                                        body.surname),
+        created_at=c.clock.now(), created_by=caller.actor,
+    )
+    uow.substitutes.add(person)
+    await uow.flush()
+    return person
+
+
+async def _check_seats(uow: UnitOfWork, c: Container, period_id: str) -> None:
+    """Refuse (409) when the school's licence has no free seat; the refusal is recorded."""
+    async with uow:
+        period = await uow.substitutes.get_period(period_id)
+    assert period is not None
+    _, skus = school_groups(c.config, period.school)
+    if not skus:
+        return
+    free = await c.seats.available(c.directories.for_tenant(period.tenant_id), skus, c.clock.now())
+    if all(n > 0 for n in free.values()):
+        return
+    async with uow:
+        if await uow.substitutes.transition(period_id, [Status.REQUESTED], status=Status.FAILED,
+                                            last_error="no seats", next_attempt_at=None):
+            uow.audit.record(at=c.clock.now(), actor="idops", action="failed", subject_type="period",
+                             subject_id=period_id, school=period.school, details={"reason": "no_seats", "free": free})
+            # A new person refused before any account existed gives the UPN back, so the next request
+            # for them does not become "aino.aijala2" next to a name nobody holds.
+            pair = await uow.substitutes.period_with_person(period_id)
+            if pair is not None and pair[1].entra_user_id is None and pair[1].account_deleted_at is None and all(
+                p.id == period_id for p in await uow.substitutes.periods_of_person(pair[1].id)
+            ):
+                pair[1].user_principal_name = pair[1].mail_nickname = None
+        await uow.commit()
+    raise Conflict(NO_SEATS, period_id=period_id)
