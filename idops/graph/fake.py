@@ -208,18 +208,19 @@ class FakeTenant:
         for name, value in fields.items():
             setattr(user, name, value)
         user.mail_nickname = user.mail_nickname or upn.split("@")[0]
+        user.licences = [sku.lower() for sku in user.licences]
         self.users[user.id] = user
         for sku in user.licences:
             self._consume(sku, 1)
         return user
 
     def add_group(self, display_name: str, members: Iterable[str] = (), *, id: str | None = None) -> FakeGroup:
-        group = FakeGroup(id or _new_id(), display_name, dict.fromkeys(members))
+        group = FakeGroup((id or _new_id()).lower(), display_name, dict.fromkeys(m.lower() for m in members))
         self.groups[group.id] = group
         return group
 
     def add_sku(self, sku_id: str, part_number: str, enabled_units: int) -> FakeSku:
-        consumed = sum(1 for u in self.users.values() if sku_id in u.licences)
+        consumed = sum(1 for u in self.users.values() if sku_id.lower() in u.licences)
         sku = FakeSku(sku_id.lower(), part_number, enabled_units, consumed)
         self.skus[sku.sku_id] = sku
         return sku
@@ -260,8 +261,11 @@ class FakeTenant:
     def deleted_user(self, user_id: str) -> FakeUser | None:
         return self.deleted.get(user_id.lower())
 
+    def group(self, group_id: str) -> FakeGroup | None:
+        return self.groups.get(group_id.lower())
+
     def members(self, group_id: str) -> list[str]:
-        return list(self.groups[group_id].members)
+        return list(self.groups[group_id.lower()].members)
 
     def count(self, operation: str | None = None) -> int:
         """Requests answered (of one operation or step, or all)."""
@@ -274,9 +278,8 @@ class FakeTenant:
         if sku is not None:
             sku.consumed_units = max(0, sku.consumed_units + delta)
 
-    def _upn_taken(self, upn: str, *, by_other_than: str | None = None) -> bool:
-        found = self.user_by_upn(upn)
-        return found is not None and found.id != by_other_than
+    def _upn_taken(self, upn: str) -> bool:
+        return self.user_by_upn(upn) is not None
 
     def _take_fault(self, operation: str, subject: str | None) -> GraphError | None:
         queue = self.faults.get(operation, [])
@@ -567,13 +570,13 @@ class FakeDirectory:
         user.sign_in_sessions_valid_from = self.state.clock.now()
 
     def _add_member(self, user: FakeUser, group_id: str) -> None:
-        group = self.state.groups.get(group_id)
+        group = self.state.group(group_id)
         if group is None:
             raise _StepFailed(ChangeFailure.NOT_FOUND, 404)
         group.members.setdefault(user.id)  # already a member: done
 
     def _remove_member(self, user: FakeUser, group_id: str) -> None:
-        group = self.state.groups.get(group_id)
+        group = self.state.group(group_id)
         if group is not None:
             group.members.pop(user.id, None)  # not a member: done
 
@@ -608,10 +611,10 @@ class FakeDirectory:
 
         def rows() -> list[BulkMember]:
             st = self.state
-            if group_id not in st.groups:
+            if st.group(group_id) is None:
                 raise _not_found(group_id)
             found: dict[str, None] = {}
-            queue = [group_id]
+            queue = [group_id.lower()]
             while queue:
                 for mid in st.groups[queue.pop(0)].members:
                     if mid in found:

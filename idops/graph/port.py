@@ -1,7 +1,10 @@
 """The narrow port idops talks to Microsoft Graph through.
 
 Everything outside ``idops/graph/`` speaks these dataclasses and the ``Directory``
-protocol; only the adapter knows msgraph-sdk. One ``Directory`` serves one tenant.
+protocol — domain operations only, no Graph paths, filters or error bodies. One
+``Directory`` serves one tenant. Two implementations, held to one contract suite
+(``tests/graph``): the msgraph-sdk adapter (``idops.graph.sdk.GraphDirectory``) and the
+in-memory fake for unit tests (``idops.graph.fake.FakeDirectory``).
 
 Conventions:
 - Times are aware UTC ``datetime``.
