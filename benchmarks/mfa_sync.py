@@ -95,19 +95,19 @@ def _prepare_db(url: str) -> None:
 
 
 async def _child_idops(base_url: str, db_path: Path) -> dict[str, Any]:
-    from idops.bootstrap import build_container
+    from idops.bootstrap import bootstrap
     from idops.kit.clock import FrozenClock
     from idops.kit.logging import configure_logging
     from jobs import sync_mfa
 
     configure_logging("json", "WARNING")
     config = _config(db_path, db_path.parent)
-    c = build_container(config, clock=FrozenClock(NOW), base_url_override=base_url)
+    c = bootstrap(config, clock=FrozenClock(NOW), graph_base_url=base_url)
     t0, cpu0 = time.perf_counter(), _cpu_seconds()
     counts = await sync_mfa.run(c)
     seconds, cpu = time.perf_counter() - t0, _cpu_seconds() - cpu0
     await c.directories.aclose()
-    await c.db.dispose()
+    await c.database.dispose()
     return {"users": counts["users"], "seconds": seconds, "cpu_seconds": cpu, "counts": counts}
 
 
@@ -209,10 +209,10 @@ def _serve_app(db_path: str, port: int, cached: bool) -> None:
     """The API under uvicorn in its own process (the load generator must not share its GIL)."""
     import uvicorn
 
-    from idops.api.app import create_app
-    from idops.bootstrap import build_container
+    from idops.app import create_app
+    from idops.bootstrap import bootstrap
     from idops.kit.clock import FrozenClock
-    from idops.mfa.cache import ResponseCache
+    from idops.kit.response_cache import ResponseCache
 
     config = _config(Path(db_path), Path(db_path).parent)
 
@@ -223,12 +223,10 @@ def _serve_app(db_path: str, port: int, cached: bool) -> None:
         async def aclose(self) -> None:
             return None
 
-    container = build_container(config, clock=FrozenClock(NOW), directories=NoGraph())
-    from idops.auth.demo import DemoSigner
-
-    container.extras["demo_signer"] = DemoSigner.load_or_create(Path(db_path).parent)
+    # demo auth: bootstrap() loads the demo signer from the data directory, the one that signed the token
+    container = bootstrap(config, clock=FrozenClock(NOW), directories=NoGraph())
     if not cached:
-        container.extras["mfa_response_cache"] = ResponseCache(ttl=0.0)  # every request computes
+        container.mfa_responses = ResponseCache(ttl=0.0)  # every request computes
     app = create_app(config, container_factory=lambda: container, start_scheduler=False)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 

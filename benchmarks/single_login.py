@@ -65,13 +65,13 @@ def _config(db_url: str, data_dir: Path, window: float) -> Any:
 async def _child(kind: str, db_url: str, data_dir: str) -> dict[str, Any]:
     from idops.coverage import service
     from idops.kit.db import Database
+    from idops.uow import UnitOfWork
 
     config = _config(db_url, Path(data_dir), 10.0)
     db = Database(db_url)
     t0 = time.perf_counter()
     if kind == "report":
-        async with db.session() as s:
-            report = await service.generate(s, config, None, NOW)
+        report = await service.generate(UnitOfWork(db), config, None, NOW)
         staff = report.staff_persons
     else:
         staff = await _naive(db, config)
@@ -151,6 +151,7 @@ async def _main(args: argparse.Namespace) -> None:
     from idops.graph.sdk import GraphDirectoryProvider
     from idops.kit.db import Base, Database
     from idops.signins.service import IngestOptions, ingest
+    from idops.uow import UnitOfWork
 
     region = tomllib.loads((REPO / "config" / "region.toml").read_text())
     apps = tomllib.loads((REPO / "config" / "apps.toml").read_text())
@@ -168,6 +169,7 @@ async def _main(args: argparse.Namespace) -> None:
     db = Database(db_url)
     async with db.engine.begin() as conn:
         await conn.run_sync(Base.metadata.create_all)
+    uow = UnitOfWork(db)
     t0 = time.perf_counter()
     with _remote_emulator(region, apps, args.seed, args.users_per_tenant, args.rate, faults.to_json()) as base_url:
         admin = base_url.rsplit("/v1.0", 1)[0] + "/_emulator"
@@ -176,14 +178,14 @@ async def _main(args: argparse.Namespace) -> None:
                                                          base_url_override=base_url)
         tenants = list(config.region.tenants())
         t0 = time.perf_counter()
-        synced = await sync_tenants(db, directories, config, tenants, NOW)
+        synced = await sync_tenants(uow, directories, config, tenants, NOW)
         users = sum(getattr(r, "users", 0) for r in synced.values())
         print(f"directory mirror: {users:,} users in {time.perf_counter() - t0:.1f} s", flush=True)
         async with httpx.AsyncClient(timeout=60) as http:
             await http.delete(f"{admin}/log")
         await asyncio.sleep(args.window * 1.1)  # let the budget refill after the sync's report reads
         t0 = time.perf_counter()
-        result = await ingest(db, directories, tenants, NOW, IngestOptions(lag=timedelta(0)))
+        result = await ingest(uow, directories, tenants, NOW, IngestOptions(lag=timedelta(0)))
         ingest_s = time.perf_counter() - t0
         async with httpx.AsyncClient(timeout=120) as http:
             log = (await http.get(f"{admin}/log")).json()["entries"]

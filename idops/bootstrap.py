@@ -8,8 +8,8 @@ built-in Graph emulator when the configuration asks for it, and migrates the dem
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,62 +20,24 @@ from pydantic import SecretStr
 from idops.auth.demo import DEMO_ISSUER, DemoSigner
 from idops.auth.tokens import JwksCache, TokenValidator, http_jwks_fetcher
 from idops.config import Config, ConfigError
+from idops.container import Container
 from idops.graph.port import DirectoryProvider
 from idops.jobruntime.runner import make_holder_id
 from idops.kit.clock import Clock, ShiftedClock, SystemClock
 from idops.kit.db import Database
 from idops.kit.metrics import Metrics
+from idops.kit.oidc import build_oidc_client
 from idops.kit.ratelimit import SlidingWindow
-from idops.mfa.cache import ResponseCache
+from idops.kit.response_cache import ResponseCache
 from idops.substitutes.seats import SeatCache
 from idops.substitutes.tenants import LeaveDates, TapPolicies
-from idops.uow import UnitOfWork
-from idops.web.auth import build_oidc_client
-from jobs.registry import JOBS, JobSpec
+from jobs.registry import JOBS
 
 if TYPE_CHECKING:
-    from authlib.integrations.starlette_client import StarletteOAuth2App
-
     from idops.emulator.server import EmulatorServer
 
 MIN_SESSION_SECRET = 32
 SESSION_SECRET_FILE = "web-session-secret"  # noqa: S105 — a file name, not a secret
-
-
-@dataclass
-class Container:
-    """Everything a service, a job or a request handler needs, built once per process."""
-
-    config: Config
-    clock: Clock
-    database: Database
-    directories: DirectoryProvider
-    metrics: Metrics
-    seats: SeatCache
-    leave_dates: LeaveDates
-    tap_policies: TapPolicies
-    rate_limits: SlidingWindow
-    mfa_responses: ResponseCache
-    jobs: Mapping[str, JobSpec]
-    holder: str  # this process's name on job leases
-    http: httpx.AsyncClient
-    token_validator: TokenValidator
-    session_secret: SecretStr | None  # None: pages refuse to sign anyone in (no secret configured)
-    demo_signer: DemoSigner | None  # only with demo auth
-    oidc: StarletteOAuth2App | None  # the pages' Entra sign-in client, when [web] configures one
-    emulator: EmulatorServer | None = None
-    on_close: list[Callable[[], None]] = field(default_factory=list)
-
-    def uow(self) -> UnitOfWork:
-        """A fresh unit of work for one caller (a request, a job run, a provisioning attempt)."""
-        return UnitOfWork(self.database)
-
-    async def aclose(self) -> None:
-        await self.directories.aclose()
-        await self.http.aclose()
-        await self.database.dispose()
-        for stop in self.on_close:
-            stop()
 
 
 def bootstrap(
@@ -111,7 +73,6 @@ def bootstrap(
         session_secret=_session_secret(config, data_dir),
         demo_signer=signer,
         oidc=build_oidc_client(config),
-        emulator=emulator,
         on_close=[emulator.stop] if emulator is not None else [],
     )
 
@@ -122,7 +83,7 @@ async def start(config: Config) -> Container:
     demo = config.settings.demo
     clock: Clock | None = ShiftedClock() if demo else None
     emulator = None
-    base_url = config.settings.emulator.external_url
+    base_url = config.settings.emulator.external_url or None
     if base_url is None and (demo or config.settings.emulator.enabled):
         from idops.demo import start_emulator
 
@@ -164,14 +125,10 @@ def _session_secret(config: Config, data_dir: Path) -> SecretStr | None:
     """The pages' cookie-signing secret from the environment; with demo auth a random one kept under
     the data directory (0600). Too short is a start-up error; absent outside demo leaves the pages
     unable to sign anyone in (the API works without it)."""
-    import os
-
-    from idops.web.session import stored_secret
-
     name = config.settings.web.session_secret_env
     value = os.environ.get(name, "")
     if not value and config.settings.auth.mode == "demo":
-        value = stored_secret(data_dir / SESSION_SECRET_FILE)
+        value = _stored_secret(data_dir / SESSION_SECRET_FILE)
     if not value:
         return None
     if len(value) < MIN_SESSION_SECRET:
@@ -188,3 +145,20 @@ def database_url(config: Config) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
         return prefix + str(path)
     return url
+
+
+def _stored_secret(path: Path) -> str:
+    """Create (0600, atomically) or read the demo secret, so a restart keeps people signed in."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path.read_text().strip()

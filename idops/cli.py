@@ -61,7 +61,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         overrides["demo"] = True
     config = _load(args, **overrides)
     _logging(config)
-    from idops.api.app import create_app
+    from idops.app import create_app
 
     if config.settings.demo:
         _print_demo_help(config, args)

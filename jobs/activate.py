@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from idops.substitutes.activation import activate_due
 
 if TYPE_CHECKING:
-    from idops.bootstrap import Container
+    from idops.container import Container
 
 
 async def run(c: Container) -> dict[str, int]:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from idops.substitutes.ending import expire_due, recheck_recent_ends
 
 if TYPE_CHECKING:
-    from idops.bootstrap import Container
+    from idops.container import Container
 
 
 async def run(c: Container) -> dict[str, int]:

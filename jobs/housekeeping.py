@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from idops.bootstrap import Container
+    from idops.container import Container
 
 RUN_HISTORY = timedelta(days=180)
 IDEMPOTENCY_WINDOW = timedelta(days=7)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from idops.signins.service import IngestOptions, ingest
 
 if TYPE_CHECKING:
-    from idops.bootstrap import Container
+    from idops.container import Container
 
 
 def options_for(c: Container) -> IngestOptions:

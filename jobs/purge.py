@@ -9,7 +9,7 @@ from idops.coverage.service import scrub_names
 from idops.substitutes.retention import purge
 
 if TYPE_CHECKING:
-    from idops.bootstrap import Container
+    from idops.container import Container
 
 
 async def run(c: Container) -> dict[str, int]:

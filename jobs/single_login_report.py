@@ -16,7 +16,7 @@ from idops.signins.service import ingest
 from jobs.ingest_signins import options_for
 
 if TYPE_CHECKING:
-    from idops.bootstrap import Container
+    from idops.container import Container
 
 
 async def run(c: Container) -> dict[str, int]:

@@ -23,7 +23,7 @@ from idops.directory.sync import TenantSyncResult, checkpoint, sync_tenants
 from idops.mfa import service
 
 if TYPE_CHECKING:
-    from idops.bootstrap import Container
+    from idops.container import Container
 
 log = structlog.get_logger("idops.jobs.sync_mfa")
 

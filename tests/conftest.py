@@ -22,6 +22,7 @@ from idops.auth.demo import DemoSigner, demo_claims
 from idops.config import Config, load_config
 from idops.kit.db import Base, Database
 from idops.migrations import upgrade
+from idops.uow import UnitOfWork
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO / "config"
@@ -77,6 +78,12 @@ async def db(clean_db: str) -> AsyncIterator[Database]:
     database = Database(clean_db)
     yield database
     await database.dispose()
+
+
+@pytest.fixture
+def uow(db: Database) -> UnitOfWork:
+    """A unit of work on the clean test database (services take one; ``async with uow:`` in a test reads)."""
+    return UnitOfWork(db)
 
 
 @pytest.fixture
@@ -156,10 +163,10 @@ class NoDirectories:
 @pytest.fixture
 async def api(config: Config) -> AsyncIterator[httpx.AsyncClient]:
     """The real app with its lifespan, in-process, without Graph."""
-    from idops.api.app import create_app
-    from idops.bootstrap import build_container
+    from idops.app import create_app
+    from idops.bootstrap import bootstrap
 
-    app = create_app(config, container_factory=lambda: build_container(config, directories=NoDirectories()))
+    app = create_app(config, container_factory=lambda: bootstrap(config, directories=NoDirectories()))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://idops.test") as client:

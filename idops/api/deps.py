@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 
 from idops.auth.scope import Caller, NoScope, resolve_scope
 from idops.auth.tokens import InvalidToken, TokenValidator
-from idops.bootstrap import Container
+from idops.container import Container
 from idops.kit.errors import Forbidden, Message, Unauthenticated
 from idops.uow import UnitOfWork
 

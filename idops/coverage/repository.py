@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date, datetime
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from idops.coverage.calculation import Account, Membership
 from idops.coverage.models import SingleLoginReport
 from idops.directory.models import DirectoryMembership, DirectoryUserRow
+from idops.kit.uow import Transactional
+from idops.signins.repository import SignInRepository
 
 _YIELD = 5000
 
@@ -111,3 +114,10 @@ class CoverageRepository:
 
     async def get(self, report_id: str) -> SingleLoginReport | None:
         return await self.session.get(SingleLoginReport, report_id)
+
+
+class CoverageUnitOfWork(Transactional, Protocol):
+    """The unit of work the coverage services receive (``idops.uow.UnitOfWork`` is one)."""
+
+    coverage: CoverageRepository
+    signins: SignInRepository

@@ -20,12 +20,12 @@ from idops.auth.scope import Caller
 from idops.config import Config
 from idops.coverage.calculation import AppUse, Calculator
 from idops.coverage.models import SingleLoginReport
+from idops.coverage.repository import CoverageUnitOfWork
 from idops.graph.errors import GraphError
 from idops.graph.port import DirectoryProvider
 from idops.kit.clock import to_helsinki
 from idops.kit.errors import Message, NotFound
 from idops.signins.service import utc_day
-from idops.uow import UnitOfWork
 
 log = structlog.get_logger("idops.coverage")
 
@@ -57,7 +57,7 @@ def report_day(at: datetime) -> date:
 
 
 async def generate(
-    uow: UnitOfWork,
+    uow: CoverageUnitOfWork,
     config: Config,
     directories: DirectoryProvider | None,
     now: datetime,
@@ -134,7 +134,7 @@ async def _sso_modes(
 # --- retention -------------------------------------------------------------------------------------
 
 
-async def scrub_names(uow: UnitOfWork, config: Config, now: datetime) -> int:
+async def scrub_names(uow: CoverageUnitOfWork, config: Config, now: datetime) -> int:
     """Remove the names and UPNs of persons with several accounts from stored runs older than the
     retention period (``policy.retention_days`` of each municipality, as for substitutes' personal
     data); every count stays, and the entries stay (without names) so their number still matches.
@@ -159,7 +159,7 @@ async def scrub_names(uow: UnitOfWork, config: Config, now: datetime) -> int:
 
 
 async def _scrub_run(
-    uow: UnitOfWork, report_id: str, keep: dict[str, timedelta], default: timedelta, now: datetime
+    uow: CoverageUnitOfWork, report_id: str, keep: dict[str, timedelta], default: timedelta, now: datetime
 ) -> int:
     scrubbed = 0
     row = await uow.coverage.get(report_id)
@@ -187,7 +187,7 @@ async def _scrub_run(
 
 
 async def view(
-    uow: UnitOfWork,
+    uow: CoverageUnitOfWork,
     caller: Caller,
     *,
     day: date | None = None,

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import chain
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Table, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from idops.directory.models import DirectoryMembership, DirectoryUserRow
 from idops.graph.parse import parse_datetime
+from idops.kit.uow import Transactional
 
 USERS: Table = DirectoryUserRow.__table__  # type: ignore[assignment]
 MEMBERSHIPS: Table = DirectoryMembership.__table__  # type: ignore[assignment]
@@ -226,3 +227,9 @@ class DirectoryRepository:
     async def checkpoint(self) -> None:
         """Copy the WAL into the database file beside other readers and writers (SQLite only)."""
         await self.session.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))
+
+
+class DirectoryUnitOfWork(Transactional, Protocol):
+    """The unit of work the directory services receive (``idops.uow.UnitOfWork`` is one)."""
+
+    directory: DirectoryRepository

@@ -39,11 +39,10 @@ import structlog
 
 from idops.config import Config
 from idops.directory.classify import GroupIndex, classify
-from idops.directory.repository import Encoder
+from idops.directory.repository import DirectoryUnitOfWork, Encoder
 from idops.graph.errors import GraphPremiumRequired
 from idops.graph.parse import parse_datetime
 from idops.graph.port import BulkUser, Directory, Page
-from idops.uow import UnitOfWork
 
 log = structlog.get_logger("idops.directory")
 T = TypeVar("T")
@@ -128,14 +127,14 @@ class _Writer:
     then any other connection's commit may do it, as before. ``close`` restores the connection.
     """
 
-    def __init__(self, uow: UnitOfWork, lock: asyncio.Lock | None) -> None:
+    def __init__(self, uow: DirectoryUnitOfWork, lock: asyncio.Lock | None) -> None:
         self.uow = uow
         self.lock = lock if uow.is_sqlite else None
-        self._open: tuple[contextlib.AsyncExitStack, UnitOfWork, float] | None = None
-        self._pinned: UnitOfWork | None = None
+        self._open: tuple[contextlib.AsyncExitStack, DirectoryUnitOfWork, float] | None = None
+        self._pinned: DirectoryUnitOfWork | None = None
 
     @contextlib.asynccontextmanager
-    async def session(self) -> AsyncIterator[UnitOfWork]:
+    async def session(self) -> AsyncIterator[DirectoryUnitOfWork]:
         if self.lock is None:
             async with self.uow:
                 yield self.uow
@@ -168,7 +167,9 @@ class _Writer:
             finally:
                 await pinned.close()
 
-    async def run(self, work: Callable[[UnitOfWork], Awaitable[None]], *, more_waiting: Callable[[], bool]) -> None:
+    async def run(
+        self, work: Callable[[DirectoryUnitOfWork], Awaitable[None]], *, more_waiting: Callable[[], bool]
+    ) -> None:
         if self._open is None:
             stack = contextlib.AsyncExitStack()
             session = await stack.enter_async_context(self.session())
@@ -304,13 +305,13 @@ class _Rows:
             finally:
                 taken.cancel()
 
-    async def finish(self, last: Callable[[UnitOfWork], Awaitable[int]]) -> int:
+    async def finish(self, last: Callable[[DirectoryUnitOfWork], Awaitable[int]]) -> int:
         """Write everything pending, then run ``last`` in the same transaction and commit it."""
         self._finishing = True  # the writer leaves its last transaction open for ``last``
         await self.flush(final=True)
         out: list[int] = []
 
-        async def run_last(uow: UnitOfWork) -> None:
+        async def run_last(uow: DirectoryUnitOfWork) -> None:
             out.append(await last(uow))
 
         await self.writer.run(run_last, more_waiting=lambda: False)
@@ -341,7 +342,7 @@ async def _write_batches(
     attributes: list[tuple[Any, ...]],
     registrations: list[tuple[Any, ...]],
     memberships: list[tuple[Any, ...]],
-    uow: UnitOfWork,
+    uow: DirectoryUnitOfWork,
 ) -> None:
     await uow.directory.upsert_users(whole)
     await uow.directory.upsert_user_attributes(attributes)
@@ -349,7 +350,7 @@ async def _write_batches(
     await uow.directory.upsert_memberships(memberships)
 
 
-async def _finish_run(uow: UnitOfWork, *, tenant_id: str, run: str) -> int:
+async def _finish_run(uow: DirectoryUnitOfWork, *, tenant_id: str, run: str) -> int:
     return await uow.directory.finish_run(tenant_id, run, report_complete=True)
 
 
@@ -363,7 +364,7 @@ def _registration_row(tenant_id: str, uid: str, upn: str, name: str, r: tuple[An
 
 
 async def sync_tenant(
-    uow: UnitOfWork,
+    uow: DirectoryUnitOfWork,
     directory: Directory,
     config: Config,
     tenant_id: str,
@@ -588,7 +589,7 @@ async def _sync_report(
     return n, oldest, newest, True
 
 
-async def checkpoint(uow: UnitOfWork) -> None:
+async def checkpoint(uow: DirectoryUnitOfWork) -> None:
     """Copy the WAL that the syncs' commits left into the database file (SQLite; elsewhere a no-op).
 
     A sync's own commits do not checkpoint (``_Writer``); call this once after ``sync_tenants``.
@@ -602,7 +603,7 @@ async def checkpoint(uow: UnitOfWork) -> None:
 
 
 async def sync_tenants(
-    uow: UnitOfWork,
+    uow: DirectoryUnitOfWork,
     directories: Any,
     config: Config,
     tenant_ids: Sequence[str],

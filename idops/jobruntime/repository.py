@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from idops.jobruntime.models import JobLease, JobRun
+from idops.kit.uow import Transactional
 
 
 class JobRepository:
@@ -71,9 +73,7 @@ class JobRepository:
         """Runs still 'running' while we hold the lease belong to a holder that died (its lease expired)."""
         await self.session.execute(
             update(JobRun)
-            .where(
-                JobRun.name == name, JobRun.outcome == "running", JobRun.id != current_run, JobRun.holder != holder
-            )
+            .where(JobRun.name == name, JobRun.outcome == "running", JobRun.id != current_run, JobRun.holder != holder)
             .values(outcome="abandoned", error="the process running it stopped (lease expired)", finished_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -101,3 +101,9 @@ class JobRepository:
     async def forget_runs_before(self, cutoff: datetime) -> int:
         result = await self.session.execute(delete(JobRun).where(JobRun.started_at < cutoff))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+class JobsUnitOfWork(Transactional, Protocol):
+    """The unit of work the jobruntime services receive (``idops.uow.UnitOfWork`` is one)."""
+
+    jobs: JobRepository

@@ -7,23 +7,37 @@ import contextlib
 import os
 import socket
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import structlog
 
+from idops.config import Config
 from idops.graph.retry import low_priority
 from idops.jobruntime.models import JobRun
-
-if TYPE_CHECKING:
-    from idops.bootstrap import Container
+from idops.jobruntime.repository import JobsUnitOfWork
+from idops.jobruntime.spec import JobSpec
+from idops.kit.clock import Clock
 
 log = structlog.get_logger("idops.jobs")
 
 
 class UnknownJob(Exception):
     pass
+
+
+class JobHost(Protocol):
+    """What the runtime needs of the process (``idops.container.Container`` is one); it is also what
+    each job's ``run`` receives."""
+
+    config: Config
+    clock: Clock
+    holder: str
+    jobs: Mapping[str, JobSpec]
+
+    def uow(self) -> JobsUnitOfWork: ...
 
 
 def make_holder_id() -> str:
@@ -45,7 +59,13 @@ class RunRecord:
     @classmethod
     def of(cls, row: JobRun) -> RunRecord:
         return cls(
-            row.id, row.name, row.trigger, row.started_at, row.finished_at, row.outcome, dict(row.counts or {}),
+            row.id,
+            row.name,
+            row.trigger,
+            row.started_at,
+            row.finished_at,
+            row.outcome,
+            dict(row.counts or {}),
             row.error,
         )
 
@@ -54,12 +74,17 @@ def _outcome(counts: dict[str, int]) -> str:
     return "partial" if counts.get("failed", 0) > 0 else "succeeded"
 
 
-async def start_run(c: Container, name: str, *, trigger: str, requested_by: str | None = None) -> RunRecord:
+async def start_run(c: JobHost, name: str, *, trigger: str, requested_by: str | None = None) -> RunRecord:
     """Record a run as 'running' (used by the API's ?wait=false so it can answer with the id)."""
     if name not in c.jobs:
         raise UnknownJob(name)
     row = JobRun(
-        name=name, trigger=trigger, holder=c.holder, started_at=c.clock.now(), outcome="running", counts={},
+        name=name,
+        trigger=trigger,
+        holder=c.holder,
+        started_at=c.clock.now(),
+        outcome="running",
+        counts={},
         requested_by=requested_by,
     )
     async with c.uow() as uow:
@@ -69,7 +94,7 @@ async def start_run(c: Container, name: str, *, trigger: str, requested_by: str 
 
 
 async def run_job(
-    c: Container,
+    c: JobHost,
     name: str,
     *,
     trigger: str,
@@ -117,7 +142,7 @@ async def run_job(
             await uow.commit()
 
 
-async def _heartbeat(c: Container, name: str, ttl: timedelta) -> None:
+async def _heartbeat(c: JobHost, name: str, ttl: timedelta) -> None:
     while True:
         await asyncio.sleep(max(1.0, ttl.total_seconds() / 3))
         async with c.uow() as uow:
@@ -125,20 +150,20 @@ async def _heartbeat(c: Container, name: str, ttl: timedelta) -> None:
             await uow.commit()
 
 
-async def _finish(c: Container, run_id: str, outcome: str, counts: dict[str, int], error: str | None) -> RunRecord:
+async def _finish(c: JobHost, run_id: str, outcome: str, counts: dict[str, int], error: str | None) -> RunRecord:
     async with c.uow() as uow:
         row = await uow.jobs.finish_run(run_id, outcome=outcome, counts=counts, error=error, now=c.clock.now())
         await uow.commit()
         return RunRecord.of(row)
 
 
-async def get_run(c: Container, run_id: str) -> RunRecord | None:
+async def get_run(c: JobHost, run_id: str) -> RunRecord | None:
     async with c.uow() as uow:
         row = await uow.jobs.get_run(run_id)
         return None if row is None else RunRecord.of(row)
 
 
-async def last_runs(c: Container) -> dict[str, RunRecord]:
+async def last_runs(c: JobHost) -> dict[str, RunRecord]:
     """The latest run of each job (by start time)."""
     async with c.uow() as uow:
         return {name: RunRecord.of(row) for name, row in (await uow.jobs.last_runs()).items()}

@@ -7,17 +7,13 @@ process builds the same schedule, and the database lease decides who actually ru
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from idops.jobruntime.runner import run_job
-
-if TYPE_CHECKING:
-    from idops.bootstrap import Container
+from idops.jobruntime.runner import JobHost, run_job
 
 
-def build_scheduler(c: Container) -> AsyncIOScheduler:
+def build_scheduler(c: JobHost) -> AsyncIOScheduler:
     s = c.config.settings.scheduler
     scheduler = AsyncIOScheduler(timezone=s.timezone)
     for name, spec in c.jobs.items():
@@ -36,7 +32,7 @@ def build_scheduler(c: Container) -> AsyncIOScheduler:
     return scheduler
 
 
-def next_runs(c: Container, now: datetime) -> dict[str, datetime | None]:
+def next_runs(c: JobHost, now: datetime) -> dict[str, datetime | None]:
     """Next fire time of every scheduled job, computed from the triggers themselves, so the
     API can answer even when the scheduler runs in another process."""
     s = c.config.settings.scheduler

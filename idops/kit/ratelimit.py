@@ -9,13 +9,8 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from typing import TYPE_CHECKING
 
-from idops.auth.scope import Caller
 from idops.kit.errors import Message, RateLimited
-
-if TYPE_CHECKING:
-    from idops.bootstrap import Container
 
 WINDOW = 3600.0
 
@@ -23,6 +18,17 @@ WINDOW = 3600.0
 class SlidingWindow:
     def __init__(self) -> None:
         self._hits: dict[tuple[str, str], deque[float]] = {}
+
+    def check(self, action: str, who: str, per_hour: int) -> None:
+        """Raise 429 with Retry-After when ``who`` exceeded ``per_hour`` for ``action``."""
+        wait = self.hit(action, who, per_hour, time.monotonic())
+        if wait is not None:
+            raise RateLimited(
+                retry_after=max(1, math.ceil(wait)),
+                detail=Message(
+                    "Liian monta pyyntöä; yritä myöhemmin uudelleen.", "Too many requests; try again later."
+                ),
+            )
 
     def hit(self, action: str, who: str, per_hour: int, now: float) -> float | None:
         """Record a hit; return seconds to wait when over the limit (the hit is not counted)."""
@@ -33,13 +39,3 @@ class SlidingWindow:
             return WINDOW - (now - q[0])
         q.append(now)
         return None
-
-
-def limit(c: Container, action: str, caller: Caller, per_hour: int) -> None:
-    """Raise 429 with Retry-After when ``caller`` exceeded ``per_hour`` for ``action``."""
-    wait = c.rate_limits.hit(action, f"{caller.tid}:{caller.oid}", per_hour, time.monotonic())
-    if wait is not None:
-        raise RateLimited(
-            retry_after=max(1, math.ceil(wait)),
-            detail=Message("Liian monta pyyntöä; yritä myöhemmin uudelleen.", "Too many requests; try again later."),
-        )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
@@ -29,7 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from idops.directory.models import DirectoryMembership as M
 from idops.directory.models import DirectoryUserRow as U
+from idops.kit.uow import Transactional
 from idops.mfa.models import MfaSnapshot as S
+from idops.signins.repository import SignInRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,3 +240,10 @@ class MfaRepository:
         if after is not None:
             stmt = stmt.where(tuple_(M.municipality, M.school, U.upn, U.user_id) > tuple_(*after))
         return [dict(r) for r in (await self.session.execute(stmt)).mappings()]
+
+
+class MfaUnitOfWork(Transactional, Protocol):
+    """The unit of work the mfa services receive (``idops.uow.UnitOfWork`` is one)."""
+
+    mfa: MfaRepository
+    signins: SignInRepository

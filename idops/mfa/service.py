@@ -24,7 +24,7 @@ from idops.directory.sync import TenantSyncResult
 from idops.kit.clock import to_helsinki
 from idops.kit.errors import BadRequest, Message, NotFound
 from idops.kit.pagination import decode_cursor, encode_cursor
-from idops.mfa.repository import Visible
+from idops.mfa.repository import MfaUnitOfWork, Visible
 from idops.mfa.schemas import (
     AsOf,
     BelowTarget,
@@ -41,7 +41,6 @@ from idops.mfa.schemas import (
     UserPage,
 )
 from idops.signins.service import utc_day
-from idops.uow import UnitOfWork
 
 log = structlog.get_logger("idops.mfa")
 
@@ -61,7 +60,7 @@ DIMENSIONS: tuple[Dimension, ...] = ("municipality", "school", "role")
 # ----------------------------------------------------------------------------------- snapshot
 
 
-async def write_snapshot(uow: UnitOfWork, config: Config, result: TenantSyncResult, day: date) -> int:
+async def write_snapshot(uow: MfaUnitOfWork, config: Config, result: TenantSyncResult, day: date) -> int:
     """Aggregate one tenant's mirror into ``day``'s snapshot rows (replacing that day's). Returns rows."""
     async with uow:
         n = await _write_snapshot(uow, config, result, day)
@@ -69,7 +68,7 @@ async def write_snapshot(uow: UnitOfWork, config: Config, result: TenantSyncResu
     return n
 
 
-async def _write_snapshot(uow: UnitOfWork, config: Config, result: TenantSyncResult, day: date) -> int:
+async def _write_snapshot(uow: MfaUnitOfWork, config: Config, result: TenantSyncResult, day: date) -> int:
     tenant_id = result.tenant_id
     munis = [m.key for m in config.region.municipalities_of_tenant(tenant_id)]
     rows = await uow.mfa.aggregate_tenant(tenant_id)
@@ -109,7 +108,7 @@ async def _write_snapshot(uow: UnitOfWork, config: Config, result: TenantSyncRes
     return len(out)
 
 
-async def other_users(uow: UnitOfWork, config: Config, tenant_id: str) -> OtherUsers:
+async def other_users(uow: MfaUnitOfWork, config: Config, tenant_id: str) -> OtherUsers:
     """The tenant's role-``other`` users from its mirror (call after the sync, like ``write_snapshot``)."""
     async with uow:
         c = await uow.mfa.aggregate_other(tenant_id)
@@ -232,7 +231,7 @@ def _min(values: Iterable[Any]) -> Any:
 
 
 async def summary(
-    uow: UnitOfWork,
+    uow: MfaUnitOfWork,
     config: Config,
     scope: Scope,
     *,
@@ -299,7 +298,7 @@ async def summary(
 
 
 async def trend(
-    uow: UnitOfWork,
+    uow: MfaUnitOfWork,
     config: Config,
     scope: Scope,
     *,
@@ -334,7 +333,7 @@ async def trend(
 
 
 async def users_without_mfa(
-    uow: UnitOfWork,
+    uow: MfaUnitOfWork,
     config: Config,
     scope: Scope,
     *,

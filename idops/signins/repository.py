@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from idops.kit.uow import Transactional
 from idops.signins.models import SignInDaily, SignInIngestion
 
 # (day, user_id, app_id) → [app_display_name, sign_ins, mfa_sign_ins, failed_sign_ins]
@@ -154,3 +155,9 @@ class SignInRepository:
         if name == "sqlite":
             return sqlite.insert(model)
         raise NotImplementedError(f"upsert is not implemented for {name}")
+
+
+class SignInsUnitOfWork(Transactional, Protocol):
+    """The unit of work the signins services receive (``idops.uow.UnitOfWork`` is one)."""
+
+    signins: SignInRepository

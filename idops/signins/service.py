@@ -30,8 +30,7 @@ import structlog
 
 from idops.graph.errors import GraphError, GraphPremiumRequired, GraphThrottled, GraphUnavailable
 from idops.graph.port import Directory, DirectoryProvider, SignIn
-from idops.signins.repository import DayCounts
-from idops.uow import UnitOfWork
+from idops.signins.repository import DayCounts, SignInsUnitOfWork
 
 log = structlog.get_logger("idops.signins")
 
@@ -128,7 +127,7 @@ def aggregate(pages: Iterable[SignIn], counts: DayCounts) -> int:
 
 
 async def ingest_tenant(
-    uow: UnitOfWork, directories: DirectoryProvider, tenant_id: str, now: datetime, options: IngestOptions
+    uow: SignInsUnitOfWork, directories: DirectoryProvider, tenant_id: str, now: datetime, options: IngestOptions
 ) -> TenantResult:
     """Bring one tenant's aggregate up to ``now - lag``. Never raises for Graph trouble: the result says."""
     result = TenantResult(tenant_id)
@@ -228,7 +227,7 @@ async def _cancel(ahead: deque[tuple[_Window, asyncio.Task[None]]]) -> int:
 
 
 async def _apply_chunk(
-    uow: UnitOfWork, tenant_id: str, counts: DayCounts, expected: datetime | None, end: datetime,
+    uow: SignInsUnitOfWork, tenant_id: str, counts: DayCounts, expected: datetime | None, end: datetime,
     now: datetime,
 ) -> None:
     """The atomic step: watermark compare-and-set first (it locks the row), then the counts."""
@@ -238,7 +237,7 @@ async def _apply_chunk(
 
 
 async def _fail(
-    uow: UnitOfWork, result: TenantResult, now: datetime, exc: BaseException, bound: structlog.BoundLogger
+    uow: SignInsUnitOfWork, result: TenantResult, now: datetime, exc: BaseException, bound: structlog.BoundLogger
 ) -> TenantResult:
     request_id = getattr(exc, "request_id", None)
     bound.warning("signins_ingestion_failed", error_type=type(exc).__name__, request_id=request_id)
@@ -251,7 +250,7 @@ async def _fail(
 
 
 async def ingest(
-    uow: UnitOfWork,
+    uow: SignInsUnitOfWork,
     directories: DirectoryProvider,
     tenant_ids: Iterable[str],
     now: datetime,

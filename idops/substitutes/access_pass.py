@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import structlog
 
@@ -20,12 +19,10 @@ from idops.graph.port import UserPatch
 from idops.kit.errors import Conflict, Message, PolicyViolation
 from idops.substitutes import policy
 from idops.substitutes.changes import visible_period
+from idops.substitutes.deps import SubstituteDeps
 from idops.substitutes.models import Status
 from idops.substitutes.passwords import random_password
-from idops.uow import UnitOfWork
-
-if TYPE_CHECKING:
-    from idops.bootstrap import Container
+from idops.substitutes.repository import SubstitutesUnitOfWork
 
 log = structlog.get_logger("idops.substitutes")
 
@@ -42,15 +39,17 @@ class IssuedCredential:
         return f"IssuedCredential(kind={self.kind!r}, valid_until={self.valid_until!r})"
 
 
-async def issue(uow: UnitOfWork, c: Container, caller: Caller, period_id: str) -> IssuedCredential:
+async def issue(uow: SubstitutesUnitOfWork, c: SubstituteDeps, caller: Caller, period_id: str) -> IssuedCredential:
     """Issue the substitute's sign-in code (TAP, or the one-time-password fallback). Raises typed errors."""
     period, person = await visible_period(uow, caller, period_id)
     now = c.clock.now()
     if period.status != Status.ACTIVE or not (period.starts_at <= now < period.ends_at) or not person.entra_user_id:
-        raise Conflict(Message(
-            "Kirjautumiskoodin voi antaa vain voimassa olevalle sijaistunnukselle.",
-            "A sign-in code can be issued only for an active substitute account.",
-        ))
+        raise Conflict(
+            Message(
+                "Kirjautumiskoodin voi antaa vain voimassa olevalle sijaistunnukselle.",
+                "A sign-in code can be issued only for an active substitute account.",
+            )
+        )
     found = c.config.region.school(period.school)
     assert found is not None
     eff = c.config.policy_for(*found)
@@ -64,24 +63,33 @@ async def issue(uow: UnitOfWork, c: Container, caller: Caller, period_id: str) -
             raise AccessPassPolicyDisabled("TAP policy disabled", status=400)
         lifetime = min(tap_pol.maximum_lifetime_in_minutes, minutes_left)
         if lifetime < tap_pol.minimum_lifetime_in_minutes:
-            raise PolicyViolation(Message(
-                "Sijaisuus päättyy liian pian kirjautumiskoodin antamiseen.",
-                "The substitution ends too soon for a sign-in code.",
-            ))
+            raise PolicyViolation(
+                Message(
+                    "Sijaisuus päättyy liian pian kirjautumiskoodin antamiseen.",
+                    "The substitution ends too soon for a sign-in code.",
+                )
+            )
         usable_once = tap_pol.is_usable_once or c.config.settings.substitutes.tap_usable_once
         tap = await directory.create_access_pass(
             person.entra_user_id, start=None, lifetime_minutes=lifetime, usable_once=usable_once
         )
-        issued = IssuedCredential(kind, tap.code, tap.start_date_time,
-                                  tap.start_date_time + timedelta(minutes=tap.lifetime_in_minutes), usable_once)
+        issued = IssuedCredential(
+            kind,
+            tap.code,
+            tap.start_date_time,
+            tap.start_date_time + timedelta(minutes=tap.lifetime_in_minutes),
+            usable_once,
+        )
         credential_id = tap.id
     except AccessPassPolicyDisabled:
         if c.config.settings.policy.credential_fallback != "one_time_password":
-            raise Conflict(Message(
-                "Kunnan väliaikaisen käyttöoikeustunnuksen (TAP) käytäntö ei salli koodia, "
-                "eikä varatapaa ole sallittu.",
-                "The tenant's Temporary Access Pass policy does not allow a pass and no fallback is configured.",
-            )) from None
+            raise Conflict(
+                Message(
+                    "Kunnan väliaikaisen käyttöoikeustunnuksen (TAP) käytäntö ei salli koodia, "
+                    "eikä varatapaa ole sallittu.",
+                    "The tenant's Temporary Access Pass policy does not allow a pass and no fallback is configured.",
+                )
+            ) from None
         kind = "one_time_password"
         secret = random_password()
         await directory.update_user(person.entra_user_id, UserPatch(password=secret))
@@ -90,10 +98,21 @@ async def issue(uow: UnitOfWork, c: Container, caller: Caller, period_id: str) -
     except GraphError:
         raise
     async with uow:
-        uow.audit.record(at=now, actor=caller.actor, action=f"{kind}_issued", subject_type="period",
-                         subject_id=period_id, person_id=person.id, school=period.school,
-                         details={"credential_id": credential_id, "valid_from": issued.valid_from.isoformat(),
-                                  "valid_until": issued.valid_until.isoformat(), "usable_once": issued.usable_once})
+        uow.audit.record(
+            at=now,
+            actor=caller.actor,
+            action=f"{kind}_issued",
+            subject_type="period",
+            subject_id=period_id,
+            person_id=person.id,
+            school=period.school,
+            details={
+                "credential_id": credential_id,
+                "valid_from": issued.valid_from.isoformat(),
+                "valid_until": issued.valid_until.isoformat(),
+                "usable_once": issued.usable_once,
+            },
+        )
         await uow.commit()
     log.info("credential_issued", period_id=period_id, kind=kind)
     return issued

@@ -16,7 +16,7 @@ from idops.graph.port import Directory, DirectoryUser
 from idops.kit.errors import Conflict, Message
 from idops.substitutes import names
 from idops.substitutes.models import SubstitutePerson
-from idops.uow import UnitOfWork
+from idops.substitutes.repository import SubstitutesUnitOfWork
 
 log = structlog.get_logger("idops.substitutes")
 
@@ -36,7 +36,7 @@ async def own_account(directory: Directory, person: SubstitutePerson) -> Directo
     return user if user.employee_id == person.id else None
 
 
-async def adopt_lost_account(uow: UnitOfWork, directory: Directory, person: SubstitutePerson) -> str | None:
+async def adopt_lost_account(uow: SubstitutesUnitOfWork, directory: Directory, person: SubstitutePerson) -> str | None:
     """Record the person's account if Graph has one idops never recorded. Returns the person's
     account id (None when there is none). Raises ``GraphError`` when Graph cannot tell."""
     if person.entra_user_id:
@@ -54,7 +54,9 @@ async def adopt_lost_account(uow: UnitOfWork, directory: Directory, person: Subs
     return user.id
 
 
-async def reserve_upn(uow: UnitOfWork, person: SubstitutePerson, domain: str, *, skip: set[str] | None = None) -> None:
+async def reserve_upn(
+    uow: SubstitutesUnitOfWork, person: SubstitutePerson, domain: str, *, skip: set[str] | None = None
+) -> None:
     """Pick the first UPN not used by any idops person of the tenant (Entra collisions come later)."""
     # The prefix all numbered candidates share: a shortened long name ("aleksandra-ka.…2") no longer
     # starts with its unshortened base, so base[:20] missed earlier holders and the insert hit the unique key.

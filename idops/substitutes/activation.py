@@ -4,21 +4,18 @@ cut short (by a Graph outage or a crash)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
 
 from idops.graph.port import AccountChange, ChangeResult
 from idops.substitutes.access import target
 from idops.substitutes.counts import Counts
+from idops.substitutes.deps import SubstituteDeps
 from idops.substitutes.ending import load_people
 from idops.substitutes.models import Status
 from idops.substitutes.provisioning import provision
-from idops.uow import UnitOfWork
-
-if TYPE_CHECKING:
-    from idops.bootstrap import Container
+from idops.substitutes.repository import SubstitutesUnitOfWork
 
 
-async def activate_due(uow: UnitOfWork, c: Container, *, actor: str = "job:activate") -> dict[str, int]:
+async def activate_due(uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "job:activate") -> dict[str, int]:
     """Enable accounts whose period has started; resume provisioning whose next attempt is due."""
     counts = Counts()
     now = c.clock.now()
@@ -41,8 +38,11 @@ async def activate_due(uow: UnitOfWork, c: Container, *, actor: str = "job:activ
             )
     results: dict[str, ChangeResult] = {}
     for tenant, changes in by_tenant.items():
-        results.update(await c.directories.for_tenant(tenant).apply_account_changes(
-            changes, leave_date_allowed=c.leave_dates.allowed(tenant)))
+        results.update(
+            await c.directories.for_tenant(tenant).apply_account_changes(
+                changes, leave_date_allowed=c.leave_dates.allowed(tenant)
+            )
+        )
     async with uow:
         for p in starting:
             res = results.get(persons[p.person_id].entra_user_id or "")
@@ -50,9 +50,16 @@ async def activate_due(uow: UnitOfWork, c: Container, *, actor: str = "job:activ
                 counts.add("failed")
                 continue
             if await uow.substitutes.transition(p.id, [Status.SCHEDULED], status=Status.ACTIVE, activated_at=now):
-                uow.audit.record(at=now, actor=actor, action="activated", subject_type="period", subject_id=p.id,
-                                 person_id=p.person_id, school=p.school,
-                                 details={"late_seconds": int((now - p.starts_at).total_seconds())})
+                uow.audit.record(
+                    at=now,
+                    actor=actor,
+                    action="activated",
+                    subject_type="period",
+                    subject_id=p.id,
+                    person_id=p.person_id,
+                    school=p.school,
+                    details={"late_seconds": int((now - p.starts_at).total_seconds())},
+                )
                 counts.add("activated")
         await uow.commit()
     return counts.as_dict()

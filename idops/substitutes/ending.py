@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import structlog
 
@@ -21,6 +20,7 @@ from idops.graph.port import AccountChange, ChangeResult, ManagedMarker
 from idops.substitutes.access import school_groups, target
 from idops.substitutes.accounts import adopt_lost_account
 from idops.substitutes.counts import Counts
+from idops.substitutes.deps import SubstituteDeps
 from idops.substitutes.models import (
     ENDED,
     LIVE,
@@ -29,10 +29,7 @@ from idops.substitutes.models import (
     SubstitutePeriod,
     SubstitutePerson,
 )
-from idops.uow import UnitOfWork
-
-if TYPE_CHECKING:
-    from idops.bootstrap import Container
+from idops.substitutes.repository import SubstitutesUnitOfWork
 
 log = structlog.get_logger("idops.substitutes")
 
@@ -43,14 +40,14 @@ log = structlog.get_logger("idops.substitutes")
 RECHECK_AFTER_END = 2 * PROVISIONING_CLAIM
 
 
-def managed_marker(c: Container) -> ManagedMarker:
+def managed_marker(c: SubstituteDeps) -> ManagedMarker:
     """How accounts idops manages are marked (the configured extension attribute)."""
     s_cfg = c.config.settings.substitutes
     return ManagedMarker(s_cfg.marker_attribute, s_cfg.marker_value)
 
 
 async def load_people(
-    uow: UnitOfWork, person_ids: Sequence[str]
+    uow: SubstitutesUnitOfWork, person_ids: Sequence[str]
 ) -> tuple[dict[str, SubstitutePerson], dict[str, list[SubstitutePeriod]]]:
     """Persons and all their periods, in a constant number of queries (chunks of 500 ids)."""
     async with uow:
@@ -60,7 +57,7 @@ async def load_people(
 
 
 async def end_access(
-    uow: UnitOfWork, c: Container, period_ids: Sequence[str], *, actor: str, force: bool = False
+    uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_ids: Sequence[str], *, actor: str, force: bool = False
 ) -> dict[str, int]:
     """Take away the access of periods whose end has come (expiry) or was brought forward (revoke).
 
@@ -99,22 +96,28 @@ async def end_access(
                 g, k = school_groups(c.config, q.school)
                 groups |= g
                 skus |= k
-        by_tenant[person.tenant_id].append(AccountChange(
-            person.entra_user_id,
-            enabled=False if not want.enabled else None,
-            revoke_sessions=not want.enabled,
-            remove_groups=tuple(sorted(groups - want.groups)),
-            remove_skus=tuple(sorted(skus - want.skus)),
-            leave_date=want.leave_date if want.enabled else None,
-        ))
+        by_tenant[person.tenant_id].append(
+            AccountChange(
+                person.entra_user_id,
+                enabled=False if not want.enabled else None,
+                revoke_sessions=not want.enabled,
+                remove_groups=tuple(sorted(groups - want.groups)),
+                remove_skus=tuple(sorted(skus - want.skus)),
+                leave_date=want.leave_date if want.enabled else None,
+            )
+        )
         change_of[person_id] = person.entra_user_id
 
     results: dict[str, ChangeResult] = {}
-    outcomes = await asyncio.gather(*(
-        c.directories.for_tenant(tenant).apply_account_changes(
-            changes, leave_date_allowed=c.leave_dates.allowed(tenant))
-        for tenant, changes in by_tenant.items()
-    ), return_exceptions=True)
+    outcomes = await asyncio.gather(
+        *(
+            c.directories.for_tenant(tenant).apply_account_changes(
+                changes, leave_date_allowed=c.leave_dates.allowed(tenant)
+            )
+            for tenant, changes in by_tenant.items()
+        ),
+        return_exceptions=True,
+    )
     for tenant, outcome in zip(by_tenant, outcomes, strict=True):
         if isinstance(outcome, BaseException):
             log.warning("end_access_tenant_failed", tenant=tenant, error=type(outcome).__name__)
@@ -133,8 +136,11 @@ async def end_access(
                 continue
             final = Status.REVOKED if period.revoked_at else (Status.MISSING if res and res.gone else Status.EXPIRED)
             changed = await uow.substitutes.transition(
-                period.id, [*LIVE] if not force else [*LIVE, *ENDED, Status.FAILED],
-                status=final if period.status in LIVE else period.status, ended_at=now, next_attempt_at=None,
+                period.id,
+                [*LIVE] if not force else [*LIVE, *ENDED, Status.FAILED],
+                status=final if period.status in LIVE else period.status,
+                ended_at=now,
+                next_attempt_at=None,
             )
             if changed:
                 if res and res.gone and owner is not None:
@@ -142,8 +148,13 @@ async def end_access(
                     if row is not None:
                         row.account_deleted_at = now
                 uow.audit.record(
-                    at=now, actor=actor, action=final.value, subject_type="period", subject_id=period.id,
-                    person_id=period.person_id, school=period.school,
+                    at=now,
+                    actor=actor,
+                    action=final.value,
+                    subject_type="period",
+                    subject_id=period.id,
+                    person_id=period.person_id,
+                    school=period.school,
                     details={"disabled": bool(user_id), "late_seconds": int((now - period.ends_at).total_seconds())},
                 )
                 counts.add(final.value)
@@ -153,15 +164,19 @@ async def end_access(
     return counts.as_dict()
 
 
-async def expire_due(uow: UnitOfWork, c: Container, *, actor: str = "job:expire", batch_size: int = 1000
-                     ) -> dict[str, int]:
+async def expire_due(
+    uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "job:expire", batch_size: int = 1000
+) -> dict[str, int]:
     """Every live period whose end is due or overdue loses its access."""
     total = Counts()
     seen: set[str] = set()
     while True:
         async with uow:
-            due = [p for p in await uow.substitutes.due(list(LIVE), ends_before=c.clock.now(), limit=batch_size)
-                   if p.id not in seen]
+            due = [
+                p
+                for p in await uow.substitutes.due(list(LIVE), ends_before=c.clock.now(), limit=batch_size)
+                if p.id not in seen
+            ]
         if not due:
             break
         seen.update(p.id for p in due)
@@ -171,7 +186,9 @@ async def expire_due(uow: UnitOfWork, c: Container, *, actor: str = "job:expire"
     return total.as_dict()
 
 
-async def recheck_recent_ends(uow: UnitOfWork, c: Container, *, actor: str = "job:expire") -> dict[str, int]:
+async def recheck_recent_ends(
+    uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "job:expire"
+) -> dict[str, int]:
     """Disable accounts enabled again after their period ended (see ``RECHECK_AFTER_END``).
 
     One listing of the tenant's enabled idops-marked accounts, matched to persons whose periods ended
@@ -216,10 +233,15 @@ async def recheck_recent_ends(uow: UnitOfWork, c: Container, *, actor: str = "jo
                     counts.add("failed")
                     continue
                 person = found[user_id]
-                uow.audit.record(at=now, actor=actor, action="re_disabled", subject_type="person",
-                                 subject_id=person.id, person_id=person.id,
-                                 details={"tenant_id": tenant_id, "entra_user_id": user_id,
-                                          "reason": "enabled_after_end"})
+                uow.audit.record(
+                    at=now,
+                    actor=actor,
+                    action="re_disabled",
+                    subject_type="person",
+                    subject_id=person.id,
+                    person_id=person.id,
+                    details={"tenant_id": tenant_id, "entra_user_id": user_id, "reason": "enabled_after_end"},
+                )
                 log.warning("re_disabled_after_end", person_id=person.id)
                 counts.add("re_disabled")
             await uow.commit()

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import structlog
 
 from idops.graph.errors import GraphError, GraphNotFound
 from idops.substitutes.counts import Counts
+from idops.substitutes.deps import SubstituteDeps
 from idops.substitutes.models import Status, SubstitutePeriod
 from idops.substitutes.policy import fmt, fmt_en
-from idops.uow import UnitOfWork
-
-if TYPE_CHECKING:
-    from idops.bootstrap import Container
+from idops.substitutes.repository import SubstitutesUnitOfWork
 
 log = structlog.get_logger("idops.substitutes")
 
 
-async def notify_expiring(uow: UnitOfWork, c: Container, *, actor: str = "job:notify_expiring") -> dict[str, int]:
+async def notify_expiring(
+    uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "job:notify_expiring"
+) -> dict[str, int]:
     """E-mail the school's principals once, a configured time before an account ends."""
     counts = Counts()
     now = c.clock.now()
@@ -46,7 +45,8 @@ async def notify_expiring(uow: UnitOfWork, c: Container, *, actor: str = "job:no
                         recipients.append(user.mail)
                 if recipients:
                     await directory.send_mail(
-                        municipality.notification_sender, recipients,
+                        municipality.notification_sender,
+                        recipients,
                         "Sijaistunnus päättymässä / Substitute account ending",
                         _notice_text(period, school.name),
                     )
@@ -61,8 +61,15 @@ async def notify_expiring(uow: UnitOfWork, c: Container, *, actor: str = "job:no
             counts.add("not_configured")
         async with uow:
             if await uow.substitutes.transition(period.id, [Status.ACTIVE, Status.SCHEDULED], notified_at=now):
-                uow.audit.record(at=now, actor=actor, action="expiry_notice", subject_type="period",
-                                 subject_id=period.id, person_id=period.person_id, school=period.school)
+                uow.audit.record(
+                    at=now,
+                    actor=actor,
+                    action="expiry_notice",
+                    subject_type="period",
+                    subject_id=period.id,
+                    person_id=period.person_id,
+                    school=period.school,
+                )
             await uow.commit()
     return counts.as_dict()
 

@@ -11,7 +11,6 @@ time; permanent ones clean up what was half-created and end in ``failed``.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import structlog
 
@@ -19,6 +18,7 @@ from idops.graph.errors import GraphConflict, GraphError, GraphForbidden, GraphN
 from idops.graph.port import AccountChange, Directory, DirectoryUser, NewUser
 from idops.substitutes.access import school_groups, target
 from idops.substitutes.accounts import adopt_lost_account, own_account, reserve_upn
+from idops.substitutes.deps import SubstituteDeps
 from idops.substitutes.ending import end_access
 from idops.substitutes.models import (
     LIVE,
@@ -29,10 +29,7 @@ from idops.substitutes.models import (
     SubstitutePerson,
 )
 from idops.substitutes.passwords import random_password
-from idops.uow import UnitOfWork
-
-if TYPE_CHECKING:
-    from idops.bootstrap import Container
+from idops.substitutes.repository import SubstitutesUnitOfWork
 
 log = structlog.get_logger("idops.substitutes")
 
@@ -47,7 +44,7 @@ class _Permanent(Exception):
     pass
 
 
-async def provision(uow: UnitOfWork, c: Container, period_id: str, *, claimed: bool = False) -> None:
+async def provision(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_id: str, *, claimed: bool = False) -> None:
     """Move one period forward as far as it can go now. Safe to call repeatedly and after crashes."""
     now = c.clock.now()
     if not claimed:
@@ -69,7 +66,9 @@ async def provision(uow: UnitOfWork, c: Container, period_id: str, *, claimed: b
         await _fail_and_clean(uow, c, period_id, str(exc))
 
 
-async def _load(uow: UnitOfWork, period_id: str) -> tuple[SubstitutePeriod, SubstitutePerson, list[SubstitutePeriod]]:
+async def _load(
+    uow: SubstitutesUnitOfWork, period_id: str
+) -> tuple[SubstitutePeriod, SubstitutePerson, list[SubstitutePeriod]]:
     async with uow:
         pair = await uow.substitutes.period_with_person(period_id)
         if pair is None:
@@ -78,7 +77,7 @@ async def _load(uow: UnitOfWork, period_id: str) -> tuple[SubstitutePeriod, Subs
         return period, person, list(await uow.substitutes.periods_of_person(person.id))
 
 
-async def _provision_steps(uow: UnitOfWork, c: Container, period_id: str) -> None:
+async def _provision_steps(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_id: str) -> None:
     period, person, periods = await _load(uow, period_id)
     if period.status not in (Status.REQUESTED, Status.PROVISIONING):
         return
@@ -99,9 +98,17 @@ async def _provision_steps(uow: UnitOfWork, c: Container, period_id: str) -> Non
             row.entra_user_id, row.account_deleted_at = user.id, None
             row.user_principal_name = user.user_principal_name
             ok = await uow.substitutes.transition(period_id, LIVE, step=ProvisionStep.ACCOUNT_READY)
-            uow.audit.record(at=c.clock.now(), actor="idops", action=f"account_{how}", subject_type="period",
-                             subject_id=period_id, person_id=person.id, school=period.school,
-                             details={"entra_user_id": user.id}, personal={"upn": user.user_principal_name})
+            uow.audit.record(
+                at=c.clock.now(),
+                actor="idops",
+                action=f"account_{how}",
+                subject_type="period",
+                subject_id=period_id,
+                person_id=person.id,
+                school=period.school,
+                details={"entra_user_id": user.id},
+                personal={"upn": user.user_principal_name},
+            )
             await uow.commit()
         if not ok:
             await _end_if_no_longer_live(uow, c, period_id)
@@ -113,15 +120,20 @@ async def _provision_steps(uow: UnitOfWork, c: Container, period_id: str) -> Non
         want = target(c.config, periods, c.clock.now())
         groups, skus = school_groups(c.config, period.school)
         change = AccountChange(
-            person.entra_user_id, add_groups=tuple(sorted(groups)), add_skus=tuple(sorted(skus)),
+            person.entra_user_id,
+            add_groups=tuple(sorted(groups)),
+            add_skus=tuple(sorted(skus)),
         )
         if not created_now:  # a reused or restored account: set enabled/leave date for the new period
             change.enabled = want.enabled
             change.leave_date = want.leave_date
-        result = (await directory.apply_account_changes(
-            [change], leave_date_allowed=c.leave_dates.allowed(period.tenant_id),
-            replication_wait=c.config.settings.graph.replication_wait_seconds,
-        ))[person.entra_user_id]
+        result = (
+            await directory.apply_account_changes(
+                [change],
+                leave_date_allowed=c.leave_dates.allowed(period.tenant_id),
+                replication_wait=c.config.settings.graph.replication_wait_seconds,
+            )
+        )[person.entra_user_id]
         if result.gone:
             async with uow:
                 row = await uow.substitutes.get_person(person.id)
@@ -149,20 +161,36 @@ async def _provision_steps(uow: UnitOfWork, c: Container, period_id: str) -> Non
         status = Status.ACTIVE if running else Status.SCHEDULED
         async with uow:
             ok = await uow.substitutes.transition(
-                period_id, [Status.REQUESTED, Status.PROVISIONING], status=status, step=ProvisionStep.DONE,
-                next_attempt_at=None, last_error=None, activated_at=now if running else None,
+                period_id,
+                [Status.REQUESTED, Status.PROVISIONING],
+                status=status,
+                step=ProvisionStep.DONE,
+                next_attempt_at=None,
+                last_error=None,
+                activated_at=now if running else None,
             )
             if ok:
-                uow.audit.record(at=now, actor="idops", action="provisioned", subject_type="period",
-                                 subject_id=period_id, person_id=person.id, school=period.school,
-                                 details={"status": status.value})
+                uow.audit.record(
+                    at=now,
+                    actor="idops",
+                    action="provisioned",
+                    subject_type="period",
+                    subject_id=period_id,
+                    person_id=person.id,
+                    school=period.school,
+                    details={"status": status.value},
+                )
             await uow.commit()
         if not ok:
             await _end_if_no_longer_live(uow, c, period_id)
 
 
 async def _ensure_account(
-    uow: UnitOfWork, c: Container, directory: Directory, person: SubstitutePerson, periods: list[SubstitutePeriod]
+    uow: SubstitutesUnitOfWork,
+    c: SubstituteDeps,
+    directory: Directory,
+    person: SubstitutePerson,
+    periods: list[SubstitutePeriod],
 ) -> tuple[DirectoryUser, str]:
     """The person's one account: reused if it exists, restored if soft-deleted, else created."""
     try:
@@ -182,7 +210,11 @@ async def _ensure_account(
 
 
 async def _create(
-    uow: UnitOfWork, c: Container, directory: Directory, person: SubstitutePerson, periods: list[SubstitutePeriod]
+    uow: SubstitutesUnitOfWork,
+    c: SubstituteDeps,
+    directory: Directory,
+    person: SubstitutePerson,
+    periods: list[SubstitutePeriod],
 ) -> DirectoryUser:
     s_cfg = c.config.settings.substitutes
     tried: set[str] = set()
@@ -192,10 +224,16 @@ async def _create(
         want = target(c.config, periods, c.clock.now())
         assert person.user_principal_name and person.mail_nickname
         new = NewUser(
-            user_principal_name=person.user_principal_name, display_name=person.display_name or person.surname,
-            mail_nickname=person.mail_nickname, given_name=person.given_name, surname=person.surname,
-            account_enabled=want.enabled, password=random_password(), usage_location=s_cfg.usage_location,
-            employee_type=s_cfg.employee_type, employee_id=person.id,
+            user_principal_name=person.user_principal_name,
+            display_name=person.display_name or person.surname,
+            mail_nickname=person.mail_nickname,
+            given_name=person.given_name,
+            surname=person.surname,
+            account_enabled=want.enabled,
+            password=random_password(),
+            usage_location=s_cfg.usage_location,
+            employee_type=s_cfg.employee_type,
+            employee_id=person.id,
             employee_leave_date_time=want.leave_date if c.leave_dates.allowed(person.tenant_id) else None,
             extension_attributes={s_cfg.marker_attribute: s_cfg.marker_value},
             other_mails=(person.email,) if person.email else (),
@@ -227,7 +265,9 @@ def _backoff(attempts: int) -> timedelta:
     return min(timedelta(minutes=15), timedelta(seconds=15 * 2 ** min(attempts, 6)))
 
 
-async def _retry_later(uow: UnitOfWork, c: Container, period_id: str, error: str, *, cleanup: bool = False) -> None:
+async def _retry_later(
+    uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_id: str, error: str, *, cleanup: bool = False
+) -> None:
     """Defer to a later attempt (the ``activate`` job resumes it). Gives up after MAX_ATTEMPTS."""
     async with uow:
         period = await uow.substitutes.get_period(period_id)
@@ -240,16 +280,22 @@ async def _retry_later(uow: UnitOfWork, c: Container, period_id: str, error: str
             period.status, period.next_attempt_at = Status.PROVISIONING, c.clock.now() + _backoff(attempts)
             if cleanup:
                 period.step = ProvisionStep.CLEANUP
-            uow.audit.record(at=c.clock.now(), actor="idops", action="provisioning_retry", subject_type="period",
-                             subject_id=period_id, school=period.school,
-                             details={"attempt": attempts, "error": error[:200], "cleanup": cleanup})
+            uow.audit.record(
+                at=c.clock.now(),
+                actor="idops",
+                action="provisioning_retry",
+                subject_type="period",
+                subject_id=period_id,
+                school=period.school,
+                details={"attempt": attempts, "error": error[:200], "cleanup": cleanup},
+            )
             await uow.commit()
             log.info("provisioning_deferred", period_id=period_id, attempt=attempts, cleanup=cleanup)
             return
     await _fail_and_clean(uow, c, period_id, f"gave up after {MAX_ATTEMPTS} attempts: {error}")
 
 
-async def _fail_and_clean(uow: UnitOfWork, c: Container, period_id: str, error: str) -> None:
+async def _fail_and_clean(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_id: str, error: str) -> None:
     """End in ``failed`` with nothing half-created left behind in Entra. If the clean-up itself cannot
     reach Graph, the period waits in step ``cleanup`` and the clean-up is retried — never forgotten."""
     period, person, periods = await _load(uow, period_id)
@@ -266,10 +312,19 @@ async def _fail_and_clean(uow: UnitOfWork, c: Container, period_id: str, error: 
         elif person.entra_user_id:
             want = target(c.config, others, now)
             groups, skus = school_groups(c.config, period.school)
-            res = (await directory.apply_account_changes([AccountChange(
-                person.entra_user_id, enabled=want.enabled,
-                remove_groups=tuple(sorted(groups - want.groups)), remove_skus=tuple(sorted(skus - want.skus)),
-            )], leave_date_allowed=False))[person.entra_user_id]
+            res = (
+                await directory.apply_account_changes(
+                    [
+                        AccountChange(
+                            person.entra_user_id,
+                            enabled=want.enabled,
+                            remove_groups=tuple(sorted(groups - want.groups)),
+                            remove_skus=tuple(sorted(skus - want.skus)),
+                        )
+                    ],
+                    leave_date_allowed=False,
+                )
+            )[person.entra_user_id]
             if not (res.ok or res.gone):
                 raise _Transient("; ".join(res.errors))
     except (GraphError, _Transient) as exc:
@@ -280,14 +335,23 @@ async def _fail_and_clean(uow: UnitOfWork, c: Container, period_id: str, error: 
             row = await uow.substitutes.get_person(person.id)
             if row is not None and row.entra_user_id:
                 row.entra_user_id, row.account_deleted_at = None, now
-        if await uow.substitutes.transition(period_id, LIVE, status=Status.FAILED, next_attempt_at=None,
-                                            last_error=error[:500]):
-            uow.audit.record(at=now, actor="idops", action="failed", subject_type="period", subject_id=period_id,
-                             person_id=person.id, school=period.school, details={"reason": error[:300]})
+        if await uow.substitutes.transition(
+            period_id, LIVE, status=Status.FAILED, next_attempt_at=None, last_error=error[:500]
+        ):
+            uow.audit.record(
+                at=now,
+                actor="idops",
+                action="failed",
+                subject_type="period",
+                subject_id=period_id,
+                person_id=person.id,
+                school=period.school,
+                details={"reason": error[:300]},
+            )
         await uow.commit()
     log.warning("provisioning_failed", period_id=period_id, error=error[:300])
 
 
-async def _end_if_no_longer_live(uow: UnitOfWork, c: Container, period_id: str) -> None:
+async def _end_if_no_longer_live(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_id: str) -> None:
     """Provisioning lost a race with revoke/expiry: make sure the account ends up without access."""
     await end_access(uow, c, [period_id], actor="idops", force=True)

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import structlog
 
 from idops.graph.errors import GraphError, GraphNotFound
 from idops.graph.port import AccountChange
 from idops.substitutes.access import is_running
 from idops.substitutes.counts import Counts
+from idops.substitutes.deps import SubstituteDeps
 from idops.substitutes.ending import load_people, managed_marker
 from idops.substitutes.models import LIVE, Status
-from idops.uow import UnitOfWork
-
-if TYPE_CHECKING:
-    from idops.bootstrap import Container
+from idops.substitutes.repository import SubstitutesUnitOfWork
 
 log = structlog.get_logger("idops.substitutes")
 
 
-async def reconcile(uow: UnitOfWork, c: Container, *, actor: str = "job:reconcile") -> dict[str, int]:
+async def reconcile(uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "job:reconcile") -> dict[str, int]:
     """Repair drift between Entra and idops' records:
 
     - an account enabled although none of its periods is running → disabled again (audited);
@@ -61,10 +57,15 @@ async def reconcile(uow: UnitOfWork, c: Container, *, actor: str = "job:reconcil
             async with uow:
                 for user in orphans:
                     if await uow.substitutes.upsert_orphan(tenant_id, user.id, user.user_principal_name, now):
-                        uow.audit.record(at=now, actor=actor, action="orphan_found", subject_type="orphan",
-                                         subject_id=user.id,
-                                         details={"tenant_id": tenant_id, "enabled": user.account_enabled},
-                                         personal={"upn": user.user_principal_name})
+                        uow.audit.record(
+                            at=now,
+                            actor=actor,
+                            action="orphan_found",
+                            subject_type="orphan",
+                            subject_id=user.id,
+                            details={"tenant_id": tenant_id, "enabled": user.account_enabled},
+                            personal={"upn": user.user_principal_name},
+                        )
                         counts.add("orphans_found")
                 await uow.commit()
         if to_disable:
@@ -75,10 +76,15 @@ async def reconcile(uow: UnitOfWork, c: Container, *, actor: str = "job:reconcil
                         counts.add("failed")
                         continue
                     owner = known.get(user_id)
-                    uow.audit.record(at=now, actor=actor, action=reasons[user_id],
-                                     subject_type="person" if owner else "orphan",
-                                     subject_id=owner.id if owner else user_id,
-                                     person_id=owner.id if owner else None, details={"tenant_id": tenant_id})
+                    uow.audit.record(
+                        at=now,
+                        actor=actor,
+                        action=reasons[user_id],
+                        subject_type="person" if owner else "orphan",
+                        subject_id=owner.id if owner else user_id,
+                        person_id=owner.id if owner else None,
+                        details={"tenant_id": tenant_id},
+                    )
                     counts.add(reasons[user_id])
                 await uow.commit()
         # Accounts idops knows that Entra no longer lists: deleted by someone else?
@@ -99,9 +105,16 @@ async def reconcile(uow: UnitOfWork, c: Container, *, actor: str = "job:reconcil
             async with uow:
                 for p in live:
                     if await uow.substitutes.transition(p.id, list(LIVE), status=Status.MISSING, ended_at=now):
-                        uow.audit.record(at=now, actor=actor, action="missing", subject_type="period",
-                                         subject_id=p.id, person_id=person.id, school=p.school,
-                                         details={"entra_user_id": user_id})
+                        uow.audit.record(
+                            at=now,
+                            actor=actor,
+                            action="missing",
+                            subject_type="period",
+                            subject_id=p.id,
+                            person_id=person.id,
+                            school=p.school,
+                            details={"entra_user_id": user_id},
+                        )
                         counts.add("missing")
                 await uow.commit()
     return counts.as_dict()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from idops.audit.repository import AuditRepository
+from idops.kit.uow import Transactional
 from idops.substitutes.models import (
     ENDED,
     LIVE,
@@ -309,3 +311,10 @@ class SubstituteRepository:
     async def forget_idempotency_before(self, cutoff: datetime) -> int:
         result = await self.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+class SubstitutesUnitOfWork(Transactional, Protocol):
+    """The unit of work the substitutes services receive (``idops.uow.UnitOfWork`` is one)."""
+
+    substitutes: SubstituteRepository
+    audit: AuditRepository

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import structlog
 
@@ -19,6 +18,7 @@ from idops.kit.errors import Conflict, Message, NotFound
 from idops.substitutes import names, policy
 from idops.substitutes.access import school_groups
 from idops.substitutes.accounts import reserve_upn
+from idops.substitutes.deps import SubstituteDeps
 from idops.substitutes.models import (
     PROVISIONING_CLAIM,
     IdempotencyRecord,
@@ -28,11 +28,8 @@ from idops.substitutes.models import (
     SubstitutePerson,
 )
 from idops.substitutes.provisioning import provision
+from idops.substitutes.repository import SubstitutesUnitOfWork
 from idops.substitutes.schemas import SubstituteRequest
-from idops.uow import UnitOfWork
-
-if TYPE_CHECKING:
-    from idops.bootstrap import Container
 
 log = structlog.get_logger("idops.substitutes")
 
@@ -69,7 +66,7 @@ def request_hash(body: SubstituteRequest) -> str:
 
 
 async def request_substitute(
-    uow: UnitOfWork, c: Container, caller: Caller, body: SubstituteRequest, idempotency_key: str | None
+    uow: SubstitutesUnitOfWork, c: SubstituteDeps, caller: Caller, body: SubstituteRequest, idempotency_key: str | None
 ) -> RequestResult:
     """Validate and durably record a request, then provision it. Raises typed domain errors."""
     if not caller.scope.sees_school(body.school):
@@ -97,9 +94,7 @@ async def request_substitute(
                     return RequestResult(record.period_id, created=False)
         person = await _person_for(uow, c, caller, body, municipality)
         if body.person_id:
-            duplicate = await uow.substitutes.find_overlapping_for_person(
-                person.id, body.school, starts_at, ends_at
-            )
+            duplicate = await uow.substitutes.find_overlapping_for_person(person.id, body.school, starts_at, ends_at)
         else:
             duplicate = await uow.substitutes.find_live_duplicate_by_name(
                 municipality.tenant_id, person.search_name, person.email, body.school, starts_at, ends_at
@@ -110,23 +105,45 @@ async def request_substitute(
         if person.user_principal_name is None:
             await reserve_upn(uow, person, municipality.upn_domain)
         period = SubstitutePeriod(
-            person_id=person.id, school=body.school, municipality=municipality.key,
-            tenant_id=municipality.tenant_id, starts_at=starts_at, ends_at=ends_at, original_ends_at=ends_at,
-            status=Status.REQUESTED, step=ProvisionStep.UPN_RESERVED, created_at=now, created_by=caller.actor,
+            person_id=person.id,
+            school=body.school,
+            municipality=municipality.key,
+            tenant_id=municipality.tenant_id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            original_ends_at=ends_at,
+            status=Status.REQUESTED,
+            step=ProvisionStep.UPN_RESERVED,
+            created_at=now,
+            created_by=caller.actor,
             request_id=structlog.contextvars.get_contextvars().get("request_id"),
             next_attempt_at=now + PROVISIONING_CLAIM,
         )
         uow.substitutes.add(period)
         await uow.flush()
-        if idempotency_key and not await uow.substitutes.try_add_idempotency(IdempotencyRecord(
-            caller=caller.actor, key=idempotency_key, request_hash=key_hash or "", period_id=period.id, created_at=now,
-        )):
+        if idempotency_key and not await uow.substitutes.try_add_idempotency(
+            IdempotencyRecord(
+                caller=caller.actor,
+                key=idempotency_key,
+                request_hash=key_hash or "",
+                period_id=period.id,
+                created_at=now,
+            )
+        ):
             raise Conflict(_IN_PROGRESS)  # the same key raced in from a parallel request
         uow.audit.record(
-            at=now, actor=caller.actor, action="requested", subject_type="period", subject_id=period.id,
-            person_id=person.id, school=body.school,
-            details={"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat(),
-                     "returning": bool(body.person_id)},
+            at=now,
+            actor=caller.actor,
+            action="requested",
+            subject_type="period",
+            subject_id=period.id,
+            person_id=person.id,
+            school=body.school,
+            details={
+                "starts_at": starts_at.isoformat(),
+                "ends_at": ends_at.isoformat(),
+                "returning": bool(body.person_id),
+            },
             personal={"upn": person.user_principal_name},
         )
         await uow.commit()
@@ -138,7 +155,7 @@ async def request_substitute(
 
 
 async def _person_for(
-    uow: UnitOfWork, c: Container, caller: Caller, body: SubstituteRequest, municipality: Municipality
+    uow: SubstitutesUnitOfWork, c: SubstituteDeps, caller: Caller, body: SubstituteRequest, municipality: Municipality
 ) -> SubstitutePerson:
     if body.person_id:
         person = await uow.substitutes.get_person(body.person_id)
@@ -153,19 +170,25 @@ async def _person_for(
         return person
     contact = body.contact
     person = SubstitutePerson(
-        tenant_id=municipality.tenant_id, municipality=municipality.key, given_name=body.given_name,
-        surname=body.surname, search_name=names.search_key(body.given_name, body.surname),
-        email=contact.email if contact else None, mobile_phone=contact.mobile_phone if contact else None,
-        display_name=names.display_name(c.config.settings.substitutes.display_name_template, body.given_name,
-                                        body.surname),
-        created_at=c.clock.now(), created_by=caller.actor,
+        tenant_id=municipality.tenant_id,
+        municipality=municipality.key,
+        given_name=body.given_name,
+        surname=body.surname,
+        search_name=names.search_key(body.given_name, body.surname),
+        email=contact.email if contact else None,
+        mobile_phone=contact.mobile_phone if contact else None,
+        display_name=names.display_name(
+            c.config.settings.substitutes.display_name_template, body.given_name, body.surname
+        ),
+        created_at=c.clock.now(),
+        created_by=caller.actor,
     )
     uow.substitutes.add(person)
     await uow.flush()
     return person
 
 
-async def _check_seats(uow: UnitOfWork, c: Container, period_id: str) -> None:
+async def _check_seats(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_id: str) -> None:
     """Refuse (409) when the school's licence has no free seat; the refusal is recorded."""
     async with uow:
         period = await uow.substitutes.get_period(period_id)
@@ -177,15 +200,26 @@ async def _check_seats(uow: UnitOfWork, c: Container, period_id: str) -> None:
     if all(n > 0 for n in free.values()):
         return
     async with uow:
-        if await uow.substitutes.transition(period_id, [Status.REQUESTED], status=Status.FAILED,
-                                            last_error="no seats", next_attempt_at=None):
-            uow.audit.record(at=c.clock.now(), actor="idops", action="failed", subject_type="period",
-                             subject_id=period_id, school=period.school, details={"reason": "no_seats", "free": free})
+        if await uow.substitutes.transition(
+            period_id, [Status.REQUESTED], status=Status.FAILED, last_error="no seats", next_attempt_at=None
+        ):
+            uow.audit.record(
+                at=c.clock.now(),
+                actor="idops",
+                action="failed",
+                subject_type="period",
+                subject_id=period_id,
+                school=period.school,
+                details={"reason": "no_seats", "free": free},
+            )
             # A new person refused before any account existed gives the UPN back, so the next request
             # for them does not become "aino.aijala2" next to a name nobody holds.
             pair = await uow.substitutes.period_with_person(period_id)
-            if pair is not None and pair[1].entra_user_id is None and pair[1].account_deleted_at is None and all(
-                p.id == period_id for p in await uow.substitutes.periods_of_person(pair[1].id)
+            if (
+                pair is not None
+                and pair[1].entra_user_id is None
+                and pair[1].account_deleted_at is None
+                and all(p.id == period_id for p in await uow.substitutes.periods_of_person(pair[1].id))
             ):
                 pair[1].user_principal_name = pair[1].mail_nickname = None
         await uow.commit()

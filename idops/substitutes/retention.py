@@ -5,23 +5,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import structlog
 
 from idops.graph.errors import GraphError
 from idops.substitutes.counts import Counts
+from idops.substitutes.deps import SubstituteDeps
 from idops.substitutes.ending import load_people
 from idops.substitutes.models import ENDED, LIVE, Status, SubstitutePeriod
-from idops.uow import UnitOfWork
-
-if TYPE_CHECKING:
-    from idops.bootstrap import Container
+from idops.substitutes.repository import SubstitutesUnitOfWork
 
 log = structlog.get_logger("idops.substitutes")
 
 
-async def purge(uow: UnitOfWork, c: Container, *, actor: str = "job:purge") -> dict[str, int]:
+async def purge(uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "job:purge") -> dict[str, int]:
     """Delete accounts whose every period ended more than the grace period ago; scrub personal data
     of persons whose last period ended more than the retention period ago."""
     counts = Counts()
@@ -51,10 +48,18 @@ async def purge(uow: UnitOfWork, c: Container, *, actor: str = "job:purge") -> d
                 assert row is not None
                 row.account_deleted_at = now
                 for period in periods:
-                    if await uow.substitutes.transition(period.id, [*ENDED, Status.MISSING], status=Status.DELETED,
-                                                        deleted_at=now):
-                        uow.audit.record(at=now, actor=actor, action="deleted", subject_type="period",
-                                         subject_id=period.id, person_id=person_id, school=period.school)
+                    if await uow.substitutes.transition(
+                        period.id, [*ENDED, Status.MISSING], status=Status.DELETED, deleted_at=now
+                    ):
+                        uow.audit.record(
+                            at=now,
+                            actor=actor,
+                            action="deleted",
+                            subject_type="period",
+                            subject_id=period.id,
+                            person_id=person_id,
+                            school=period.school,
+                        )
                 await uow.commit()
             counts.add("accounts_deleted")
         if person.scrubbed_at is None and last_end + timedelta(days=pol.retention_days) <= now:
@@ -66,8 +71,14 @@ async def purge(uow: UnitOfWork, c: Container, *, actor: str = "job:purge") -> d
                 row.user_principal_name = row.mail_nickname = None
                 row.scrubbed_at = now
                 await uow.audit.anonymise_person(person_id)
-                uow.audit.record(at=now, actor=actor, action="scrubbed", subject_type="person",
-                                 subject_id=person_id, person_id=person_id)
+                uow.audit.record(
+                    at=now,
+                    actor=actor,
+                    action="scrubbed",
+                    subject_type="person",
+                    subject_id=person_id,
+                    person_id=person_id,
+                )
                 await uow.commit()
             counts.add("persons_scrubbed")
     return counts.as_dict()

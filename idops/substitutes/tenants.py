@@ -29,7 +29,8 @@ class LeaveDates:
         if tenant_id not in self._forbidden:
             self._forbidden.add(tenant_id)
             log.warning(
-                "leave_date_not_permitted", tenant=tenant_id,
+                "leave_date_not_permitted",
+                tenant=tenant_id,
                 hint="grant User-LifeCycleInfo.ReadWrite.All to set employeeLeaveDateTime",
             )
 

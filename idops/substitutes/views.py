@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from idops.auth.scope import Caller
 from idops.kit.clock import as_utc
 from idops.kit.errors import Message, NotFound
 from idops.kit.pagination import decode_cursor, encode_cursor
 from idops.substitutes.changes import visible_period
+from idops.substitutes.deps import SubstituteDeps
 from idops.substitutes.models import SubstitutePeriod, SubstitutePerson
 from idops.substitutes.names import search_key
+from idops.substitutes.repository import SubstitutesUnitOfWork
 from idops.substitutes.schemas import (
     EventList,
     EventOut,
@@ -20,19 +21,24 @@ from idops.substitutes.schemas import (
     SubstituteList,
     SubstituteOut,
 )
-from idops.uow import UnitOfWork
-
-if TYPE_CHECKING:
-    from idops.bootstrap import Container
 
 
 def to_out(period: SubstitutePeriod, person: SubstitutePerson) -> SubstituteOut:
     return SubstituteOut(
-        id=period.id, status=period.status, school=period.school, person_id=person.id,
-        user_principal_name=person.user_principal_name, display_name=person.display_name,
-        starts_at=period.starts_at, ends_at=period.ends_at, created_at=period.created_at,
-        created_by=period.created_by, activated_at=period.activated_at, ended_at=period.ended_at,
-        revoked_at=period.revoked_at, last_error=period.last_error,
+        id=period.id,
+        status=period.status,
+        school=period.school,
+        person_id=person.id,
+        user_principal_name=person.user_principal_name,
+        display_name=person.display_name,
+        starts_at=period.starts_at,
+        ends_at=period.ends_at,
+        created_at=period.created_at,
+        created_by=period.created_by,
+        activated_at=period.activated_at,
+        ended_at=period.ended_at,
+        revoked_at=period.revoked_at,
+        last_error=period.last_error,
     )
 
 
@@ -43,7 +49,7 @@ def mask_email(email: str | None) -> str | None:
     return f"{local[:1]}***@{domain}"
 
 
-async def refresh_metrics(uow: UnitOfWork, c: Container) -> None:
+async def refresh_metrics(uow: SubstitutesUnitOfWork, c: SubstituteDeps) -> None:
     """Set the gauges a Prometheus scrape reads: active substitutes and how late the oldest expiry is."""
     metrics = c.metrics
     now = c.clock.now()
@@ -55,13 +61,20 @@ async def refresh_metrics(uow: UnitOfWork, c: Container) -> None:
     metrics.expiry_lag.set((now - as_utc(overdue)).total_seconds() if overdue else 0)
 
 
-async def get_one(uow: UnitOfWork, caller: Caller, period_id: str) -> SubstituteOut:
+async def get_one(uow: SubstitutesUnitOfWork, caller: Caller, period_id: str) -> SubstituteOut:
     return to_out(*await visible_period(uow, caller, period_id))
 
 
 async def list_page(
-    uow: UnitOfWork, caller: Caller, *, school: str | None, status: list[str] | None, active_on: datetime | None,
-    person_id: str | None, cursor: str | None, limit: int,
+    uow: SubstitutesUnitOfWork,
+    caller: Caller,
+    *,
+    school: str | None,
+    status: list[str] | None,
+    active_on: datetime | None,
+    person_id: str | None,
+    cursor: str | None,
+    limit: int,
 ) -> SubstituteList:
     if school is not None and not caller.scope.sees_school(school):
         raise NotFound(Message("Koulua ei löytynyt.", "School not found."))
@@ -69,8 +82,9 @@ async def list_page(
     after_raw = decode_cursor(cursor, 2)
     after = (as_utc(datetime.fromisoformat(after_raw[0])), str(after_raw[1])) if after_raw else None
     async with uow:
-        rows = await uow.substitutes.list_periods(schools=schools, status=status, active_on=active_on,
-                                                  person_id=person_id, after=after, limit=limit + 1)
+        rows = await uow.substitutes.list_periods(
+            schools=schools, status=status, active_on=active_on, person_id=person_id, after=after, limit=limit + 1
+        )
     items = [to_out(p, person) for p, person in rows[:limit]]
     nxt = None
     if len(rows) > limit:
@@ -79,17 +93,19 @@ async def list_page(
     return SubstituteList(items=items, next=nxt)
 
 
-async def events(uow: UnitOfWork, caller: Caller, period_id: str) -> EventList:
+async def events(uow: SubstitutesUnitOfWork, caller: Caller, period_id: str) -> EventList:
     await visible_period(uow, caller, period_id)
     async with uow:
         rows = await uow.audit.events_of("period", period_id)
-    return EventList(items=[
-        EventOut(id=e.id, at=e.at, actor=e.actor, action=e.action, request_id=e.request_id, details=e.details)
-        for e in rows
-    ])
+    return EventList(
+        items=[
+            EventOut(id=e.id, at=e.at, actor=e.actor, action=e.action, request_id=e.request_id, details=e.details)
+            for e in rows
+        ]
+    )
 
 
-async def search_persons(uow: UnitOfWork, caller: Caller, query: str, limit: int) -> PersonList:
+async def search_persons(uow: SubstitutesUnitOfWork, caller: Caller, query: str, limit: int) -> PersonList:
     municipalities = sorted({path.split("/", 1)[0] for path in caller.scope.schools})
     if not municipalities:
         return PersonList(items=[])
@@ -101,9 +117,16 @@ async def search_persons(uow: UnitOfWork, caller: Caller, query: str, limit: int
     items = []
     for p in persons:
         last = max(periods.get(p.id, []), key=lambda x: x.ends_at, default=None)
-        items.append(PersonOut(
-            person_id=p.id, given_name=p.given_name, surname=p.surname, user_principal_name=p.user_principal_name,
-            email_hint=mask_email(p.email), municipality=p.municipality,
-            last_school=last.school if last else None, last_ends_at=last.ends_at if last else None,
-        ))
+        items.append(
+            PersonOut(
+                person_id=p.id,
+                given_name=p.given_name,
+                surname=p.surname,
+                user_principal_name=p.user_principal_name,
+                email_hint=mask_email(p.email),
+                municipality=p.municipality,
+                last_school=last.school if last else None,
+                last_ends_at=last.ends_at if last else None,
+            )
+        )
     return PersonList(items=items)

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from idops.auth.scope import Caller
-from idops.bootstrap import Container
+from idops.container import Container
 from idops.coverage import service as coverage
 from idops.coverage.render import render_page as render_coverage
 from idops.jobruntime import runner

@@ -9,7 +9,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from idops.bootstrap import Container
+from idops.container import Container
 from idops.jobruntime import runner
 from idops.kit.clock import ShiftedClock
 from idops.kit.errors import NotFound

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from idops.auth.scope import Caller
-from idops.bootstrap import Container
+from idops.container import Container
 from idops.kit.errors import NotFound
 from idops.web.auth import SignInRequired
 from idops.web.render import web

@@ -1,4 +1,4 @@
-"""The pages' router (discovered by ``idops.api.app``): every page, plus the two static files.
+"""The pages' router (included by ``idops.app``): every page, plus the two static files.
 
 Static files are served by a route here rather than a mount, so the pages need no wiring in the
 app factory: only files that exist in ``static/`` at start-up, with a content hash as ETag.

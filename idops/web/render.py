@@ -21,7 +21,7 @@ from idops.web import session as sess
 from idops.web import texts
 
 if TYPE_CHECKING:
-    from idops.bootstrap import Container
+    from idops.container import Container
 
 TEMPLATES = Path(__file__).parent / "templates"
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import hmac
 import json
-import os
 import secrets
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -21,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 if TYPE_CHECKING:
-    from idops.bootstrap import Container
+    from idops.container import Container
 
 COOKIE = "idops_session"
 IDLE_SECONDS = 8 * 3600  # a session unused for 8 h is gone (the cookie is re-signed on every page)
@@ -37,23 +35,6 @@ class SessionNotConfigured(RuntimeError):
 
 def is_demo_auth(c: Container) -> bool:
     return c.config.settings.auth.mode == "demo"
-
-
-def stored_secret(path: Path) -> str:
-    """Create (0600, atomically) or read the demo secret, so a restart keeps people signed in."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(48))
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
-    return path.read_text().strip()
 
 
 def session_secret(c: Container) -> str:

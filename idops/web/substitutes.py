@@ -17,9 +17,8 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from idops.auth.scope import Caller
-from idops.bootstrap import Container
+from idops.container import Container
 from idops.kit.errors import Conflict, Message, NotFound, PolicyViolation
-from idops.kit.ratelimit import limit
 from idops.substitutes import access_pass, changes, requests, views
 from idops.substitutes.policy import add_days_helsinki
 from idops.substitutes.schemas import PersonOut, SubstituteOut
@@ -191,7 +190,7 @@ async def request_submit(
     if body is None:
         return _request_page(request, c, path, name, form, chosen=chosen, status=422)
     key = data.get("idempotency_key", "")
-    limit(c, "create", caller, c.config.settings.api.create_rate_per_hour)
+    c.rate_limits.check("create", f"{caller.tid}:{caller.oid}", c.config.settings.api.create_rate_per_hour)
     try:
         result = await requests.request_substitute(c.uow(), c, caller, body, key if _KEY.match(key) else None)
     except (PolicyViolation, Conflict) as exc:
@@ -321,7 +320,7 @@ async def sign_in_code(request: Request, sid: str, caller: UserDep, c: WebContai
     if not sess.spend_one_shot(w.session, "code", form.get("once")):
         sess.flash(w.session, text(w.lang, "code_already_shown"), "info")
         return RedirectResponse(f"/substitutes/{sid}", status_code=303)
-    limit(c, "access_pass", caller, c.config.settings.api.tap_rate_per_hour)
+    c.rate_limits.check("access_pass", f"{caller.tid}:{caller.oid}", c.config.settings.api.tap_rate_per_hour)
     try:
         issued = await access_pass.issue(c.uow(), c, caller, sid)
     except (PolicyViolation, Conflict) as exc:

@@ -12,6 +12,7 @@ import pytest
 from idops.config import Config
 from idops.coverage import service
 from idops.kit.db import Database
+from idops.uow import UnitOfWork
 from tests.conftest import TokenFactory, bearer
 from tests.coverage.conftest import Person, write_mirror
 
@@ -42,16 +43,14 @@ SECOND = [*FIRST, Person(PIRKKALA, uid(6), "Gustav Grön", "gustav.gron@edu.pirk
 
 
 @pytest.fixture
-async def two_runs(config: Config, db: Database) -> None:
+async def two_runs(config: Config, db: Database, uow: UnitOfWork) -> None:
     """Yesterday's run without Gustav, today's with him."""
     async with db.session() as s:
         await write_mirror(s, FIRST)
-    async with db.session() as s:
-        await service.generate(s, config, None, YESTERDAY)
+    await service.generate(uow, config, None, YESTERDAY)
     async with db.session() as s:
         await write_mirror(s, SECOND[-1:])
-    async with db.session() as s:
-        await service.generate(s, config, None, NOW)
+    await service.generate(uow, config, None, NOW)
 
 
 async def get(api: httpx.AsyncClient, token: str, path: str = "", **params: str) -> httpx.Response:

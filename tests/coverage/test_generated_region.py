@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 
-from idops.bootstrap import build_container
+from idops.bootstrap import bootstrap
 from idops.config import Config
-from idops.coverage import service
 from idops.directory.sync import sync_tenants
 from idops.emulator.generator import generate_region
 from idops.emulator.server import EmulatorServer
@@ -23,8 +22,8 @@ from idops.emulator.truth import Coverage
 from idops.graph.sdk import GraphDirectoryProvider
 from idops.jobruntime.runner import run_job
 from idops.kit.clock import FrozenClock
-from idops.kit.db import Database
 from idops.signins.service import IngestOptions, ingest
+from idops.uow import UnitOfWork
 from tests.conftest import CONFIG_DIR
 from tests.signins.conftest import fast_settings
 
@@ -56,7 +55,7 @@ def approx(d: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.timeout(120)
-async def test_report_equals_ground_truth(make_config: Callable[..., Config], db: Database) -> None:
+async def test_report_equals_ground_truth(make_config: Callable[..., Config], uow: UnitOfWork) -> None:
     config = make_config()
     region = tomllib.loads((CONFIG_DIR / "region.toml").read_text())
     apps = tomllib.loads((CONFIG_DIR / "apps.toml").read_text())
@@ -66,18 +65,18 @@ async def test_report_equals_ground_truth(make_config: Callable[..., Config], db
     directories = GraphDirectoryProvider.from_config(config.region, fast_settings(), base_url_override=server.base_url)
     try:
         tenants = list(config.region.tenants())
-        synced = await sync_tenants(db, directories, config, tenants, NOW)
+        synced = await sync_tenants(uow, directories, config, tenants, NOW)
         assert all(not isinstance(r, BaseException) for r in synced.values()), synced
-        result = await ingest(db, directories, tenants, NOW, IngestOptions(lag=timedelta(0)))
+        result = await ingest(uow, directories, tenants, NOW, IngestOptions(lag=timedelta(0)))
         assert result.counts()["failed"] == 0 and result.counts()["unavailable"] == 1
         # the job: ingestion (nothing new: the watermark is at NOW) and the report, recorded as a run
-        container = build_container(config, clock=FrozenClock(NOW), directories=directories)
+        container = bootstrap(config, clock=FrozenClock(NOW), directories=directories)
         run = await run_job(container, "single_login_report", trigger="cli")
-        await container.db.dispose()
+        await container.database.dispose()
         assert run.outcome == "succeeded", run.error
         assert run.counts["signins_unavailable"] == 1 and run.counts["sign_ins"] == 0
-        async with db.session() as s:
-            row = await service.repo.latest(s)
+        async with uow:
+            row = await uow.coverage.latest()
             assert row is not None
             body = row.body
     finally:

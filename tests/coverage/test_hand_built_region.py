@@ -37,6 +37,7 @@ from idops.emulator.state import EmulatorState
 from idops.graph.sdk import GraphDirectoryProvider
 from idops.kit.db import Database
 from idops.signins.service import IngestOptions, ingest
+from idops.uow import UnitOfWork
 from tests.coverage.conftest import Person, write_mirror
 from tests.signins.conftest import fast_settings
 
@@ -129,19 +130,18 @@ def numbers(staff: int, single: int, apps: int, single_apps: int, users: int, si
 
 
 @pytest.fixture
-async def report(db: Database) -> dict[str, Any]:
+async def report(db: Database, uow: UnitOfWork) -> dict[str, Any]:
     config = Config(settings=Settings(), region=REGION, apps=APPS, config_dir=Path("."))
     server = EmulatorServer(emulated_region()).start()
     directories = GraphDirectoryProvider.from_config(REGION, fast_settings(), base_url_override=server.base_url)
     try:
         async with db.session() as s:
             await write_mirror(s, PEOPLE)
-        result = await ingest(db, directories, REGION.tenants(), NOW, IngestOptions(lag=timedelta(0)))
+        result = await ingest(uow, directories, REGION.tenants(), NOW, IngestOptions(lag=timedelta(0)))
         assert result.counts()["unavailable"] == 1 and result.counts()["failed"] == 0
-        async with db.session() as s:
-            generated = await service.generate(s, config, directories, NOW)
-        async with db.session() as s:
-            row = await service.repo.latest(s)
+        generated = await service.generate(uow, config, directories, NOW)
+        async with uow:
+            row = await uow.coverage.latest()
             assert row is not None and row.id == generated.id
             return row.body
     finally:
@@ -203,12 +203,11 @@ def it_admin_of(*munis: str) -> Caller:
 
 
 async def test_an_it_admin_of_two_municipalities_counts_a_person_of_both_once(
-    report: dict[str, Any], db: Database
+    report: dict[str, Any], uow: UnitOfWork
 ) -> None:
-    async with db.session() as s:
-        both = await service.view(s, it_admin_of("alpha", "beta"))
-        alpha_only = await service.view(s, it_admin_of("alpha"))
-        beta_only = await service.view(s, it_admin_of("beta"))
+    both = await service.view(uow, it_admin_of("alpha", "beta"))
+    alpha_only = await service.view(uow, it_admin_of("alpha"))
+    beta_only = await service.view(uow, it_admin_of("beta"))
     # Anna is staff at a1 (alpha) and b1 (beta): alpha has 3 staff persons and beta 2, but together 4.
     # Headline persons: Bert and Cecilia (one login, alpha eligible); Frida's beta is not eligible.
     assert both["headline"] == {"staff_persons": 4, "headline_persons": 2, "headline_share": pytest.approx(0.5)}

@@ -11,12 +11,13 @@ from typing import Any
 
 import httpx
 
-from idops.bootstrap import build_container
+from idops.bootstrap import bootstrap
 from idops.config import Config
 from idops.config.region import RegionConfig
 from idops.coverage import service
 from idops.kit.clock import FrozenClock
 from idops.kit.db import Database
+from idops.uow import UnitOfWork
 from jobs import purge
 from tests.conftest import TokenFactory, bearer
 from tests.coverage.conftest import Person, write_mirror
@@ -54,35 +55,34 @@ def persons(body: dict[str, Any], municipality: str) -> list[dict[str, Any]]:
     return list(m["multi_account_persons"])
 
 
-async def runs(db: Database) -> dict[datetime, Any]:
-    async with db.session() as s:
+async def runs(uow: UnitOfWork) -> dict[datetime, Any]:
+    async with uow:
         out = {}
         for age in (100, 60, 0):
-            row = await service.repo.latest_on(s, service.report_day(NOW - timedelta(days=age)))
+            row = await uow.coverage.latest_on(service.report_day(NOW - timedelta(days=age)))
             assert row is not None
             out[row.generated_at] = (row.body, row.names_scrubbed_at, row.staff_persons)
         return out
 
 
 async def test_purge_scrubs_names_of_old_runs_per_municipality_retention_and_keeps_counts(
-    config: Config, db: Database
+    config: Config, db: Database, uow: UnitOfWork
 ) -> None:
     config = with_pirkkala_retention(config, 30)  # Tampere keeps the default 90 days
     async with db.session() as s:
         await write_mirror(s, PEOPLE)
     for age in (100, 60, 0):
-        async with db.session() as s:
-            await service.generate(s, config, None, NOW - timedelta(days=age))
-    before = await runs(db)
+        await service.generate(uow, config, None, NOW - timedelta(days=age))
+    before = await runs(uow)
 
-    c = build_container(config, clock=FrozenClock(NOW), base_url_override="http://127.0.0.1:9/v1.0")
+    c = bootstrap(config, clock=FrozenClock(NOW), graph_base_url="http://127.0.0.1:9/v1.0")
     try:
         counts = await purge.run(c)
         again = await purge.run(c)
     finally:
         await c.directories.aclose()
-        await c.db.dispose()
-    after = await runs(db)
+        await c.database.dispose()
+    after = await runs(uow)
 
     assert counts["report_names_scrubbed"] == 3  # 100 days: Tampere and Pirkkala; 60 days: Pirkkala
     assert again["report_names_scrubbed"] == 0
@@ -106,16 +106,14 @@ async def test_purge_scrubs_names_of_old_runs_per_municipality_retention_and_kee
 
 
 async def test_a_scrubbed_run_still_renders_for_the_it_admin(
-    config: Config, db: Database, api: httpx.AsyncClient, make_token: TokenFactory
+    config: Config, db: Database, uow: UnitOfWork, api: httpx.AsyncClient, make_token: TokenFactory
 ) -> None:
     today = datetime.now(UTC).replace(microsecond=0)
     old = today - timedelta(days=120)
     async with db.session() as s:
         await write_mirror(s, PEOPLE)
-    async with db.session() as s:
-        await service.generate(s, config, None, old)
-    async with db.session() as s:
-        assert await service.scrub_names(s, config, today) == 2
+    await service.generate(uow, config, None, old)
+    assert await service.scrub_names(uow, config, today) == 2
     token = make_token("ItAdmin", municipality="tampere")
     path = f"/v1/reports/single-login/{service.report_day(old).isoformat()}"
     page = await api.get(path, params={"format": "html"}, headers=bearer(token))

@@ -188,9 +188,9 @@ def fuzz_environment(data_dir: Any, database_url: str, *, users_per_tenant: int 
                      **overrides: Any) -> Iterator[tuple[str, Callable[[str], dict[str, str]]]]:
     """The app (real adapter → emulator over HTTP, migrated database) served on loopback, and a
     ``headers_for(role)`` that makes a demo token for each caller kind."""
-    from idops.api.app import create_app
+    from idops.app import create_app
     from idops.auth.demo import DemoSigner, demo_claims
-    from idops.bootstrap import build_container
+    from idops.bootstrap import bootstrap
     from idops.config import load_config
     from idops.emulator.generator import generate_region
     from idops.emulator.server import EmulatorServer
@@ -221,7 +221,7 @@ def fuzz_environment(data_dir: Any, database_url: str, *, users_per_tenant: int 
         kw = {"Principal": {"school": "tampere/hervanta"}, "ItAdmin": {"municipality": "tampere"}}.get(role, {})
         return {"Authorization": f"Bearer {signer.sign(demo_claims(config, role=role, now=now, **kw))}"}
 
-    app = create_app(config, container_factory=lambda: build_container(config, base_url_override=emulator.base_url))
+    app = create_app(config, container_factory=lambda: bootstrap(config, graph_base_url=emulator.base_url))
     try:
         with served(app) as base_url:
             yield base_url, headers_for

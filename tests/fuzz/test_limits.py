@@ -9,8 +9,8 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from idops.api.app import create_app
-from idops.bootstrap import build_container
+from idops.app import create_app
+from idops.bootstrap import bootstrap
 from idops.config import Config
 from idops.emulator.server import EmulatorServer
 from idops.emulator.state import EmulatorState
@@ -47,7 +47,7 @@ def limited_config(make_config: Callable[..., Config]) -> Config:
 @pytest.fixture
 async def client(limited_config: Config, clock: FrozenClock, emulator: EmulatorServer
                  ) -> AsyncIterator[httpx.AsyncClient]:
-    container = build_container(limited_config, clock=clock, base_url_override=emulator.base_url)
+    container = bootstrap(limited_config, clock=clock, graph_base_url=emulator.base_url)
     app = create_app(limited_config, container_factory=lambda: container)
     async with app.router.lifespan_context(app), httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://idops.test"

@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from idops.api.app import create_app
+from idops.app import create_app
 from idops.auth.demo import DEMO_ISSUER, DemoSigner
-from idops.bootstrap import build_container
+from idops.bootstrap import bootstrap
 from idops.config import Config
 from idops.emulator import odata as emu
 from idops.graph import odata
@@ -199,7 +199,7 @@ def test_a_random_token_never_sees_another_scopes_data(make_config: Callable[...
         "oid": st.sampled_from(oids), "tid": st.sampled_from(tenants),
         "groups": st.lists(st.sampled_from(groups), max_size=2, unique=True),
     })
-    app = create_app(config, container_factory=lambda: build_container(config, directories=NoDirectories()))
+    app = create_app(config, container_factory=lambda: bootstrap(config, directories=NoDirectories()))
     checked = {"examples": 0, "with_scope": 0}
     with served(app) as base_url, httpx.Client(base_url=base_url, timeout=30) as client:
 

@@ -14,11 +14,12 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from idops.bootstrap import build_container
+from idops.bootstrap import bootstrap
 from idops.config import load_config
 from idops.jobruntime.runner import run_job
+from idops.jobruntime.spec import JobSpec, cron
 from idops.kit.clock import ShiftedClock
-from jobs.registry import JOBS, JobSpec
+from jobs.registry import JOBS
 from tests.conftest import NoDirectories
 
 SLEEP = float(os.environ.get("SLEEPY_SECONDS", "1"))
@@ -31,15 +32,15 @@ async def run(_c: object) -> dict[str, int]:
 
 
 async def main(name: str, start_at: float) -> None:
-    JOBS[name] = JobSpec(name, "test job that sleeps", module="tests.integration.job_process")
+    JOBS[name] = JobSpec(name, "test job that sleeps", cron("0 0 1 1 *"), module="tests.integration.job_process")
     config = load_config(Path(os.environ["IDOPS_CONFIG_DIR"]))
     # CLOCK_OFFSET lets a test look past a lease's expiry without sleeping through it.
     clock = ShiftedClock(timedelta(seconds=float(os.environ.get("CLOCK_OFFSET", "0"))))
-    c = build_container(config, clock=clock, directories=NoDirectories())
+    c = bootstrap(config, clock=clock, directories=NoDirectories())
     await asyncio.sleep(max(0.0, start_at - time.time()))
     record = await run_job(c, name, trigger="cli")
     print(json.dumps({"outcome": record.outcome, "error": record.error, "id": record.id}), flush=True)
-    await c.db.dispose()
+    await c.aclose()
 
 
 if __name__ == "__main__":

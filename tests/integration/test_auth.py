@@ -14,10 +14,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from idops.api.app import create_app
+from idops.app import create_app
 from idops.auth.demo import DEMO_ISSUER, DemoSigner, demo_claims
 from idops.auth.tokens import JwksCache, TokenValidator
-from idops.bootstrap import build_container
+from idops.bootstrap import bootstrap
 from idops.config import Config
 from tests.conftest import NoDirectories, TokenFactory, bearer
 
@@ -46,7 +46,7 @@ async def client(config: Config, jwks_source: CountingJwks) -> AsyncIterator[htt
         config.settings.auth, cache, issuer=DEMO_ISSUER, audience=config.settings.auth.audience,
         tenant_ids=frozenset(config.region.tenants()),
     )
-    app = create_app(config, container_factory=lambda: build_container(config, directories=NoDirectories()),
+    app = create_app(config, container_factory=lambda: bootstrap(config, directories=NoDirectories()),
                      validator=validator)
     async with app.router.lifespan_context(app), httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://t"

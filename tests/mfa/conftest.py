@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from idops.bootstrap import Container, build_container
+from idops.bootstrap import bootstrap
 from idops.config import Config
+from idops.container import Container
 from idops.emulator.generator import GeneratedRegion, generate_region
 from idops.emulator.server import EmulatorServer
 from idops.emulator.truth import MfaRow
@@ -57,18 +58,18 @@ def mfa_config(make_config: Callable[..., Config]) -> Config:
 
 @pytest.fixture
 async def container(mfa_config: Config, emulator: EmulatorServer, clock: FrozenClock) -> AsyncIterator[Container]:
-    c = build_container(mfa_config, clock=clock, base_url_override=emulator.base_url)
+    c = bootstrap(mfa_config, clock=clock, graph_base_url=emulator.base_url)
     try:
         yield c
     finally:
         await c.directories.aclose()
-        await c.db.dispose()
+        await c.database.dispose()
 
 
 @pytest.fixture
 async def mfa_api(container: Container) -> AsyncIterator[httpx.AsyncClient]:
     """The real app over the test container (emulator-backed directories, frozen clock)."""
-    from idops.api.app import create_app
+    from idops.app import create_app
 
     app = create_app(container.config, container_factory=lambda: container, start_scheduler=False)
     async with app.router.lifespan_context(app):

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from idops.bootstrap import build_container
+from idops.bootstrap import bootstrap
 from idops.config import Config
 from idops.config.region import RegionConfig
 from idops.emulator.faults import Faults
@@ -50,14 +50,14 @@ async def test_twenty_thousand_users_sync_at_the_budget_without_a_429(
 ) -> None:
     config = make_config(graph={"reports_requests": 5, "reports_window_seconds": 10.0 * SCALE})
     config = dataclasses.replace(config, region=RegionConfig.model_validate(one_municipality()))
-    c = build_container(config, clock=FrozenClock(NOW), base_url_override=throttled)
+    c = bootstrap(config, clock=FrozenClock(NOW), graph_base_url=throttled)
     try:
         started = time.perf_counter()
         counts = await sync_mfa.run(c)
         elapsed = time.perf_counter() - started
     finally:
         await c.directories.aclose()
-        await c.db.dispose()
+        await c.database.dispose()
 
     assert counts["failed"] == 0 and counts["users"] >= USERS * 0.97
     entries = request_log(throttled)

@@ -9,7 +9,7 @@ from datetime import date
 import httpx
 import pytest
 
-from idops.bootstrap import Container
+from idops.container import Container
 from idops.emulator.generator import GeneratedRegion, generate_region
 from jobs import sync_mfa
 from tests.conftest import TokenFactory, bearer

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import structlog
 
-from idops.bootstrap import Container
+from idops.container import Container
 from idops.emulator.generator import GeneratedRegion
 from idops.emulator.server import EmulatorServer
 from jobs import sync_mfa

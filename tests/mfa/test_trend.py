@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from idops.auth.demo import DEMO_ISSUER
-from idops.bootstrap import Container
 from idops.config import Config
 from idops.config.region import RegionConfig
+from idops.container import Container
 from idops.emulator.generator import GeneratedRegion, generate_region
 from idops.kit.clock import FrozenClock
 from jobs import sync_mfa

@@ -12,9 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from idops.api.app import create_app
-from idops.bootstrap import Container, build_container
+from idops.app import create_app
+from idops.bootstrap import bootstrap
 from idops.config import Config
+from idops.container import Container
 from idops.emulator.generator import generate_region
 from idops.emulator.server import EmulatorServer
 from idops.emulator.state import EmulatorState
@@ -57,7 +58,7 @@ def sub_config(make_config: Callable[..., Config]) -> Config:
 
 @pytest.fixture
 def container(sub_config: Config, clock: FrozenClock, emulator: EmulatorServer) -> Container:
-    return build_container(sub_config, clock=clock, base_url_override=emulator.base_url)
+    return bootstrap(sub_config, clock=clock, graph_base_url=emulator.base_url)
 
 
 @dataclass

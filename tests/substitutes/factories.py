@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from idops.bootstrap import Container
+from idops.container import Container
 from idops.emulator.state import EmulatorState
 from idops.kit.db import new_id
 from idops.substitutes.models import ProvisionStep, Status, SubstitutePeriod, SubstitutePerson
@@ -25,7 +25,7 @@ async def make_due_accounts(c: Container, state: EmulatorState, n: int, *, ends_
     for sku in school.licence_sku_ids:
         tenant.skus[sku].enabled_units += n
     user_ids = []
-    async with c.db.session() as s:
+    async with c.database.session() as s:
         for i in range(n):
             pid, upn = new_id(), f"bulk.{i}.{new_id()[:6]}@{municipality.upn_domain}"
             user = state.add_user(

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from idops.bootstrap import Container
 from idops.config import Config
+from idops.container import Container
 from idops.emulator.server import EmulatorServer
 from idops.kit.clock import FrozenClock
-from idops.substitutes.lifecycle import end_access, expire_due
+from idops.substitutes.ending import end_access, expire_due
 from tests.substitutes.factories import make_due_accounts
 from tests.substitutes.invariants import Snapshot
 from tests.substitutes.processes import Worker, child_config
@@ -57,7 +57,9 @@ async def test_two_concurrent_expire_runs_without_a_lease_record_each_expiry_onc
     user_ids, _ = await make_due_accounts(container, emulator.state, 120, ends_at=clock.now() + timedelta(hours=1))
     clock.advance(timedelta(hours=2))
 
-    a, b = await asyncio.gather(expire_due(container, actor="job:a"), expire_due(container, actor="job:b"))
+    a, b = await asyncio.gather(
+        expire_due(container.uow(), container, actor="job:a"), expire_due(container.uow(), container, actor="job:b")
+    )
 
     assert a.get("expired", 0) + b.get("expired", 0) == 120
     per_period, snap = expired_events(container.config.settings.database.url)
@@ -73,7 +75,9 @@ async def test_two_concurrent_end_access_calls_on_the_same_periods_record_each_o
     clock.advance(timedelta(minutes=6))
     ids = [p.id for p in Snapshot.read(container.config.settings.database.url).periods]
 
-    results = await asyncio.gather(*(end_access(container, ids, actor=f"caller:{i}") for i in range(3)))
+    results = await asyncio.gather(
+        *(end_access(container.uow(), container, ids, actor=f"caller:{i}") for i in range(3))
+    )
 
     assert sum(r.get("expired", 0) for r in results) == 60
     per_period, _ = expired_events(container.config.settings.database.url)

@@ -8,14 +8,14 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from idops.audit.models import AuditEvent
-from idops.substitutes.lifecycle import RECHECK_AFTER_END
+from idops.substitutes.ending import RECHECK_AFTER_END
 from idops.substitutes.models import SubstitutePerson
 from tests.substitutes.conftest import Api
 from tests.substitutes.test_reconcile import expired_substitute
 
 
 async def person_events(api: Api, person_id: str) -> list[tuple[str, str]]:
-    async with api.container.db.session() as s:
+    async with api.container.database.session() as s:
         rows = await s.scalars(select(AuditEvent).where(AuditEvent.subject_type == "person",
                                                         AuditEvent.subject_id == person_id))
         return [(e.action, e.actor) for e in rows]
@@ -43,7 +43,7 @@ async def test_an_account_whose_creation_was_never_recorded_is_found_by_its_empl
     sub = await expired_substitute(api)
     user = api.emulator.state.user_by_upn(api.tenant(), sub["user_principal_name"])
     assert user is not None and user.employee_id == sub["person_id"]
-    async with api.container.db.session() as s:  # expiry found no account: the create had not landed yet
+    async with api.container.database.session() as s:  # expiry found no account: the create had not landed yet
         person = await s.get(SubstitutePerson, sub["person_id"])
         assert person is not None
         person.entra_user_id = None

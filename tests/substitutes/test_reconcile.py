@@ -13,7 +13,7 @@ from tests.substitutes.invariants import MARKER
 
 
 async def audit_of(api: Api, subject_type: str, subject_id: str) -> list[AuditEvent]:
-    async with api.container.db.session() as s:
+    async with api.container.database.session() as s:
         rows = await s.scalars(select(AuditEvent).where(AuditEvent.subject_type == subject_type,
                                                         AuditEvent.subject_id == subject_id))
         return list(rows)
@@ -68,7 +68,7 @@ async def test_a_marked_account_unknown_to_idops_is_reported_and_disabled_by_def
     assert run["counts"].get("orphans_found") == 1 and run["counts"].get("orphan_disabled") == 1
     assert ghost.account_enabled is False
     assert unmarked.account_enabled is True  # only marked accounts are idops' business
-    async with api.container.db.session() as s:
+    async with api.container.database.session() as s:
         orphans = list(await s.scalars(select(OrphanAccount)))
     assert [(o.entra_user_id, o.user_principal_name) for o in orphans] == [(ghost.id, ghost.user_principal_name)]
     assert [e.action for e in await audit_of(api, "orphan", ghost.id)] == ["orphan_found", "orphan_disabled"]

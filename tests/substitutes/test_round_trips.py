@@ -12,7 +12,6 @@ import pytest
 
 from idops.config import Config
 from idops.emulator.faults import RequestLog
-from idops.substitutes.service import seat_cache
 from tests.substitutes.conftest import Api
 from tests.substitutes.factories import make_due_accounts
 
@@ -69,7 +68,7 @@ async def test_a_name_collision_in_entra_adds_a_read_and_a_second_create(api: Ap
 
 async def test_a_cold_seat_cache_adds_one_subscribed_skus_read(api: Api) -> None:
     await warm_up(api)
-    seat_cache(api.container).forget(api.tenant())
+    api.container.seats.forget(api.tenant())
     r = await api.request(given="Aino", surname="Äijälä")
     assert r.status_code == 201, r.text
     assert trips(api.emulator.log) == {"GET /subscribedSkus": 1, "POST /users": 1, "POST /$batch": 1}

@@ -28,14 +28,15 @@ from typing import Any
 import idops.models  # noqa: F401 — every table mapped before the fork
 from idops.auth.demo import demo_claims
 from idops.auth.scope import Caller, resolve_scope
-from idops.bootstrap import build_container
+from idops.bootstrap import bootstrap
 from idops.config import load_config
 from idops.graph import sdk  # noqa: F401 — the heavy import, paid once
 from idops.jobruntime.runner import run_job
 from idops.kit.clock import ShiftedClock
 from idops.kit.errors import IdopsError
 from idops.kit.logging import configure_logging
-from idops.substitutes import lifecycle, service
+from idops.substitutes.ending import expire_due
+from idops.substitutes.requests import request_substitute
 from idops.substitutes.schemas import SubstituteRequest
 from tests.conftest import CONFIG_DIR
 
@@ -48,8 +49,8 @@ def region_admin(config: Any) -> Caller:
 
 async def child(cmd: dict[str, Any], index: int) -> dict[str, Any]:
     config = load_config(CONFIG_DIR, **cmd["config"])
-    c = build_container(config, clock=ShiftedClock(timedelta(seconds=cmd.get("offset_seconds", 0))),
-                        base_url_override=cmd["emulator"])
+    c = bootstrap(config, clock=ShiftedClock(timedelta(seconds=cmd.get("offset_seconds", 0))),
+                        graph_base_url=cmd["emulator"])
     out: dict[str, Any] = {"pid": os.getpid()}
     if cmd.get("ready"):
         Path(cmd["ready"]).touch()  # start-up is over: from here on every moment is a kill point
@@ -65,19 +66,18 @@ async def child(cmd: dict[str, Any], index: int) -> dict[str, Any]:
                 if datetime.fromisoformat(item["submit_at"]) > c.clock.now():
                     continue  # the principal has not asked yet
                 try:
-                    await service.request_substitute(c, caller, SubstituteRequest.model_validate(item["body"]),
-                                                     item["key"])
+                    await request_substitute(c.uow(), c, caller, SubstituteRequest.model_validate(item["body"]),
+                                             item["key"])
                 except IdopsError:
                     refused += 1  # its time passed before a life got to it, or an expected conflict
             out["refused"] = refused
         if cmd["mode"] == "expire_direct":
-            out["counts"] = await lifecycle.expire_due(c, actor=f"job:expire:{index}")
+            out["counts"] = await expire_due(c.uow(), c, actor=f"job:expire:{index}")
         for name in cmd.get("jobs", []):
             record = await run_job(c, name, trigger="cli")
             out[name] = {"outcome": record.outcome, "counts": record.counts, "error": record.error}
     finally:
-        await c.directories.aclose()
-        await c.db.dispose()
+        await c.aclose()
     return out
 
 
@@ -118,7 +118,7 @@ def warm_up() -> None:
     a fraction (nothing connects, so nothing is shared with the children)."""
     config = load_config(CONFIG_DIR, database={"url": "sqlite+aiosqlite:///:memory:"})
     for _ in range(2):
-        build_container(config, base_url_override="http://127.0.0.1:9/v1.0")
+        bootstrap(config, graph_base_url="http://127.0.0.1:9/v1.0")
 
 
 if __name__ == "__main__":

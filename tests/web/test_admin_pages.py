@@ -13,6 +13,7 @@ import pytest
 from idops.config import Config
 from idops.coverage import service as coverage
 from idops.kit.db import Database
+from idops.uow import UnitOfWork
 from idops.web.texts import percent
 from tests.conftest import TokenFactory, bearer
 from tests.coverage.conftest import Person, write_mirror
@@ -44,8 +45,7 @@ async def report(config: Config, clean_db: str) -> AsyncIterator[None]:
     db = Database(clean_db)
     async with db.session() as s:
         await write_mirror(s, PEOPLE)
-    async with db.session() as s:
-        await coverage.generate(s, config, None, datetime.now(UTC))
+    await coverage.generate(UnitOfWork(db), config, None, datetime.now(UTC))
     yield
     await db.dispose()
 

@@ -13,10 +13,10 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from idops.api.app import create_app
+from idops.app import create_app
 from idops.auth.demo import DemoSigner
-from idops.bootstrap import build_container
-from idops.config import Config
+from idops.bootstrap import bootstrap
+from idops.config import Config, ConfigError
 from idops.web.auth import oidc_client
 from tests.conftest import NoDirectories
 
@@ -28,7 +28,7 @@ SECRET = "s" * 48
 
 @asynccontextmanager
 async def serve(config: Config, base_url: str = "https://idops.test") -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(config, container_factory=lambda: build_container(config, directories=NoDirectories()))
+    app = create_app(config, container_factory=lambda: bootstrap(config, directories=NoDirectories()))
     transport = httpx.ASGITransport(app=app)
     async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url=base_url) as client:
         client.app = app  # type: ignore[attr-defined]
@@ -196,8 +196,8 @@ async def test_pages_refuse_to_run_without_a_session_secret_outside_demo(
         assert response.status_code == 500
         assert "session secret" in response.text
     monkeypatch.setenv("IDOPS_SESSION_SECRET", "too-short")
-    async with serve(entra_config) as client:
-        assert (await client.get("/sign-in")).status_code == 500
+    with pytest.raises(ConfigError, match="IDOPS_SESSION_SECRET must be at least 32 characters"):
+        bootstrap(entra_config, directories=NoDirectories())  # refused at start-up, not at the first request
 
 
 async def test_demo_clock_is_refused_outside_demo_mode(config: Config) -> None:

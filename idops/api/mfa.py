@@ -8,10 +8,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from idops.api.deps import CallerDep, ContainerDep, UowDep
+from idops.kit import response_cache as cache
 from idops.kit.formats import csv_response, negotiate
 from idops.kit.i18n import language_of
 from idops.kit.params import IsoDate
-from idops.mfa import cache, schemas, service
+from idops.mfa import schemas, service
 
 router = APIRouter(prefix="/v1/mfa", tags=["mfa"])
 
@@ -41,7 +42,7 @@ async def get_summary(
 ) -> Response:
     """Latest snapshot per municipality; rows grouped by ``group_by`` (default: all three).
 
-    Served from a short-lived cache of rendered responses (``idops.mfa.cache``); a miss opens its
+    Served from a short-lived cache of rendered responses (``idops.kit.response_cache``); a miss opens its
     own session, so a hit costs no database round trip."""
     fmt = negotiate(request)
     lang = language_of(request)

@@ -14,8 +14,10 @@ from idops import __version__
 from idops.api import health, problems
 from idops.api.middleware import RequestContext
 from idops.auth.tokens import TokenValidator
-from idops.bootstrap import Container, start
+from idops.bootstrap import start
 from idops.config import Config
+from idops.container import Container
+from idops.graph.warmup import warm_up
 from idops.substitutes.views import refresh_metrics
 
 log = structlog.get_logger("idops.api")
@@ -54,7 +56,7 @@ def create_app(
 
             scheduler = build_scheduler(container)
             scheduler.start()
-        warm = asyncio.create_task(_warm_graph_models())
+        warm = asyncio.create_task(warm_up())
         first_reports = (
             asyncio.create_task(_demo_first_reports(container)) if config.settings.demo else None
         )
@@ -94,10 +96,10 @@ def create_app(
 
 def _domain_routers() -> list[Any]:
     """Routers of the domain packages, in the order they appear in the OpenAPI document."""
-    from idops.coverage.api import router as coverage
-    from idops.jobruntime.api import router as jobs
-    from idops.mfa.api import router as mfa
-    from idops.substitutes.api import router as substitutes
+    from idops.api.coverage import router as coverage
+    from idops.api.jobs import router as jobs
+    from idops.api.mfa import router as mfa
+    from idops.api.substitutes import router as substitutes
     from idops.web.pages import router as pages
 
     return [jobs, substitutes, mfa, coverage, pages]
@@ -131,15 +133,3 @@ async def _demo_first_reports(container: Container) -> None:
         await run_job(container, name, trigger="demo-start")
 
 
-async def _warm_graph_models() -> None:
-    """Pay msgraph's ~1.3 s first-deserialization cost in the background, not on a request."""
-    try:
-        await asyncio.to_thread(_import_user_model)
-    except Exception:  # warming is best effort
-        log.debug("graph_warmup_failed")
-
-
-def _import_user_model() -> None:
-    from msgraph.generated.models.user import User
-
-    User().get_field_deserializers()

@@ -51,7 +51,9 @@ async def list_jobs(c: ContainerDep, _admin: AdminDep) -> JobList:
     upcoming = next_runs(c, c.clock.now())
     items = [
         JobOut(
-            name=name, description=spec.description, next_run_at=upcoming.get(name),
+            name=name,
+            description=spec.description,
+            next_run_at=upcoming.get(name),
             last_run=JobRunOut.of(last[name]) if name in last else None,
         )
         for name, spec in c.jobs.items()
