@@ -65,7 +65,7 @@ async def _child_idops(base_url: str, tenant: str) -> dict[str, Any]:
     )
     rows = mfa = 0
     t1 = time.perf_counter()
-    async for page in directory.list_registration_details():
+    async for page in directory.list_registration_details_bulk():  # the reader the MFA sync uses
         rows += len(page)
         mfa += sum(1 for r in page if r.is_mfa_capable)
     t2 = time.perf_counter()

@@ -11,6 +11,7 @@ import math
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -76,9 +77,13 @@ class _Bucket:
 
 
 class Faults:
-    """Thread-safe fault switchboard shared by the app and the test thread."""
+    """Thread-safe fault switchboard shared by the app and the test thread.
 
-    def __init__(self, seed: int = 0) -> None:
+    ``clock`` (monotonic seconds) drives the throttle buckets; a test may swap in one it advances.
+    """
+
+    def __init__(self, seed: int = 0, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
         self.rules: list[FaultRule] = []
@@ -157,7 +162,7 @@ class Faults:
             return None
         period = b.per_seconds * self.time_scale
         rate = b.capacity / period if period > 0 else math.inf
-        now = time.monotonic()
+        now = self.clock()
         bucket = self._buckets.setdefault((tenant_id, cls), _Bucket(float(b.capacity), now))
         bucket.tokens = min(float(b.capacity), bucket.tokens + (now - bucket.stamp) * rate)
         bucket.stamp = now
@@ -210,11 +215,27 @@ class RequestLog:
     """Every request the emulator answered (``$batch`` items too, flagged ``in_batch``)."""
 
     entries: list[LogEntry] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _lock: threading.Condition = field(default_factory=threading.Condition, repr=False)
 
     def record(self, entry: LogEntry) -> None:
+        """Called once the request's handler has finished (its effects are in the state)."""
         with self._lock:
             self.entries.append(entry)
+            self._lock.notify_all()
+
+    def wait_for(self, predicate: Callable[[LogEntry], bool], timeout: float = 5.0) -> LogEntry:
+        """Block until an entry matching ``predicate`` is recorded (or was already); ``TimeoutError``
+        after ``timeout`` seconds. Lets a test wait for the emulator instead of sleeping."""
+        with self._lock:
+            found: list[LogEntry] = []
+
+            def seen() -> bool:
+                found.extend(e for e in self.entries if predicate(e))
+                return bool(found)
+
+            if not self._lock.wait_for(seen, timeout):
+                raise TimeoutError("no matching request was recorded")
+            return found[0]
 
     def clear(self) -> None:
         with self._lock:

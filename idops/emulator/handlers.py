@@ -106,6 +106,8 @@ def _apply(u: User, body: dict[str, Any], t: Tenant, *, creating: bool) -> None:
         raise bad_request(
             f"Property '{sorted(unknown)[0]}' does not exist as a declared property or extension property."
         )
+    if "employeeLeaveDateTime" in body and not t.leave_date_writable:  # graph-facts §1: needs its own permission
+        raise GraphHTTPError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
     for k, v in body.items():
         if k == "displayName":
             if not v or not isinstance(v, str) or len(v) > 256:

@@ -176,6 +176,8 @@ class Tenant:
         self.sent_mail: list[SentMail] = []
         self.report_lag = timedelta(0)
         self.report_page_size = 100
+        # False: the app lacks User-LifeCycleInfo.ReadWrite.All, so writing employeeLeaveDateTime is 403
+        self.leave_date_writable = True
         # monotonic deadline until which a freshly created id is invisible (replication delay)
         self.replicating: dict[str, float] = {}
 
@@ -404,6 +406,10 @@ class EmulatorState:
     def sent_mail(self, tenant_id: str) -> list[SentMail]:
         with self.lock:
             return list(self.tenants[tenant_id].sent_mail)
+
+    def set_leave_date_writable(self, tenant_id: str, writable: bool) -> None:
+        with self.lock:
+            self.tenants[tenant_id].leave_date_writable = writable
 
     def set_premium(self, tenant_id: str, premium: bool) -> None:
         with self.lock:

@@ -1,106 +1,11 @@
-"""Microsoft Graph for idops: the ``Directory`` port, its msgraph-sdk adapter, and OData helpers.
+"""Microsoft Graph for idops.
 
-Importing this package is cheap: the adapter (which imports msgraph, ~0.3 s) is loaded only when
-``GraphDirectory`` / ``GraphDirectoryProvider`` / ``build_auth_provider`` are first used.
+- ``port``: the ``Directory`` protocol and the dataclasses the rest of idops speaks.
+- ``sdk``: the msgraph-sdk adapter (``GraphDirectory``); ``changes`` and ``batch`` are its ``$batch``
+  protocol code, ``transport``/``pacer``/``retry`` its HTTP behaviour, ``errormap`` its error reading.
+- ``fake``: a stateful in-memory ``Directory`` for unit tests, held to the adapter's contract suite.
+- ``errors``: the typed errors both raise; ``odata``: safe filter building for the adapter;
+  ``warmup``: pays msgraph's first-use cost at start.
+
+Import the submodule you need: the package itself imports nothing (the adapter costs ~0.3 s).
 """
-
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
-
-from idops.graph import odata
-from idops.graph.errors import (
-    AccessPassPolicyDisabled,
-    GraphAuthError,
-    GraphBadRequest,
-    GraphConflict,
-    GraphError,
-    GraphForbidden,
-    GraphLicenceError,
-    GraphNoSeats,
-    GraphNotFound,
-    GraphPremiumRequired,
-    GraphThrottled,
-    GraphUnavailable,
-)
-from idops.graph.odata import Filter, ODataValueError
-from idops.graph.port import (
-    UNSET,
-    AccessPass,
-    BatchRequest,
-    BatchResponse,
-    Directory,
-    DirectoryObjectRef,
-    DirectoryProvider,
-    DirectoryUser,
-    NewUser,
-    RegistrationDetail,
-    ServicePrincipal,
-    SignIn,
-    SubscribedSku,
-    TapPolicy,
-    UserPatch,
-)
-from idops.graph.priority import graph_priority, low_priority
-
-if TYPE_CHECKING:
-    from idops.graph.credentials import GraphConfigError, build_auth_provider, build_credential
-    from idops.graph.sdk import GraphDirectory, GraphDirectoryProvider
-
-_LAZY = {
-    "GraphDirectory": "idops.graph.sdk",
-    "GraphDirectoryProvider": "idops.graph.sdk",
-    "GraphConfigError": "idops.graph.credentials",
-    "build_auth_provider": "idops.graph.credentials",
-    "build_credential": "idops.graph.credentials",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'idops.graph' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
-
-
-__all__ = [
-    "UNSET",
-    "AccessPass",
-    "AccessPassPolicyDisabled",
-    "BatchRequest",
-    "BatchResponse",
-    "Directory",
-    "DirectoryObjectRef",
-    "DirectoryProvider",
-    "DirectoryUser",
-    "Filter",
-    "GraphAuthError",
-    "GraphBadRequest",
-    "GraphConfigError",
-    "GraphConflict",
-    "GraphDirectory",
-    "GraphDirectoryProvider",
-    "GraphError",
-    "GraphForbidden",
-    "GraphLicenceError",
-    "GraphNoSeats",
-    "GraphNotFound",
-    "GraphPremiumRequired",
-    "GraphThrottled",
-    "GraphUnavailable",
-    "NewUser",
-    "ODataValueError",
-    "RegistrationDetail",
-    "ServicePrincipal",
-    "SignIn",
-    "SubscribedSku",
-    "TapPolicy",
-    "UserPatch",
-    "build_auth_provider",
-    "build_credential",
-    "graph_priority",
-    "low_priority",
-    "odata",
-]

@@ -77,10 +77,6 @@ def _env(environ: Mapping[str, str], name: str | None, what: str, tenant_id: str
     return value
 
 
-def is_microsoft_graph(base_url: str) -> bool:
-    return (urlsplit(base_url).hostname or "").lower() in MICROSOFT_GRAPH_HOSTS
-
-
 def build_credential(
     tenant_id: str, conn: GraphConnection, *, environ: Mapping[str, str] | None = None
 ) -> AsyncTokenCredential | None:

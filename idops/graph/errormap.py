@@ -27,6 +27,7 @@ from idops.graph.errors import (
 
 ALREADY_MEMBER = "added object references already exist"
 NO_SEATS = "does not have any available licenses"
+LICENCE_NOT_ASSIGNED = "does not have a corresponding license"
 INVALID_USAGE_LOCATION = "invalid usage location"
 TAP_POLICY = "converged usercredentialpolicy"
 REPLICATION_400 = "source resource object or one of the objects being referenced don't exist"
@@ -50,6 +51,10 @@ class ErrorInfo:
     def is_already_member(self) -> bool:
         return self.status == 400 and ALREADY_MEMBER in self.lowered
 
+    def is_licence_not_assigned(self) -> bool:
+        """assignLicense removing a licence the user does not have."""
+        return self.status == 400 and LICENCE_NOT_ASSIGNED in self.lowered
+
     def is_object_conflict(self) -> bool:
         return self.status in (400, 409) and "ObjectConflict" in self.detail_codes
 
@@ -60,7 +65,8 @@ class ErrorInfo:
         return self.status == 400 and REPLICATION_400 in self.lowered
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """The value of header ``name`` (given in lower case), matched case-insensitively."""
     for key, value in headers.items():
         if key.lower() == name:
             return value
@@ -82,8 +88,8 @@ def error_info(status: int, headers: Mapping[str, str], body: Any) -> ErrorInfo:
         code=str(code) if code else None,
         message=str(err.get("message") or ""),
         detail_codes=detail_codes,
-        request_id=_header(headers, "request-id") or inner.get("request-id"),
-        client_request_id=_header(headers, "client-request-id") or inner.get("client-request-id"),
+        request_id=header(headers, "request-id") or inner.get("request-id"),
+        client_request_id=header(headers, "client-request-id") or inner.get("client-request-id"),
     )
 
 

@@ -199,18 +199,6 @@ def in_(field: str, values: Iterable[object]) -> Filter:
     return Filter(f"{field} in ({','.join(literal(kind, v) for v in items)})")
 
 
-def has_licence(sku_id: str) -> Filter:
-    """``assignedLicenses/any(s:s/skuId eq <guid>)`` — the GUID unquoted (Edm.Guid)."""
-    return Filter(f"assignedLicenses/any(s:s/skuId eq {literal(_Kind.GUID, sku_id)})")
-
-
-def has_method_registered(method: str) -> Filter:
-    """``methodsRegistered/any(m:m eq 'fido2')`` on userRegistrationDetails."""
-    if not re.fullmatch(r"[A-Za-z0-9]{1,64}", method if isinstance(method, str) else ""):
-        raise ODataValueError("method name must be alphanumeric")
-    return Filter(f"methodsRegistered/any(m:m eq {quote_string(method)})")
-
-
 def extension_attribute(n: int) -> str:
     """The filter field name of ``onPremisesExtensionAttributes/extensionAttribute<n>`` (1..15)."""
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 15:

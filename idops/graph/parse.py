@@ -14,10 +14,8 @@ from idops.graph.odata import format_datetime
 from idops.graph.port import (
     UNSET,
     AccessPass,
-    DirectoryObjectRef,
     DirectoryUser,
     NewUser,
-    RegistrationDetail,
     ServicePrincipal,
     SignIn,
     SubscribedSku,
@@ -30,7 +28,6 @@ USER_SELECT = (
     "employeeType,employeeHireDate,employeeLeaveDateTime,usageLocation,userType,createdDateTime,"
     "deletedDateTime,signInSessionsValidFromDateTime,assignedLicenses,onPremisesExtensionAttributes"
 )
-MEMBER_SELECT = "id,userPrincipalName,displayName,accountEnabled,employeeId,userType,mail"
 SP_SELECT = "id,appId,displayName,preferredSingleSignOnMode"
 
 
@@ -102,20 +99,6 @@ def created_user(new: NewUser, body: Mapping[str, Any]) -> DirectoryUser:
     return sent
 
 
-def ref_from_json(d: Mapping[str, Any]) -> DirectoryObjectRef:
-    enabled = d.get("accountEnabled")
-    return DirectoryObjectRef(
-        id=str(d["id"]),
-        odata_type=_str(d, "@odata.type") or "#microsoft.graph.directoryObject",
-        user_principal_name=_str(d, "userPrincipalName"),
-        display_name=_str(d, "displayName"),
-        account_enabled=enabled if isinstance(enabled, bool) else None,
-        employee_id=_str(d, "employeeId"),
-        user_type=_str(d, "userType"),
-        mail=_str(d, "mail"),
-    )
-
-
 def sku_from_json(d: Mapping[str, Any]) -> SubscribedSku:
     prepaid = d.get("prepaidUnits") or {}
     return SubscribedSku(
@@ -149,22 +132,6 @@ def tap_policy_from_json(d: Mapping[str, Any]) -> TapPolicy:
         minimum_lifetime_in_minutes=int(d.get("minimumLifetimeInMinutes") or 60),
         maximum_lifetime_in_minutes=int(d.get("maximumLifetimeInMinutes") or 480),
         is_usable_once=bool(d.get("isUsableOnce", False)),
-    )
-
-
-def registration_from_json(d: Mapping[str, Any]) -> RegistrationDetail:
-    return RegistrationDetail(
-        id=str(d["id"]),
-        user_principal_name=_str(d, "userPrincipalName") or "",
-        user_display_name=_str(d, "userDisplayName") or "",
-        user_type=_str(d, "userType") or "member",
-        is_admin=bool(d.get("isAdmin", False)),
-        is_mfa_registered=bool(d.get("isMfaRegistered", False)),
-        is_mfa_capable=bool(d.get("isMfaCapable", False)),
-        is_passwordless_capable=bool(d.get("isPasswordlessCapable", False)),
-        is_sspr_registered=bool(d.get("isSsprRegistered", False)),
-        methods_registered=tuple(str(m) for m in d.get("methodsRegistered") or ()),
-        last_updated_date_time=parse_datetime(d.get("lastUpdatedDateTime")),
     )
 
 

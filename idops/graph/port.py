@@ -1,7 +1,10 @@
 """The narrow port idops talks to Microsoft Graph through.
 
 Everything outside ``idops/graph/`` speaks these dataclasses and the ``Directory``
-protocol; only the adapter knows msgraph-sdk. One ``Directory`` serves one tenant.
+protocol — domain operations only, no Graph paths, filters or error bodies. One
+``Directory`` serves one tenant. Two implementations, held to one contract suite
+(``tests/graph``): the msgraph-sdk adapter (``idops.graph.sdk.GraphDirectory``) and the
+in-memory fake for unit tests (``idops.graph.fake.FakeDirectory``).
 
 Conventions:
 - Times are aware UTC ``datetime``.
@@ -15,7 +18,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from enum import StrEnum
+from typing import Any, Protocol
 
 import msgspec
 
@@ -103,18 +107,6 @@ class UserPatch:
         return all(getattr(self, name) is UNSET for name in self.__slots__)
 
 
-@dataclass(frozen=True, slots=True)
-class DirectoryObjectRef:
-    id: str
-    odata_type: str  # "#microsoft.graph.user", "#microsoft.graph.group", …
-    user_principal_name: str | None = None
-    display_name: str | None = None
-    account_enabled: bool | None = None
-    employee_id: str | None = None
-    user_type: str | None = None
-    mail: str | None = None
-
-
 # ---- bulk rows: decoded straight from a page's bytes (msgspec), for syncs of whole tenants.
 # Only the listed properties are read; unknown ones are skipped by the decoder, missing ones are None.
 # Values are as Graph sent them (times stay DateTimeOffset text): the sync stores them without a
@@ -199,21 +191,6 @@ class TapPolicy:
 
 
 @dataclass(frozen=True, slots=True)
-class RegistrationDetail:
-    id: str
-    user_principal_name: str
-    user_display_name: str
-    user_type: str
-    is_admin: bool
-    is_mfa_registered: bool
-    is_mfa_capable: bool
-    is_passwordless_capable: bool
-    is_sspr_registered: bool
-    methods_registered: tuple[str, ...]
-    last_updated_date_time: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
 class SignIn:
     id: str
     created_date_time: datetime
@@ -236,79 +213,151 @@ class ServicePrincipal:
     preferred_single_sign_on_mode: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class BatchRequest:
-    id: str
-    method: Literal["GET", "POST", "PATCH", "DELETE", "PUT"]
-    url: str  # relative, without version: "/users/{id}"
-    body: Mapping[str, Any] | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-    depends_on: tuple[str, ...] = ()
+
+_EXTENSION_ATTRIBUTES = frozenset(f"extensionAttribute{n}" for n in range(1, 16))
 
 
 @dataclass(frozen=True, slots=True)
-class BatchResponse:
-    id: str
-    status: int
-    headers: Mapping[str, str]
-    body: Any
+class ManagedMarker:
+    """How idops marks the accounts it manages: ``onPremisesExtensionAttributes.<attribute> == value``."""
+
+    attribute: str = "extensionAttribute15"
+    value: str = "idops"
+
+    def __post_init__(self) -> None:
+        if self.attribute not in _EXTENSION_ATTRIBUTES:
+            raise ValueError(f"marker attribute must be extensionAttribute1..15, not {self.attribute!r}")
+        if not self.value:
+            raise ValueError("marker value must not be empty")
+
+
+@dataclass
+class AccountChange:
+    """What to do to one account. Empty tuples and ``None`` mean "leave alone".
+
+    Expressed as the *difference* to apply, so a change that was already (partly) applied — after a
+    crash or a retry — applies again harmlessly.
+    """
+
+    user_id: str
+    enabled: bool | None = None
+    revoke_sessions: bool = False
+    add_groups: tuple[str, ...] = ()
+    remove_groups: tuple[str, ...] = ()
+    add_skus: tuple[str, ...] = ()
+    remove_skus: tuple[str, ...] = ()
+    leave_date: datetime | None = None
+    clear_leave_date: bool = False
 
     @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
+    def takes_access_away(self) -> bool:
+        return self.enabled is False
+
+
+class ChangeFailure(StrEnum):
+    """Why one step of an ``AccountChange`` failed, for the domain to branch on (never Graph's text)."""
+
+    NO_LICENCES_AVAILABLE = "no_licences_available"  # the SKU has no free seat
+    LICENCE_INVALID = "licence_invalid"  # e.g. the account has no usage location
+    FORBIDDEN = "forbidden"  # a permission idops lacks (e.g. writing employeeLeaveDateTime)
+    NOT_FOUND = "not_found"  # an object not (yet) visible: replication lag, or a missing group
+    THROTTLED = "throttled"
+    UNAVAILABLE = "unavailable"  # 5xx, a failed dependency, no answer
+    REJECTED = "rejected"  # any other refusal
+
+
+#: Failures worth retrying later: the same change may well succeed then.
+TRANSIENT_FAILURES = frozenset({ChangeFailure.NOT_FOUND, ChangeFailure.THROTTLED, ChangeFailure.UNAVAILABLE})
+
+
+@dataclass
+class ChangeResult:
+    """The outcome of one account's change. ``codes`` has one entry per failed step."""
+
+    user_id: str
+    ok: bool = True
+    gone: bool = False  # the account no longer exists in Entra
+    transient: bool = False  # worth retrying later
+    errors: list[str] = field(default_factory=list)  # human-readable, for logs and ``last_error``
+    codes: list[ChangeFailure] = field(default_factory=list)
+
+    def fail(self, step: str, code: ChangeFailure, *, status: int | None = None) -> None:
+        self.ok = False
+        self.transient = self.transient or code in TRANSIENT_FAILURES
+        self.codes.append(code)
+        self.errors.append(f"{step}: {code.value}" + (f" (HTTP {status})" if status is not None else ""))
+
+    def vanish(self, step: str) -> None:
+        self.ok, self.gone = False, True
+        self.errors.append(f"{step}: account not found")
 
 
 Page = Sequence
 
 
 class Directory(Protocol):
-    """One tenant's directory, as much of it as idops needs."""
+    """One tenant's directory, as much of it as idops needs.
+
+    Every operation raises ``TransactionOpenError`` when called while a database transaction is open
+    (``idops.kit.db.assert_no_transaction``): Graph is never awaited inside a unit of work.
+    """
 
     tenant_id: str
 
     # users
     async def create_user(self, user: NewUser) -> DirectoryUser:
-        """Create a user. A retried create that meets ObjectConflict resolves to the existing user."""
+        """Create a user. A retried create that meets ObjectConflict resolves to the existing user when
+        it is ours; otherwise ``GraphConflict``. ``GraphForbidden`` when a field (the leave date) may
+        not be written by this app."""
         ...
 
     async def get_user(self, id_or_upn: str, *, just_created: bool = False) -> DirectoryUser:
         """Raise ``GraphNotFound`` if absent; ``just_created`` retries 404s through replication delay."""
         ...
 
-    async def find_user_by_upn(self, upn: str) -> DirectoryUser | None: ...
-
-    async def update_user(self, user_id: str, patch: UserPatch, *, just_created: bool = False) -> None: ...
-
-    async def disable_user(self, user_id: str) -> None: ...
-
-    async def revoke_sign_in_sessions(self, user_id: str) -> None: ...
+    async def update_user(self, user_id: str, patch: UserPatch, *, just_created: bool = False) -> None:
+        """Change only the fields set in ``patch``; an empty patch does nothing."""
+        ...
 
     async def delete_user(self, user_id: str) -> None:
-        """Soft-delete; a user already gone is not an error (idempotent)."""
+        """Soft-delete to the recycle bin; a user already gone is not an error (idempotent)."""
         ...
 
-    async def restore_deleted_user(self, user_id: str) -> DirectoryUser: ...
+    async def restore_deleted_user(self, user_id: str) -> DirectoryUser:
+        """Bring a soft-deleted user back. ``GraphNotFound`` if purged, ``GraphConflict`` if its UPN
+        has been taken meanwhile."""
+        ...
 
-    def list_deleted_users(self) -> AsyncIterator[Page[DirectoryUser]]: ...
+    async def purge_deleted_user(self, user_id: str) -> None:
+        """Delete a soft-deleted user for good; one already purged is success (idempotent)."""
+        ...
 
-    def list_users(
-        self, *, filter: str | None = None, select: Sequence[str] | None = None, advanced: bool = False
+    def list_managed_users(
+        self, marker: ManagedMarker, *, enabled_only: bool = False
     ) -> AsyncIterator[Page[DirectoryUser]]:
-        """``filter`` must come from ``idops.graph.odata``; ``advanced`` adds ConsistencyLevel."""
+        """The users carrying ``marker`` (only enabled ones with ``enabled_only``), page by page."""
         ...
 
-    # groups
-    async def add_group_member(self, group_id: str, member_id: str) -> None:
-        """Idempotent: "already a member" is success."""
-        ...
+    async def apply_account_changes(
+        self,
+        changes: Sequence[AccountChange],
+        *,
+        leave_date_allowed: bool = True,
+        replication_wait: float = 0.0,
+    ) -> dict[str, ChangeResult]:
+        """Apply ``changes``; returns a result per user id. Never raises for per-account failures
+        (it may raise ``GraphError`` when Graph cannot be reached at all).
 
-    async def remove_group_member(self, group_id: str, member_id: str) -> None:
-        """Idempotent: "not a member" is success. Always through ``/$ref``."""
+        - Idempotent: "already a member", "not a member" and "licence not assigned" count as done.
+        - Ordered for safety: enabling/disabling and the leave date are applied to every account
+          first; only then sessions, groups and licences — and not at all on an account that was to
+          be disabled but could not be.
+        - ``leave_date_allowed=False`` leaves ``employeeLeaveDateTime`` alone.
+        - A missing account is ``gone`` — unless it may be brand new (``replication_wait`` > 0, or
+          this directory created it moments ago): then replication lag is waited out for up to
+          ``replication_wait`` seconds and, if it outlasts that, is a transient ``not_found``.
+        """
         ...
-
-    def list_group_members(
-        self, group_id: str, *, transitive: bool = True
-    ) -> AsyncIterator[Page[DirectoryObjectRef]]: ...
 
     # bulk rows for whole-tenant syncs: decoded from the page bytes, no dict or model per item
     # (parsing 100 000 typed models costs minutes, 100 000 dicts about a second)
@@ -316,23 +365,24 @@ class Directory(Protocol):
 
     def list_group_members_bulk(self, group_id: str, *, transitive: bool = True) -> AsyncIterator[Page[BulkMember]]: ...
 
-    def list_registration_details_bulk(self) -> AsyncIterator[Page[BulkRegistration]]: ...
+    def list_registration_details_bulk(self) -> AsyncIterator[Page[BulkRegistration]]:
+        """``GraphPremiumRequired`` when the tenant has no Entra ID P1/P2."""
+        ...
 
     # licences
-    async def assign_licence(self, user_id: str, add: Sequence[str], remove: Sequence[str] = ()) -> None: ...
-
     async def list_subscribed_skus(self) -> list[SubscribedSku]: ...
 
     # credentials
     async def create_access_pass(
         self, user_id: str, *, start: datetime | None, lifetime_minutes: int, usable_once: bool
-    ) -> AccessPass: ...
+    ) -> AccessPass:
+        """Create a TAP (replacing any existing one); its code exists only in the returned value.
+        ``AccessPassPolicyDisabled`` when the tenant's policy refuses it."""
+        ...
 
     async def get_access_pass_policy(self) -> TapPolicy: ...
 
     # reports
-    def list_registration_details(self) -> AsyncIterator[Page[RegistrationDetail]]: ...
-
     def list_sign_ins(self, start: datetime, end: datetime) -> AsyncIterator[Page[SignIn]]:
         """Interactive sign-ins with ``start <= createdDateTime < end``."""
         ...
@@ -340,12 +390,8 @@ class Directory(Protocol):
     def list_service_principals(self) -> AsyncIterator[Page[ServicePrincipal]]: ...
 
     # mail
-    async def send_mail(self, sender: str, to: Sequence[str], subject: str, body_text: str) -> None: ...
-
-    # batch
-    async def batch(self, requests: Sequence[BatchRequest]) -> dict[str, BatchResponse]:
-        """Run any number of requests as ``$batch`` calls of ≤ 20; items throttled inside a batch are
-        retried alone after their Retry-After. Returns the final response of every item by id."""
+    async def send_mail(self, sender: str, to: Sequence[str], subject: str, body_text: str) -> None:
+        """Plain-text mail from ``sender``'s mailbox; never repeated once Graph may have acted."""
         ...
 
 

@@ -7,6 +7,9 @@ Decisions:
 - Every call goes through the SDK's request adapter (auth, middleware) as raw JSON. Bulk reads stream
   page by page (one page in memory at a time); single-object calls read the same way, which avoids
   the ~1.3 s first-use cost of typed models and gives one error path for plain and ``$batch`` calls.
+- Account changes go out as ``$batch`` (``idops.graph.changes``); their answers are judged there.
+- Every public operation refuses to run while a database transaction is open (``TransactionOpenError``),
+  and so does every request, including later pages of a listing.
 - Follow-up calls on an object this directory created less than ``replication_wait_seconds`` ago
   (or with ``just_created=True``) retry Graph's replication-lag 404/400 for that long.
 """
@@ -15,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
@@ -32,32 +34,33 @@ from msgraph_core import GraphClientFactory
 
 from idops.config.region import GraphConnection, RegionConfig
 from idops.config.settings import GraphSettings
+from idops.graph import changes as changes_protocol
 from idops.graph import odata, parse
 from idops.graph.credentials import build_auth_provider
 from idops.graph.errormap import error_info
 from idops.graph.errors import GraphConflict, GraphError, GraphNotFound
-from idops.graph.odata import Filter, path_id, path_user, query_string
+from idops.graph.odata import path_id, path_user, query_string
 from idops.graph.pacer import Clock, Pacer, Sleep
 from idops.graph.port import (
     AccessPass,
-    BatchRequest,
-    BatchResponse,
+    AccountChange,
     BulkMember,
     BulkRegistration,
     BulkUser,
-    DirectoryObjectRef,
+    ChangeResult,
     DirectoryUser,
+    ManagedMarker,
     NewUser,
     Page,
-    RegistrationDetail,
     ServicePrincipal,
     SignIn,
     SubscribedSku,
     TapPolicy,
     UserPatch,
 )
-from idops.graph.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
-from idops.graph.transport import Transport
+from idops.graph.retry import RetryPolicy
+from idops.graph.transport import Transport, json_or_none
+from idops.kit.db import assert_no_transaction
 
 log = structlog.get_logger("idops.graph")
 T = TypeVar("T")
@@ -76,12 +79,9 @@ _BULK_MEMBERS = msgspec.json.Decoder(_BulkPage[BulkMember])
 _BULK_REGISTRATIONS = msgspec.json.Decoder(_BulkPage[BulkRegistration])
 _BULK_USER_SELECT = ",".join(f.encode_name for f in msgspec.structs.fields(BulkUser))
 
-BATCH_LIMIT = 20
-_SELECT_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(/[A-Za-z][A-Za-z0-9]*)?$")
 _TAP_POLICY_PATH = (
     "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/temporaryAccessPass"
 )
-_BATCH_URL_RE = re.compile(r"^/[A-Za-z0-9$][^\s\x00-\x1f\x7f]*$")
 
 
 def build_http_client(settings: GraphSettings) -> httpx.AsyncClient:
@@ -190,17 +190,10 @@ class GraphDirectory:
         throttle: str = "reads",
         advanced: bool = False,
     ) -> AsyncIterator[list[T]]:
-        """Stream a collection page by page; only the current page is held in memory.
+        """Stream a collection's non-empty pages; only the current page is held in memory.
 
         ``ConsistencyLevel: eventual`` is re-sent on every page (Graph does not carry it to nextLink).
         """
-        async for items in self._json_pages(url, throttle=throttle, advanced=advanced):
-            yield [parse_item(item) for item in items]
-
-    async def _json_pages(
-        self, url: str, *, throttle: str = "reads", advanced: bool = False
-    ) -> AsyncIterator[list[dict[str, Any]]]:
-        """The raw JSON objects of each non-empty page (bulk syncs parse only what they need)."""
         headers = {"ConsistencyLevel": "eventual"} if advanced else {}
         next_url: str | None = url
         while next_url:
@@ -211,7 +204,7 @@ class GraphDirectory:
             items = data.get("value") or []
             del data
             if items:
-                yield items
+                yield [parse_item(item) for item in items]
 
     async def _bulk_pages(
         self, url: str, decoder: msgspec.json.Decoder[_BulkPage[B]], *, throttle: str = "reads"
@@ -240,6 +233,7 @@ class GraphDirectory:
         """POST /users. If a *retried* POST meets ObjectConflict, the first attempt probably succeeded:
         return the existing user when it is ours (same mailNickname, displayName and extension
         attributes), else raise ``GraphConflict``."""
+        assert_no_transaction("Directory.create_user")
         path_user(user.user_principal_name)  # validate before sending
         body = parse.new_user_to_json(user)
         response = await self.transport.send("POST", "/users", json_body=body, throttle="writes", check=False)
@@ -247,7 +241,7 @@ class GraphDirectory:
             created = parse.created_user(user, response.json() or {})
             self._remember(created.id)
             return created
-        info = error_info(response.status, response.headers, _json_or_none(response.content))
+        info = error_info(response.status, response.headers, json_or_none(response.content))
         if info.is_object_conflict() and response.attempts > 1:
             existing = await self._lookup_upn_after_conflict(user.user_principal_name)
             if existing is not None and _same_user(existing, user):
@@ -267,6 +261,7 @@ class GraphDirectory:
             return None
 
     async def get_user(self, id_or_upn: str, *, just_created: bool = False) -> DirectoryUser:
+        assert_no_transaction("Directory.get_user")
         key = path_user(id_or_upn)
         response = await self.transport.send(
             "GET",
@@ -275,17 +270,9 @@ class GraphDirectory:
         )
         return parse.user_from_json(response.json())
 
-    async def find_user_by_upn(self, upn: str) -> DirectoryUser | None:
-        """Exact UPN match through ``$filter`` (case-insensitive in Graph); None if absent."""
-        flt = odata.eq("userPrincipalName", upn)
-        async for page in self.list_users(filter=flt):
-            for user in page:
-                if user.user_principal_name.lower() == upn.lower():
-                    return user
-        return None
-
     async def update_user(self, user_id: str, patch: UserPatch, *, just_created: bool = False) -> None:
         """PATCH only the fields set; ``None`` clears a field. An empty patch sends nothing."""
+        assert_no_transaction("Directory.update_user")
         if patch.is_empty():
             return
         await self.transport.send(
@@ -296,17 +283,9 @@ class GraphDirectory:
             replication=just_created or self._is_recent(user_id),
         )
 
-    async def disable_user(self, user_id: str) -> None:
-        await self.update_user(user_id, UserPatch(account_enabled=False))
-
-    async def revoke_sign_in_sessions(self, user_id: str) -> None:
-        await self.transport.send(
-            "POST", f"/users/{path_user(user_id)}/revokeSignInSessions", throttle="writes",
-            replication=self._is_recent(user_id),
-        )
-
     async def delete_user(self, user_id: str) -> None:
         """Soft delete; a user already gone (404) is success."""
+        assert_no_transaction("Directory.delete_user")
         self._recent.pop(user_id.lower(), None)  # a 404 from now on is real, not replication lag
         try:
             await self.transport.send("DELETE", f"/users/{path_user(user_id)}", throttle="writes")
@@ -314,108 +293,67 @@ class GraphDirectory:
             log.info("graph_delete_user_absent", tenant=self.tenant_id, user_id=user_id)
 
     async def restore_deleted_user(self, user_id: str) -> DirectoryUser:
+        assert_no_transaction("Directory.restore_deleted_user")
         response = await self.transport.send(
             "POST", f"/directory/deletedItems/{path_id(user_id)}/restore", throttle="writes"
         )
         return parse.user_from_json(response.json())
 
-    def list_deleted_users(self) -> AsyncIterator[Page[DirectoryUser]]:
-        q = query_string({"$select": parse.USER_SELECT, "$top": self._top()})
-        return self._pages(f"/directory/deletedItems/microsoft.graph.user?{q}", parse.user_from_json)
+    async def purge_deleted_user(self, user_id: str) -> None:
+        """DELETE /directory/deletedItems/{id}: gone for good; already purged (404) is success."""
+        assert_no_transaction("Directory.purge_deleted_user")
+        try:
+            await self.transport.send("DELETE", f"/directory/deletedItems/{path_id(user_id)}", throttle="writes")
+        except GraphNotFound:
+            log.info("graph_purge_user_absent", tenant=self.tenant_id, user_id=user_id)
 
-    def list_users(
-        self,
-        *,
-        filter: str | None = None,
-        select: Sequence[str] | None = None,
-        advanced: bool = False,
+    def list_managed_users(
+        self, marker: ManagedMarker, *, enabled_only: bool = False
     ) -> AsyncIterator[Page[DirectoryUser]]:
-        """Stream users. ``filter`` must be an ``odata.Filter`` (a plain ``str`` raises ``TypeError``).
+        """Users whose ``onPremisesExtensionAttributes/<attribute>`` is the marker: an advanced query
+        (``ConsistencyLevel: eventual`` + ``$count``), so the results are eventually consistent."""
+        assert_no_transaction("Directory.list_managed_users")
+        slot = int(marker.attribute.removeprefix("extensionAttribute"))
+        flt = odata.eq(odata.extension_attribute(slot), marker.value)
+        if enabled_only:
+            flt = odata.and_(flt, odata.eq("accountEnabled", True))
+        q = query_string({"$filter": flt, "$select": parse.USER_SELECT, "$top": self._top(), "$count": "true"})
+        return self._pages(f"/users?{q}", parse.user_from_json, advanced=True)
 
-        ``advanced`` adds ``ConsistencyLevel: eventual`` and ``$count=true`` (needed for ``ne``, …).
-        """
-        if filter is not None and not isinstance(filter, Filter):
-            raise TypeError("filter must be built with idops.graph.odata, not a plain str")
-        if select is not None:
-            bad = [s for s in select if not _SELECT_RE.match(s)]
-            if bad:
-                raise odata.ODataValueError(f"invalid $select names: {bad!r}")
-            fields = ",".join(dict.fromkeys(["id", *select]))
-        else:
-            fields = parse.USER_SELECT
-        q = query_string(
-            {
-                "$filter": filter,
-                "$select": fields,
-                "$top": self._top(),
-                "$count": "true" if advanced else None,
-            }
+    async def apply_account_changes(
+        self,
+        changes: Sequence[AccountChange],
+        *,
+        leave_date_allowed: bool = True,
+        replication_wait: float = 0.0,
+    ) -> dict[str, ChangeResult]:
+        """``$batch`` calls of ≤ 20 items, concurrently; see ``idops.graph.changes``."""
+        assert_no_transaction("Directory.apply_account_changes")
+        return await changes_protocol.apply_account_changes(
+            self.transport, changes, leave_date_allowed=leave_date_allowed, replication_wait=replication_wait,
+            recent=self._is_recent, recent_horizon=self.settings.replication_wait_seconds,
+            sleep=self.transport.pacer.sleep,
         )
-        return self._pages(f"/users?{q}", parse.user_from_json, advanced=advanced)
 
     def list_users_bulk(self) -> AsyncIterator[Page[BulkUser]]:
         """Every user, ``$select``ing exactly ``BulkUser``'s properties, page by page (bulk sync)."""
+        assert_no_transaction("Directory.list_users_bulk")
         q = query_string({"$select": _BULK_USER_SELECT, "$top": self._top()})
         return self._bulk_pages(f"/users?{q}", _BULK_USERS)
 
     # ------------------------------------------------------------------------------ groups
 
-    async def add_group_member(self, group_id: str, member_id: str) -> None:
-        """POST …/members/$ref. "Already a member" is success (idempotent)."""
-        ref = {"@odata.id": f"{self.transport.base_url}/directoryObjects/{path_id(member_id)}"}
-        response = await self.transport.send(
-            "POST",
-            f"/groups/{path_id(group_id)}/members/$ref",
-            json_body=ref,
-            throttle="writes",
-            replication=self._is_recent(member_id) or self._is_recent(group_id),
-            check=False,
-        )
-        if 200 <= response.status < 300:
-            return
-        info = error_info(response.status, response.headers, _json_or_none(response.content))
-        if info.is_already_member():
-            return
-        path = f"/groups/{group_id}/members/$ref"
-        raise self.transport.failure("POST", path, info, {}, response.attempts - 1)
-
-    async def remove_group_member(self, group_id: str, member_id: str) -> None:
-        """DELETE …/members/{id}/$ref — never without ``/$ref``, which would delete the user itself.
-        "Not a member" (404) is success."""
-        try:
-            await self.transport.send(
-                "DELETE", f"/groups/{path_id(group_id)}/members/{path_id(member_id)}/$ref", throttle="writes"
-            )
-        except GraphNotFound:
-            log.info("graph_remove_member_absent", tenant=self.tenant_id, group_id=group_id)
-
-    def list_group_members(
-        self, group_id: str, *, transitive: bool = True
-    ) -> AsyncIterator[Page[DirectoryObjectRef]]:
-        segment = "transitiveMembers" if transitive else "members"
-        q = query_string({"$select": parse.MEMBER_SELECT, "$top": self._top()})
-        return self._pages(f"/groups/{path_id(group_id)}/{segment}?{q}", parse.ref_from_json)
-
     def list_group_members_bulk(self, group_id: str, *, transitive: bool = True) -> AsyncIterator[Page[BulkMember]]:
         """Members' ids and ``@odata.type``, page by page (bulk sync)."""
+        assert_no_transaction("Directory.list_group_members_bulk")
         segment = "transitiveMembers" if transitive else "members"
         q = query_string({"$select": "id", "$top": self._top()})
         return self._bulk_pages(f"/groups/{path_id(group_id)}/{segment}?{q}", _BULK_MEMBERS)
 
     # ------------------------------------------------------------------------------ licences
 
-    async def assign_licence(self, user_id: str, add: Sequence[str], remove: Sequence[str] = ()) -> None:
-        """assignLicense with both arrays always present. Raises ``GraphNoSeats`` / ``GraphLicenceError``."""
-        body = {
-            "addLicenses": [{"skuId": odata.guid(s), "disabledPlans": []} for s in add],
-            "removeLicenses": [odata.guid(s) for s in remove],
-        }
-        await self.transport.send(
-            "POST", f"/users/{path_user(user_id)}/assignLicense", json_body=body, throttle="writes",
-            replication=self._is_recent(user_id),
-        )
-
     async def list_subscribed_skus(self) -> list[SubscribedSku]:
+        assert_no_transaction("Directory.list_subscribed_skus")
         out: list[SubscribedSku] = []
         async for page in self._pages("/subscribedSkus", parse.sku_from_json):
             out.extend(page)
@@ -430,6 +368,7 @@ class GraphDirectory:
 
         Raises ``AccessPassPolicyDisabled`` when the tenant's policy refuses it.
         """
+        assert_no_transaction("Directory.create_access_pass")
         body: dict[str, Any] = {"lifetimeInMinutes": int(lifetime_minutes), "isUsableOnce": bool(usable_once)}
         if start is not None:
             body["startDateTime"] = odata.format_datetime(start)
@@ -443,21 +382,15 @@ class GraphDirectory:
         return parse.access_pass_from_json(response.json())
 
     async def get_access_pass_policy(self) -> TapPolicy:
+        assert_no_transaction("Directory.get_access_pass_policy")
         response = await self.transport.send("GET", _TAP_POLICY_PATH)
         return parse.tap_policy_from_json(response.json())
 
     # ------------------------------------------------------------------------------ reports
 
-    def list_registration_details(self) -> AsyncIterator[Page[RegistrationDetail]]:
-        q = query_string({"$top": self._top()})
-        return self._pages(
-            f"/reports/authenticationMethods/userRegistrationDetails?{q}",
-            parse.registration_from_json,
-            throttle="reports",
-        )
-
     def list_registration_details_bulk(self) -> AsyncIterator[Page[BulkRegistration]]:
         """The registration report, page by page (bulk sync; the report has no ``$select``)."""
+        assert_no_transaction("Directory.list_registration_details_bulk")
         q = query_string({"$top": self._top()})
         return self._bulk_pages(
             f"/reports/authenticationMethods/userRegistrationDetails?{q}", _BULK_REGISTRATIONS, throttle="reports"
@@ -466,6 +399,7 @@ class GraphDirectory:
     async def list_sign_ins(self, start: datetime, end: datetime) -> AsyncIterator[Page[SignIn]]:
         """Interactive sign-ins with ``start <= createdDateTime < end`` (Graph's ``le`` is inclusive,
         so rows at exactly ``end`` are dropped here)."""
+        assert_no_transaction("Directory.list_sign_ins")
         flt = odata.ge("createdDateTime", start) & odata.le("createdDateTime", end)
         q = query_string({"$filter": flt, "$top": self._top(1000)})
         async for page in self._pages(f"/auditLogs/signIns?{q}", parse.sign_in_from_json, throttle="reports"):
@@ -474,6 +408,7 @@ class GraphDirectory:
                 yield kept
 
     def list_service_principals(self) -> AsyncIterator[Page[ServicePrincipal]]:
+        assert_no_transaction("Directory.list_service_principals")
         q = query_string({"$select": parse.SP_SELECT, "$top": self._top()})
         return self._pages(f"/servicePrincipals?{q}", parse.service_principal_from_json)
 
@@ -481,6 +416,7 @@ class GraphDirectory:
 
     async def send_mail(self, sender: str, to: Sequence[str], subject: str, body_text: str) -> None:
         """sendMail as plain text, not saved to Sent Items. Not retried once Graph may have acted."""
+        assert_no_transaction("Directory.send_mail")
         message = {
             "message": {
                 "subject": subject,
@@ -496,168 +432,6 @@ class GraphDirectory:
             throttle="writes",
             repeatable=False,
         )
-
-    # ------------------------------------------------------------------------------ batch
-
-    async def batch(self, requests: Sequence[BatchRequest]) -> dict[str, BatchResponse]:
-        """Run ``requests`` as ``$batch`` calls of ≤ 20 and return every item's final response by id.
-
-        Requests linked by ``depends_on`` go in the same call (a connected group larger than 20
-        raises ``ValueError``). Items that come back 429/503/504 are re-sent alone after the
-        longest item ``Retry-After``; a 424 item whose dependency is being re-sent goes with it.
-        """
-        chunks = _chunk(requests)
-        out: dict[str, BatchResponse] = {}
-        for chunk in chunks:
-            out.update(await self._run_batch(chunk))
-        return out
-
-    async def _run_batch(self, items: list[BatchRequest]) -> dict[str, BatchResponse]:
-        pending = {r.id: r for r in items}
-        final: dict[str, BatchResponse] = {}
-        attempt = 0
-        policy = self.transport.policy
-        while pending:
-            payload = {"requests": [_batch_item(r, pending) for r in pending.values()]}
-            throttle = "reads" if all(r.method == "GET" for r in pending.values()) else "writes"
-            response = await self.transport.send(
-                "POST", "/$batch", json_body=payload, throttle=throttle, cost=len(pending)
-            )
-            results: dict[str, BatchResponse] = {}
-            for raw in (response.json() or {}).get("responses", []):
-                item = _batch_response(raw)
-                results[item.id] = item
-            retry: set[str] = set()
-            waits: list[float] = []
-            for rid in pending:
-                got = results.get(rid)
-                if got is None:  # Graph answered without this id: treat as transient
-                    results[rid] = BatchResponse(rid, 503, {}, None)
-                    retry.add(rid)
-                elif got.status in RETRYABLE_STATUSES:
-                    retry.add(rid)
-                    ra = parse_retry_after(_header(got.headers, "retry-after"))
-                    if ra is not None:
-                        waits.append(ra)
-                    if got.status == 429:
-                        self.transport.pacer.penalize(throttle, ra or 0.0)
-            # A 424 whose dependency is re-sent goes again with it (transitively).
-            changed = True
-            while changed:
-                changed = False
-                for rid, req in pending.items():
-                    dep_retried = any(d in retry for d in req.depends_on)
-                    if rid not in retry and results[rid].status == 424 and dep_retried:
-                        retry.add(rid)
-                        changed = True
-            delay = max(waits) if waits else policy.backoff(attempt)
-            give_up = not retry or not policy.may_retry(attempt, delay)
-            for rid in list(pending):
-                if give_up or rid not in retry:
-                    final[rid] = results[rid]
-                    if not final[rid].ok:
-                        self._log_batch_item(final[rid])
-            if give_up:
-                break
-            pending = {rid: pending[rid] for rid in pending if rid in retry}
-            log.info(
-                "graph_batch_retry", tenant=self.tenant_id, items=len(pending), attempt=attempt + 1,
-                delay=round(delay, 3),
-            )
-            attempt += 1
-            await self.transport.pacer.sleep(delay)
-        return final
-
-    def _log_batch_item(self, item: BatchResponse) -> None:
-        info = error_info(item.status, item.headers, item.body)
-        log.warning(
-            "graph_batch_item_failed", tenant=self.tenant_id, item_id=item.id, status=item.status,
-            code=info.code, request_id=info.request_id, client_request_id=info.client_request_id,
-        )
-
-
-# ---------------------------------------------------------------------------------- batch helpers
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    return next((v for k, v in headers.items() if k.lower() == name), None)
-
-
-def _json_or_none(content: bytes) -> Any:
-    try:
-        return json.loads(content) if content else None
-    except ValueError:
-        return None
-
-
-def _batch_item(r: BatchRequest, pending: Mapping[str, BatchRequest]) -> dict[str, Any]:
-    item: dict[str, Any] = {"id": r.id, "method": r.method, "url": r.url}
-    headers = dict(r.headers)
-    if r.body is not None:
-        item["body"] = r.body
-        if not any(k.lower() == "content-type" for k in headers):
-            headers["Content-Type"] = "application/json"
-    if headers:
-        item["headers"] = headers
-    # Dependencies that already succeeded in an earlier round are not sent again.
-    deps = [d for d in r.depends_on if d in pending]
-    if deps:
-        item["dependsOn"] = deps
-    return item
-
-
-def _batch_response(raw: Mapping[str, Any]) -> BatchResponse:
-    headers = raw.get("headers") or {}
-    return BatchResponse(
-        id=str(raw.get("id")),
-        status=int(raw.get("status") or 0),
-        headers={str(k): str(v) for k, v in headers.items()} if isinstance(headers, dict) else {},
-        body=raw.get("body"),
-    )
-
-
-def _chunk(requests: Sequence[BatchRequest]) -> list[list[BatchRequest]]:
-    """Validate and split into ≤ 20-item chunks, keeping each depends_on-connected group together."""
-    ids: dict[str, BatchRequest] = {}
-    for r in requests:
-        if not r.id or r.id.lower() in {k.lower() for k in ids}:
-            raise ValueError(f"batch ids must be non-empty and unique (case-insensitive): {r.id!r}")
-        if not _BATCH_URL_RE.match(r.url) or r.url.startswith("//"):
-            raise ValueError(f"batch item {r.id!r}: url must be relative, like /users/<id>")
-        if r.url.lower().startswith(("/v1.0/", "/beta/")):
-            raise ValueError(f"batch item {r.id!r}: url must not carry the API version")
-        ids[r.id] = r
-    for r in requests:
-        for d in r.depends_on:
-            if d not in ids or d == r.id:
-                raise ValueError(f"batch item {r.id!r} depends on unknown id {d!r}")
-    parent = {rid: rid for rid in ids}
-
-    def find(x: str) -> str:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for r in requests:
-        for d in r.depends_on:
-            parent[find(r.id)] = find(d)
-    groups: dict[str, list[BatchRequest]] = {}
-    for r in requests:
-        groups.setdefault(find(r.id), []).append(r)
-    chunks: list[list[BatchRequest]] = []
-    current: list[BatchRequest] = []
-    for group in groups.values():
-        if len(group) > BATCH_LIMIT:
-            raise ValueError(f"{len(group)} requests linked by depends_on exceed the batch limit of 20")
-        if len(current) + len(group) > BATCH_LIMIT:
-            chunks.append(current)
-            current = []
-        current.extend(group)
-    if current:
-        chunks.append(current)
-    return chunks
-
 
 def _same_user(existing: DirectoryUser, new: NewUser) -> bool:
     """Is ``existing`` the user a lost first attempt of ``new`` created? Marker attributes must match."""

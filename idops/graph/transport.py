@@ -27,10 +27,11 @@ from kiota_abstractions.request_adapter import RequestAdapter
 from kiota_abstractions.request_information import RequestInformation
 from kiota_http.middleware.options import ResponseHandlerOption
 
-from idops.graph.errormap import ErrorInfo, error_info, to_exception
+from idops.graph.errormap import ErrorInfo, error_info, header, to_exception
 from idops.graph.errors import GraphError, GraphThrottled, GraphUnavailable
 from idops.graph.pacer import Pacer
 from idops.graph.retry import RetryPolicy, graph_priority, parse_retry_after
+from idops.kit.db import assert_no_transaction
 
 log = structlog.get_logger("idops.graph")
 
@@ -51,8 +52,7 @@ class Response:
         return json.loads(self.content) if self.content else None
 
     def header(self, name: str) -> str | None:
-        name = name.lower()
-        return next((v for k, v in self.headers.items() if k.lower() == name), None)
+        return header(self.headers, name.lower())
 
 
 class Transport:
@@ -127,6 +127,7 @@ class Transport:
         """
         full = self.absolute(url)
         path = urlsplit(full).path
+        assert_no_transaction(f"Graph {method} {path}")  # also each page of a listing, not just its start
         body = None if json_body is None else json.dumps(json_body, separators=(",", ":")).encode()
         hdrs = {"client-request-id": str(uuid.uuid4()), **(headers or {})}
         priority = graph_priority.get()
@@ -184,7 +185,7 @@ class Transport:
                     await self.pacer.sleep(delay)
                     continue
 
-            info = error_info(status, resp_headers, _safe_json(raw.content))
+            info = error_info(status, resp_headers, json_or_none(raw.content))
             if replication and info.is_replication_lag():
                 now = self.pacer.clock()
                 if replication_started is None:
@@ -249,7 +250,8 @@ class Transport:
         )
 
 
-def _safe_json(content: bytes) -> Any:
+def json_or_none(content: bytes) -> Any:
+    """The parsed JSON body, or None when it is empty or not JSON (error bodies are read defensively)."""
     try:
         return json.loads(content) if content else None
     except ValueError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from idops.substitutes import account
+from idops.graph.port import AccountChange, ChangeResult
 from idops.substitutes.access import target
 from idops.substitutes.counts import Counts
 from idops.substitutes.deps import SubstituteDeps
@@ -29,18 +29,18 @@ async def activate_due(uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: 
     if not starting:
         return counts.as_dict()
     persons, all_periods = await load_people(uow, sorted({p.person_id for p in starting}))
-    by_tenant: dict[str, list[account.AccountChange]] = defaultdict(list)
+    by_tenant: dict[str, list[AccountChange]] = defaultdict(list)
     for person in persons.values():
         if person.entra_user_id:
             want = target(c.config, all_periods[person.id], now)
             by_tenant[person.tenant_id].append(
-                account.AccountChange(person.entra_user_id, enabled=want.enabled, leave_date=want.leave_date)
+                AccountChange(person.entra_user_id, enabled=want.enabled, leave_date=want.leave_date)
             )
-    results: dict[str, account.ChangeResult] = {}
+    results: dict[str, ChangeResult] = {}
     for tenant, changes in by_tenant.items():
         results.update(
-            await account.apply(
-                c.directories.for_tenant(tenant), changes, leave_date_allowed=c.leave_dates.allowed(tenant)
+            await c.directories.for_tenant(tenant).apply_account_changes(
+                changes, leave_date_allowed=c.leave_dates.allowed(tenant)
             )
         )
     async with uow:

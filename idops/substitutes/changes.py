@@ -7,8 +7,9 @@ from datetime import datetime
 import structlog
 
 from idops.auth.scope import Caller
+from idops.graph.port import AccountChange
 from idops.kit.errors import Conflict, Message, NotFound, PolicyViolation
-from idops.substitutes import account, policy
+from idops.substitutes import policy
 from idops.substitutes.access import target
 from idops.substitutes.deps import SubstituteDeps
 from idops.substitutes.ending import end_access
@@ -71,9 +72,8 @@ async def extend(
         async with uow:
             periods = list(await uow.substitutes.periods_of_person(person.id))
         want = target(c.config, periods, now)
-        res = await account.apply(
-            c.directories.for_tenant(period.tenant_id),
-            [account.AccountChange(person.entra_user_id, leave_date=want.leave_date)],
+        res = await c.directories.for_tenant(period.tenant_id).apply_account_changes(
+            [AccountChange(person.entra_user_id, leave_date=want.leave_date)],
         )
         if not res[person.entra_user_id].ok:  # the database is the truth; the leave date is a second net
             log.warning("leave_date_update_failed", period_id=period_id)

@@ -15,9 +15,8 @@ from collections.abc import Sequence
 
 import structlog
 
-from idops.graph import odata
 from idops.graph.errors import GraphError
-from idops.substitutes import account
+from idops.graph.port import AccountChange, ChangeResult, ManagedMarker
 from idops.substitutes.access import school_groups, target
 from idops.substitutes.accounts import adopt_lost_account
 from idops.substitutes.counts import Counts
@@ -41,11 +40,10 @@ log = structlog.get_logger("idops.substitutes")
 RECHECK_AFTER_END = 2 * PROVISIONING_CLAIM
 
 
-def marker_filter(c: SubstituteDeps) -> odata.Filter:
-    """The filter for accounts idops manages (the configured marker extension attribute)."""
+def managed_marker(c: SubstituteDeps) -> ManagedMarker:
+    """How accounts idops manages are marked (the configured extension attribute)."""
     s_cfg = c.config.settings.substitutes
-    slot = int(s_cfg.marker_attribute.removeprefix("extensionAttribute"))
-    return odata.eq(odata.extension_attribute(slot), s_cfg.marker_value)
+    return ManagedMarker(s_cfg.marker_attribute, s_cfg.marker_value)
 
 
 async def load_people(
@@ -78,7 +76,7 @@ async def end_access(
     persons, all_periods = await load_people(uow, sorted({p.person_id for p in periods}))
     ending_ids = {p.id for p in periods}
 
-    by_tenant: dict[str, list[account.AccountChange]] = defaultdict(list)
+    by_tenant: dict[str, list[AccountChange]] = defaultdict(list)
     change_of: dict[str, str] = {}  # person id → user id
     unsure: set[str] = set()  # persons Graph could not tell us about: their periods stay due
     for person_id, person in persons.items():
@@ -99,7 +97,7 @@ async def end_access(
                 groups |= g
                 skus |= k
         by_tenant[person.tenant_id].append(
-            account.AccountChange(
+            AccountChange(
                 person.entra_user_id,
                 enabled=False if not want.enabled else None,
                 revoke_sessions=not want.enabled,
@@ -110,10 +108,12 @@ async def end_access(
         )
         change_of[person_id] = person.entra_user_id
 
-    results: dict[str, account.ChangeResult] = {}
+    results: dict[str, ChangeResult] = {}
     outcomes = await asyncio.gather(
         *(
-            account.apply(c.directories.for_tenant(tenant), changes, leave_date_allowed=c.leave_dates.allowed(tenant))
+            c.directories.for_tenant(tenant).apply_account_changes(
+                changes, leave_date_allowed=c.leave_dates.allowed(tenant)
+            )
             for tenant, changes in by_tenant.items()
         ),
         return_exceptions=True,
@@ -207,16 +207,14 @@ async def recheck_recent_ends(
         in_flight = any(p.status in (Status.REQUESTED, Status.PROVISIONING) and p.ends_at > now for p in mine)
         if not in_flight and not target(c.config, mine, now).enabled:
             quiet[person.tenant_id].append(person)
-    marker = marker_filter(c)
+    marker = managed_marker(c)
     for tenant_id, candidates in quiet.items():
         by_account = {p.entra_user_id: p for p in candidates if p.entra_user_id}
         by_person = {p.id: p for p in candidates}
         found: dict[str, SubstitutePerson] = {}
         directory = c.directories.for_tenant(tenant_id)
         try:
-            async for page in directory.list_users(
-                filter=odata.and_(marker, odata.eq("accountEnabled", True)), advanced=True
-            ):
+            async for page in directory.list_managed_users(marker, enabled_only=True):
                 for user in page:
                     owner = by_account.get(user.id) or by_person.get(user.employee_id or "")
                     if owner is not None and user.account_enabled:
@@ -227,8 +225,8 @@ async def recheck_recent_ends(
             continue
         if not found:
             continue
-        changes = [account.AccountChange(uid, enabled=False, revoke_sessions=True) for uid in found]
-        results = await account.apply(directory, changes, leave_date_allowed=False)
+        changes = [AccountChange(uid, enabled=False, revoke_sessions=True) for uid in found]
+        results = await directory.apply_account_changes(changes, leave_date_allowed=False)
         async with uow:
             for user_id, res in results.items():
                 if not (res.ok or res.gone):

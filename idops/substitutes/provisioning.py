@@ -15,8 +15,7 @@ from datetime import timedelta
 import structlog
 
 from idops.graph.errors import GraphConflict, GraphError, GraphForbidden, GraphNotFound
-from idops.graph.port import Directory, DirectoryUser, NewUser
-from idops.substitutes import account
+from idops.graph.port import AccountChange, Directory, DirectoryUser, NewUser
 from idops.substitutes.access import school_groups, target
 from idops.substitutes.accounts import adopt_lost_account, own_account, reserve_upn
 from idops.substitutes.deps import SubstituteDeps
@@ -120,7 +119,7 @@ async def _provision_steps(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period
         assert person.entra_user_id
         want = target(c.config, periods, c.clock.now())
         groups, skus = school_groups(c.config, period.school)
-        change = account.AccountChange(
+        change = AccountChange(
             person.entra_user_id,
             add_groups=tuple(sorted(groups)),
             add_skus=tuple(sorted(skus)),
@@ -129,8 +128,7 @@ async def _provision_steps(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period
             change.enabled = want.enabled
             change.leave_date = want.leave_date
         result = (
-            await account.apply(
-                directory,
+            await directory.apply_account_changes(
                 [change],
                 leave_date_allowed=c.leave_dates.allowed(period.tenant_id),
                 replication_wait=c.config.settings.graph.replication_wait_seconds,
@@ -310,16 +308,14 @@ async def _fail_and_clean(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_
         await adopt_lost_account(uow, directory, person)
         if person.entra_user_id and not others:
             await directory.delete_user(person.entra_user_id)
-            if not await account.purge_deleted(directory, person.entra_user_id):
-                raise _Transient("the purge of the deleted account failed")
+            await directory.purge_deleted_user(person.entra_user_id)
         elif person.entra_user_id:
             want = target(c.config, others, now)
             groups, skus = school_groups(c.config, period.school)
             res = (
-                await account.apply(
-                    directory,
+                await directory.apply_account_changes(
                     [
-                        account.AccountChange(
+                        AccountChange(
                             person.entra_user_id,
                             enabled=want.enabled,
                             remove_groups=tuple(sorted(groups - want.groups)),

@@ -5,11 +5,11 @@ from __future__ import annotations
 import structlog
 
 from idops.graph.errors import GraphError, GraphNotFound
-from idops.substitutes import account
+from idops.graph.port import AccountChange
 from idops.substitutes.access import is_running
 from idops.substitutes.counts import Counts
 from idops.substitutes.deps import SubstituteDeps
-from idops.substitutes.ending import load_people, marker_filter
+from idops.substitutes.ending import load_people, managed_marker
 from idops.substitutes.models import LIVE, Status
 from idops.substitutes.repository import SubstitutesUnitOfWork
 
@@ -24,30 +24,30 @@ async def reconcile(uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str
     - a live period whose account was deleted in Entra → ``missing``.
     """
     counts = Counts()
-    marker = marker_filter(c)
+    marker = managed_marker(c)
     for tenant_id in c.config.region.tenants():
         directory = c.directories.for_tenant(tenant_id)
         now = c.clock.now()
         async with uow:
             known = await uow.substitutes.persons_with_account(tenant_id)
         periods = (await load_people(uow, [p.id for p in known.values()]))[1] if known else {}
-        to_disable: list[account.AccountChange] = []
+        to_disable: list[AccountChange] = []
         reasons: dict[str, str] = {}
         seen: set[str] = set()
         orphans = []
         try:
-            async for page in directory.list_users(filter=marker, advanced=True):
+            async for page in directory.list_managed_users(marker):
                 for user in page:
                     seen.add(user.id)
                     person = known.get(user.id)
                     if person is None:
                         orphans.append(user)
                         if user.account_enabled and c.config.settings.policy.orphan_action == "disable":
-                            to_disable.append(account.AccountChange(user.id, enabled=False, revoke_sessions=True))
+                            to_disable.append(AccountChange(user.id, enabled=False, revoke_sessions=True))
                             reasons[user.id] = "orphan_disabled"
                         continue
                     if user.account_enabled and not any(is_running(p, now) for p in periods.get(person.id, [])):
-                        to_disable.append(account.AccountChange(user.id, enabled=False, revoke_sessions=True))
+                        to_disable.append(AccountChange(user.id, enabled=False, revoke_sessions=True))
                         reasons[user.id] = "re_disabled"
         except GraphError as exc:
             log.warning("reconcile_tenant_failed", tenant=tenant_id, error=type(exc).__name__)
@@ -69,7 +69,7 @@ async def reconcile(uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str
                         counts.add("orphans_found")
                 await uow.commit()
         if to_disable:
-            results = await account.apply(directory, to_disable, leave_date_allowed=False)
+            results = await directory.apply_account_changes(to_disable, leave_date_allowed=False)
             async with uow:
                 for user_id, res in results.items():
                     if not res.ok:

@@ -207,18 +207,33 @@ def test_latency_fault_delays(server: EmulatorServer, client: httpx.Client) -> N
     assert time.monotonic() - t0 >= 0.15
 
 
+class ManualClock:
+    """Monotonic seconds that move only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_reports_bucket_throttles_after_five_and_refills(
     server: EmulatorServer, client: httpx.Client
 ) -> None:
+    clock = ManualClock()
+    server.faults.clock = clock
     server.faults.set_budget("reports", 5, 10.0)
-    server.faults.time_scale = 0.1  # 10 s → 1 s
+    server.faults.time_scale = 0.1  # 10 s → 1 s: 5 tokens per second
     codes = [client.get(REG).status_code for _ in range(6)]
     assert codes == [200] * 5 + [429]
     r = client.get(REG)
     assert r.status_code == 429
     assert int(r.headers["Retry-After"]) >= 1
     assert client.get("/users").status_code == 200  # other classes have their own budget
-    time.sleep(0.7)  # the deficit (usage accrues while throttled) refills at 5 per second
+    # Usage accrues while throttled: two requests over budget leave a deficit of -2 tokens.
+    clock.now += 0.5  # +2.5 tokens: 0.5 — still less than one
+    assert client.get(REG).status_code == 429  # (and that one costs a token too: -0.5)
+    clock.now += 0.4  # +2 tokens: 1.5
     assert client.get(REG).status_code == 200
     assert any(e.throttled for e in server.log.snapshot())
 

@@ -114,6 +114,21 @@ def test_patch_is_204_and_revoke_is_200_value_true(client: httpx.Client, state: 
     assert u.sign_in_sessions_valid_from is not None
 
 
+def test_leave_date_without_its_permission_is_403_and_changes_nothing(
+    client: httpx.Client, state: EmulatorState
+) -> None:
+    u = state.user_by_upn(TENANT, "opettaja0@edu.tampere.fi")
+    assert u is not None
+    state.set_leave_date_writable(TENANT, False)
+    r = client.patch(f"/users/{u.id}", json={"accountEnabled": False, "employeeLeaveDateTime": "2026-06-01T00:00:00Z"})
+    assert (r.status_code, r.json()["error"]["code"]) == (403, "Authorization_RequestDenied")
+    assert u.account_enabled is True and u.employee_leave_date_time is None  # nothing half-applied
+    body = new_user_body("leaving@edu.tampere.fi", employeeLeaveDateTime="2026-06-01T00:00:00Z")
+    assert client.post("/users", json=body).status_code == 403
+    assert state.user_by_upn(TENANT, "leaving@edu.tampere.fi") is None
+    assert client.patch(f"/users/{u.id}", json={"accountEnabled": False}).status_code == 204
+
+
 def test_delete_restore_purge_cycle(client: httpx.Client, state: EmulatorState) -> None:
     uid = client.post("/users", json=new_user_body("leaver@edu.tampere.fi")).json()["id"]
     assert client.delete(f"/users/{uid}").status_code == 204

@@ -1,9 +1,12 @@
-"""Fixtures for the Graph contract tests: a real emulator over HTTP and the adapter pointed at it."""
+"""Fixtures for the Graph contract tests: a real emulator over HTTP and the adapter pointed at it, and
+``world`` — the adapter or the in-memory fake, for the cases both must pass."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -12,6 +15,10 @@ from idops.config.settings import GraphSettings
 from idops.emulator.server import EmulatorServer
 from idops.emulator.state import EmulatorState
 from idops.graph.sdk import GraphDirectory
+from idops.kit.db import enter_transaction, leave_transaction
+
+if TYPE_CHECKING:
+    from tests.graph.worlds import World
 
 TENANT = "11111111-2222-4333-8444-555555555555"
 DOMAIN = "koulu.example.fi"
@@ -27,6 +34,32 @@ def fast_settings(**overrides: Any) -> GraphSettings:
     }
     base.update(overrides)
     return GraphSettings(**base)
+
+
+class VirtualTime:
+    """The pacer's clock and sleep: sleeping advances the clock at once and is recorded."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.slept: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.t += seconds
+        await asyncio.sleep(0)
+
+
+@contextmanager
+def transaction_scope() -> Iterator[None]:
+    """Mark the running task as inside a database transaction, as the unit of work does."""
+    enter_transaction()
+    try:
+        yield
+    finally:
+        leave_transaction()
 
 
 @pytest.fixture
@@ -59,3 +92,21 @@ async def make_directory(emulator: EmulatorServer) -> AsyncIterator[DirectoryFac
 @pytest.fixture
 def directory(make_directory: DirectoryFactory) -> GraphDirectory:
     return make_directory()
+
+
+@pytest.fixture(params=["graph", "fake"])
+async def world(request: pytest.FixtureRequest) -> AsyncIterator[World]:
+    """The contract suite's subject: each case runs against the adapter (over HTTP to the emulator)
+    and against the in-memory fake."""
+    from tests.graph.worlds import FakeWorld, GraphWorld
+
+    if request.param == "fake":
+        yield FakeWorld()
+        return
+    server = EmulatorServer(EmulatorState.empty_tenant(TENANT, [DOMAIN])).start()
+    graph = GraphWorld(server)
+    try:
+        yield graph
+    finally:
+        await graph.aclose()
+        server.stop()

@@ -1,4 +1,7 @@
-"""Contract: throttling, transient faults, replication delay, retried creates, priority, pacing."""
+"""Adapter only: throttling, transient faults, timeouts, replication waits, retried creates, priority and
+pacing — how the adapter behaves on the wire. The fake answers at once and never retries, so these
+have no equivalent there; what a caller sees (``GraphUnavailable`` in an outage, replication waited
+out for new accounts) is held to both in ``test_contract_directory`` / ``test_contract_changes``."""
 
 from __future__ import annotations
 
@@ -10,9 +13,10 @@ import pytest
 
 from idops.emulator.server import EmulatorServer, token_for
 from idops.graph.errors import GraphConflict, GraphNotFound, GraphThrottled, GraphUnavailable
+from idops.graph.port import AccountChange
 from idops.graph.retry import low_priority
 from idops.graph.sdk import GraphDirectory
-from tests.graph.conftest import DOMAIN, TENANT, DirectoryFactory, fast_settings
+from tests.graph.conftest import DOMAIN, TENANT, DirectoryFactory, VirtualTime, fast_settings
 from tests.graph.test_contract_directory import collect, make_new_user
 
 
@@ -25,14 +29,14 @@ def attempts(emulator: EmulatorServer, method: str, path: str) -> list[str | Non
     return list(dict.fromkeys(seen))
 
 
-async def test_retry_after_is_honoured(emulator: EmulatorServer, directory: GraphDirectory) -> None:
+async def test_retry_after_is_honoured(emulator: EmulatorServer, make_directory: DirectoryFactory) -> None:
+    clock = VirtualTime()
+    directory = make_directory(clock=clock.now, sleep=clock.sleep)
     user = emulator.state.add_user(TENANT, f"a@{DOMAIN}", "A")
-    emulator.faults.add_rule("429", path_prefix="/users/", remaining=1, retry_after=1)
-    t0 = time.monotonic()
+    emulator.faults.add_rule("429", path_prefix="/users/", remaining=1, retry_after=9)
     got = await directory.get_user(user.id)
-    elapsed = time.monotonic() - t0
     assert got.id == user.id
-    assert elapsed >= 1.0
+    assert clock.slept == [9.0]  # exactly the server's Retry-After, once
     assert attempts(emulator, "GET", f"/v1.0/users/{user.id}") == [None, "1"]
 
 
@@ -85,20 +89,22 @@ async def test_timeouts_are_retried_then_surface_as_unavailable(
 
 
 async def test_replication_delay_is_absorbed_for_just_created_objects(
-    emulator: EmulatorServer, directory: GraphDirectory, make_directory: DirectoryFactory
+    emulator: EmulatorServer, directory: GraphDirectory
 ) -> None:
     group = emulator.state.add_group(TENANT, "Sijaiset")
-    emulator.faults.replication_delay_s = 0.6
+    emulator.faults.replication_delay_s = 0.4
     created = await directory.create_user(make_new_user())
-    t0 = time.monotonic()
-    await directory.add_group_member(group.id, created.id)  # 400 "source resource object …" first
-    got = await directory.get_user(created.id, just_created=True)  # 404 Request_ResourceNotFound first
-    assert got.id == created.id
-    assert time.monotonic() - t0 >= 0.4
+    change = AccountChange(created.id, add_groups=(group.id,))
+    assert (await directory.apply_account_changes([change]))[created.id].ok  # the creator waits by itself
     assert emulator.state.members(TENANT, group.id) == [created.id]
     statuses = [e.status for e in emulator.log.snapshot() if e.method == "POST" and "members" in e.path]
-    assert statuses[0] == 400
+    assert statuses[0] == 400  # "source resource object … don't exist" while it replicates
     assert statuses[-1] == 204
+    second = await directory.create_user(make_new_user("toinen.sijainen"))
+    got = await directory.get_user(second.id, just_created=True)
+    assert got.id == second.id
+    gets = [e.status for e in emulator.log.snapshot() if e.method == "GET" and e.path.endswith(second.id)]
+    assert gets[0] == 404 and gets[-1] == 200  # Request_ResourceNotFound first, then found
 
 
 async def test_without_just_created_a_missing_user_fails_fast(
@@ -141,9 +147,9 @@ async def test_retried_create_that_meets_someone_else_is_a_conflict(
 
 async def test_low_priority_is_sent_from_jobs(emulator: EmulatorServer, directory: GraphDirectory) -> None:
     emulator.state.add_user(TENANT, f"a@{DOMAIN}", "A")
-    await collect(directory.list_users())
+    await collect(directory.list_users_bulk())
     with low_priority():
-        await collect(directory.list_users())
+        await collect(directory.list_users_bulk())
     assert [e.priority for e in emulator.log.snapshot()] == [None, "low"]
 
 
@@ -155,8 +161,11 @@ async def test_send_mail_is_not_repeated_after_a_timeout(
     emulator.faults.add_rule("latency", path_prefix="/users/", latency_ms=500)
     with pytest.raises(GraphUnavailable):
         await directory.send_mail(f"noreply@{DOMAIN}", ["x@example.fi"], "s", "b")
-    await asyncio.sleep(0.5)  # let the slow handler finish
+    # The slow handler finishes after the client gave up: wait for the emulator to record it.
+    done = await asyncio.to_thread(emulator.log.wait_for, lambda e: e.path.endswith("/sendMail"), 5.0)
+    assert done.status == 202
     assert len(emulator.state.sent_mail(TENANT)) == 1  # Graph acted once; we did not send it twice
+    assert emulator.log.count("POST", f"/v1.0/users/noreply@{DOMAIN}/sendMail") == 1
 
 
 # ---------------------------------------------------------------------------------------- pacing
@@ -169,6 +178,7 @@ SCALE = 0.1
 async def test_pacer_keeps_a_reports_sync_under_the_budget_while_a_naive_client_is_throttled(
     emulator: EmulatorServer, make_directory: DirectoryFactory
 ) -> None:
+    """Real time on purpose: the emulator's bucket and the pacer must agree on the wire, at speed."""
     for i in range(60):
         emulator.state.add_user(TENANT, f"r{i}@{DOMAIN}", f"R {i}")
     emulator.faults.set_budget("reports", 5, 10.0)
@@ -181,7 +191,7 @@ async def test_pacer_keeps_a_reports_sync_under_the_budget_while_a_naive_client_
         sleep=lambda s: asyncio.sleep(s * SCALE),
     )
     t0 = time.monotonic()
-    rows = await collect(directory.list_registration_details())
+    rows = await collect(directory.list_registration_details_bulk())
     elapsed = time.monotonic() - t0
     assert len(rows) == 60
     paced = [e for e in emulator.log.snapshot() if e.path.startswith("/v1.0/reports/")]
@@ -190,7 +200,7 @@ async def test_pacer_keeps_a_reports_sync_under_the_budget_while_a_naive_client_
     assert elapsed >= 2 * 10.0 * SCALE  # 15 requests at 5 per window: the pacer waited two windows
 
     # A naive client (no pacer) asking for the same pages as fast as it can.
-    await asyncio.sleep(10.0 * SCALE)  # let the bucket refill
+    emulator.faults.set_budget("reports", 5, 10.0)  # a full bucket for it (no waiting for the refill)
     emulator.log.clear()
     url = f"{emulator.base_url}/reports/authenticationMethods/userRegistrationDetails?$top=4"
     async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token_for(TENANT)}"}) as naive:

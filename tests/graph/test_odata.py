@@ -34,12 +34,6 @@ def test_control_characters_are_rejected(bad: str) -> None:
         odata.eq("displayName", bad)
 
 
-def test_guid_is_unquoted_in_licence_lambda_and_validated() -> None:
-    assert odata.has_licence(SKU.upper()) == f"assignedLicenses/any(s:s/skuId eq {SKU})"
-    with pytest.raises(ODataValueError):
-        odata.has_licence("184efa21) or (true")
-
-
 def test_string_typed_ids_are_validated_and_quoted() -> None:
     assert odata.eq("id", SKU) == f"id eq '{SKU}'"
     with pytest.raises(ODataValueError):
@@ -70,16 +64,13 @@ def test_fields_and_operators_come_from_the_allow_list() -> None:
         odata.in_("userPrincipalName", [])
 
 
-def test_extension_attributes_and_methods() -> None:
+def test_extension_attributes() -> None:
     field = odata.extension_attribute(15)
     assert odata.eq(field, "idops-managed") == (
         "onPremisesExtensionAttributes/extensionAttribute15 eq 'idops-managed'"
     )
     with pytest.raises(ODataValueError):
         odata.extension_attribute(16)
-    assert odata.has_method_registered("fido2") == "methodsRegistered/any(m:m eq 'fido2')"
-    with pytest.raises(ODataValueError):
-        odata.has_method_registered("fido2') or (true")
 
 
 def test_composition_parenthesises_and_refuses_plain_strings() -> None:

@@ -35,7 +35,7 @@ async def test_static_tenants_use_the_override_and_others_keep_their_url(emulato
     )
     try:
         directory = provider.for_tenant(TENANT)
-        assert [u.user_principal_name async for p in directory.list_users() for u in p] == [f"a@{DOMAIN}"]
+        assert [u.user_principal_name async for p in directory.list_users_bulk() for u in p] == [f"a@{DOMAIN}"]
         assert provider.for_tenant(OTHER).transport.base_url == "https://graph.microsoft.com/v1.0"
         with pytest.raises(LookupError):
             provider.for_tenant("99999999-9999-4999-8999-999999999999")
