@@ -7,16 +7,19 @@ from idops.jobruntime.models import JobLease, JobRun
 from idops.mfa.models import MfaSnapshot
 from idops.signins.models import SignInDaily, SignInIngestion
 from idops.substitutes.models import IdempotencyRecord, OrphanAccount, SubstitutePeriod, SubstitutePerson
+from idops.throttle.models import GraphBudgetRow, RateLimitRow
 
 __all__ = [
     "AuditEvent",
     "DirectoryMembership",
     "DirectoryUserRow",
+    "GraphBudgetRow",
     "IdempotencyRecord",
     "JobLease",
     "JobRun",
     "MfaSnapshot",
     "OrphanAccount",
+    "RateLimitRow",
     "SignInDaily",
     "SignInIngestion",
     "SingleLoginReport",

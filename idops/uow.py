@@ -33,6 +33,7 @@ from idops.kit.db import Database, enter_transaction, leave_transaction
 from idops.mfa.repository import MfaRepository
 from idops.signins.repository import SignInRepository
 from idops.substitutes.repository import SubstituteRepository
+from idops.throttle.repository import ThrottleRepository
 
 
 class UnitOfWork:
@@ -46,6 +47,7 @@ class UnitOfWork:
     coverage: CoverageRepository
     directory: DirectoryRepository
     jobs: JobRepository
+    throttle: ThrottleRepository
 
     def __init__(self, database: Database, *, connection: AsyncConnection | None = None) -> None:
         self._database = database
@@ -71,6 +73,7 @@ class UnitOfWork:
         self.coverage = CoverageRepository(session)
         self.directory = DirectoryRepository(session)
         self.jobs = JobRepository(session)
+        self.throttle = ThrottleRepository(session)
         enter_transaction()
         return self
 

@@ -255,13 +255,24 @@ async def ingest(
     tenant_ids: Iterable[str],
     now: datetime,
     options: IngestOptions | None = None,
+    *,
+    prune: bool = True,
 ) -> IngestResult:
-    """Ingest every tenant concurrently (each has its own reports budget), then prune old aggregates."""
+    """Ingest every tenant concurrently (each has its own reports budget), then prune old aggregates
+    (``prune=False``: leave that to the caller — a job unit of one tenant among many)."""
     options = options or IngestOptions()
     tenants = sorted(set(tenant_ids))
     results = await asyncio.gather(*(ingest_tenant(uow.sibling(), directories, t, now, options) for t in tenants))
     out = IngestResult(tenants=list(results))
-    async with uow:
-        out.pruned = await uow.signins.prune(utc_day(now) - timedelta(days=options.retention_days))
-        await uow.commit()
+    if prune:
+        out.pruned = await prune_aggregates(uow, now, options)
     return out
+
+
+async def prune_aggregates(uow: SignInsUnitOfWork, now: datetime, options: IngestOptions | None = None) -> int:
+    """Drop daily aggregates older than ``retention_days``; returns how many rows went."""
+    options = options or IngestOptions()
+    async with uow:
+        pruned = await uow.signins.prune(utc_day(now) - timedelta(days=options.retention_days))
+        await uow.commit()
+    return pruned

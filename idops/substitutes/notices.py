@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import structlog
 
+from idops.config.region import Shard
 from idops.graph.errors import GraphError, GraphNotFound
 from idops.kit.i18n import when
 from idops.substitutes.counts import Counts
@@ -17,13 +18,14 @@ log = structlog.get_logger("idops.substitutes")
 
 
 async def notify_expiring(
-    uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "job:notify_expiring"
+    uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "job:notify_expiring", shard: Shard | None = None
 ) -> dict[str, int]:
-    """E-mail the school's principals once, a configured time before an account ends."""
+    """E-mail the school's principals once, a configured time before an account ends (periods of
+    ``shard`` only, if given)."""
     counts = Counts()
     now = c.clock.now()
     async with uow:
-        active = await uow.substitutes.due([Status.ACTIVE, Status.SCHEDULED])
+        active = await uow.substitutes.due([Status.ACTIVE, Status.SCHEDULED], shard=shard)
     for period in active:
         found = c.config.region.school(period.school)
         if found is None or period.notified_at is not None or period.ends_at <= now:

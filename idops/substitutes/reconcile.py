@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import structlog
 
+from idops.config.region import Shard
 from idops.graph.errors import GraphError, GraphNotFound
 from idops.graph.port import AccountChange
 from idops.substitutes.access import is_running
@@ -16,20 +17,27 @@ from idops.substitutes.repository import SubstitutesUnitOfWork
 log = structlog.get_logger("idops.substitutes")
 
 
-async def reconcile(uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "job:reconcile") -> dict[str, int]:
+async def reconcile(
+    uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "job:reconcile", shard: Shard | None = None
+) -> dict[str, int]:
     """Repair drift between Entra and idops' records:
 
     - an account enabled although none of its periods is running → disabled again (audited);
     - a marked account idops has no record of → reported, and disabled when policy says so;
     - a live period whose account was deleted in Entra → ``missing``.
+
+    ``shard``: only its tenant; limited to some municipalities of a shared tenant, only persons of
+    those municipalities are repaired, and orphans (of no municipality) are left to a whole-tenant run.
     """
     counts = Counts()
     marker = managed_marker(c)
-    for tenant_id in c.config.region.tenants():
+    shard = shard or Shard()
+    for tenant_id in shard.tenant_ids(c.config.region):
         directory = c.directories.for_tenant(tenant_id)
         now = c.clock.now()
         async with uow:
-            known = await uow.substitutes.persons_with_account(tenant_id)
+            everyone = await uow.substitutes.persons_with_account(tenant_id)
+        known = {uid: p for uid, p in everyone.items() if shard.includes(p.tenant_id, p.municipality)}
         periods = (await load_people(uow, [p.id for p in known.values()]))[1] if known else {}
         to_disable: list[AccountChange] = []
         reasons: dict[str, str] = {}
@@ -41,6 +49,8 @@ async def reconcile(uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str
                     seen.add(user.id)
                     person = known.get(user.id)
                     if person is None:
+                        if user.id in everyone or not shard.whole_tenants:
+                            continue  # another municipality's person, or an orphan a whole-tenant run judges
                         orphans.append(user)
                         if user.account_enabled and c.config.settings.policy.orphan_action == "disable":
                             to_disable.append(AccountChange(user.id, enabled=False, revoke_sessions=True))

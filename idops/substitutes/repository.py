@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from idops.audit.repository import AuditRepository
+from idops.config.region import Shard
 from idops.kit.uow import Transactional
 from idops.substitutes.models import (
     ENDED,
@@ -21,6 +22,16 @@ from idops.substitutes.models import (
     SubstitutePeriod,
     SubstitutePerson,
 )
+
+
+def _in_shard(shard: Shard | None) -> list[ColumnElement[bool]]:
+    """Conditions keeping the periods of ``shard`` (a job unit's tenant and municipalities)."""
+    cond: list[ColumnElement[bool]] = []
+    if shard is not None and shard.tenant_id is not None:
+        cond.append(SubstitutePeriod.tenant_id == shard.tenant_id)
+    if shard is not None and shard.municipalities is not None:
+        cond.append(SubstitutePeriod.municipality.in_(sorted(shard.municipalities)))
+    return cond
 
 
 class SubstituteRepository:
@@ -223,17 +234,21 @@ class SubstituteRepository:
         ends_before: datetime | None = None,
         starts_before: datetime | None = None,
         limit: int = 5000,
+        shard: Shard | None = None,
     ) -> Sequence[SubstitutePeriod]:
-        q = select(SubstitutePeriod).where(SubstitutePeriod.status.in_(list(statuses)))
+        """Periods in ``statuses`` (due by the given times), earliest end first; of ``shard`` only."""
+        q = select(SubstitutePeriod).where(SubstitutePeriod.status.in_(list(statuses)), *_in_shard(shard))
         if ends_before is not None:
             q = q.where(SubstitutePeriod.ends_at <= ends_before)
         if starts_before is not None:
             q = q.where(SubstitutePeriod.starts_at <= starts_before)
         return (await self.session.execute(q.order_by(SubstitutePeriod.ends_at).limit(limit))).scalars().all()
 
-    async def ended_since(self, since: datetime) -> Sequence[SubstitutePeriod]:
-        """Expired or revoked periods whose access was taken away at ``since`` or later."""
-        q = select(SubstitutePeriod).where(SubstitutePeriod.status.in_(list(ENDED)), SubstitutePeriod.ended_at >= since)
+    async def ended_since(self, since: datetime, shard: Shard | None = None) -> Sequence[SubstitutePeriod]:
+        """Expired or revoked periods whose access was taken away at ``since`` or later (of ``shard``)."""
+        q = select(SubstitutePeriod).where(
+            SubstitutePeriod.status.in_(list(ENDED)), SubstitutePeriod.ended_at >= since, *_in_shard(shard)
+        )
         return (await self.session.execute(q)).scalars().all()
 
     async def claim_for_provisioning(self, period_id: str, now: datetime, until: datetime) -> bool:

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import structlog
 
+from idops.config.region import Shard
 from idops.graph.errors import GraphError
 from idops.substitutes.counts import Counts
 from idops.substitutes.deps import SubstituteDeps
@@ -18,18 +19,28 @@ from idops.substitutes.repository import SubstitutesUnitOfWork
 log = structlog.get_logger("idops.substitutes")
 
 
-async def purge(uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "job:purge") -> dict[str, int]:
+async def purge(
+    uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "job:purge", shard: Shard | None = None
+) -> dict[str, int]:
     """Delete accounts whose every period ended more than the grace period ago; scrub personal data
-    of persons whose last period ended more than the retention period ago."""
+    of persons whose last period ended more than the retention period ago.
+
+    ``shard``: only persons of that tenant whose municipality (where they first substituted) is in it
+    — in a tenant several municipalities share, one person is one account, handled once."""
     counts = Counts()
     now = c.clock.now()
+    tenant = None if shard is None else Shard(shard.tenant_id)
     async with uow:
-        ended = await uow.substitutes.due([*ENDED, Status.MISSING, Status.FAILED], ends_before=now, limit=100000)
+        ended = await uow.substitutes.due(
+            [*ENDED, Status.MISSING, Status.FAILED], ends_before=now, limit=100000, shard=tenant
+        )
     by_person: dict[str, list[SubstitutePeriod]] = defaultdict(list)
     for p in ended:
         by_person[p.person_id].append(p)
     persons, all_periods = await load_people(uow, sorted(by_person))
     for person_id, person in persons.items():
+        if shard is not None and not shard.includes(person.tenant_id, person.municipality):
+            continue
         periods = all_periods[person_id]
         if any(p.status in LIVE for p in periods):
             continue

@@ -25,7 +25,7 @@ from tests.conftest import NoDirectories
 SLEEP = float(os.environ.get("SLEEPY_SECONDS", "1"))
 
 
-async def run(_c: object) -> dict[str, int]:
+async def run(_c: object, _shard: object = None) -> dict[str, int]:
     Path(os.environ["SLEEPY_MARK"]).write_text(str(os.getpid()))
     await asyncio.sleep(SLEEP)
     return {"slept": 1}

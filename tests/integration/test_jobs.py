@@ -84,15 +84,17 @@ def test_lease_of_a_killed_holder_is_taken_over_after_it_expires(clean_db: str, 
 
 
 async def test_jobs_api_shows_last_outcome_and_next_run(api: httpx.AsyncClient, make_token: TokenFactory) -> None:
-    admin = bearer(make_token("ItAdmin", municipality="nokia"))
+    admin = bearer(make_token("RegionAdmin"))
     before = (await api.get("/v1/jobs", headers=admin)).json()["items"]
     housekeeping = next(j for j in before if j["name"] == "housekeeping")
     assert housekeeping["last_run"] is None and housekeeping["next_run_at"] is not None
+    assert housekeeping["municipal"] is False
 
     run = await api.post("/v1/jobs/housekeeping/run", headers=admin)
     assert run.status_code == 200, run.text
     assert run.json()["outcome"] == "succeeded"
-    assert run.json()["counts"] == {"job_runs_removed": 0, "idempotency_keys_removed": 0}
+    assert run.json()["counts"] == {"job_runs_removed": 0, "idempotency_keys_removed": 0, "rate_limits_removed": 0}
+    assert [(u["key"], u["status"], u["attempts"]) for u in run.json()["units"]] == [("*", "succeeded", 1)]
 
     after = (await api.get("/v1/jobs", headers=admin)).json()["items"]
     last = next(j for j in after if j["name"] == "housekeeping")["last_run"]
