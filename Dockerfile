@@ -26,7 +26,12 @@ RUN /opt/idops/bin/pip install --no-deps --no-build-isolation . \
 FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="idops" \
       org.opencontainers.image.description="Identity operations for a region's schools through Microsoft Graph"
-RUN groupadd --system --gid 10001 idops \
+# tini as PID 1: it forwards SIGTERM to idops (which then hands back its job units within
+# [scheduler] shutdown_grace_seconds and exits 0) and reaps zombies.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini=0.19.0-1+b3 \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10001 idops \
  && useradd --system --uid 10001 --gid idops --home-dir /app --no-create-home --shell /usr/sbin/nologin idops
 COPY --from=build /opt/idops /opt/idops
 WORKDIR /app
@@ -42,5 +47,5 @@ USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=40s --retries=3 \
   CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
-ENTRYPOINT ["idops"]
+ENTRYPOINT ["/usr/bin/tini", "--", "idops"]
 CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]
