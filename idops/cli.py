@@ -149,7 +149,8 @@ def cmd_jobs_list(args: argparse.Namespace) -> int:
 
 def cmd_jobs_run(args: argparse.Namespace) -> int:
     from idops.bootstrap import start
-    from idops.jobruntime.runner import UnknownJob, run_job, stop
+    from idops.jobruntime.runner import UnknownJob
+    from idops.jobruntime.signals import run_until_stopped
     from jobs.registry import JOBS
 
     if args.name not in JOBS:
@@ -160,15 +161,8 @@ def cmd_jobs_run(args: argparse.Namespace) -> int:
 
     async def main() -> int:
         c = await start(config)
-        stopping = _stop_on_signals(c)
         try:
-            job = asyncio.create_task(run_job(c, args.name, trigger="cli"))
-            signalled = asyncio.create_task(stopping.wait())
-            await asyncio.wait({job, signalled}, return_when=asyncio.FIRST_COMPLETED)
-            if not job.done():  # SIGTERM: the unit gets the grace to end, else it is handed back
-                await stop(c)
-            record = await job
-            signalled.cancel()
+            record = await run_until_stopped(c, args.name, trigger="cli")
         except UnknownJob:
             return 2
         finally:
@@ -180,27 +174,12 @@ def cmd_jobs_run(args: argparse.Namespace) -> int:
     return asyncio.run(main())
 
 
-def _stop_on_signals(c: Any) -> asyncio.Event:
-    """SIGTERM / SIGINT: take no more job units from now on, and set the returned event."""
-    import signal
-
-    event = asyncio.Event()
-
-    def requested() -> None:
-        c.running_units.request_stop()
-        event.set()
-
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, requested)
-    return event
-
-
 def cmd_scheduler(args: argparse.Namespace) -> int:
     import structlog
 
     from idops.bootstrap import start
     from idops.jobruntime.scheduler import build_scheduler, shut_down
+    from idops.jobruntime.signals import stop_on_signals
 
     config = _load(args)
     _logging(config)
@@ -208,7 +187,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         c = await start(config)
-        stopping = _stop_on_signals(c)
+        stopping = stop_on_signals(c)
         scheduler = build_scheduler(c)
         scheduler.start()
         log.info("scheduler_started", holder=c.holder)
