@@ -5,6 +5,10 @@ No socket and no PostgreSQL (whatever ``IDOPS_TEST_DATABASE_URL`` says): the sch
 per session into a template file, which each test copies. Tests drive the services
 (``idops/substitutes/*.py``) and assert the fake's *state* and the database's rows and audit events.
 The fixture ``sub`` (a ``Substitutes``) is the way in; the helpers below it are its methods.
+
+Test modules import names from here only under ``TYPE_CHECKING``: pytest imports this file under a
+module name of its own choosing, and a second, runtime import would be a second copy of it. What a
+test needs at run time (the schools, the crash) it reaches through ``sub``.
 """
 
 from __future__ import annotations
@@ -125,8 +129,16 @@ def seed(provider: FakeDirectoryProvider, config: Config) -> None:
                     tenant.add_user(upn, f"Rehtori {school.name}", id=oid, mail=upn)
 
 
+class Crash(BaseException):
+    """The process dies: nothing after this point runs, nothing uncommitted survives (a
+    ``BaseException``, so no ``except Exception`` of the product's catches it)."""
+
+
 class Substitutes:
     """The substitutes of one test: call services, read back the fake's state and the database."""
+
+    SCHOOL = SCHOOL
+    OTHER_SCHOOL = OTHER_SCHOOL
 
     def __init__(self, c: Container, clock: FrozenClock) -> None:
         self.c = c
@@ -247,6 +259,26 @@ class Substitutes:
         st = self.state(school)
         in_any = any(user.id in st.members(g) for g in self.groups(school))
         return not in_any and not any(s.lower() in user.licences for s in self.skus(school))
+
+    async def crash_after(self, operation: str, work: Awaitable[object], *, school: str = SCHOOL) -> None:
+        """Run ``work``; the next ``operation`` of the school's directory takes effect in Entra, then the
+        process dies before it hears the answer. Fails unless ``work`` died exactly there."""
+        directory = self.directory(school)
+        original = getattr(directory, operation)
+
+        async def dies_after(*args: Any, **kwargs: Any) -> Any:
+            del directory.__dict__[operation]  # one crash: the restarted process calls the real one
+            await original(*args, **kwargs)
+            raise Crash(operation)
+
+        setattr(directory, operation, dies_after)
+        try:
+            await work
+        except Crash:
+            return
+        finally:
+            directory.__dict__.pop(operation, None)
+        raise AssertionError(f"{operation} was never called")
 
     def marked_users(self, school: str = SCHOOL) -> list[FakeUser]:
         """Live accounts carrying idops' marker."""

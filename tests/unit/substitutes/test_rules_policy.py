@@ -4,13 +4,16 @@ that a refused request leaves nothing behind, in the database or in Entra."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
 from idops.kit.errors import Conflict, PolicyViolation
 from idops.substitutes.access_pass import issue
 from idops.substitutes.changes import extend, revoke
-from tests.unit.substitutes.conftest import OTHER_SCHOOL, SCHOOL, MakeSubstitutes, Substitutes
+
+if TYPE_CHECKING:
+    from tests.unit.substitutes.conftest import MakeSubstitutes, Substitutes
 
 
 async def assert_nothing_recorded(sub: Substitutes) -> None:
@@ -55,7 +58,7 @@ async def test_a_start_a_few_hours_past_begins_now_and_one_over_a_day_past_is_re
 
 
 async def test_the_quota_counts_overlapping_live_periods_of_the_school(sub: Substitutes) -> None:
-    found = sub.c.config.region.school(SCHOOL)
+    found = sub.c.config.region.school(sub.SCHOOL)
     assert found is not None
     quota = sub.c.config.policy_for(*found).quota
     for i in range(quota):
@@ -68,7 +71,7 @@ async def test_the_quota_counts_overlapping_live_periods_of_the_school(sub: Subs
 
     # after the others end, the school has room again; another school's quota was never touched
     assert await sub.request(given="Yksi", surname="Liikaa", starts=timedelta(days=3), days=3)
-    assert await sub.request(given="Toinen", surname="Koulu", school=OTHER_SCHOOL, days=3)
+    assert await sub.request(given="Toinen", surname="Koulu", school=sub.OTHER_SCHOOL, days=3)
 
 
 async def test_an_extension_within_the_maximum_moves_the_end_and_the_leave_date(sub: Substitutes) -> None:
