@@ -17,7 +17,7 @@ import dataclasses
 import json
 import shutil
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -313,7 +313,7 @@ async def sub(make_sub: MakeSubstitutes) -> Substitutes:
 
 
 @pytest.fixture(autouse=True)
-def _no_sockets(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _no_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
     """Unit tests need no network: a connection any of them opens fails it."""
 
     def refuse(*args: object, **kwargs: object) -> None:
@@ -321,4 +321,3 @@ def _no_sockets(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    yield

@@ -31,14 +31,16 @@ async def test_awaiting_the_fake_inside_a_unit_of_work_raises_and_rolls_the_bloc
     user = await sub.account(pid)
     calls = sub.state().count()
 
-    uow = sub.c.uow()
-    with pytest.raises(TransactionOpenError, match="Directory.get_user"):
-        async with uow:
+    async def wrong() -> None:
+        async with sub.c.uow() as uow:
             period = await uow.substitutes.get_period(pid)
             assert period is not None
             period.last_error = "written inside the block"
             await sub.directory().get_user(user.id)  # wrong: Graph inside the transaction
             await uow.commit()
+
+    with pytest.raises(TransactionOpenError, match=r"Directory\.get_user"):
+        await wrong()
     assert (await sub.period(pid)).last_error is None  # the block's write was rolled back
     assert sub.state().count() == calls  # and Graph was never asked
 
