@@ -8,8 +8,10 @@ built-in Graph emulator when the configuration asks for it, and migrates the dem
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import secrets
+import ssl
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,7 +56,7 @@ def bootstrap(
     data_dir = config.resolve_path(s.data_dir)
     demo_auth = s.auth.mode == "demo"
     signer = DemoSigner.load_or_create(data_dir) if demo_auth else None
-    http = httpx.AsyncClient(timeout=15.0)
+    http = httpx.AsyncClient(timeout=15.0, verify=_tls_context())
     return Container(
         config=config,
         clock=clock or SystemClock(),
@@ -95,6 +97,14 @@ async def start(config: Config) -> Container:
 
         await asyncio.to_thread(upgrade, container.database.url)
     return container
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """The process's one TLS context (httpx's default: certifi's CA bundle, or ``SSL_CERT_FILE``/``_DIR``).
+    Loading the CA bundle costs ~0.1 s, which httpx would pay for every client built; a context is
+    safe to share between clients, so every ``bootstrap()`` of a process reuses this one."""
+    return httpx.create_ssl_context()
 
 
 def _graph_directories(config: Config, base_url: str | None) -> DirectoryProvider:
