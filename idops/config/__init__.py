@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from idops.config.apps import App, AppCatalogue
+from idops.config.checks import check_surroundings
 from idops.config.region import Municipality, PolicyOverrides, RegionConfig, School
 from idops.config.settings import PolicySettings, Settings, settings_class_for
 
@@ -59,6 +61,7 @@ class Config:
     region: RegionConfig
     apps: AppCatalogue
     config_dir: Path
+    warnings: list[str] = field(default_factory=list)  # worth saying, not worth refusing to start
 
     def policy_for(self, municipality: Municipality, school: School | None) -> EffectivePolicy:
         base: PolicySettings = self.settings.policy
@@ -138,8 +141,26 @@ def _read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
         with path.open("rb") as f:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
-        problems.append(f"{path.name}: not valid TOML: {exc}")
+        problems.append(_toml_problem(path, exc))
         return None
+
+
+def _toml_problem(path: Path, exc: tomllib.TOMLDecodeError) -> str:
+    """A duplicate key or table named by its path; any other syntax error as tomllib says it."""
+    text = str(exc)
+    at = re.search(r"\(at line (\d+), column \d+\)", text)
+    line_no = int(at.group(1)) if at else 0
+    table = re.search(r"Cannot declare \(([^)]*)\) twice", text)
+    if table:
+        name = ".".join(part.strip().strip("'\"") for part in table.group(1).split(",") if part.strip())
+        return f"{path.name}: line {line_no}: [{name}]: table is declared twice"
+    if text.startswith("Cannot overwrite a value") and line_no:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        key = lines[line_no - 1].split("=", 1)[0].strip() if line_no <= len(lines) else "?"
+        header = next((ln.strip().strip("[]") for ln in reversed(lines[: line_no - 1])
+                       if ln.strip().startswith("[")), "")
+        return f"{path.name}: line {line_no}: {header + '.' if header else ''}{key}: key is set twice"
+    return f"{path.name}: not valid TOML: {text}"
 
 
 def load_config(config_dir: Path | None = None, **overrides: Any) -> Config:
@@ -178,8 +199,14 @@ def load_config(config_dir: Path | None = None, **overrides: Any) -> Config:
         except ValidationError as exc:
             problems.extend(_describe(APPS_FILE, exc, raw_apps))
 
+    warnings: list[str] = []
     if settings is not None and region is not None:
         problems.extend(_cross_checks(settings, region))
+        found = check_surroundings(settings, region)
+        problems.extend(found.problems)
+        warnings.extend(found.warnings)
+        if settings.auth.mode == "entra" and not settings.auth.region_admin_tenant_ids:
+            warnings.append(f"{SERVICE_FILE}: auth.region_admin_tenant_ids is empty: no token is a region admin")
     if region is not None and apps is not None:
         known = {m.key for m in region.municipalities}
         for i, app in enumerate(apps.apps):
@@ -189,7 +216,7 @@ def load_config(config_dir: Path | None = None, **overrides: Any) -> Config:
 
     if problems or settings is None or region is None or apps is None:
         raise ConfigError(problems or ["configuration could not be loaded"])
-    return Config(settings=settings, region=region, apps=apps, config_dir=config_dir)
+    return Config(settings=settings, region=region, apps=apps, config_dir=config_dir, warnings=warnings)
 
 
 def _auth_mode(settings: Settings) -> list[str]:
