@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from idops.config.apps import App, AppCatalogue
-from idops.config.checks import check_surroundings
+from idops.config.checks import check_surroundings, check_variables, known_variables
 from idops.config.region import Municipality, PolicyOverrides, RegionConfig, School
 from idops.config.settings import PolicySettings, Settings, settings_class_for
 
@@ -180,7 +180,7 @@ def load_config(config_dir: Path | None = None, **overrides: Any) -> Config:
             cls = settings_class_for(service_path if service_path.exists() else None)
             settings = cls(**overrides)
         except ValidationError as exc:
-            problems.extend(_describe(SERVICE_FILE, exc, raw_service))
+            problems.extend(_from_environment(_describe(SERVICE_FILE, exc, raw_service)))
 
     region: RegionConfig | None = None
     raw_region = _read_toml(config_dir / REGION_FILE, problems)
@@ -199,7 +199,9 @@ def load_config(config_dir: Path | None = None, **overrides: Any) -> Config:
         except ValidationError as exc:
             problems.extend(_describe(APPS_FILE, exc, raw_apps))
 
-    warnings: list[str] = []
+    found = check_variables(settings, region)
+    problems.extend(found.problems)
+    warnings = found.warnings
     if settings is not None and region is not None:
         problems.extend(_cross_checks(settings, region))
         found = check_surroundings(settings, region)
@@ -217,6 +219,25 @@ def load_config(config_dir: Path | None = None, **overrides: Any) -> Config:
     if problems or settings is None or region is None or apps is None:
         raise ConfigError(problems or ["configuration could not be loaded"])
     return Config(settings=settings, region=region, apps=apps, config_dir=config_dir, warnings=warnings)
+
+
+def _from_environment(problems: list[str]) -> list[str]:
+    """An unknown key that came from an ``IDOPS_<SECTION>__<KEY>`` variable is the variable's fault:
+    name it (and the closest real one), not idops.toml."""
+    import difflib
+
+    env = {name.upper(): name for name in os.environ if name.upper().startswith("IDOPS_")}
+    known = sorted(known_variables(None, None))
+    out = []
+    for problem in problems:
+        m = re.fullmatch(rf"{SERVICE_FILE}: (\w+)\.(\w+): unknown key", problem)
+        name = f"IDOPS_{m.group(1)}__{m.group(2)}".upper() if m else ""
+        if m and name in env:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            problem = f"environment: {env[name]}: unknown key of [{m.group(1)}]{hint}"
+        out.append(problem)
+    return out
 
 
 def _auth_mode(settings: Settings) -> list[str]:

@@ -59,7 +59,6 @@ def check_surroundings(settings: Settings, region: RegionConfig, environ: Mappin
     found.extend(_graph_secrets(region, env))
     found.extend(_web_secrets(settings, env))
     found.extend(_managed_identities(region))
-    found.extend(_unknown_variables(settings, region, env))
     found.extend(_scope_overlaps(settings, region))
     return found
 
@@ -156,28 +155,32 @@ def _setting_names(model: type[BaseModel], prefix: str) -> Iterator[str]:
             yield f"{prefix}{name}".upper()
 
 
-def known_variables(settings: Settings, region: RegionConfig) -> set[str]:
+def known_variables(settings: Settings | None, region: RegionConfig | None) -> set[str]:
     """Every ``IDOPS_*`` name idops reads: settings, tooling, and the variables ``*_env`` keys name."""
-    known = set(_setting_names(type(settings), "IDOPS_")) | TOOL_VARIABLES
-    known |= {settings.web.session_secret_env.upper(), settings.web.oidc_client_secret_env.upper()}
-    for m in region.municipalities:
+    known = set(_setting_names(Settings, "IDOPS_")) | TOOL_VARIABLES
+    web = settings.web if settings is not None else Settings.model_fields["web"].get_default()
+    known |= {web.session_secret_env.upper(), web.oidc_client_secret_env.upper()}
+    for m in region.municipalities if region is not None else ():
         known |= {n.upper() for n in (m.graph.client_secret_env, m.graph.certificate_path_env) if n}
     return known
 
 
-def _unknown_variables(settings: Settings, region: RegionConfig, env: Mapping[str, str]) -> Findings:
+def check_variables(settings: Settings | None, region: RegionConfig | None,
+                    environ: Mapping[str, str] | None = None) -> Findings:
+    """``IDOPS_*`` variables that are no setting. Runs even when the files did not validate, so a typo
+    is reported with the rest. (An unknown key of a known section, pydantic-settings reports itself.)"""
+    env = os.environ if environ is None else environ
     found = Findings()
     known = known_variables(settings, region)
     sections = {k.split("__")[0] for k in known if "__" in k}
     for name in sorted(env):
         upper = name.upper()
-        if not upper.startswith("IDOPS_") or upper in known:
+        if not upper.startswith("IDOPS_") or upper in known or upper.split("__")[0] in sections:
             continue
         close = difflib.get_close_matches(upper, sorted(known), n=1, cutoff=0.8)
-        hint = f"; did you mean {close[0]}?" if close else ""
         if "__" in upper or close:
-            what = "an unknown key of a known section" if upper.split("__")[0] in sections else "likely a typo"
-            found.problems.append(f"environment: {name}: {what}, so idops would ignore it{hint}")
+            hint = f"; did you mean {close[0]}?" if close else ""
+            found.problems.append(f"environment: {name}: likely a typo, so idops would ignore it{hint}")
         else:
             found.warnings.append(f"environment: {name}: not an idops setting, ignored")
     return found
