@@ -42,6 +42,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         f"{len(config.region.tenants())} tenants, {n_schools} schools, {len(config.apps.apps)} apps"
     )
     if args.online:
+        _logging(config)  # to stderr: the table on stdout stays clean
         return _online_check(config)
     return 0
 

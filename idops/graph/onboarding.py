@@ -94,10 +94,10 @@ async def _judge(directory: Directory, claims: TokenClaims, perm: Permission,
     return PermissionResult(perm, Status.MISSING, features, "not in the token's roles")
 
 
-async def check_tenant(config: Config, directory: Directory) -> TenantResult:
-    """The token and every needed permission of one tenant."""
-    tenant = directory.tenant_id.lower()
-    result = TenantResult(tenant, [m.key for m in config.region.municipalities_of_tenant(directory.tenant_id)])
+async def check_tenant(config: Config, tenant_id: str, directory: Directory) -> TenantResult:
+    """The token and every needed permission of one configured tenant, through its directory."""
+    tenant = tenant_id.lower()
+    result = TenantResult(tenant, [m.key for m in config.region.municipalities_of_tenant(tenant_id)])
     try:
         claims = await directory.token_claims()
     except GraphError as exc:
@@ -117,7 +117,7 @@ async def check_tenant(config: Config, directory: Directory) -> TenantResult:
 async def check_online(config: Config, directories: DirectoryProvider) -> list[TenantResult]:
     """Every tenant of the region, concurrently (each tenant's requests are paced by its adapter)."""
     tenants = list(config.region.tenants())
-    return list(await asyncio.gather(*(check_tenant(config, directories.for_tenant(t)) for t in tenants)))
+    return list(await asyncio.gather(*(check_tenant(config, t, directories.for_tenant(t)) for t in tenants)))
 
 
 def render(results: list[TenantResult], *, lang: str = "en") -> str:
