@@ -68,8 +68,11 @@ def _online_check(config: Config) -> int:
 
 
 def cmd_entra_permissions(args: argparse.Namespace) -> int:
-    from idops.graph.permissions import FEATURES, permission_names
+    from idops.graph.permissions import FEATURES, markdown_table, permission_names
 
+    if args.markdown:
+        print(markdown_table())
+        return 0
     fi = args.lang == "fi"
     chosen = [f for f in FEATURES if not args.feature or f.key in args.feature]
     for f in chosen:
@@ -267,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
                        choices=["substitutes", "leave_dates", "one_time_password", "mfa", "single_login", "notices",
                                 "helpdesk"], help="only this feature (repeatable)")
     perms.add_argument("--lang", choices=["fi", "en"], default="en")
+    perms.add_argument("--markdown", action="store_true", help="the table of docs/entra-setup.md")
     perms.set_defaults(func=cmd_entra_permissions)
     consent = entra_sub.add_parser("consent-urls", parents=[common],
                                    help="the admin-consent URL of the Graph app for every tenant of the region")

@@ -307,3 +307,17 @@ def permission_names(features: Iterable[Feature]) -> list[str]:
 def admin_consent_url(tenant_id: str, client_id: str) -> str:
     """Where a tenant's Global Administrator grants the Graph app's permissions (one visit per tenant)."""
     return f"https://login.microsoftonline.com/{tenant_id}/adminconsent?client_id={client_id}"
+
+
+def markdown_table() -> str:
+    """The permission table of ``docs/entra-setup.md`` (between its ``permissions`` markers), generated
+    here so the document cannot drift from the code: ``idops entra permissions --markdown``."""
+    rows = ["| feature | application permission | needed to | without it |", "|---|---|---|---|"]
+    for f in FEATURES:
+        for perm, uses in f.grants():
+            notes = [n for n in ("Entra ID P1/P2" if perm.premium else "",
+                                 f"+ the {perm.directory_role} role" if perm.directory_role else "") if n]
+            name = f"`{perm.name}`" + (f" ({', '.join(notes)})" if notes else "")
+            why = "; ".join(dict.fromkeys(u.why_en for u in uses))
+            rows.append(f"| {f.key} | {name} | {why} | {f.disabled_en} |")
+    return "\n".join(rows)
