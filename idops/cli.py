@@ -232,10 +232,18 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 
 def cmd_emulator_serve(args: argparse.Namespace) -> int:
+    from idops.config import default_config_dir
     from idops.emulator.__main__ import serve
 
-    serve(host=args.host, port=args.port, users_per_tenant=args.users, seed=args.seed, config_dir=args.config_dir)
+    config_dir = args.config_dir or default_config_dir(demo=True)  # the emulator serves the demo region by default
+    serve(host=args.host, port=args.port, users_per_tenant=args.users, seed=args.seed, config_dir=config_dir)
     return 0
+
+
+def cmd_healthcheck(args: argparse.Namespace) -> int:
+    from idops.healthcheck import main as healthcheck
+
+    return healthcheck()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -291,6 +299,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("scheduler", parents=[common], help="run only the scheduler (deployments with API replicas)"
                    ).set_defaults(func=cmd_scheduler)
+
+    sub.add_parser("healthcheck", parents=[common],
+                   help="the container health check: probe this container's role (serve: /healthz, "
+                   "scheduler: its metrics port)").set_defaults(func=cmd_healthcheck)
 
     t = sub.add_parser("dev-token", parents=[common], help="print a demo bearer token (with --demo only)")
     t.add_argument("--demo", action="store_true", help="required: demo tokens exist only in the demo")

@@ -87,9 +87,21 @@ class Config:
         return path if path.is_absolute() else Path.cwd() / path
 
 
-def default_config_dir() -> Path:
+#: The demo's configuration, shipped inside the package: used only by ``--demo`` (see ``default_config_dir``).
+DEMO_CONFIG_DIR = Path(__file__).resolve().parent.parent / "demo_config"
+
+
+def default_config_dir(*, demo: bool = False) -> Path:
+    """``$IDOPS_CONFIG_DIR``, else ``./config``. For the demo, when neither exists, the demo configuration
+    inside the package — so ``docker run … idops serve --demo`` works in an image that holds no config,
+    and a deployment never falls back to the demo's."""
     env = os.environ.get("IDOPS_CONFIG_DIR")
-    return Path(env) if env else Path.cwd() / "config"
+    if env:
+        return Path(env)
+    local = Path.cwd() / "config"
+    if demo and not (local / SERVICE_FILE).exists() and not (local / REGION_FILE).exists():
+        return DEMO_CONFIG_DIR
+    return local
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -169,7 +181,7 @@ def load_config(config_dir: Path | None = None, **overrides: Any) -> Config:
     Raises ``ConfigError`` listing every problem (not just the first). ``overrides`` are
     top-level settings values that win over file and environment (tests, ``--demo``).
     """
-    config_dir = (config_dir or default_config_dir()).resolve()
+    config_dir = (config_dir or default_config_dir(demo=bool(overrides.get("demo")))).resolve()
     problems: list[str] = []
 
     service_path = config_dir / SERVICE_FILE
