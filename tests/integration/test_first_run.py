@@ -36,15 +36,16 @@ def test_two_demos_run_side_by_side_each_with_its_own_data(tmp_path: Path) -> No
         for port in _free_ports(2):
             home = tmp_path / f"demo-{port}"  # no ./config here: the packaged demo configuration is used
             home.mkdir()
-            log = (home / "server.log").open("wb")
-            proc = subprocess.Popen([idops, "serve", "--demo", "--port", str(port)], cwd=home, env=env,
-                                    stdout=log, stderr=subprocess.STDOUT)
+            with (home / "server.log").open("wb") as log:
+                proc = subprocess.Popen([idops, "serve", "--demo", "--port", str(port)], cwd=home, env=env,
+                                        stdout=log, stderr=subprocess.STDOUT)
             procs.append((f"http://127.0.0.1:{port}", home, proc))
         deadline = time.monotonic() + START_TIMEOUT
         pending = {url for url, _, _ in procs}
         while pending:
             for url, home, proc in procs:
-                assert proc.poll() is None, f"{url} exited {proc.returncode}:\n{(home / 'server.log').read_text()[-3000:]}"
+                tail = (home / "server.log").read_text()[-3000:] if proc.poll() is not None else ""
+                assert proc.poll() is None, f"{url} exited {proc.returncode}:\n{tail}"
                 if url in pending:
                     try:
                         if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
