@@ -287,10 +287,6 @@ FEATURES: tuple[Feature, ...] = (
 )
 
 
-def feature(key: str) -> Feature:
-    return next(f for f in FEATURES if f.key == key)
-
-
 def enabled_features(settings: Settings, region: RegionConfig) -> list[Feature]:
     return [f for f in FEATURES if f.enabled(settings, region)]
 
