@@ -18,12 +18,15 @@ def _load(args: argparse.Namespace, **overrides: Any) -> Config:
     from idops.config import ConfigError, load_config
 
     try:
-        return load_config(args.config_dir, **overrides)
+        config = load_config(args.config_dir, **overrides)
     except ConfigError as exc:
         print("idops: configuration is not valid:", file=sys.stderr)
         for p in exc.problems:
             print(f"  {p}", file=sys.stderr)
         raise SystemExit(2) from exc
+    for warning in config.warnings:
+        print(f"idops: warning: {warning}", file=sys.stderr)
+    return config
 
 
 def _logging(config: Config) -> None:
@@ -34,8 +37,6 @@ def _logging(config: Config) -> None:
 
 def cmd_config_check(args: argparse.Namespace) -> int:
     config = _load(args, **({"demo": True} if args.demo else {}))
-    for warning in config.warnings:
-        print(f"idops: warning: {warning}", file=sys.stderr)
     n_schools = sum(len(m.schools) for m in config.region.municipalities)
     print(
         f"configuration OK: {config.config_dir} — {len(config.region.municipalities)} municipalities, "
