@@ -4,7 +4,7 @@
 
 - The emulator (this process) serves one tenant with ``--sign-ins`` sign-ins and **enforces** the
   reports budget (``--budget`` per ``--window`` s, a token bucket whose usage keeps counting while
-  throttled, as Graph's). Each idops process (``tests/integration/budget_process.py``, wired by
+  throttled, as Graph's). Each idops process (``tests/integration/throttle/budget_process.py``, wired by
   ``bootstrap()``) lists them ``--page`` rows a page; all start at one wall-clock moment.
 - **shared**: the processes' pacers also ask the deployment's budget in PostgreSQL
   (``idops.throttle.service.DatabaseBudget``). **local**: each process's pacer alone (main before it).
@@ -36,7 +36,7 @@ from idops.kit.db import Database
 from idops.migrations import upgrade
 from idops.throttle.service import DatabaseBudget
 from idops.uow import UnitOfWork
-from tests.integration.budget_process import emulator_with_sign_ins, spawn
+from tests.integration.throttle.budget_process import emulator_with_sign_ins, spawn
 
 TENANT = "2b9fbc3d-6284-566a-9f9c-8c8e78852612"  # the demo region's first tenant
 

@@ -31,8 +31,9 @@ async def purge(
     now = c.clock.now()
     tenant = None if shard is None else Shard(shard.tenant_id)
     async with uow:
+        # Deleted too: a person is scrubbed long after the account's deletion made the periods ``deleted``.
         ended = await uow.substitutes.due(
-            [*ENDED, Status.MISSING, Status.FAILED], ends_before=now, limit=100000, shard=tenant
+            [*ENDED, Status.MISSING, Status.FAILED, Status.DELETED], ends_before=now, limit=100000, shard=tenant
         )
     by_person: dict[str, list[SubstitutePeriod]] = defaultdict(list)
     for p in ended:
@@ -42,12 +43,13 @@ async def purge(
         if shard is not None and not shard.includes(person.tenant_id, person.municipality):
             continue
         periods = all_periods[person_id]
-        if any(p.status in LIVE for p in periods):
+        if person.scrubbed_at is not None or any(p.status in LIVE for p in periods):
             continue
         municipality = c.config.region.municipality(person.municipality)
         pol = c.config.policy_for(municipality, None) if municipality else c.config.settings.policy
         last_end = max((p.ended_at or p.ends_at) for p in periods)
-        if person.entra_user_id and last_end + timedelta(days=pol.grace_days) <= now:
+        deletable = any(p.status != Status.DELETED for p in periods)  # else the account was deleted already
+        if person.entra_user_id and deletable and last_end + timedelta(days=pol.grace_days) <= now:
             try:
                 await c.directories.for_tenant(person.tenant_id).delete_user(person.entra_user_id)
             except GraphError as exc:
@@ -73,7 +75,7 @@ async def purge(
                         )
                 await uow.commit()
             counts.add("accounts_deleted")
-        if person.scrubbed_at is None and last_end + timedelta(days=pol.retention_days) <= now:
+        if last_end + timedelta(days=pol.retention_days) <= now:
             async with uow:
                 row = await uow.substitutes.get_person(person_id)
                 assert row is not None

