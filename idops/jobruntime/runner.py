@@ -133,8 +133,9 @@ async def start_run(
     """Open a run of ``name`` with its units — over the whole region, or limited to
     ``municipalities`` — and return it (``running``); nothing is worked on yet (``run_job``).
 
-    An interrupted run over the same units that nobody works on is resumed instead (its ended units
-    are not redone). Raises ``LeaseHeld`` when another open run shares a unit with this one,
+    An open run over the same units that nobody works on is joined instead — an interrupted one
+    resumed (its ended units are not redone), one another process has just opened shared. Raises
+    ``LeaseHeld`` when another open run shares a unit with this one (and one is being worked on),
     ``RegionOnly`` when the job cannot be limited to municipalities, ``UnknownJob``.
     """
     spec = c.jobs.get(name)
@@ -161,9 +162,12 @@ async def start_run(
             if not theirs & keys:
                 continue
             if theirs == keys and run.municipalities == limit and all(u.status != "running" for u in units[run.id]):
+                # interrupted: resumed; running with no unit taken yet (another process just opened
+                # it): joined — its units are claimed one by one, each under its own lease
+                event = "job_run_resumed" if run.outcome == "interrupted" else "job_run_joined"
                 await uow.jobs.resume_run(run.id)
                 chosen = run
-                log.info("job_run_resumed", job=name, run_id=run.id, trigger=trigger)
+                log.info(event, job=name, run_id=run.id, trigger=trigger)
                 break
             raise LeaseHeld(name, RunRecord.of(run, units[run.id]))
         if chosen is None:
