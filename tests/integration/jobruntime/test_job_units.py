@@ -72,7 +72,8 @@ async def container(make_config: Callable[..., Config], fakes: FakeDirectoryProv
     global STARTED
     STARTED = asyncio.Event()
     SLOW.clear()
-    c = _container(make_config(scheduler={"enabled": False, "lease_seconds": 2}), fakes)
+    c = _container(make_config(scheduler={"enabled": False, "lease_seconds": 2, "shutdown_grace_seconds": 0.2}),
+                   fakes)
     yield c
     SLOW.clear()
     await c.aclose()
@@ -203,3 +204,25 @@ async def test_an_it_admins_job_run_touches_only_their_municipalitys_tenant(
     assert seen["counts"] == {"reads": 1}
     listed = (await api_with.get("/v1/jobs", headers=admin)).json()["items"]
     assert next(j for j in listed if j["name"] == "probe")["last_run"]["counts"] == {"reads": 1}
+
+
+async def test_the_apps_shutdown_hands_back_a_run_started_through_the_api(
+    container: Container, make_token: TokenFactory
+) -> None:
+    """What ``idops serve`` does on SIGTERM once uvicorn has stopped serving: the lifespan's end."""
+    slow = container.config.region.municipalities[0].tenant_id
+    SLOW.add(slow)
+    assert STARTED is not None
+    app = create_app(container.config, container_factory=lambda: container)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                                                   base_url="http://idops.test") as client:
+        started = await client.post("/v1/jobs/probe/run?wait=false", headers=bearer(make_token("RegionAdmin")))
+        assert started.status_code == 202
+        await asyncio.wait_for(STARTED.wait(), 10)
+    # the lifespan gave the running unit shutdown_grace_seconds (0.2 s), then handed it back
+    async with container.uow() as uow:
+        run = await uow.jobs.get_run(started.json()["id"])
+        units = {u.key: u.status for u in (await uow.jobs.units_of([started.json()["id"]]))[started.json()["id"]]}
+        held = (await uow.jobs.session.execute(select(JobLease).where(JobLease.holder == container.holder))).all()
+    assert run is not None and run.outcome == "interrupted"
+    assert units[slow] == "pending" and held == []
