@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
@@ -79,6 +80,28 @@ async def container(make_config: Callable[..., Config], fakes: FakeDirectoryProv
     await c.aclose()
 
 
+def slow_down(container: Container) -> str:
+    """The unit of the region's first tenant reads Graph until it is cancelled; returns that tenant."""
+    tenant = container.config.region.municipalities[0].tenant_id
+    SLOW.add(tenant)
+    return tenant
+
+
+async def slow_unit_started() -> None:
+    assert STARTED is not None
+    await asyncio.wait_for(STARTED.wait(), 10)
+
+
+@asynccontextmanager
+async def served(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on ``container``, its lifespan run (start-up, and shutdown on leaving)."""
+    app = create_app(container.config, container_factory=lambda: container)
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport,
+                                                                   base_url="http://idops.test") as client:
+        yield client
+
+
 def _reads(fakes: FakeDirectoryProvider, tenant_id: str) -> int:
     return len(fakes.for_tenant(tenant_id).state.calls)
 
@@ -101,12 +124,10 @@ def test_a_fence_refuses_graph_work_once_closed_or_past_its_deadline() -> None:
 async def test_a_unit_whose_lease_is_stolen_stops_sending_graph_requests(
     container: Container, fakes: FakeDirectoryProvider
 ) -> None:
-    tenant = container.config.region.municipalities[0].tenant_id
-    SLOW.add(tenant)
-    assert STARTED is not None
+    tenant = slow_down(container)
     job = asyncio.create_task(run_job(container, "probe", trigger="cli",
                                       municipalities=[container.config.region.municipalities[0].key]))
-    await asyncio.wait_for(STARTED.wait(), 10)
+    await slow_unit_started()
     async with container.uow() as uow:  # another process takes the unit's lease (say, after a pause)
         await uow.jobs.session.execute(
             update(JobLease).where(JobLease.name == f"probe@{tenant}")
@@ -136,11 +157,9 @@ async def test_stop_hands_back_a_running_unit_and_the_next_run_resumes_only_it(
     container: Container, fakes: FakeDirectoryProvider, make_config: Callable[..., Config]
 ) -> None:
     region = container.config.region
-    slow = region.municipalities[0].tenant_id
-    SLOW.add(slow)
-    assert STARTED is not None
+    slow = slow_down(container)
     job = asyncio.create_task(run_job(container, "probe", trigger="scheduler"))
-    await asyncio.wait_for(STARTED.wait(), 10)
+    await slow_unit_started()
     for _ in range(1000):  # the other tenants' units end after one read
         async with container.uow() as uow:
             ended = (await uow.jobs.session.execute(select(JobUnit).where(JobUnit.status == "succeeded"))).all()
@@ -172,10 +191,7 @@ async def test_stop_hands_back_a_running_unit_and_the_next_run_resumes_only_it(
 
 @pytest.fixture
 async def api_with(container: Container) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(container.config, container_factory=lambda: container)
-    transport = httpx.ASGITransport(app=app)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport,
-                                                                   base_url="http://idops.test") as client:
+    async with served(container) as client:
         yield client
 
 
@@ -210,15 +226,11 @@ async def test_the_apps_shutdown_hands_back_a_run_started_through_the_api(
     container: Container, make_token: TokenFactory
 ) -> None:
     """What ``idops serve`` does on SIGTERM once uvicorn has stopped serving: the lifespan's end."""
-    slow = container.config.region.municipalities[0].tenant_id
-    SLOW.add(slow)
-    assert STARTED is not None
-    app = create_app(container.config, container_factory=lambda: container)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                                                   base_url="http://idops.test") as client:
+    slow = slow_down(container)
+    async with served(container) as client:
         started = await client.post("/v1/jobs/probe/run?wait=false", headers=bearer(make_token("RegionAdmin")))
         assert started.status_code == 202
-        await asyncio.wait_for(STARTED.wait(), 10)
+        await slow_unit_started()
     # the lifespan gave the running unit shutdown_grace_seconds (0.2 s), then handed it back
     async with container.uow() as uow:
         run = await uow.jobs.get_run(started.json()["id"])
