@@ -210,3 +210,17 @@ async def test_pacer_keeps_a_reports_sync_under_the_budget_while_a_naive_client_
     throttled = statuses.count(429)
     assert throttled >= 3
     assert sum(e.throttled for e in emulator.log.snapshot()) == throttled
+
+
+async def test_creating_an_access_pass_is_paced_in_the_reports_budget(
+    emulator: EmulatorServer, make_directory: DirectoryFactory
+) -> None:
+    """Graph counts authentication-method requests with the identity and access reports (5 / 10 s per
+    tenant), not as directory writes: the second TAP waits for the reports budget, not the writes one."""
+    clock = VirtualTime()
+    directory = make_directory(fast_settings(reports_requests=1, reports_window_seconds=100.0),
+                               clock=clock.now, sleep=clock.sleep)
+    users = [emulator.state.add_user(TENANT, f"tap{i}@{DOMAIN}", f"T{i}").id for i in range(2)]
+    for uid in users:
+        await directory.create_access_pass(uid, start=None, lifetime_minutes=60, usable_once=False)
+    assert clock.t >= 100.0  # one reports request per 100 s; writes (50 / s) would not have waited
