@@ -58,7 +58,7 @@ def runs(database_url: str) -> list[tuple[str, str | None]]:
 
 
 def wait_for(mark: Path, proc: subprocess.Popen[str]) -> None:
-    deadline = time.time() + 30
+    deadline = time.time() + 90  # a process's start-up (imports, migrations) on a loaded 2-core machine
     while not mark.exists():
         assert time.time() < deadline, proc.stderr.read() if proc.stderr else ""
         time.sleep(0.05)
