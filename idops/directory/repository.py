@@ -209,6 +209,29 @@ class DirectoryRepository:
             )
         return int(gone.rowcount or 0)  # type: ignore[attr-defined]
 
+    async def account(self, tenant_id: str, user_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """One mirrored account and its school memberships (a data subject's export)."""
+        ids = sorted({user_id, user_id.lower()})
+        user = (
+            await self.session.execute(select(USERS).where(USERS.c.tenant_id == tenant_id, USERS.c.user_id.in_(ids)))
+        ).mappings().first()
+        memberships = (
+            await self.session.execute(
+                select(MEMBERSHIPS).where(MEMBERSHIPS.c.tenant_id == tenant_id, MEMBERSHIPS.c.user_id.in_(ids))
+            )
+        ).mappings().all()
+        return (dict(user) if user is not None else None), [dict(m) for m in memberships]
+
+    async def forget_user(self, tenant_id: str, user_id: str) -> int:
+        """Delete one account from the mirror (the person was scrubbed or erased; the next sync would
+        only do it if the account is gone from Entra). Returns the number of user rows removed."""
+        ids = sorted({user_id, user_id.lower()})
+        await self.session.execute(
+            delete(MEMBERSHIPS).where(MEMBERSHIPS.c.tenant_id == tenant_id, MEMBERSHIPS.c.user_id.in_(ids))
+        )
+        gone = await self.session.execute(delete(USERS).where(USERS.c.tenant_id == tenant_id, USERS.c.user_id.in_(ids)))
+        return int(gone.rowcount or 0)  # type: ignore[attr-defined]
+
     async def count_users(self, tenant_id: str) -> int:
         return int(
             await self.session.scalar(select(func.count()).select_from(USERS).where(USERS.c.tenant_id == tenant_id))
