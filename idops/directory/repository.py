@@ -15,7 +15,7 @@ from functools import lru_cache
 from itertools import chain
 from typing import Any, Protocol
 
-from sqlalchemy import Table, delete, func, or_, select, text, update
+from sqlalchemy import Table, delete, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -230,6 +230,18 @@ class DirectoryRepository:
             delete(MEMBERSHIPS).where(MEMBERSHIPS.c.tenant_id == tenant_id, MEMBERSHIPS.c.user_id.in_(ids))
         )
         gone = await self.session.execute(delete(USERS).where(USERS.c.tenant_id == tenant_id, USERS.c.user_id.in_(ids)))
+        return int(gone.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def forget_stale(self, before: datetime) -> int:
+        """Delete users no sync has refreshed since ``before`` (and their memberships): the mirror's own
+        retention, for a tenant whose sync keeps failing or that left the configuration. Returns the
+        number of users removed."""
+        # Rows without ``synced_at`` are a running sync's registration rows: its clean-up handles them.
+        stale = select(USERS.c.tenant_id, USERS.c.user_id).where(USERS.c.synced_at < before)
+        await self.session.execute(
+            delete(MEMBERSHIPS).where(tuple_(MEMBERSHIPS.c.tenant_id, MEMBERSHIPS.c.user_id).in_(stale))
+        )
+        gone = await self.session.execute(delete(USERS).where(USERS.c.synced_at < before))
         return int(gone.rowcount or 0)  # type: ignore[attr-defined]
 
     async def count_users(self, tenant_id: str) -> int:

@@ -31,7 +31,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, NamedTuple, TypeVar
 
@@ -621,3 +621,16 @@ async def sync_tenants(
             raise r  # cancellation and interpreter exits are not per-tenant failures
         out[t] = r
     return out
+
+
+async def prune_stale(uow: DirectoryUnitOfWork, now: datetime, keep: timedelta) -> int:
+    """The mirror's retention: delete users (and their memberships) that no complete sync has seen for
+    ``keep`` — a tenant whose sync keeps failing, or that was taken out of the configuration. Users who
+    leave a tenant are removed by the next complete sync already (``finish_run``). Returns the number
+    of users removed."""
+    async with uow:
+        removed = await uow.directory.forget_stale(now - keep)
+        await uow.commit()
+    if removed:
+        log.info("directory_stale_rows_removed", users=removed)
+    return removed

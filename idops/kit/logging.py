@@ -67,7 +67,10 @@ def configure_logging(fmt: str = "json", level: str = "INFO", stream: Any = None
         lg = logging.getLogger(name)
         lg.handlers[:] = []
         lg.propagate = True
-    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    # Drivers and the engine log statements with their bound parameters at DEBUG/INFO: names, e-mails
+    # and UPNs of real people. Never below WARNING, whatever the service's level (docs/data-protection.md).
+    for name in ("sqlalchemy.engine", "aiosqlite", "asyncpg", "psycopg"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -235,8 +235,9 @@ async def scrub_person(
 
 async def forget_orphans(uow: ForgettingUnitOfWork, c: SubstituteDeps, now: datetime) -> dict[str, int]:
     """Orphan accounts (marked accounts idops had no record of) that reconcile has not seen for the
-    retention period (the longest of the tenant's municipalities): the row goes, and their audit
-    events lose the UPN and the account id."""
+    retention period (the longest of the tenant's municipalities): the row goes, with the account's
+    rows in the directory mirror and the sign-in aggregate, and their audit events lose the UPN and
+    the account id."""
     counts = Counts()
     region = c.config.region
     default = c.config.settings.policy.retention_days
@@ -252,6 +253,8 @@ async def forget_orphans(uow: ForgettingUnitOfWork, c: SubstituteDeps, now: date
                 continue
             found = needles([orphan.user_principal_name, orphan.entra_user_id])
             await uow.audit.anonymise_orphan(orphan.entra_user_id, found)
+            await uow.directory.forget_user(orphan.tenant_id.lower(), orphan.entra_user_id)
+            await uow.signins.forget_user(orphan.tenant_id.lower(), orphan.entra_user_id)
             counts.add("orphans_forgotten", await uow.substitutes.forget_orphan(orphan.tenant_id, orphan.entra_user_id))
         await uow.commit()
     return counts.as_dict()
