@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 
-from idops.graph.errors import GraphUnavailable
 from tests.substitutes.conftest import SCHOOL, FakeApi
 from tests.substitutes.scan import Subject, scan_database
 from tests.substitutes.test_retention_scan import TEAMS
