@@ -18,6 +18,7 @@ from starlette.requests import Request
 
 from idops.auth.scope import Caller, Role, Scope
 from idops.config import Config
+from idops.kit.clock import FrozenClock
 from idops.web import render as render_module
 from idops.web.charts import trend_chart
 from idops.web.render import TEMPLATES, WebRequest, render
@@ -184,7 +185,7 @@ def caller(role: Role = "Principal") -> Caller:
 
 
 def request_for(config: Config, path: str, role: Role = "Principal", lang: str = "fi") -> Request:
-    container: Any = SimpleNamespace(config=config)
+    container: Any = SimpleNamespace(config=config, clock=FrozenClock(NOW))
     w = WebRequest(container=container, session={"user": {"oid": "o"}}, lang=lang, caller=caller(role))
     return Request(
         {"type": "http", "method": "GET", "path": path, "query_string": b"", "headers": [], "state": {"web": w}}
