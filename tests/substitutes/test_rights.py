@@ -4,15 +4,18 @@ read, export, erase and hold a substitute person's data; nobody else even learns
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from idops.web.texts import FI
 from tests.substitutes.conftest import SCHOOL, FakeApi
 from tests.substitutes.scan import Subject, scan_database
 from tests.substitutes.test_retention_scan import TEAMS
+from tests.web.test_admin_pages import sign_in
 
 LEMPAALA_SCHOOL = "lempaala/sisatmetsa"
 
@@ -171,3 +174,43 @@ async def test_a_legal_hold_stops_the_nightly_purge_until_lifted(fake_api: FakeA
     if hold:
         await api.client.delete(f"{url}/legal-hold", headers=api.admin())
         assert (await api.run_job("purge")).get("persons_scrubbed") == 1
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found
+    return found.group(1)
+
+
+async def test_the_person_page_holds_downloads_and_erases_through_the_same_service(fake_api: FakeApi) -> None:
+    api = fake_api
+    sub, aino = await _person(api, "Aino", "Äijälä", email="aino.a@example.org")
+    page_url = f"/admin/persons/{sub['person_id']}"
+
+    await sign_in(api.client, "principal:tampere/hervanta")
+    assert (await api.client.get(page_url)).status_code == 404  # a principal: like a page that does not exist
+    api.client.cookies.clear()
+    await sign_in(api.client, "itadmin:tampere")
+    listing = await api.client.get("/admin/substitutes")
+    assert f'href="{page_url}"' in listing.text  # reachable from the municipality's substitutes
+    page = await api.client.get(page_url)
+    assert page.status_code == 200 and "aino.a@example.org" in page.text and 'id="erase"' in page.text
+
+    bad = await api.client.post(f"{page_url}/hold", data={"csrf": _csrf(page.text), "reason": ""})
+    assert bad.status_code == 422 and FI["person_hold_reason_error"] in bad.text
+    held = await api.client.post(f"{page_url}/hold", data={"csrf": _csrf(page.text), "reason": "TRE/1/2026"},
+                                 follow_redirects=True)
+    assert "TRE/1/2026" in held.text and 'id="erase"' not in held.text
+    await api.client.post(f"{page_url}/hold/lift", data={"csrf": _csrf(held.text)})
+
+    download = await api.client.get(f"{page_url}/export.json")
+    assert download.status_code == 200 and download.json()["person"]["email"] == "aino.a@example.org"
+
+    confirm = await api.client.get(f"{page_url}/erase")
+    assert FI["erase_end_open"] in confirm.text
+    refused = await api.client.post(f"{page_url}/erase", data={"csrf": _csrf(confirm.text)}, follow_redirects=True)
+    assert "avoimia sijaisuuksia" in refused.text and "aino.a@example.org" in refused.text  # nothing erased
+    done = await api.client.post(f"{page_url}/erase", data={"csrf": _csrf(confirm.text), "end_open_periods": "yes"},
+                                 follow_redirects=True)
+    assert FI["erased_ok"] in done.text and "aino.a@example.org" not in done.text
+    assert api.tenant().user(aino.user_id) is None  # type: ignore[attr-defined]
