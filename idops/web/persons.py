@@ -26,14 +26,18 @@ from idops.web.texts import text
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 
+def _school_names(c: Container) -> dict[str, str]:
+    return {f"{m.key}/{s.key}": s.name for m in c.config.region.municipalities for s in m.schools}
+
+
 def _name(lang: str, person: PersonDetail) -> str:
     if person.scrubbed_at is not None:
         return text(lang, "person_scrubbed_name")
     return person.display_name or f"{person.given_name} {person.surname}"
 
 
-def _crumbs(caller: Caller, lang: str, person: PersonDetail, *tail: tuple[str | None, str]) -> list[
-        tuple[str | None, str]]:
+def _crumbs(caller: Caller, lang: str, *tail: tuple[str | None, str]) -> list[tuple[str | None, str]]:
+    """Admins come here from their list of the municipality's (or region's) substitutes."""
     top = "nav_region_substitutes" if caller.scope.role == "RegionAdmin" else "nav_admin_substitutes"
     return [("/admin/substitutes", text(lang, top)), *tail]
 
@@ -42,16 +46,15 @@ async def _person_page(request: Request, c: Container, caller: Caller, pid: str,
                        hold_error: str | None = None, status: int = 200) -> Response:
     person = await rights.detail(c.uow(), c, caller, pid)
     lang = web(request).lang
-    names = {f"{m.key}/{s.key}": s.name for m in c.config.region.municipalities for s in m.schools}
     municipality = c.config.region.municipality(person.municipality)
     return render(
         request,
         "person.html",
         status=status,
-        crumbs=_crumbs(caller, lang, person, (None, _name(lang, person))),
+        crumbs=_crumbs(caller, lang, (None, _name(lang, person))),
         p=person,
         name=_name(lang, person),
-        names=names,
+        names=_school_names(c),
         open_periods=[s for s in person.periods if s.status in LIVE],
         retention_days=c.config.policy_for(municipality, None).retention_days if municipality else None,
         hold_error=hold_error,
@@ -102,15 +105,14 @@ async def erase_confirm(request: Request, pid: str, caller: AdminDep, c: WebCont
     if person.scrubbed_at is not None:
         return RedirectResponse(f"/admin/persons/{pid}", status_code=303)
     lang = web(request).lang
-    names = {f"{m.key}/{s.key}": s.name for m in c.config.region.municipalities for s in m.schools}
     return render(
         request,
         "erase_confirm.html",
-        crumbs=_crumbs(caller, lang, person, (f"/admin/persons/{pid}", _name(lang, person)),
+        crumbs=_crumbs(caller, lang, (f"/admin/persons/{pid}", _name(lang, person)),
                        (None, text(lang, "erase_title"))),
         p=person,
         name=_name(lang, person),
-        names=names,
+        names=_school_names(c),
         open_periods=[s for s in person.periods if s.status in LIVE],
     )
 

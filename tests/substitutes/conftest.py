@@ -65,11 +65,10 @@ def container(sub_config: Config, clock: FrozenClock, emulator: EmulatorServer) 
     return bootstrap(sub_config, clock=clock, graph_base_url=emulator.base_url)
 
 
-@dataclass
-class Api:
+class Calls:
+    """What the tests ask the app as a principal or an IT admin (``client``, ``clock``, ``token`` given)."""
+
     client: httpx.AsyncClient
-    container: Container
-    emulator: EmulatorServer
     clock: FrozenClock
     token: TokenFactory
 
@@ -89,6 +88,15 @@ class Api:
             **extra,
         }
         return await self.client.post("/v1/substitutes", json=body, headers=headers or self.principal(school))
+
+
+@dataclass
+class Api(Calls):
+    client: httpx.AsyncClient
+    container: Container
+    emulator: EmulatorServer
+    clock: FrozenClock
+    token: TokenFactory
 
     async def run_job(self, name: str) -> dict[str, Any]:
         r = await self.client.post(f"/v1/jobs/{name}/run", headers=bearer(self.token("RegionAdmin")))
@@ -133,7 +141,7 @@ def seed_fake_region(fakes: FakeDirectoryProvider, config: Config, *, seats: int
 
 
 @dataclass
-class FakeApi:
+class FakeApi(Calls):
     """The real app (routers, services, job runner, database) over ``FakeDirectoryProvider``."""
 
     client: httpx.AsyncClient
@@ -142,26 +150,10 @@ class FakeApi:
     clock: FrozenClock
     token: TokenFactory
 
-    def principal(self, school: str = SCHOOL) -> dict[str, str]:
-        return bearer(self.token("Principal", school=school))
-
-    def admin(self, municipality: str = "tampere") -> dict[str, str]:
-        return bearer(self.token("ItAdmin", municipality=municipality))
-
     def tenant(self, school: str = SCHOOL) -> FakeTenant:
         found = self.container.config.region.school(school)
         assert found is not None
         return self.fakes.for_tenant(found[0].tenant_id).state
-
-    async def request(self, *, starts: timedelta = timedelta(0), days: float = 5, school: str = SCHOOL,
-                      given: str = "Aino", surname: str = "Äijälä", **extra: Any) -> httpx.Response:
-        body = {
-            "school": school, "given_name": given, "surname": surname,
-            "starts_at": (self.clock.now() + starts).isoformat(),
-            "ends_at": (self.clock.now() + starts + timedelta(days=days)).isoformat(),
-            **extra,
-        }
-        return await self.client.post("/v1/substitutes", json=body, headers=self.principal(school))
 
     async def run_job(self, name: str) -> dict[str, Any]:
         """One run through the job runtime, as the scheduler starts it (lease, run record, counts)."""
