@@ -153,15 +153,25 @@ async def delete_account(
     return user_id is not None
 
 
+#: How long Entra keeps a deleted user restorable before purging it itself (graph-facts.md §2).
+RECYCLE_BIN = timedelta(days=30)
+
+
 async def _empty_recycle_bin(c: SubstituteDeps, person: SubstitutePerson) -> bool:
     """Purge the deleted account from Entra's recycle bin before its id is forgotten (Entra would
-    keep it, restorable, for up to 30 days). False when Graph refused: scrubbing waits a night."""
+    keep it, restorable, for up to 30 days). False when Graph refused: scrubbing waits a night —
+    unless the deletion is older than the recycle bin's 30 days: Entra has purged the account itself,
+    so a refusal (app-only purge is permission- and version-dependent) must not keep the person's
+    data in idops past retention for ever."""
     assert person.entra_user_id
     try:
         await c.directories.for_tenant(person.tenant_id).purge_deleted_user(person.entra_user_id)
     except GraphError as exc:
-        log.warning("purge_recycle_bin_failed", person_id=person.id, error=type(exc).__name__)
-        return False
+        emptied_itself = (person.account_deleted_at is not None
+                          and person.account_deleted_at + RECYCLE_BIN <= c.clock.now())
+        log.warning("purge_recycle_bin_failed", person_id=person.id, error=type(exc).__name__,
+                    scrubbing_anyway=emptied_itself)
+        return emptied_itself
     return True
 
 

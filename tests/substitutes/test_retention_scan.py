@@ -15,7 +15,7 @@ persons whose periods were expired/revoked/missing/failed, and after the grace p
 restored one) kept their names, contact details and UPN in ``substitute_persons`` (and their UPN in
 ``audit_events.personal``), the accounts' object ids stayed in ``audit_events.details``,
 ``directory_users`` and ``signin_daily``, and the orphan's UPN in ``orphan_accounts``. Against main's
-later purge (which scrubs deleted persons' names) it still fails with 60 hits: the Entra object ids in
+later purge (which scrubs deleted persons' names) it still fails (dozens of hits): the Entra object ids in
 ``substitute_persons.entra_user_id``, ``audit_events.details``, ``directory_users`` (with UPN and
 display name), ``directory_memberships`` and ``signin_daily``, and the orphan everywhere (checked by
 running this test with ``jobs.purge.run`` replaced by main's at 25c9fd6).
