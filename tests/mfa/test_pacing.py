@@ -45,6 +45,7 @@ def throttled() -> Iterator[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("timing")  # never beside the chaos soak: its processes would take the CPU it measures
 async def test_twenty_thousand_users_sync_at_the_budget_without_a_429(
     make_config: Callable[..., Config], throttled: str
 ) -> None:
