@@ -25,6 +25,7 @@ from idops.graph.port import DirectoryProvider
 from idops.jobruntime.runner import make_holder_id
 from idops.kit.clock import Clock, ShiftedClock, SystemClock
 from idops.kit.db import Database
+from idops.kit.logging import register_secret
 from idops.kit.metrics import Metrics
 from idops.kit.oidc import build_oidc_client
 from idops.kit.ratelimit import SlidingWindow
@@ -55,6 +56,8 @@ def bootstrap(
     demo_auth = s.auth.mode == "demo"
     signer = DemoSigner.load_or_create(data_dir) if demo_auth else None
     http = httpx.AsyncClient(timeout=15.0)
+    session_secret = _session_secret(config, data_dir)
+    _register_secrets(config, session_secret)
     return Container(
         config=config,
         clock=clock or SystemClock(),
@@ -70,7 +73,7 @@ def bootstrap(
         holder=make_holder_id(),
         http=http,
         token_validator=_token_validator(config, signer, http),
-        session_secret=_session_secret(config, data_dir),
+        session_secret=session_secret,
         demo_signer=signer,
         oidc=build_oidc_client(config),
         on_close=[emulator.stop] if emulator is not None else [],
@@ -134,6 +137,17 @@ def _session_secret(config: Config, data_dir: Path) -> SecretStr | None:
     if len(value) < MIN_SESSION_SECRET:
         raise ConfigError([f"environment: {name} must be at least {MIN_SESSION_SECRET} characters"])
     return SecretStr(value)
+
+
+def _register_secrets(config: Config, session_secret: SecretStr | None) -> None:
+    """Mask the process's long-lived secrets in every log line from now on (``idops.kit.logging``):
+    the pages' session secret, the OIDC client secret and each tenant's Graph client secret."""
+    graph = [
+        os.environ.get(conn.client_secret_env)
+        for conn in config.region.tenants().values()
+        if conn.credential == "client_secret" and conn.client_secret_env
+    ]
+    register_secret(session_secret, os.environ.get(config.settings.web.oidc_client_secret_env), *graph)
 
 
 def database_url(config: Config) -> str:
