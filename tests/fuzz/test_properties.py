@@ -143,7 +143,8 @@ def granted(config: Config, claims: dict[str, Any]) -> set[str] | None:
     if "RegionAdmin" in roles:
         return every
     if "ItAdmin" in roles:
-        munis = [m for m in region.municipalities if listed(m.it_admins)] or [
+        # an IT admin listing counts only in the municipality's own tenant
+        munis = [m for m in region.municipalities if m.tenant_id.lower() == tid and listed(m.it_admins)] or [
             m for m in region.municipalities
             if m.tenant_id.lower() == tid and not m.it_admins.object_ids and not m.it_admins.group_ids]
         if munis:

@@ -18,6 +18,7 @@ from starlette.requests import Request
 
 from idops.auth.scope import Caller, Role, Scope
 from idops.config import Config
+from idops.kit.clock import FrozenClock
 from idops.sessions.service import LiveSession, SessionUser
 from idops.web import render as render_module
 from idops.web.charts import trend_chart
@@ -186,7 +187,7 @@ def caller(role: Role = "Principal") -> Caller:
 
 
 def request_for(config: Config, path: str, role: Role = "Principal", lang: str = "fi") -> Request:
-    container: Any = SimpleNamespace(config=config)
+    container: Any = SimpleNamespace(config=config, clock=FrozenClock(NOW))
     user = SessionUser("o", "t", (role,), (), "Riitta Rehtori", NOW)
     page = PageSession(LiveSession("s", user, {}, NOW))
     w = WebRequest(container=container, session=page.data, lang=lang, caller=caller(role), page_session=page)
