@@ -80,8 +80,10 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
-        openapi_url="/openapi.json",
+        # Off outside the demo unless ``[api] docs = true``: the schema maps every route for a stranger.
+        docs_url="/docs" if config.settings.api.docs else None,
+        redoc_url="/redoc" if config.settings.api.docs else None,
+        openapi_url="/openapi.json" if config.settings.api.docs else None,
     )
     problems.install(app)
     problems.document(app)
