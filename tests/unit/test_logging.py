@@ -7,12 +7,15 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 import structlog
 from pydantic import SecretStr
 
+from idops.graph.port import AccessPass, NewUser, UserPatch
 from idops.kit.logging import REDACTOR, Redactor, configure_logging, register_secret
+from idops.substitutes.access_pass import IssuedCredential
 
 
 def test_json_logs_carry_tracebacks_and_mask_secret_keys() -> None:
@@ -120,3 +123,18 @@ def test_tracebacks_have_no_locals_and_exception_text_is_masked(fmt: str, regist
     if fmt == "json":
         event = json.loads(text.splitlines()[-1])  # still one valid JSON object per line
         assert event["nested"] == {"deeper": ["[redacted]"]}
+
+
+def test_values_holding_a_secret_never_show_it_in_their_repr() -> None:
+    """What a log line or a traceback could print of them by accident (``repr``) holds no secret."""
+    when = datetime(2026, 12, 1, tzinfo=UTC)
+    secret = "Secret-Value-9x7"
+    holders = [
+        NewUser("u@x", "U", "u", "U", "X", True, password=secret),
+        UserPatch(password=secret, display_name="U"),
+        AccessPass("id", secret, when, 60, False),
+        IssuedCredential("temporary_access_pass", secret, when, when, False),
+        SecretStr(secret),
+    ]
+    for holder in holders:
+        assert secret not in repr(holder) and secret not in str(holder), type(holder).__name__
