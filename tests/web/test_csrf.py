@@ -26,7 +26,7 @@ def routes_of(routes: Sequence[Any]) -> Iterator[Any]:
 
 def page_posts() -> list[str]:
     """The path of every page route that takes a POST, its parameters filled in."""
-    routes = [r for r in routes_of(pages.routes) if isinstance(r, PageRoute) and "POST" in r.methods]
+    routes = [r for r in routes_of(pages.routes) if isinstance(r, PageRoute) and "POST" in (r.methods or ())]
     return sorted(re.sub(r"\{[^}]+\}", "x", r.path_format) for r in routes)
 
 
