@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from idops.audit.repository import AuditRepository
 from idops.kit.uow import Transactional
 from idops.sessions.models import OneShotToken, WebSession
 
@@ -98,3 +99,4 @@ class SessionsUnitOfWork(Transactional, Protocol):
     """The unit of work the session services receive (``idops.uow.UnitOfWork`` is one)."""
 
     sessions: SessionRepository
+    audit: AuditRepository

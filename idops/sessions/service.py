@@ -130,12 +130,17 @@ async def end(uow: SessionsUnitOfWork, session_id: str, now: datetime) -> None:
         await uow.commit()
 
 
-async def end_all(uow: SessionsUnitOfWork, tid: str, oid: str, now: datetime) -> int:
-    """End every live session of one user, in every browser ("sign out everywhere"); how many."""
+async def end_all(uow: SessionsUnitOfWork, tid: str, oid: str, now: datetime, *, by: str | None = None) -> int:
+    """End every live session of one user, in every browser ("sign out everywhere"); how many. ``by``:
+    the admin who did it for someone else (an audit event ``page_sessions_ended`` on the user)."""
+    tid, oid = tid.lower(), oid.lower()
     async with uow:
-        ended = await uow.sessions.end_all_of(tid.lower(), oid.lower(), now)
+        ended = await uow.sessions.end_all_of(tid, oid, now)
+        if by is not None:
+            uow.audit.record(at=now, actor=by, action="page_sessions_ended", subject_type="user",
+                             subject_id=f"{tid}/{oid}", details={"ended": ended})
         await uow.commit()
-    log.info("web_sessions_ended_everywhere", oid=oid, tid=tid, ended=ended)
+    log.info("web_sessions_ended_everywhere", oid=oid, tid=tid, ended=ended, by=by)
     return ended
 
 

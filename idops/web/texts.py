@@ -200,6 +200,7 @@ FI: dict[str, str] = {
     # audit events of a substitute period
     "event_requested": "Tunnus pyydetty",
     "event_account_created": "Tunnus luotu Entra ID:hen",
+    "event_page_sessions_ended": "Kirjautumiset päätetty kaikilla laitteilla",
     "event_account_restored": "Aiempi tunnus palautettu",
     "event_account_reused": "Aiempi tunnus otettu uudelleen käyttöön",
     "event_provisioned": "Käyttöoikeudet annettu",
@@ -656,6 +657,7 @@ EN: dict[str, str] = {
     "event_action": "Event",
     "event_requested": "Account requested",
     "event_account_created": "Account created in Entra ID",
+    "event_page_sessions_ended": "Signed out on every device",
     "event_account_restored": "Earlier account restored",
     "event_account_reused": "Earlier account taken back into use",
     "event_provisioned": "Access granted",

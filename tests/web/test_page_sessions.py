@@ -47,6 +47,12 @@ def signed(c: Container, raw_id: str) -> str:
     return Signer(c.session_secret.get_secret_value(), salt="idops.web.session").sign(raw_id).decode()
 
 
+def session_id_of(c: Container, cookie: str) -> str:
+    """The session id a cookie carries (checked against the real secret)."""
+    assert c.session_secret is not None
+    return Signer(c.session_secret.get_secret_value(), salt="idops.web.session").unsign(cookie).decode()
+
+
 def browser(app: Any, cookie: str | None = None) -> httpx.AsyncClient:
     """Another browser on the same app, holding only ``cookie`` (if any)."""
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://idops.test",
@@ -80,8 +86,7 @@ async def test_the_cookie_carries_only_the_signed_session_id(api: httpx.AsyncCli
     c = container_of(api)
     cookie = api.cookies[COOKIE]
     assert cookie != visitor and not await cookie_signs_in(api.app, visitor)  # type: ignore[attr-defined]
-    assert c.session_secret is not None
-    raw = Signer(c.session_secret.get_secret_value(), salt="idops.web.session").unsign(cookie).decode()
+    raw = session_id_of(c, cookie)
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}", raw)  # 32 random bytes, nothing else
     live = await sessions.find(c.uow(), raw, datetime.now(UTC))
     assert live is not None and live.user is not None
@@ -156,3 +161,27 @@ async def test_the_api_ends_the_callers_page_sessions(
     assert not await is_signed_in(second_browser)
     assert await is_signed_in(api)  # the IT admin's own session is untouched
     assert (await api.post("/v1/me/sessions/end-all")).status_code == 401
+
+
+async def test_a_region_admin_ends_another_users_page_sessions_and_it_is_audited(
+    api: httpx.AsyncClient, second_browser: httpx.AsyncClient, make_token: TokenFactory
+) -> None:
+    await sign_in(second_browser, f"principal:{SCHOOL}")
+    c = container_of(api)
+    live = await sessions.find(c.uow(), session_id_of(c, second_browser.cookies[COOKIE]), datetime.now(UTC))
+    assert live is not None and live.user is not None
+    path = f"/v1/users/{live.user.tid}/{live.user.oid}/sessions/end-all"
+    for role, kwargs in (("ItAdmin", {"municipality": "tampere"}), ("Principal", {"school": SCHOOL})):
+        refused = await api.post(path, headers=bearer(make_token(role, **kwargs)))
+        assert refused.status_code == 403, role
+    assert await is_signed_in(second_browser)
+    assert (await api.post("/v1/users/not-a-uuid/x/sessions/end-all",
+                           headers=bearer(make_token("RegionAdmin")))).status_code == 422
+
+    ended = await api.post(path, headers=bearer(make_token("RegionAdmin")))
+    assert ended.status_code == 200 and ended.json() == {"ended": 1}
+    assert not await is_signed_in(second_browser)
+    async with c.uow() as uow:
+        [event] = await uow.audit.events_of("user", f"{live.user.tid}/{live.user.oid}")
+    assert event.action == "page_sessions_ended" and event.actor.startswith("RegionAdmin:")
+    assert event.details == {"ended": 1}
