@@ -25,54 +25,55 @@ REPO = Path(__file__).resolve().parent.parent
 FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "JWT": ("bearer tokens: expired, not yet valid, wrong audience/issuer/tenant, alg none, HS256 with the "
             "public key, tampered, unknown kid, garbage, no roles", (
-                "tests/integration/test_auth.py::*",
+                "tests/integration/auth/test_auth.py::*",
             )),
     "demo outside --demo": ("the shipped (demo) configuration without --demo: serve, config check, dev-token", (
-        "tests/unit/test_cli.py::*demo*",
-        "tests/unit/test_cli.py::test_a_deployment_must_name_its_identity_provider",
+        "tests/integration/cli/test_cli.py::*demo*",
+        "tests/integration/cli/test_cli.py::test_a_deployment_must_name_its_identity_provider",
     )),
     "shared tenant": ("two municipalities in one tenant: every person/period endpoint, lists, search", (
-        "tests/substitutes/test_scope.py::*shared_tenant*",
+        "tests/integration/substitutes/test_scope.py::*shared_tenant*",
         "tests/unit/test_config_check.py::*shared_tenant*",
     )),
     "scope": ("another school's or municipality's data through every endpoint and page; RegionAdmin only "
               "from the listed tenants; random tokens", (
                   "tests/unit/auth/test_scope.py::*",
-                  "tests/substitutes/test_scope.py::*",
-                  "tests/mfa/test_scope_csv.py::test_scope_matrix*",
-                  "tests/coverage/test_api.py::test_names_never_reach*",
-                  "tests/web/test_admin_pages.py::test_principals_do_not_reach_admin_pages",
-                  "tests/fuzz/test_properties.py::test_a_random_token_never_sees_another_scopes_data",
+                  "tests/integration/substitutes/test_scope.py::*",
+                  "tests/integration/mfa/test_scope_csv.py::test_scope_matrix*",
+                  "tests/integration/coverage/test_api.py::test_names_never_reach*",
+                  "tests/integration/web/test_admin_pages.py::test_principals_do_not_reach_admin_pages",
+                  "tests/integration/fuzz/test_properties.py::test_a_random_token_never_sees_another_scopes_data",
               )),
     "jobs": ("who may run and read jobs", (
-        "tests/integration/test_jobs.py::test_principals_cannot_run_jobs",
+        "tests/integration/jobruntime/test_jobs.py::test_principals_cannot_run_jobs",
     )),
     "CSRF": ("every page form without, with an empty, another session's or a cut token", (
-        "tests/web/test_csrf.py::*",
+        "tests/integration/web/test_csrf.py::*",
     )),
     "session": ("forged cookies (real secret, foreign tenant), cookies after sign-out, sign out everywhere, "
                 "idle/absolute limits, one-shot codes replayed, OIDC state/PKCE/bad ID tokens", (
-                    "tests/web/test_page_sessions.py::*",
-                    "tests/sessions/test_service.py::*",
-                    "tests/web/test_sign_in_and_session.py::*",
-                    "tests/substitutes/test_sign_in_code_page.py::*",
+                    "tests/integration/web/test_page_sessions.py::*",
+                    "tests/unit/sessions/test_service.py::*",
+                    "tests/integration/web/test_sign_in_and_session.py::*",
+                    "tests/integration/substitutes/test_sign_in_code_page.py::*",
                 )),
     "secrets": ("secrets in logs (both formats, tracebacks), reprs, config check output; files 0600/0700", (
-        "tests/substitutes/test_secrets_in_logs.py::*",
-        "tests/unit/test_logging.py::*",
+        "tests/integration/substitutes/test_secrets_in_logs.py::*",
+        "tests/unit/kit/test_logging.py::*",
         "tests/unit/test_file_permissions.py::*",
-        "tests/graph/test_errormap_credentials.py::*secret*",
+        "tests/unit/graph/test_errormap_credentials.py::*secret*",
         "tests/unit/test_config_check.py::*secret*",
     )),
     "headers": ("CSP, X-Frame-Options, nosniff, Referrer-Policy on pages, error pages and the API's HTML "
                 "report; /docs off outside the demo", (
-                    "tests/web/test_admin_pages.py::test_coverage_page_shows_the_services_headline*",
-                    "tests/web/test_error_pages.py::test_an_unexpected_error_is_a_friendly_page*",
-                    "tests/integration/test_api_shell.py::test_docs_are_off*",
+                    "tests/integration/web/test_admin_pages.py::test_coverage_page_shows_the_services_headline*",
+                    "tests/integration/web/test_error_pages.py::test_an_unexpected_error_is_a_friendly_page*",
+                    "tests/integration/api/test_api_shell.py::test_docs_are_off*",
                 )),
     "supply chain": ("hash-pinned installs (image and ./dev), hadolint, non-root image", (
         "tests/unit/test_dev_script.py::*",
         "tests/unit/test_dockerfile.py::*",
+        "tests/integration/test_dockerfile.py::*",
     )),
 }
 

@@ -1,7 +1,7 @@
 """One structlog configuration for idops, uvicorn, SQLAlchemy and APScheduler.
 
 JSON lines in production, a readable console in development. No secret reaches a log in either
-format (``tests/substitutes/test_secrets_in_logs.py``), by three layers:
+format (``tests/integration/substitutes/test_secrets_in_logs.py``), by three layers:
 
 1. Tracebacks are plain text **without frame locals** in both formats. (structlog's
    ``ConsoleRenderer`` otherwise prints every frame's locals through rich: a credential's

@@ -20,7 +20,7 @@ def test_every_pattern_matches_a_test_that_exists() -> None:
 
 
 def test_the_first_matching_family_owns_a_test() -> None:
-    shared = "tests/substitutes/test_scope.py::test_in_a_shared_tenant_each_it_admin_lists_only_their_municipality"
-    assert family_of(shared) == "shared tenant"
-    assert family_of("tests/substitutes/test_scope.py::test_lists_never_include_out_of_scope_rows") == "scope"
+    scope = "tests/integration/substitutes/test_scope.py::"
+    assert family_of(scope + "test_in_a_shared_tenant_each_it_admin_lists_only_their_municipality") == "shared tenant"
+    assert family_of(scope + "test_lists_never_include_out_of_scope_rows") == "scope"
     assert family_of("tests/unit/test_names.py::test_anything") is None
