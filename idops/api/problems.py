@@ -30,7 +30,7 @@ from idops.kit.errors import (
 )
 from idops.kit.formats import prefers_html
 from idops.kit.i18n import language_of
-from idops.web.errors import problem_page
+from idops.web.errors import page_context, problem_page
 
 log = structlog.get_logger("idops.api")
 PROBLEM = "application/problem+json"
@@ -136,6 +136,8 @@ def install(app: FastAPI) -> None:
     """Every error the app raises goes through ``respond`` (the pages' own route class calls it too)."""
 
     async def handle(request: Request, exc: Exception) -> Response:
+        if wants_html(request):
+            await page_context(request)  # a signed-in browser's error page shows their menu
         return respond(request, exc)
 
     for kind in (IdopsError, GraphError, RequestValidationError, StarletteHTTPException, Exception):

@@ -213,6 +213,9 @@ class ApiSettings(_Section):
     tap_rate_per_hour: int = Field(default=30, ge=1)
     create_rate_per_hour: int = Field(default=60, ge=1)
     public_url: str = "http://127.0.0.1:8000"
+    # The interactive API documentation (/docs) and its OpenAPI document (/openapi.json). Unset: served
+    # in the demo only; a deployment that wants them (an internal network) says so.
+    docs: bool | None = None
 
 
 class WebSettings(_Section):
@@ -277,6 +280,13 @@ class Settings(BaseSettings):
     contact: ContactSettings = ContactSettings()
 
     _toml_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _defaults_of_the_demo(self) -> Settings:
+        """What is on by default in the demo only (``--demo``) and off elsewhere unless configured."""
+        if self.api.docs is None:
+            self.api.docs = self.demo
+        return self
 
     @classmethod
     def settings_customise_sources(

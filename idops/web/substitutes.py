@@ -266,7 +266,11 @@ async def _detail_page(
     latest_end = add_days_helsinki(out.starts_at, pol.max_duration_days)
     live = out.status in UPCOMING + ACTIVE
     w = web(request)
-    code_token = sess.issue_one_shot(w.session, "code") if out.status == "active" else None
+    code_token = (
+        await sess.issue_one_shot(c, w.page_session, "code")
+        if out.status == "active" and w.page_session is not None
+        else None
+    )
     return render(
         request,
         "substitute.html",
@@ -373,7 +377,7 @@ async def sign_in_code(request: Request, sid: str, caller: UserDep, c: WebContai
     w = web(request)
     out = await views.get_one(c.uow(), caller, sid)  # 404 before anything else for a stranger
     form = await request.form()
-    if not sess.spend_one_shot(w.session, "code", form.get("once")):
+    if w.page_session is None or not await sess.spend_one_shot(c, w.page_session, "code", form.get("once")):
         sess.flash(w.session, text(w.lang, "code_already_shown"), "info")
         return RedirectResponse(f"/substitutes/{sid}", status_code=303)
     c.rate_limits.check("access_pass", f"{caller.tid}:{caller.oid}", c.config.settings.api.tap_rate_per_hour)

@@ -33,6 +33,8 @@ FI: dict[str, str] = {
     "sign_in_not_configured": "Kirjautuminen ei ole vielä käytössä. Ota yhteyttä palvelun ylläpitoon.",
     "sign_in_failed": "Kirjautuminen epäonnistui. Yritä uudelleen.",
     "signed_out": "Olet kirjautunut ulos.",
+    "signed_out_everywhere": "Olet kirjautunut ulos kaikilta laitteilta.",
+    "sign_out_everywhere": "Kirjaudu ulos kaikilta laitteilta",
     "demo_sign_in_title": "Kirjaudu demokäyttäjänä",
     "demo_sign_in_intro": "Demotilassa voit kirjautua kenä tahansa alla olevista. "
     "Tuotannossa kirjautuminen tapahtuu Entra ID:llä.",
@@ -198,6 +200,7 @@ FI: dict[str, str] = {
     # audit events of a substitute period
     "event_requested": "Tunnus pyydetty",
     "event_account_created": "Tunnus luotu Entra ID:hen",
+    "event_page_sessions_ended": "Kirjautumiset päätetty kaikilla laitteilla",
     "event_account_restored": "Aiempi tunnus palautettu",
     "event_account_reused": "Aiempi tunnus otettu uudelleen käyttöön",
     "event_provisioned": "Käyttöoikeudet annettu",
@@ -481,6 +484,10 @@ FI: dict[str, str] = {
     "käyttöön monivaiheisen tunnistautumisen. Koodi näytetään vain kerran.",
     "help_sub_status_text": "Tulossa: jakso ei ole alkanut. Voimassa: tunnus on käytössä. Päättynyt: tunnus on "
     "suljettu, ja se poistetaan varoajan jälkeen.",
+    "help_session_title": "Kirjautuminen",
+    "help_session_text": "Kirjautuminen päättyy, kun kirjaudut ulos, kun palvelua ei ole käytetty kahdeksaan "
+    "tuntiin, ja viimeistään 12 tunnin kuluttua kirjautumisesta. Jos jätit palvelun auki toiselle laitteelle, "
+    "voit päättää kaikki kirjautumisesi kerralla.",
     # accessibility statement
     "a11y_title": "Saavutettavuusseloste",
     "a11y_intro": "Tämä saavutettavuusseloste koskee idops-palvelua ({region}). Palvelua koskee laki "
@@ -544,6 +551,8 @@ EN: dict[str, str] = {
     "sign_in_not_configured": "Sign-in is not available yet. Please contact the service's administrators.",
     "sign_in_failed": "Sign-in failed. Please try again.",
     "signed_out": "You have signed out.",
+    "signed_out_everywhere": "You have signed out on every device.",
+    "sign_out_everywhere": "Sign out on every device",
     "demo_sign_in_title": "Sign in as a demo user",
     "demo_sign_in_intro": "In demo mode you can sign in as any of the users below. "
     "In production, sign-in goes through Entra ID.",
@@ -705,6 +714,7 @@ EN: dict[str, str] = {
     "event_action": "Event",
     "event_requested": "Account requested",
     "event_account_created": "Account created in Entra ID",
+    "event_page_sessions_ended": "Signed out on every device",
     "event_account_restored": "Earlier account restored",
     "event_account_reused": "Earlier account taken back into use",
     "event_provisioned": "Access granted",
@@ -973,6 +983,10 @@ EN: dict[str, str] = {
     "multi-factor authentication. The code is shown only once.",
     "help_sub_status_text": "Scheduled: the period has not started. Active: the account is in use. Expired: the "
     "account is disabled and deleted after the grace period.",
+    "help_session_title": "Signing in",
+    "help_session_text": "A sign-in ends when you sign out, when the service has not been used for eight hours, "
+    "and at the latest 12 hours after signing in. If you left the service open on another device, you can end "
+    "all your sign-ins at once.",
     "a11y_title": "Accessibility statement",
     "a11y_intro": "This accessibility statement applies to the idops service ({region}). The service is subject "
     "to the Act on the Provision of Digital Services (306/2019), which requires public online services to be "

@@ -19,9 +19,11 @@ from starlette.requests import Request
 from idops.auth.scope import Caller, Role, Scope
 from idops.config import Config
 from idops.kit.clock import FrozenClock
+from idops.sessions.service import LiveSession, SessionUser
 from idops.web import render as render_module
 from idops.web.charts import trend_chart
 from idops.web.render import TEMPLATES, WebRequest, render
+from idops.web.session import PageSession
 from idops.web.texts import EN, FI, actor_label, code_groups, event_label, job_label, method_label, problem_note
 from tests.conftest import REPO
 
@@ -187,7 +189,9 @@ def caller(role: Role = "Principal") -> Caller:
 
 def request_for(config: Config, path: str, role: Role = "Principal", lang: str = "fi") -> Request:
     container: Any = SimpleNamespace(config=config, clock=FrozenClock(NOW))
-    w = WebRequest(container=container, session={"user": {"oid": "o"}}, lang=lang, caller=caller(role))
+    user = SessionUser("o", "t", (role,), (), "Riitta Rehtori", NOW)
+    page = PageSession(LiveSession("s", user, {}, NOW))
+    w = WebRequest(container=container, session=page.data, lang=lang, caller=caller(role), page_session=page)
     return Request(
         {"type": "http", "method": "GET", "path": path, "query_string": b"", "headers": [], "state": {"web": w}}
     )
@@ -651,6 +655,7 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
                         )
                     ],
                     "region": DemoChoice("region", "Tampereen seutu", "RegionAdmin"),
+                    "signed_out": "all",
                 },
             )
         ],
