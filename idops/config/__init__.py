@@ -6,7 +6,7 @@ import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
@@ -51,6 +51,7 @@ class EffectivePolicy(BaseModel):
     retention_days: int
     notify_before_hours: int
     working_hours_only_tap: bool
+    licence_while: Literal["active", "requested"]
 
 
 @dataclass(frozen=True)
