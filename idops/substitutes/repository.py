@@ -164,7 +164,9 @@ class SubstituteRepository:
         return rows.scalars().first()
 
     async def persons_named(self, tenant_id: str, municipality: str, search_name: str) -> Sequence[SubstitutePerson]:
-        """Earlier persons of a municipality with this folded name (scrubbed ones are nobody any more)."""
+        """Earlier persons of a municipality with this folded name who hold or held an account (or a UPN
+        reserved for one). Scrubbed persons are nobody any more; one refused before any account existed
+        (its UPN given back) never became a substitute."""
         rows = await self.session.execute(
             select(SubstitutePerson)
             .where(
@@ -172,6 +174,11 @@ class SubstituteRepository:
                 SubstitutePerson.municipality == municipality,
                 SubstitutePerson.search_name == search_name,
                 SubstitutePerson.scrubbed_at.is_(None),
+                or_(
+                    SubstitutePerson.user_principal_name.is_not(None),
+                    SubstitutePerson.entra_user_id.is_not(None),
+                    SubstitutePerson.account_deleted_at.is_not(None),
+                ),
             )
             .order_by(SubstitutePerson.created_at.desc(), SubstitutePerson.id)
         )
