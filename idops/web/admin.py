@@ -20,6 +20,7 @@ from idops.jobruntime import runner
 from idops.jobruntime.scheduler import next_runs
 from idops.kit.errors import NotFound
 from idops.kit.formats import DialectQuery, csv_response
+from idops.kit.i18n import fi_genitive
 from idops.mfa import service as mfa
 from idops.substitutes import drift, views
 from idops.substitutes.models import Status
@@ -138,11 +139,12 @@ async def drift_page(
     municipalities = {m.key: m.name for m in c.config.region.municipalities}
 
     def concerns(group_id: str | None, sku_id: str | None) -> str:
-        if group_id:
-            return text(lang, "drift_group_of", school=", ".join(groups.get(group_id, ["–"])))
-        if sku_id:
-            return text(lang, "drift_licence_of", school=", ".join(skus.get(sku_id, ["–"])))
-        return "–"
+        kind, schools = ("group", groups.get(group_id, [])) if group_id else ("licence", skus.get(sku_id or "", []))
+        if not (group_id or sku_id) or not schools:
+            return "–"
+        if len(schools) > 1:
+            return text(lang, f"drift_{kind}_many", n=len(schools))
+        return text(lang, f"drift_{kind}_of", school=schools[0], school_gen=fi_genitive(schools[0]))
 
     corrections = [
         {
