@@ -165,7 +165,8 @@ async def test_the_school_quota_refuses_one_more_concurrent_substitute(api: Api)
         f"(enintään {quota}). Valitse toinen ajankohta."
     )
     assert out["errors"] == [{"loc": ["body", "starts_at"], "field": "starts_at", "msg": out["detail"],
-                              "msg_fi": out["detail"], "msg_en": out["errors"][0]["msg_en"], "type": "policy-violation"}]
+                              "msg_fi": out["detail"], "msg_en": out["errors"][0]["msg_en"],
+                              "type": "policy-violation"}]
     assert out["errors"][0]["msg_en"].startswith("Hervannan koulu already has")
     # a period after the others have ended fits
     later = await post(api, body(api, given="Yksi", surname="Liikaa", starts=timedelta(days=4), days=3))
