@@ -219,55 +219,72 @@ def _link(public_url: str, period_id: str) -> str:
 def digest_text(lang: str, entries: Sequence[Entry], public_url: str) -> tuple[str, str]:
     """(subject, body) of one digest: Finnish, and English too (first) for an English reader."""
     ordered = sorted(entries, key=lambda e: (e.ends_at, e.name))
-    fi = _finnish(ordered, public_url)
+    fi = _body("fi", ordered, public_url)
     if lang != "en":
-        return _subject_fi(ordered), fi
-    return f"{_subject_en(ordered)} / {_subject_fi(ordered)}", _english(ordered, public_url) + "\n\n---\n\n" + fi
+        return _subject("fi", ordered), fi
+    subject = f"{_subject('en', ordered)} / {_subject('fi', ordered)}"
+    return subject, _body("en", ordered, public_url) + "\n\n---\n\n" + fi
 
 
-def _subject_fi(entries: Sequence[Entry]) -> str:
+@dataclass(frozen=True)
+class _Wording:
+    """A digest's fixed words in one language."""
+
+    greeting: str
+    intro: str
+    closing: str
+    ends: str  # "{when}"
+    extend: str
+    subject_one: str  # "{when}", "{name}"
+    subject_many: str  # "{n}"
+
+
+_FI = _Wording(
+    "Hei,",
+    "seuraavat sijaistunnukset päättyvät pian. Jos sijaisuus jatkuu, voit jatkaa tunnuksen voimassaoloa "
+    "idopsissa ennen päättymistä.",
+    "Tämä on idopsin automaattinen viesti; siihen ei voi vastata.",
+    "päättyy {when}",
+    "jatka",
+    "Sijaistunnus päättyy {when}: {name}",
+    "{n} sijaistunnusta päättyy pian",
+)
+_EN = _Wording(
+    "Hello,",
+    "the following substitute accounts end soon. If the substitution continues, you can extend the "
+    "account in idops before it ends.",
+    "This is an automatic message from idops; replies are not read.",
+    "ends {when} (Helsinki time)",
+    "extend",
+    "Substitute account ends {when}: {name}",
+    "{n} substitute accounts end soon",
+)
+
+
+def _who(lang: str, e: Entry) -> str:
+    if lang == "fi":
+        who = f"{fi_genitive(e.school_name)} sijainen {e.name}"
+    else:
+        who = f"{e.name}, substitute at {e.school_name}"
+    return who + (f" ({e.upn})" if e.upn else "")
+
+
+def _subject(lang: str, entries: Sequence[Entry]) -> str:
+    w = _FI if lang == "fi" else _EN
     if len(entries) == 1:
-        return f"Sijaistunnus päättyy {when(entries[0].ends_at, 'fi')}: {entries[0].name}"
-    return f"{len(entries)} sijaistunnusta päättyy pian"
+        return w.subject_one.format(when=when(entries[0].ends_at, lang), name=entries[0].name)
+    return w.subject_many.format(n=len(entries))
 
 
-def _subject_en(entries: Sequence[Entry]) -> str:
-    if len(entries) == 1:
-        return f"Substitute account ends {when(entries[0].ends_at, 'en')}: {entries[0].name}"
-    return f"{len(entries)} substitute accounts end soon"
-
-
-def _finnish(entries: Sequence[Entry], public_url: str) -> str:
-    lines = [
-        "Hei,",
-        "",
-        "seuraavat sijaistunnukset päättyvät pian. Jos sijaisuus jatkuu, voit jatkaa tunnuksen "
-        "voimassaoloa idopsissa ennen päättymistä.",
-    ]
+def _body(lang: str, entries: Sequence[Entry], public_url: str) -> str:
+    w = _FI if lang == "fi" else _EN
+    lines = [w.greeting, "", w.intro]
     for e in entries:
         lines += [
             "",
-            f"{fi_genitive(e.school_name)} sijainen {e.name}" + (f" ({e.upn})" if e.upn else ""),
-            f"  päättyy {when(e.ends_at, 'fi')}",
-            f"  jatka: {_link(public_url, e.period_id)}",
+            _who(lang, e),
+            "  " + w.ends.format(when=when(e.ends_at, lang)),
+            f"  {w.extend}: {_link(public_url, e.period_id)}",
         ]
-    lines += ["", "Tämä on idopsin automaattinen viesti; siihen ei voi vastata."]
-    return "\n".join(lines)
-
-
-def _english(entries: Sequence[Entry], public_url: str) -> str:
-    lines = [
-        "Hello,",
-        "",
-        "the following substitute accounts end soon. If the substitution continues, you can extend the "
-        "account in idops before it ends.",
-    ]
-    for e in entries:
-        lines += [
-            "",
-            f"{e.name}, substitute at {e.school_name}" + (f" ({e.upn})" if e.upn else ""),
-            f"  ends {when(e.ends_at, 'en')} (Helsinki time)",
-            f"  extend: {_link(public_url, e.period_id)}",
-        ]
-    lines += ["", "This is an automatic message from idops; replies are not read."]
+    lines += ["", w.closing]
     return "\n".join(lines)
