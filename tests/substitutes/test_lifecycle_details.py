@@ -54,6 +54,25 @@ async def test_the_sku_filled_outside_idops_is_a_409_with_no_account_created(api
     assert 'data-free="0"' in page.text and "Koulun lisenssit ovat loppuneet" in page.text
 
 
+async def test_graph_refusing_the_licence_is_the_same_409_and_leaves_no_account(api: Api) -> None:
+    """Far from the edge the cached count is trusted; when it was stale, Graph's "no available licenses"
+    400 answers as the check does, the account made for it is purged, and the next request checks fresh."""
+    set_free_seats(api, 10)
+    assert (await api.request(given="Eero", surname="Esimerkki")).status_code == 201  # the cache: 9 free
+    set_free_seats(api, 0)
+    tenant = api.emulator.state.tenant(api.tenant())
+    users_before = len(tenant.users)
+
+    r = await api.request()
+
+    assert r.status_code == 409 and r.json()["detail"].startswith("Koulun lisenssit ovat loppuneet"), r.text
+    assert len(tenant.users) == users_before and not tenant.deleted  # created, refused, purged
+    assert api.emulator.state.user_by_upn(api.tenant(), "aino.aijala@sijaiset.tampere.fi") is None
+    api.emulator.log.clear()
+    again = await api.request(given="Bertta", surname="Björk")
+    assert again.status_code == 409 and api.emulator.log.count("POST", "/v1.0/users") == 0
+
+
 async def test_reconcile_removes_a_licence_and_a_group_re_added_by_hand_and_lists_the_corrections(api: Api) -> None:
     r = await api.request(days=1)
     sub = r.json()
@@ -150,6 +169,37 @@ async def test_a_code_is_prepared_ahead_and_starts_with_the_period(api: Api) -> 
     tap = api.emulator.state.tenant(api.tenant()).taps[user.id]
     assert tap.start_date_time == datetime.fromisoformat(sub["starts_at"]).astimezone(UTC)
     assert out["is_usable_once"] is tap.is_usable_once is False
+
+
+async def hand_over_page(api: Api, period_id: str) -> str:
+    """The code page as a principal gets it: the substitute's page, then its "give the code" form."""
+    page = (await api.client.get(f"/substitutes/{period_id}")).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    once = re.search(r'name="once" value="([^"]+)"', page)
+    assert csrf and once, page
+    r = await api.client.post(f"/substitutes/{period_id}/sign-in-code",
+                              data={"csrf": csrf.group(1), "once": once.group(1)})
+    assert r.status_code == 200, r.text
+    return r.text
+
+
+async def test_the_hand_over_page_says_what_the_pass_graph_made_is(api: Api) -> None:
+    ahead = (await api.request(starts=timedelta(days=3), days=2)).json()
+    await sign_in(api, f"principal:{SCHOOL}")
+
+    page = await hand_over_page(api, ahead["id"])
+
+    assert "Koodi toimii vasta, kun sijaisuus alkaa." in page
+    assert "useita kertoja" in page and "Kertakäyttöinen" not in page and "vain kerran" not in page
+    # the tenant's TAP policy is made one-time in the Entra portal (idops' cached copy does not know yet)
+    with api.emulator.state.lock:
+        api.emulator.state.tenant(api.tenant()).tap_policy.is_usable_once = True
+    now = (await api.request(given="Bertta", surname="Björk", days=2)).json()
+
+    page = await hand_over_page(api, now["id"])
+
+    assert "<h1>Kertakäyttöinen kirjautumiskoodi</h1>" in page and "vain kerran" in page
+    assert "useita kertoja" not in page and "Koodi toimii vasta" not in page
 
 
 async def test_validation_errors_come_in_finnish(api: Api) -> None:
