@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.substitutes.conftest import OTHER_SCHOOL, SCHOOL, Api
+from tests.integration.substitutes.conftest import OTHER_SCHOOL, SCHOOL, Api
 
 
 def school(api: Api, path: str = SCHOOL) -> Any:
