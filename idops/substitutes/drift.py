@@ -39,17 +39,7 @@ async def drift(uow: SubstitutesUnitOfWork, caller: Caller, *, cursor: str | Non
         for event, person in rows[:limit]
     ]
     return DriftOut(
-        orphans=[
-            OrphanOut(
-                entra_user_id=o.entra_user_id,
-                user_principal_name=o.user_principal_name,
-                municipality=o.municipality,
-                first_seen_at=o.first_seen_at,
-                last_seen_at=o.last_seen_at,
-                disabled_at=o.disabled_at,
-            )
-            for o in orphans
-        ],
+        orphans=[OrphanOut.model_validate(o, from_attributes=True) for o in orphans],
         items=items,
         next=encode_cursor([rows[limit - 1][0].seq]) if len(rows) > limit else None,
     )
