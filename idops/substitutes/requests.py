@@ -208,7 +208,8 @@ async def _check_seats(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_id:
         return
     async with uow:
         if await uow.substitutes.transition(
-            period_id, [Status.REQUESTED], status=Status.FAILED, last_error=NO_SEATS_ERROR, next_attempt_at=None
+            period_id, [Status.REQUESTED], status=Status.FAILED, last_error=NO_SEATS_ERROR, next_attempt_at=None,
+            ended_at=c.clock.now(),  # the retention period counts from here (idops.substitutes.retention)
         ):
             uow.audit.record(
                 at=c.clock.now(),

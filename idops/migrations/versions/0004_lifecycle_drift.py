@@ -1,7 +1,7 @@
 """drift: orphans attributed to a municipality and kept after they are gone; audit events by action
 
 Revision ID: b41e7c0d5a93
-Revises: 0002
+Revises: 0003_legal_hold
 Create Date: 2026-12-02 09:00:00.000000
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import idops.kit.db
 
 
 revision: str = 'b41e7c0d5a93'
-down_revision: str | None = '0002'
+down_revision: str | None = '0003_legal_hold'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
