@@ -129,6 +129,10 @@ class PolicySettings(_Section):
     working_hours: tuple[int, int] = (7, 17)
     # What to do with marked accounts idops has no record of: report only, or disable too.
     orphan_action: Literal["report", "disable"] = "disable"
+    # When a substitute holds the school's licence: only while a period is running ("active": taken at
+    # activation, released at the end and between periods), or from the request on ("requested": the
+    # seat is reserved ahead, at the price of holding it idle until the start).
+    licence_while: Literal["active", "requested"] = "active"
     credential_fallback: Literal["one_time_password", "none"] = "one_time_password"
 
 
@@ -143,6 +147,9 @@ class SubstituteSettings(_Section):
     set_leave_date: bool = True
     tap_usable_once: bool = False
     sku_cache_seconds: int = Field(default=300, ge=0)
+    # Free seats at or below this (as last seen) are read fresh from Graph before an account is created:
+    # near the edge the cache must not be trusted (someone outside idops may have taken the last seats).
+    seat_margin: int = Field(default=5, ge=0)
 
     @field_validator("marker_attribute")
     @classmethod

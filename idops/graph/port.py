@@ -54,6 +54,7 @@ class DirectoryUser:
     surname: str | None = None
     mail_nickname: str | None = None
     mail: str | None = None
+    preferred_language: str | None = None  # e.g. "fi-FI", "en-US"; None when unknown
     employee_id: str | None = None
     employee_type: str | None = None
     employee_hire_date: datetime | None = None

@@ -42,6 +42,11 @@ class SubstituteRequest(_Strict):
     ends_at: AwareDatetime
     person_id: Uuid | None = Field(default=None, description="An earlier substitute (see /v1/substitute-persons)")
     contact: Contact | None = None
+    force_new_person: bool = Field(
+        default=False,
+        description="A new person although the municipality has an earlier substitute of the same name "
+        "(answers the 409 that lists them as `candidates`; recorded in the audit trail)",
+    )
 
 
 class SubstitutePatch(_Strict):
@@ -62,6 +67,9 @@ class SubstituteOut(BaseModel):
     activated_at: datetime | None = None
     ended_at: datetime | None = None
     revoked_at: datetime | None = None
+    cancelled_before_start: bool = Field(
+        default=False, description="revoked before it started: it never ran (`ends_at` is then `starts_at`)"
+    )
     last_error: str | None = None
     request_id: str | None = Field(default=None, description="the X-Request-ID of the request that made it")
 
@@ -108,6 +116,41 @@ class PersonOut(BaseModel):
 
 class PersonList(BaseModel):
     items: list[PersonOut]
+    next: str | None = None
+
+
+class OrphanOut(BaseModel):
+    """A marked account in Entra that idops has no record of."""
+
+    entra_user_id: str
+    user_principal_name: str
+    municipality: str | None = Field(description="from the UPN's domain; null where it cannot tell")
+    first_seen_at: datetime
+    last_seen_at: datetime
+    disabled_at: datetime | None
+
+
+class CorrectionOut(BaseModel):
+    """One drift correction reconcile made (one audit event)."""
+
+    id: str
+    at: datetime
+    actor: str
+    action: str = Field(description="re_disabled, re_enabled, group_added, group_removed, licence_added, "
+                        "licence_removed, orphan_disabled")
+    subject_type: str = Field(description="person, or orphan")
+    person_id: str | None
+    entra_user_id: str | None
+    user_principal_name: str | None
+    group_id: str | None = None
+    sku_id: str | None = None
+
+
+class DriftOut(BaseModel):
+    """Orphans (all of them) and the corrections (newest first, paged by ``next``)."""
+
+    orphans: list[OrphanOut]
+    items: list[CorrectionOut]
     next: str | None = None
 
 

@@ -76,11 +76,13 @@ async def test_between_two_periods_the_account_is_disabled_but_keeps_the_next_on
 
     sub.clock.advance(timedelta(days=2, minutes=1))
     await expire(sub)
-    assert user.account_enabled is False and sub.has_access(user)  # the next period's access waits
+    # the next period's groups wait; its seat does not sit idle in between (licence_while = "active")
+    assert user.account_enabled is False and sub.in_groups(user) and not sub.licensed(user)
 
     sub.clock.advance(timedelta(days=2))
     assert await activate_due(sub.c.uow(), sub.c) == {"activated": 1}
     assert user.account_enabled is True and (await sub.period(second)).status == "active"
+    assert sub.has_access(user)
 
 
 async def test_graph_down_across_an_end_keeps_the_period_due_until_graph_is_back(sub: Substitutes) -> None:
@@ -114,7 +116,7 @@ async def test_one_tenant_down_does_not_hold_up_another(sub: Substitutes) -> Non
 async def test_revoking_before_the_start_takes_the_waiting_access_away(sub: Substitutes) -> None:
     pid = await sub.request(starts=timedelta(days=2), days=3)
     user = await sub.account(pid)
-    assert sub.has_access(user)
+    assert sub.in_groups(user)  # the seat is taken only at the start
 
     await revoke(sub.c.uow(), sub.c, sub.principal(), pid)
     period = await sub.period(pid)

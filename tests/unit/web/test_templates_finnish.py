@@ -20,6 +20,7 @@ from idops.auth.scope import Caller, Role, Scope
 from idops.config import Config
 from idops.kit.clock import FrozenClock
 from idops.sessions.service import LiveSession, SessionUser
+from idops.substitutes.reconcile import DRIFT_ACTIONS
 from idops.web import render as render_module
 from idops.web.charts import trend_chart
 from idops.web.render import TEMPLATES, WebRequest, render
@@ -211,6 +212,8 @@ def substitute(status: str, last_error: str | None = None) -> dict[str, Any]:
         "created_by": "Principal:o",
         "last_error": last_error,
         "request_id": "a1b2c3d4",
+        "revoked_at": NOW if status == "revoked" else None,
+        "cancelled_before_start": False,
     }
 
 
@@ -389,6 +392,7 @@ def request_context(config: Config, *, errors: bool, chosen: bool = False) -> di
         end_date="",
         end_time="16.00",
         person_id="",
+        force_new_person=errors,
     )
     found = config.region.school("tampere/hervanta")
     assert found is not None
@@ -419,6 +423,11 @@ def request_context(config: Config, *, errors: bool, chosen: bool = False) -> di
         if chosen
         else None,
         "service_error": "Kunnan asetukset eivät salli kertakäyttöistä kirjautumiskoodia." if errors else None,
+        "candidates": [
+            {"id": "p", "name": "Ritva Rönkä", "upn": "ritva.ronka@sijaiset.tampere.fi",
+             "email_hint": "r***@example.fi",
+             "last": FI["last_school_at"].format(school="Hervannan koulu", end="1.12.2026")},
+        ] if errors and not chosen else [],
         "key": "k",
         "policy": config.policy_for(*found),
         "hours": (7, 17),
@@ -625,8 +634,24 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
                     "school_path": "tampere/hervanta",
                     "school_name": "Hervannan koulu",
                     "groups": {"active": [substitute("active")], "upcoming": [], "ended": [substitute("revoked")]},
+                    "seats": 3,
+                    "licensed": True,
+                    "licence_while": "active",
                 },
-            )
+            ),
+            (
+                "/schools/tampere/hervanta",
+                "Principal",
+                {
+                    "school_path": "tampere/hervanta",
+                    "school_name": "Hervannan koulu",
+                    "groups": {"active": [], "upcoming": [],
+                               "ended": [{**substitute("revoked"), "cancelled_before_start": True}]},
+                    "seats": 0,
+                    "licensed": True,
+                    "licence_while": "requested",
+                },
+            ),
         ],
         "sign_in.html": [
             ("/sign-in", "Principal", {"configured": False, "signed_out": True}),
@@ -641,8 +666,28 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
                     "school_name": "Hervannan koulu",
                     "issued": issued,
                     "groups": code_groups(issued.secret),
+                    "ahead": True,
+                    "title": FI["code_title"],
                 },
             )
+        ],
+        "admin_drift.html": [
+            (
+                "/admin/drift",
+                "ItAdmin",
+                {
+                    "orphans": [{"upn": "ghost@sijaiset.tampere.fi", "municipality": FI["unknown_municipality"],
+                                 "first_seen": NOW, "disabled": None}],
+                    "corrections": [
+                        {"at": NOW, "account": "aino.makela@sijaiset.tampere.fi", "change": event_label("fi", a),
+                         "concerns": FI["drift_licence_many"].format(n=8), "actor": actor_label("fi", "job:reconcile")}
+                        for a in DRIFT_ACTIONS
+                    ],
+                    "next": "c2",
+                    "cursor": "c1",
+                },
+            ),
+            ("/admin/drift", "RegionAdmin", {"orphans": [], "corrections": [], "next": None, "cursor": ""}),
         ],
         "sign_in_demo.html": [
             (
@@ -745,7 +790,7 @@ def test_every_audit_action_and_job_the_code_records_has_words() -> None:
     literal = set(re.findall(r'action="([a-z_]+)"', source)) - {"store_true", "append"}  # argparse's actions
     dynamic = {f"account_{how}" for how in re.findall(r'\), "(created|restored|reused)"', source)}
     dynamic |= {f"{kind}_issued" for kind in ("temporary_access_pass", "one_time_password")}
-    dynamic |= {s.value for s in (Status.EXPIRED, Status.REVOKED, Status.MISSING)} | {"orphan_disabled"}
+    dynamic |= {s.value for s in (Status.EXPIRED, Status.REVOKED, Status.MISSING)} | set(DRIFT_ACTIONS)
     assert len(dynamic) >= 9 and "requested" in literal
     missing = sorted(a for a in literal | dynamic if event_label("fi", a) == FI["event_other"])
     assert not missing, missing
