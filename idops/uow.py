@@ -31,6 +31,7 @@ from idops.directory.repository import DirectoryRepository
 from idops.jobruntime.repository import JobRepository
 from idops.kit.db import Database, enter_transaction, leave_transaction
 from idops.mfa.repository import MfaRepository
+from idops.sessions.repository import SessionRepository
 from idops.signins.repository import SignInRepository
 from idops.substitutes.repository import SubstituteRepository
 from idops.throttle.repository import ThrottleRepository
@@ -48,6 +49,7 @@ class UnitOfWork:
     directory: DirectoryRepository
     jobs: JobRepository
     throttle: ThrottleRepository
+    sessions: SessionRepository
 
     def __init__(self, database: Database, *, connection: AsyncConnection | None = None) -> None:
         self._database = database
@@ -74,6 +76,7 @@ class UnitOfWork:
         self.directory = DirectoryRepository(session)
         self.jobs = JobRepository(session)
         self.throttle = ThrottleRepository(session)
+        self.sessions = SessionRepository(session)
         enter_transaction()
         return self
 

@@ -7,7 +7,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
@@ -53,6 +53,7 @@ class EffectivePolicy(BaseModel):
     retention_days: int
     notify_before_hours: int
     working_hours_only_tap: bool
+    licence_while: Literal["active", "requested"]
 
 
 @dataclass(frozen=True)

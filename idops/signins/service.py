@@ -265,14 +265,14 @@ async def ingest(
     results = await asyncio.gather(*(ingest_tenant(uow.sibling(), directories, t, now, options) for t in tenants))
     out = IngestResult(tenants=list(results))
     if prune:
-        out.pruned = await prune_aggregates(uow, now, options)
+        out.pruned = await prune_aggregates(uow, now, timedelta(days=options.retention_days))
     return out
 
 
-async def prune_aggregates(uow: SignInsUnitOfWork, now: datetime, options: IngestOptions | None = None) -> int:
-    """Drop daily aggregates older than ``retention_days``; returns how many rows went."""
-    options = options or IngestOptions()
+async def prune_aggregates(uow: SignInsUnitOfWork, now: datetime, keep: timedelta) -> int:
+    """Forget aggregate rows of UTC days older than ``keep`` (ingestion does it after every run, the
+    nightly ``purge`` job too, so the retention holds even when ingestion has stopped)."""
     async with uow:
-        pruned = await uow.signins.prune(utc_day(now) - timedelta(days=options.retention_days))
+        pruned = await uow.signins.prune(utc_day(now) - keep)
         await uow.commit()
     return pruned

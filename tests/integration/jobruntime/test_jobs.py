@@ -130,7 +130,12 @@ async def test_jobs_api_shows_last_outcome_and_next_run(api: httpx.AsyncClient, 
     run = await api.post("/v1/jobs/housekeeping/run", headers=admin)
     assert run.status_code == 200, run.text
     assert run.json()["outcome"] == "succeeded"
-    assert run.json()["counts"] == {"job_runs_removed": 0, "idempotency_keys_removed": 0, "rate_limits_removed": 0}
+    assert run.json()["counts"] == {
+        "job_runs_removed": 0,
+        "idempotency_keys_removed": 0,
+        "rate_limits_removed": 0,
+        "sessions_removed": 0,
+    }
     assert [(u["key"], u["status"], u["attempts"]) for u in run.json()["units"]] == [("*", "succeeded", 1)]
 
     after = (await api.get("/v1/jobs", headers=admin)).json()["items"]
