@@ -13,7 +13,7 @@ from idops.config.region import REGION, Shard
 from idops.coverage.service import scrub_names
 from idops.directory.sync import prune_stale
 from idops.signins.service import prune_aggregates
-from idops.substitutes.retention import purge
+from idops.substitutes.retention import forget_orphans, purge
 from jobs.ingest_signins import retention
 
 if TYPE_CHECKING:
@@ -28,13 +28,15 @@ async def run(c: Container, shard: Shard = REGION) -> dict[str, int]:
 
 
 async def finish(c: Container, municipalities: frozenset[str] | None) -> dict[str, int]:
-    """After every unit of a region run: the single-login reports' names, the sign-in aggregate and the
-    directory mirror are the region's (an IT admin's run leaves them alone)."""
+    """After every unit of a region run: orphan accounts (a tenant's, of no one municipality), the
+    single-login reports' names, the sign-in aggregate and the directory mirror are the region's (an IT
+    admin's run leaves them alone)."""
     if municipalities is not None:
         return {}
     now = c.clock.now()
     stale = timedelta(days=c.config.settings.mfa.mirror_stale_days)
     return {
+        **await forget_orphans(c.uow(), c, now),
         "report_names_scrubbed": await scrub_names(c.uow(), c.config, now),
         "signin_rows_pruned": await prune_aggregates(c.uow(), now, retention(c)),
         "directory_rows_pruned": await prune_stale(c.uow(), now, stale),

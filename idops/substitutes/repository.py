@@ -397,15 +397,9 @@ class SubstituteRepository:
         rows = await self.session.execute(q.order_by(SubstitutePerson.id))
         return rows.scalars().all()
 
-    async def orphans_unseen_since(
-        self, cutoff: datetime, tenant_ids: Sequence[str] | None = None
-    ) -> Sequence[OrphanAccount]:
-        """Orphans the reconcile job has not seen since ``cutoff`` (deleted in Entra, or adopted); of
-        these tenants only (None: all)."""
-        q = select(OrphanAccount).where(OrphanAccount.last_seen_at < cutoff)
-        if tenant_ids is not None:
-            q = q.where(OrphanAccount.tenant_id.in_(list(tenant_ids)))
-        rows = await self.session.execute(q)
+    async def orphans_unseen_since(self, cutoff: datetime) -> Sequence[OrphanAccount]:
+        """Orphans the reconcile job has not seen since ``cutoff`` (deleted in Entra, or adopted)."""
+        rows = await self.session.execute(select(OrphanAccount).where(OrphanAccount.last_seen_at < cutoff))
         return rows.scalars().all()
 
     async def forget_orphan(self, tenant_id: str, entra_user_id: str) -> int:

@@ -72,8 +72,8 @@ async def purge(
     ``failed`` (Graph refused; tried again on the next run).
 
     ``shard``: only persons of that tenant whose municipality (where they first substituted) is in it
-    — in a tenant several municipalities share, one person is one account, handled once; orphans (of
-    no municipality) only in a whole-tenant shard."""
+    — in a tenant several municipalities share, one person is one account, handled once; orphans
+    (of no municipality, or of several) are then left to the caller (``forget_orphans``)."""
     counts = Counts()
     now = c.clock.now()
     async with uow:
@@ -111,8 +111,8 @@ async def purge(
         if scrubbed:
             c.metrics.persons_scrubbed.inc()
             counts.add("persons_scrubbed")
-    if shard is None or shard.whole_tenants:
-        counts.merge(await forget_orphans(uow, c, now, shard))
+    if shard is None:  # a job's units leave the orphans to its region-wide finish
+        counts.merge(await forget_orphans(uow, c, now))
     if counts.get("persons_scrubbed"):
         log.info("persons_scrubbed", persons=counts["persons_scrubbed"])
     return counts.as_dict()
@@ -251,15 +251,12 @@ async def scrub_person(
     return True
 
 
-async def forget_orphans(
-    uow: ForgettingUnitOfWork, c: SubstituteDeps, now: datetime, shard: Shard | None = None
-) -> dict[str, int]:
+async def forget_orphans(uow: ForgettingUnitOfWork, c: SubstituteDeps, now: datetime) -> dict[str, int]:
     """Orphan accounts (marked accounts idops had no record of) that reconcile has not seen for the
     retention period (the longest of the tenant's municipalities): the row goes, with the account's
     rows in the directory mirror and the sign-in aggregate, and their audit events lose the UPN and
-    the account id. ``shard``: only its tenant's orphans (None: every tenant's)."""
+    the account id."""
     counts = Counts()
-    tenant_ids = None if shard is None or shard.tenant_id is None else [shard.tenant_id]
     region = c.config.region
     default = c.config.settings.policy.retention_days
     keep = {
@@ -269,7 +266,7 @@ async def forget_orphans(
     }
     shortest = min([timedelta(days=default), *keep.values()])
     async with uow:
-        for orphan in await uow.substitutes.orphans_unseen_since(now - shortest, tenant_ids):
+        for orphan in await uow.substitutes.orphans_unseen_since(now - shortest):
             if orphan.last_seen_at + keep.get(orphan.tenant_id, timedelta(days=default)) > now:
                 continue
             found = needles([orphan.user_principal_name, orphan.entra_user_id])
