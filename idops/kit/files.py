@@ -30,16 +30,19 @@ def private_dir(path: Path) -> Path:
 
 def private_file(path: Path) -> Path:
     """``path`` as an existing file readable and writable by the owner only: created empty (0600), or
-    an existing one of ours tightened. Its directory is made with ``private_dir``."""
+    an existing one of ours tightened. Its directory is made with ``private_dir``.
+
+    An existing file is never opened here: it may be a database this process already has open, and
+    closing any descriptor of a file drops every POSIX lock the process holds on it — SQLite's locks
+    included (seen as "disk I/O error" in the other connections)."""
     private_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE)
     try:
-        st = os.fstat(fd)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+    except FileExistsError:
+        st = os.stat(path)
         if st.st_mode & 0o077 and st.st_uid == os.getuid():
-            os.fchmod(fd, PRIVATE_FILE)
+            os.chmod(path, PRIVATE_FILE)
             log.warning("file_permissions_tightened", path=str(path), was=oct(st.st_mode & 0o777))
-    finally:
-        os.close(fd)
     return path
 
 
