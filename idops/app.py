@@ -18,7 +18,6 @@ from idops.bootstrap import start
 from idops.config import Config
 from idops.container import Container
 from idops.graph.warmup import warm_up
-from idops.jobruntime.scheduler import build_scheduler, shut_down
 from idops.substitutes.views import refresh_metrics
 
 log = structlog.get_logger("idops.api")
@@ -53,6 +52,8 @@ def create_app(
         scheduler = None
         run_scheduler = config.settings.scheduler.enabled if start_scheduler is None else start_scheduler
         if run_scheduler:
+            from idops.jobruntime.scheduler import build_scheduler
+
             scheduler = build_scheduler(container)
             scheduler.start()
         warm = asyncio.create_task(warm_up())
@@ -70,8 +71,8 @@ def create_app(
             warm.cancel()
             if first_reports is not None:
                 first_reports.cancel()
-            # job units (scheduled, or run through the API) end within the grace or are handed back
-            await shut_down(container, scheduler)
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
             await container.aclose()
 
     app = FastAPI(

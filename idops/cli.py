@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -130,33 +131,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if config.settings.demo:
         _print_demo_help(config, args)
     app = create_app(config)
-    api = config.settings.api
-    server = _graceful_server(app)(uvicorn.Config(
-        app, host=args.host, port=args.port, log_config=None, access_log=False,
-        proxy_headers=True, forwarded_allow_ips=api.forwarded_allow_ips, root_path=api.root_path,
-        # in-flight requests (a job run with ?wait=true) get the jobs' grace; the units are handed back after
-        timeout_graceful_shutdown=max(1, int(config.settings.scheduler.shutdown_grace_seconds)),
-    ))
-    server.run()
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, proxy_headers=True, access_log=False)
     return 0
-
-
-def _graceful_server(app: Any) -> type[Any]:
-    import uvicorn
-
-    class GracefulServer(uvicorn.Server):
-        """uvicorn's server, telling the app's job units of SIGTERM at once (they take no more work;
-        the app's shutdown then ends them within the grace). The exit is 0 — a requested stop, not a
-        death by signal (uvicorn re-raises a captured signal once it has shut down)."""
-
-        def handle_exit(self, sig: int, frame: Any) -> None:
-            container = getattr(app.state, "container", None)
-            if container is not None:
-                container.running_units.request_stop()
-            super().handle_exit(sig, frame)
-            self._captured_signals.clear()
-
-    return GracefulServer
 
 
 def _print_demo_help(config: Config, args: argparse.Namespace) -> None:
@@ -211,8 +187,7 @@ def cmd_jobs_list(args: argparse.Namespace) -> int:
 
 def cmd_jobs_run(args: argparse.Namespace) -> int:
     from idops.bootstrap import start
-    from idops.jobruntime.runner import UnknownJob
-    from idops.jobruntime.signals import run_until_stopped
+    from idops.jobruntime.runner import UnknownJob, run_job
     from jobs.registry import JOBS
 
     if args.name not in JOBS:
@@ -224,44 +199,36 @@ def cmd_jobs_run(args: argparse.Namespace) -> int:
     async def main() -> int:
         c = await start(config)
         try:
-            record = await run_until_stopped(c, args.name, trigger="cli")
+            record = await run_job(c, args.name, trigger="cli")
         except UnknownJob:
             return 2
         finally:
             await c.aclose()
         print(f"{record.name}: {record.outcome} {record.counts} {record.error or ''}".rstrip())
-        # interrupted: stopped on request (SIGTERM); the next run resumes it
-        return {"succeeded": 0, "skipped": 0, "interrupted": 0, "partial": 1}.get(record.outcome, 1)
+        return {"succeeded": 0, "skipped": 0, "partial": 1}.get(record.outcome, 1)
 
     return asyncio.run(main())
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
-    import structlog
-
     from idops.bootstrap import start
-    from idops.jobruntime.scheduler import build_scheduler, shut_down
-    from idops.jobruntime.signals import stop_on_signals
+    from idops.jobruntime.scheduler import build_scheduler
 
     config = _load(args)
     _logging(config)
-    log = structlog.get_logger("idops.scheduler")
 
     async def main() -> None:
         c = await start(config)
-        stopping = stop_on_signals(c)
         scheduler = build_scheduler(c)
         scheduler.start()
-        log.info("scheduler_started", holder=c.holder)
         try:
-            await stopping.wait()
-            log.info("scheduler_stopping", grace_seconds=config.settings.scheduler.shutdown_grace_seconds)
+            await asyncio.Event().wait()
         finally:
-            await shut_down(c, scheduler)  # units end within the grace or are handed back; leases released
+            scheduler.shutdown(wait=False)
             await c.aclose()
-        log.info("scheduler_stopped")
 
-    asyncio.run(main())
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
     return 0
 
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from idops.config.region import REGION, Shard
 from idops.substitutes.ending import expire_due, recheck_recent_ends
 
 if TYPE_CHECKING:
     from idops.container import Container
 
 
-async def run(c: Container, shard: Shard = REGION) -> dict[str, int]:
-    counts = await expire_due(c.uow(), c, shard=shard)
-    for key, n in (await recheck_recent_ends(c.uow(), c, shard=shard)).items():
+async def run(c: Container) -> dict[str, int]:
+    counts = await expire_due(c.uow(), c)
+    for key, n in (await recheck_recent_ends(c.uow(), c)).items():
         counts[key] = counts.get(key, 0) + n
     return counts

@@ -1,8 +1,7 @@
 """sync_mfa: mirror every tenant's directory and registration report, then write the day's snapshot.
 
-The job runtime runs it as one unit per tenant (any scheduler process may take any); called on
-its own it does every tenant, in parallel. One failing tenant is counted in ``failed`` and the others
-still get their snapshot. The snapshot's date is the Europe/Helsinki date of the container's clock;
+Tenants run in parallel; one failing tenant is counted in ``failed`` and the others still get
+their snapshot. The snapshot's date is the Europe/Helsinki date of the container's clock;
 re-running on the same day replaces that day's rows.
 
 Users in no school group (role ``other``) are counted per tenant only (docs/definitions.md), so
@@ -20,7 +19,6 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from idops.config.region import REGION, Shard
 from idops.directory.sync import TenantSyncResult, checkpoint, sync_tenants
 from idops.mfa import service
 
@@ -30,12 +28,11 @@ if TYPE_CHECKING:
 log = structlog.get_logger("idops.jobs.sync_mfa")
 
 
-async def run(c: Container, shard: Shard = REGION) -> dict[str, int]:
-    """Sync and snapshot the tenants of ``shard`` (a unit: one tenant; by default all of them)."""
+async def run(c: Container) -> dict[str, int]:
     now = c.clock.now()
     day = service.snapshot_day(now)
-    tenants = shard.tenant_ids(c.config.region)
-    results = await sync_tenants(c.uow(), c.directories, c.config, tenants, now, write_lock=c.database.write_lock)
+    tenants = list(c.config.region.tenants())
+    results = await sync_tenants(c.uow(), c.directories, c.config, tenants, now)
     counts = {
         "tenants": 0,
         "failed": 0,
@@ -56,12 +53,6 @@ async def run(c: Container, shard: Shard = REGION) -> dict[str, int]:
     c.mfa_responses.clear()  # this process's summaries show the new snapshot at once
     log.info("mfa_synced", day=day.isoformat(), **counts)
     return counts
-
-
-async def finish(c: Container, municipalities: frozenset[str] | None) -> dict[str, int]:
-    """After every unit: this process's MFA summaries show the new snapshots at once."""
-    c.mfa_responses.clear()
-    return {}
 
 
 async def _snapshot(

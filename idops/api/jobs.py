@@ -1,16 +1,4 @@
-"""``GET /v1/jobs``, ``POST /v1/jobs/{name}/run`` and ``GET /v1/jobs/runs/{id}`` (administrators).
-
-Who runs what:
-
-- a **RegionAdmin** runs a job over the whole region (one unit per tenant or municipality, or one
-  unit for a job that is not split) and sees every run whole;
-- an **IT admin** runs a job limited to their own municipalities — the units of their tenant(s), and
-  in a tenant shared with another municipality only their municipality's substitute periods — so the
-  run sends Graph no request for another tenant. Jobs with a region-wide step (``housekeeping``,
-  ``single_login_report``) need RegionAdmin (403). In run records an IT admin sees only units whose
-  every municipality is theirs, and counts summed over those units (a region run's unit of a shared
-  tenant counts both municipalities, so it is not shown to either IT admin).
-"""
+"""``GET /v1/jobs`` and ``POST /v1/jobs/{name}/run`` (administrators)."""
 
 from __future__ import annotations
 
@@ -22,34 +10,12 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from idops.api.deps import AdminDep, ContainerDep
-from idops.auth.scope import Caller
 from idops.jobruntime import runner
 from idops.jobruntime.scheduler import next_runs
-from idops.kit.errors import Conflict, Forbidden, Message, NotFound
+from idops.kit.errors import Message, NotFound
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 _background: set[asyncio.Task[Any]] = set()
-
-_REGION_ONLY = Message(
-    "Tämän tehtävän voi käynnistää vain alueen pääkäyttäjä (se koskee koko aluetta).",
-    "Only a region administrator may run this job (it covers the whole region).",
-)
-_BUSY = Message(
-    "Tehtävä on jo käynnissä samoille kunnille; odota sen valmistumista.",
-    "The job is already running for the same municipalities; wait for it to finish.",
-)
-
-
-class JobUnitOut(BaseModel):
-    key: str  # tenant id, municipality key, or "*" (a job that is not split)
-    tenant_id: str | None
-    municipalities: list[str] | None
-    status: str  # pending | running | succeeded | partial | failed | abandoned
-    attempts: int
-    started_at: datetime | None
-    finished_at: datetime | None
-    counts: dict[str, Any]
-    error: str | None
 
 
 class JobRunOut(BaseModel):
@@ -58,17 +24,13 @@ class JobRunOut(BaseModel):
     trigger: str
     started_at: datetime
     finished_at: datetime | None
-    outcome: str  # running | succeeded | partial | failed | skipped | abandoned | interrupted
+    outcome: str
     counts: dict[str, Any]
     error: str | None
-    municipalities: list[str] | None = None  # the run's limit; None: the whole region
-    units: list[JobUnitOut] | None = None  # in run records; not in the job list
 
     @classmethod
-    def of(cls, r: runner.RunRecord, *, with_units: bool = True) -> JobRunOut:
-        units = [JobUnitOut(**{f: getattr(u, f) for f in JobUnitOut.model_fields}) for u in r.units]
-        return cls(**{f: getattr(r, f) for f in cls.model_fields if f != "units"},
-                   units=units if with_units else None)
+    def of(cls, r: runner.RunRecord) -> JobRunOut:
+        return cls(**{f: getattr(r, f) for f in cls.model_fields})
 
 
 class JobOut(BaseModel):
@@ -76,7 +38,6 @@ class JobOut(BaseModel):
     description: str
     next_run_at: datetime | None
     last_run: JobRunOut | None
-    municipal: bool  # an IT admin may run it for their own municipalities
 
 
 class JobList(BaseModel):
@@ -84,23 +45,16 @@ class JobList(BaseModel):
     next: str | None = None
 
 
-def _limit(caller: Caller) -> frozenset[str] | None:
-    """The municipalities a caller's runs and views are limited to; None for the whole region."""
-    return None if caller.scope.role == "RegionAdmin" else caller.scope.municipalities
-
-
 @router.get("", response_model=JobList, summary="Every job with its last run and next run")
-async def list_jobs(c: ContainerDep, admin: AdminDep) -> JobList:
-    """An IT admin's last runs show only their municipalities' units and counts."""
-    last = await runner.last_runs(c, municipalities=_limit(admin))
+async def list_jobs(c: ContainerDep, _admin: AdminDep) -> JobList:
+    last = await runner.last_runs(c)
     upcoming = next_runs(c, c.clock.now())
     items = [
         JobOut(
             name=name,
             description=spec.description,
             next_run_at=upcoming.get(name),
-            last_run=JobRunOut.of(last[name], with_units=False) if name in last else None,
-            municipal=spec.municipal,
+            last_run=JobRunOut.of(last[name]) if name in last else None,
         )
         for name, spec in c.jobs.items()
     ]
@@ -110,28 +64,17 @@ async def list_jobs(c: ContainerDep, admin: AdminDep) -> JobList:
 @router.post(
     "/{name}/run",
     response_model=JobRunOut,
-    summary="Run a job now (an IT admin: for their municipalities); its run record when finished "
-    "(?wait=false: 202 at once)",
-    responses={202: {"model": JobRunOut}, 403: {}, 404: {}, 409: {}},
+    summary="Run a job now; answers with its run record when finished (?wait=false: 202 at once)",
+    responses={202: {"model": JobRunOut}, 404: {}},
 )
 async def run_job_now(
     name: str, c: ContainerDep, admin: AdminDep, response: Response, wait: bool = Query(default=True)
 ) -> JobRunOut:
-    """RegionAdmin: the whole region. IT admin: only the units of their tenant(s) and municipalities;
-    403 for jobs with a region-wide step. 409 while a run over the same units is open."""
     if name not in c.jobs:
         raise NotFound(Message(f"Tehtävää {name!r} ei ole.", f"There is no job {name!r}."))
-    limit = _limit(admin)
-    try:
-        run = await runner.start_run(c, name, trigger="api", requested_by=admin.actor, municipalities=limit)
-    except runner.RegionOnly as exc:
-        raise Forbidden(_REGION_ONLY) from exc
-    except runner.LeaseHeld as held:
-        running = held.running.id if held.running is not None else None
-        raise Conflict(_BUSY, running_run_id=running) from held
+    run = await runner.start_run(c, name, trigger="api", requested_by=admin.actor)
     if wait:
-        done = await runner.run_job(c, name, trigger="api", run=run)
-        return JobRunOut.of(await runner.get_run(c, done.id, municipalities=limit) or done)
+        return JobRunOut.of(await runner.run_job(c, name, trigger="api", run=run))
     task = asyncio.create_task(runner.run_job(c, name, trigger="api", run=run))
     _background.add(task)
     task.add_done_callback(_background.discard)
@@ -139,10 +82,9 @@ async def run_job_now(
     return JobRunOut.of(run)
 
 
-@router.get("/runs/{run_id}", response_model=JobRunOut, summary="One run record with its units")
-async def get_run(run_id: str, c: ContainerDep, admin: AdminDep) -> JobRunOut:
-    """An IT admin sees a run only if it has units of their municipalities, and only those."""
-    run = await runner.get_run(c, run_id, municipalities=_limit(admin))
+@router.get("/runs/{run_id}", response_model=JobRunOut, summary="One run record")
+async def get_run(run_id: str, c: ContainerDep, _admin: AdminDep) -> JobRunOut:
+    run = await runner.get_run(c, run_id)
     if run is None:
         raise NotFound()
     return JobRunOut.of(run)

@@ -65,9 +65,7 @@ class Decision:
 
 
 def budget_class(method: str, path: str) -> BudgetClass:
-    """Graph's throttle class of a request. Authentication methods (``/users/{id}/authentication/…``,
-    creating a TAP among them) count in the identity-and-access-reports budget, not as writes."""
-    if path.startswith(("/reports/", "/auditLogs/")) or "/authentication/" in path:
+    if path.startswith(("/reports/", "/auditLogs/")):
         return "reports"
     return "reads" if method.upper() == "GET" else "writes"
 

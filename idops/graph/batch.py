@@ -72,7 +72,6 @@ async def _run(transport: Transport, items: list[BatchRequest]) -> dict[str, Bat
         results = {item.id: item for item in map(_response_from_json, (response.json() or {}).get("responses", []))}
         retry: set[str] = set()
         waits: list[float] = []
-        throttled: float | None = None  # the longest Retry-After of a 429 item (0 without the header)
         for rid in pending:
             got = results.get(rid)
             if got is None:  # Graph answered without this id: treat as transient
@@ -84,10 +83,8 @@ async def _run(transport: Transport, items: list[BatchRequest]) -> dict[str, Bat
                 if ra is not None:
                     waits.append(ra)
                 if got.status == 429:
-                    throttled = max(throttled or 0.0, ra or 0.0)
-        if throttled is not None:  # once per answer, however many items were throttled
-            await transport.pacer.throttled(throttle, throttled)
-        delay = policy.delay(attempt, max(waits), jitter=throttled is not None) if waits else policy.backoff(attempt)
+                    transport.pacer.penalize(throttle, ra or 0.0)
+        delay = max(waits) if waits else policy.backoff(attempt)
         give_up = not retry or not policy.may_retry(attempt, delay)
         for rid in list(pending):
             if give_up or rid not in retry:

@@ -29,9 +29,9 @@ from kiota_http.middleware.options import ResponseHandlerOption
 
 from idops.graph.errormap import ErrorInfo, error_info, header, to_exception
 from idops.graph.errors import GraphError, GraphThrottled, GraphUnavailable
-from idops.graph.fence import guard
 from idops.graph.pacer import Pacer
 from idops.graph.retry import RetryPolicy, graph_priority, parse_retry_after
+from idops.kit.db import assert_no_transaction
 
 log = structlog.get_logger("idops.graph")
 
@@ -127,6 +127,7 @@ class Transport:
         """
         full = self.absolute(url)
         path = urlsplit(full).path
+        assert_no_transaction(f"Graph {method} {path}")  # also each page of a listing, not just its start
         body = None if json_body is None else json.dumps(json_body, separators=(",", ":")).encode()
         hdrs = {"client-request-id": str(uuid.uuid4()), **(headers or {})}
         priority = graph_priority.get()
@@ -136,14 +137,10 @@ class Transport:
         replication_started: float | None = None
         replication_try = 0
         while True:
-            # no open transaction, and the job unit's lease fence still open — for every page of a
-            # listing and every retry, not just the first request
-            guard(f"Graph {method} {path}")
             if attempt:
                 hdrs["Retry-Attempt"] = str(attempt)
             try:
                 async with self.pacer.slot(throttle, cost):
-                    guard(f"Graph {method} {path}")  # the wait for the budget may have outlasted a lease
                     raw = await self._once(method, full, body, hdrs)
             except (*_NOT_SENT, *_TRANSIENT) as exc:
                 if not repeatable and not isinstance(exc, _NOT_SENT):
@@ -170,17 +167,14 @@ class Transport:
             status = raw.status_code
             resp_headers = dict(raw.headers)
             response = Response(status, resp_headers, raw.content, attempt + 1)
-            retry_after = parse_retry_after(response.header("retry-after"))
-            if status == 429:
-                # every request of the class waits, here and (shared budget) in the other processes
-                await self.pacer.throttled(throttle, retry_after if retry_after is not None else 0.0)
-            else:
-                self.pacer.answered(throttle)
             if 200 <= status < 300:
                 return response
 
+            retry_after = parse_retry_after(response.header("retry-after"))
             if status == 429 or (status in (503, 504) and repeatable):
-                delay = self.policy.delay(attempt, retry_after, jitter=status == 429)
+                if status == 429:
+                    self.pacer.penalize(throttle, retry_after if retry_after is not None else 0.0)
+                delay = self.policy.delay(attempt, retry_after)
                 if self.policy.may_retry(attempt, delay):
                     log.info(
                         "graph_request_retry", tenant=self.tenant_id, method=method, path=path,

@@ -1,102 +1,48 @@
-"""Run a job and record the run, whoever triggered it (scheduler, CLI, API).
-
-A run is split into units (``JobSpec.units``), each worked on under its own lease by whichever
-process claims it (``idops.jobruntime.units``); the run closes when its units have ended. With one
-process that is the run as before: the process that opens a run works on its units itself.
-
-Who may run what: a run over the whole region, or one limited to some municipalities (an IT admin's:
-the units of their tenants and municipalities). ``visible`` decides which units — and so which
-counts — such a caller sees of any run.
-"""
+"""Run a job under its lease and record the run, whoever triggered it (scheduler, CLI, API)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
 
-from idops.config.region import RegionConfig
-from idops.jobruntime.models import JobRun, JobUnit
-from idops.jobruntime.repository import OPEN
-from idops.jobruntime.units import (
-    UnitHost,
-    close_if_done,
-    outcome_of,
-    stop,
-    summarize,
-    sweep,
-    ttl_of,
-    work_units,
-)
+from idops.config import Config
+from idops.graph.retry import low_priority
+from idops.jobruntime.models import JobRun
+from idops.jobruntime.repository import JobsUnitOfWork
+from idops.jobruntime.spec import JobSpec
+from idops.kit.clock import Clock
 
 log = structlog.get_logger("idops.jobs")
-
-__all__ = [
-    "JobHost",
-    "LeaseHeld",
-    "RegionOnly",
-    "RunRecord",
-    "UnitRecord",
-    "UnknownJob",
-    "get_run",
-    "last_runs",
-    "make_holder_id",
-    "run_job",
-    "start_run",
-    "stop",
-]
 
 
 class UnknownJob(Exception):
     pass
 
 
-class RegionOnly(Exception):
-    """The job cannot be limited to some municipalities (it has a region-wide step, or no units)."""
-
-
-class LeaseHeld(Exception):
-    """Another run of the job is open over the same units; ``running`` is that run."""
-
-    def __init__(self, name: str, running: RunRecord | None) -> None:
-        super().__init__(f"job {name} is already running")
-        self.name = name
-        self.running = running
-
-
-class JobHost(UnitHost, Protocol):
+class JobHost(Protocol):
     """What the runtime needs of the process (``idops.container.Container`` is one); it is also what
     each job's ``run`` receives."""
+
+    config: Config
+    clock: Clock
+    holder: str
+    jobs: Mapping[str, JobSpec]
+
+    def uow(self) -> JobsUnitOfWork: ...
 
 
 def make_holder_id() -> str:
     """Host, pid and a random part: unique even when a pid is reused after a crash."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-@dataclass(frozen=True, slots=True)
-class UnitRecord:
-    key: str  # tenant id, municipality key, or "*"
-    tenant_id: str | None
-    municipalities: list[str] | None
-    status: str
-    attempts: int
-    started_at: datetime | None
-    finished_at: datetime | None
-    counts: dict[str, Any]
-    error: str | None
-
-    @classmethod
-    def of(cls, u: JobUnit) -> UnitRecord:
-        return cls(u.key, u.tenant_id, u.municipalities, u.status, u.attempts, u.started_at, u.finished_at,
-                   dict(u.counts or {}), u.error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,85 +55,42 @@ class RunRecord:
     outcome: str
     counts: dict[str, Any]
     error: str | None
-    municipalities: list[str] | None = None  # the run's limit; None: the whole region
-    units: list[UnitRecord] = field(default_factory=list)
 
     @classmethod
-    def of(cls, row: JobRun, units: Iterable[JobUnit] = ()) -> RunRecord:
-        return cls(row.id, row.name, row.trigger, row.started_at, row.finished_at, row.outcome,
-                   dict(row.counts or {}), row.error, row.municipalities, [UnitRecord.of(u) for u in units])
+    def of(cls, row: JobRun) -> RunRecord:
+        return cls(
+            row.id,
+            row.name,
+            row.trigger,
+            row.started_at,
+            row.finished_at,
+            row.outcome,
+            dict(row.counts or {}),
+            row.error,
+        )
 
 
 def _outcome(counts: dict[str, int]) -> str:
-    return outcome_of(counts)
+    return "partial" if counts.get("failed", 0) > 0 else "succeeded"
 
 
-async def start_run(
-    c: JobHost,
-    name: str,
-    *,
-    trigger: str,
-    requested_by: str | None = None,
-    municipalities: Iterable[str] | None = None,
-) -> RunRecord:
-    """Open a run of ``name`` with its units — over the whole region, or limited to
-    ``municipalities`` — and return it (``running``); nothing is worked on yet (``run_job``).
-
-    An open run over the same units that nobody works on is joined instead — an interrupted one
-    resumed (its ended units are not redone), one another process has just opened shared. Raises
-    ``LeaseHeld`` when another open run shares a unit with this one (and one is being worked on),
-    ``RegionOnly`` when the job cannot be limited to municipalities, ``UnknownJob``.
-    """
-    spec = c.jobs.get(name)
-    if spec is None:
+async def start_run(c: JobHost, name: str, *, trigger: str, requested_by: str | None = None) -> RunRecord:
+    """Record a run as 'running' (used by the API's ?wait=false so it can answer with the id)."""
+    if name not in c.jobs:
         raise UnknownJob(name)
-    limit = None if municipalities is None else sorted(set(municipalities))
-    if limit is not None and not spec.municipal:
-        raise RegionOnly(name)
-    plans = spec.units(c.config.region, limit)
-    keys = {p.key for p in plans}
-    await sweep(c, name)  # units of dead holders back to pending, finished runs closed
-    now = c.clock.now()
+    row = JobRun(
+        name=name,
+        trigger=trigger,
+        holder=c.holder,
+        started_at=c.clock.now(),
+        outcome="running",
+        counts={},
+        requested_by=requested_by,
+    )
     async with c.uow() as uow:
-        # The job's own lease, taken and given back in this transaction: two processes opening a run
-        # at once take turns, and the second sees the first's run.
-        if not await uow.jobs.acquire_lease(name, c.holder, now, ttl_of(c)):
-            running = await uow.jobs.running(name)
-            raise LeaseHeld(name, RunRecord.of(running) if running is not None else None)
-        opened = await uow.jobs.open_runs(name)
-        units = await uow.jobs.units_of([r.id for r in opened])
-        chosen: JobRun | None = None
-        for run in opened:
-            theirs = {u.key for u in units[run.id]}
-            if not theirs & keys:
-                continue
-            if theirs == keys and run.municipalities == limit and all(u.status != "running" for u in units[run.id]):
-                # interrupted: resumed; running with no unit taken yet (another process just opened
-                # it): joined — its units are claimed one by one, each under its own lease
-                event = "job_run_resumed" if run.outcome == "interrupted" else "job_run_joined"
-                await uow.jobs.resume_run(run.id)
-                chosen = run
-                log.info(event, job=name, run_id=run.id, trigger=trigger)
-                break
-            raise LeaseHeld(name, RunRecord.of(run, units[run.id]))
-        if chosen is None:
-            chosen = JobRun(id=str(uuid.uuid4()), name=name, trigger=trigger, holder=c.holder, started_at=now,
-                            outcome="running", counts={}, requested_by=requested_by, municipalities=limit)
-            uow.jobs.add_run(chosen)
-            await uow.flush()
-            for plan in plans:
-                shard = plan.shard
-                uow.jobs.add_unit(JobUnit(
-                    run_id=chosen.id, job=name, key=plan.key, tenant_id=shard.tenant_id,
-                    municipalities=None if shard.municipalities is None else sorted(shard.municipalities),
-                    status="pending", attempts=0, counts={},
-                ))
-        await uow.jobs.release_lease(name, c.holder)
-        await uow.flush()
-        run_units = (await uow.jobs.units_of([chosen.id]))[chosen.id]
+        uow.jobs.add_run(row)
         await uow.commit()
-    c.running_units.runs.add(chosen.id)
-    return RunRecord.of(chosen, run_units)
+    return RunRecord.of(row)
 
 
 async def run_job(
@@ -197,109 +100,70 @@ async def run_job(
     trigger: str,
     requested_by: str | None = None,
     run: RunRecord | None = None,
-    municipalities: Iterable[str] | None = None,
 ) -> RunRecord:
-    """Run ``name`` (or the run ``start_run`` opened) until its units have ended, working on them in
-    this process and waiting for those other processes hold; returns the run as recorded.
+    """Run ``name`` once if nobody else is running it; record the outcome either way.
 
-    Without ``run``: a run already open over the same units yields a recorded ``skipped`` run with
-    error ``lease held`` (what the scheduler wants: the open run's units are claimable by this
-    process's scheduler anyway). A failure is recorded and returned, never raised. When the process
-    is stopping (``stop``) the run is returned as it is (``interrupted`` if nothing else works on it).
+    A job already running elsewhere yields a 'skipped' run with error 'lease held'. A failure
+    is recorded and returned (callers decide), never raised.
     """
-    if name not in c.jobs:
+    spec = c.jobs.get(name)
+    if spec is None:
         raise UnknownJob(name)
-    if run is None:
-        try:
-            run = await start_run(c, name, trigger=trigger, requested_by=requested_by, municipalities=municipalities)
-        except LeaseHeld as held:
-            log.info("job_skipped_lease_held", job=name, trigger=trigger,
-                     running_run_id=held.running.id if held.running else None)
-            return await _record_skipped(c, name, trigger, requested_by)
-    log.info("job_started", job=name, run_id=run.id, trigger=trigger)
-    poll = min(1.0, c.config.settings.scheduler.poll_seconds)
-    while True:
-        await work_units(c, run.id)
-        await close_if_done(c, run.id)
-        record = await get_run(c, run.id)
-        if record is None or record.outcome not in OPEN or c.running_units.stopping:
-            return record or run
-        await asyncio.sleep(poll)  # units held elsewhere, or a retry not yet due
-        await sweep(c, name)
+    ttl = timedelta(seconds=c.config.settings.scheduler.lease_seconds)
+    run = run or await start_run(c, name, trigger=trigger, requested_by=requested_by)
+    bound = log.bind(job=name, run_id=run.id, trigger=trigger)
 
-
-async def _record_skipped(c: JobHost, name: str, trigger: str, requested_by: str | None) -> RunRecord:
-    now = c.clock.now()
-    row = JobRun(id=str(uuid.uuid4()), name=name, trigger=trigger, holder=c.holder, started_at=now, finished_at=now,
-                 outcome="skipped", counts={}, error="lease held", requested_by=requested_by)
     async with c.uow() as uow:
-        uow.jobs.add_run(row)
+        acquired = await uow.jobs.acquire_lease(name, c.holder, c.clock.now(), ttl)
+        if acquired:
+            await uow.jobs.mark_abandoned(name, c.holder, run.id, c.clock.now())
         await uow.commit()
-    return RunRecord.of(row)
+    if not acquired:
+        bound.info("job_skipped_lease_held")
+        return await _finish(c, run.id, "skipped", {}, "lease held")
+
+    heartbeat = asyncio.create_task(_heartbeat(c, name, ttl))
+    try:
+        with structlog.contextvars.bound_contextvars(job=name, run_id=run.id), low_priority():
+            bound.info("job_started")
+            counts = await spec.load()(c)
+        outcome = _outcome(counts)
+        bound.info("job_finished", outcome=outcome, **{f"n_{k}": v for k, v in counts.items()})
+        return await _finish(c, run.id, outcome, counts, None)
+    except Exception as exc:
+        bound.exception("job_failed", error_type=type(exc).__name__)
+        return await _finish(c, run.id, "failed", {}, f"{type(exc).__name__}: {exc}"[:2000])
+    finally:
+        heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await heartbeat
+        async with c.uow() as uow:
+            await uow.jobs.release_lease(name, c.holder)
+            await uow.commit()
 
 
-# ---------------------------------------------------------------------------------- reading runs
+async def _heartbeat(c: JobHost, name: str, ttl: timedelta) -> None:
+    while True:
+        await asyncio.sleep(max(1.0, ttl.total_seconds() / 3))
+        async with c.uow() as uow:
+            await uow.jobs.renew_lease(name, c.holder, c.clock.now(), ttl)
+            await uow.commit()
 
 
-def visible(unit: JobUnit | UnitRecord, municipalities: frozenset[str] | None, region: RegionConfig) -> bool:
-    """May a caller limited to ``municipalities`` (None: the whole region) see this unit and its
-    counts? Only when every municipality the unit worked on is theirs: a unit of a tenant shared
-    with another municipality counts both, so an IT admin of one of them sees it only from runs
-    limited to their municipality (theirs), never from a region run."""
-    if municipalities is None:
-        return True
-    if unit.tenant_id is None:
-        return False  # a job that is not split works on the whole region
-    covered = unit.municipalities
-    if covered is None:
-        covered = [m.key for m in region.municipalities_of_tenant(unit.tenant_id)]
-    return bool(covered) and set(covered) <= municipalities
+async def _finish(c: JobHost, run_id: str, outcome: str, counts: dict[str, int], error: str | None) -> RunRecord:
+    async with c.uow() as uow:
+        row = await uow.jobs.finish_run(run_id, outcome=outcome, counts=counts, error=error, now=c.clock.now())
+        await uow.commit()
+        return RunRecord.of(row)
 
 
-def _seen(row: JobRun, units: list[JobUnit], municipalities: frozenset[str] | None,
-          region: RegionConfig) -> RunRecord | None:
-    """The run as a caller limited to ``municipalities`` sees it: only their units and their counts."""
-    if municipalities is None:
-        return RunRecord.of(row, units)
-    mine = [u for u in units if visible(u, municipalities, region)]
-    if not mine:
-        return None
-    _, counts, errors = summarize(mine, {})
-    return RunRecord(row.id, row.name, row.trigger, row.started_at, row.finished_at, row.outcome, counts,
-                     "; ".join(errors) or None, row.municipalities, [UnitRecord.of(u) for u in mine])
-
-
-async def get_run(c: JobHost, run_id: str, *, municipalities: Iterable[str] | None = None) -> RunRecord | None:
-    """One run with its units (as a caller limited to ``municipalities`` sees it; None: not theirs)."""
-    limit = None if municipalities is None else frozenset(municipalities)
+async def get_run(c: JobHost, run_id: str) -> RunRecord | None:
     async with c.uow() as uow:
         row = await uow.jobs.get_run(run_id)
-        if row is None:
-            return None
-        units = (await uow.jobs.units_of([run_id]))[run_id]
-    return _seen(row, units, limit, c.config.region)
+        return None if row is None else RunRecord.of(row)
 
 
-async def last_runs(c: JobHost, *, municipalities: Iterable[str] | None = None) -> dict[str, RunRecord]:
-    """The latest run of each job (by start time), without units — or, for a caller limited to
-    ``municipalities``, the latest run with a unit they may see, counting only those units."""
-    if municipalities is None:
-        async with c.uow() as uow:
-            return {name: RunRecord.of(row) for name, row in (await uow.jobs.last_runs()).items()}
-    limit = frozenset(municipalities)
-    region = c.config.region
-    keys = sorted(limit | {m.tenant_id for m in region.municipalities if m.key in limit})
+async def last_runs(c: JobHost) -> dict[str, RunRecord]:
+    """The latest run of each job (by start time)."""
     async with c.uow() as uow:
-        pairs = await uow.jobs.recent_units(keys, limit=2000)
-    by_run: dict[str, tuple[JobRun, list[JobUnit]]] = {}
-    for run, unit in pairs:
-        by_run.setdefault(run.id, (run, []))[1].append(unit)
-    out: dict[str, RunRecord] = {}
-    for run, units in sorted(by_run.values(), key=lambda p: p[0].started_at, reverse=True):
-        if run.name in out:
-            continue
-        seen = _seen(run, units, limit, region)
-        if seen is not None:
-            out[run.name] = RunRecord(seen.id, seen.name, seen.trigger, seen.started_at, seen.finished_at,
-                                      seen.outcome, seen.counts, seen.error, seen.municipalities)
-    return out
+        return {name: RunRecord.of(row) for name, row in (await uow.jobs.last_runs()).items()}
