@@ -138,7 +138,7 @@ async def end_all(uow: SessionsUnitOfWork, tid: str, oid: str, now: datetime, *,
         ended = await uow.sessions.end_all_of(tid, oid, now)
         if by is not None:
             uow.audit.record(at=now, actor=by, action="page_sessions_ended", subject_type="user",
-                             subject_id=f"{tid}/{oid}", details={"ended": ended})
+                             subject_id=oid, details={"tenant": tid, "ended": ended})  # ids fit 36 chars
         await uow.commit()
     log.info("web_sessions_ended_everywhere", oid=oid, tid=tid, ended=ended, by=by)
     return ended

@@ -182,6 +182,6 @@ async def test_a_region_admin_ends_another_users_page_sessions_and_it_is_audited
     assert ended.status_code == 200 and ended.json() == {"ended": 1}
     assert not await is_signed_in(second_browser)
     async with c.uow() as uow:
-        [event] = await uow.audit.events_of("user", f"{live.user.tid}/{live.user.oid}")
+        [event] = await uow.audit.events_of("user", live.user.oid)
     assert event.action == "page_sessions_ended" and event.actor.startswith("RegionAdmin:")
-    assert event.details == {"ended": 1}
+    assert event.details == {"tenant": live.user.tid, "ended": 1}
