@@ -42,6 +42,7 @@ def test_access_log_lines_carry_no_query_string_nor_statement_parameters() -> No
     """A person search puts a name in the query string, and drivers log statements with their bound
     values at DEBUG: neither may reach the log, whatever level the service runs at."""
     out = io.StringIO()
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)  # as an earlier uvicorn.Config(log_level=…) does
     configure_logging("json", "DEBUG", stream=out)
     access = logging.getLogger("uvicorn.access")
     access.disabled = False
