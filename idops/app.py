@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from idops import __version__
 from idops.api import health, problems
@@ -18,7 +19,7 @@ from idops.bootstrap import start
 from idops.config import Config
 from idops.container import Container
 from idops.graph.warmup import warm_up
-from idops.substitutes.views import refresh_metrics
+from idops.jobruntime.runner import publish_last_successes
 
 log = structlog.get_logger("idops.api")
 
@@ -47,8 +48,11 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container = container_factory() if container_factory else await start(config)
         app.state.container = container
-        app.state.refresh_gauges = lambda: refresh_metrics(container.uow(), container)
         app.state.token_validator = validator or container.token_validator
+        try:
+            await publish_last_successes(container)
+        except Exception as exc:  # metrics must not keep the service from starting (e.g. before migrating)
+            log.warning("job_metrics_not_loaded", error_type=type(exc).__name__)
         scheduler = None
         run_scheduler = config.settings.scheduler.enabled if start_scheduler is None else start_scheduler
         if run_scheduler:
@@ -75,7 +79,7 @@ def create_app(
                 scheduler.shutdown(wait=False)
             await container.aclose()
 
-    app = FastAPI(
+    app = _IdopsApp(
         title="idops",
         version=__version__,
         description=DESCRIPTION,
@@ -90,12 +94,19 @@ def create_app(
         app.include_router(router)
     if config.settings.auth.mode == "demo":
         app.include_router(health.demo_router)
-    app.add_middleware(
-        RequestContext,
-        metrics=_metrics_placeholder(app),
-        max_body=config.settings.api.max_body_bytes,
-    )
+    app.request_context = {"metrics": _metrics_placeholder(app), "max_body": config.settings.api.max_body_bytes}
     return app
+
+
+class _IdopsApp(FastAPI):
+    """FastAPI with ``RequestContext`` around everything, Starlette's error middleware included (added
+    with ``add_middleware`` it would sit inside it: an unexpected error's log line and answer would then
+    be written outside the request's context)."""
+
+    request_context: dict[str, Any]
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestContext(super().build_middleware_stack(), **self.request_context)
 
 
 def _domain_routers() -> list[Any]:

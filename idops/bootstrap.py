@@ -55,12 +55,13 @@ def bootstrap(
     demo_auth = s.auth.mode == "demo"
     signer = DemoSigner.load_or_create(data_dir) if demo_auth else None
     http = httpx.AsyncClient(timeout=15.0)
+    metrics = Metrics()
     return Container(
         config=config,
         clock=clock or SystemClock(),
         database=Database(database_url(config), echo=s.database.echo, pool_size=s.database.pool_size),
-        directories=directories or _graph_directories(config, graph_base_url),
-        metrics=Metrics(),
+        directories=directories or _graph_directories(config, graph_base_url, metrics),
+        metrics=metrics,
         seats=SeatCache(timedelta(seconds=s.substitutes.sku_cache_seconds)),
         leave_dates=LeaveDates(s.substitutes.set_leave_date),
         tap_policies=TapPolicies(),
@@ -97,12 +98,13 @@ async def start(config: Config) -> Container:
     return container
 
 
-def _graph_directories(config: Config, base_url: str | None) -> DirectoryProvider:
-    """The msgraph-sdk adapter for every configured tenant (imported here: msgraph is heavy)."""
+def _graph_directories(config: Config, base_url: str | None, metrics: Metrics) -> DirectoryProvider:
+    """The msgraph-sdk adapter for every configured tenant (imported here: msgraph is heavy); its
+    requests are counted in ``metrics``."""
     from idops.graph.sdk import GraphDirectoryProvider
 
     provider: DirectoryProvider = GraphDirectoryProvider.from_config(
-        config.region, config.settings.graph, base_url_override=base_url
+        config.region, config.settings.graph, base_url_override=base_url, metrics=metrics
     )
     return provider
 

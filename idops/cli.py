@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,6 +37,10 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     config = _load(args, **({"demo": True} if args.demo else {}))
     if config.settings.auth.mode == "entra" and not config.settings.auth.region_admin_tenant_ids:
         print("idops: warning: idops.toml: auth.region_admin_tenant_ids is empty: no token is a region admin",
+              file=sys.stderr)
+    token_env = config.settings.api.metrics_token_env
+    if config.metrics_access() == "token" and not os.environ.get(token_env):
+        print(f"idops: warning: api.metrics = 'token' but {token_env} is not set: /metrics answers 401 to everyone",
               file=sys.stderr)
     n_schools = sum(len(m.schools) for m in config.region.municipalities)
     print(
@@ -150,6 +155,7 @@ def cmd_jobs_run(args: argparse.Namespace) -> int:
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
     from idops.bootstrap import start
+    from idops.jobruntime.runner import publish_last_successes
     from idops.jobruntime.scheduler import build_scheduler
 
     config = _load(args)
@@ -157,10 +163,12 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         c = await start(config)
+        await publish_last_successes(c)
         scheduler = build_scheduler(c)
         scheduler.start()
+        metrics = _metrics_server(c)
         try:
-            await asyncio.Event().wait()
+            await (metrics.serve() if metrics is not None else asyncio.Event().wait())
         finally:
             scheduler.shutdown(wait=False)
             await c.aclose()
@@ -168,6 +176,22 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
     return 0
+
+
+def _metrics_server(c: Any) -> Any:
+    """The scheduler's own ``/metrics`` and ``/healthz`` (``[scheduler] metrics_host``/``metrics_port``;
+    access as ``[api] metrics``), served from memory by uvicorn in this event loop; None when port 0."""
+    import uvicorn
+
+    from idops.kit.metrics import metrics_app, metrics_token
+
+    s = c.config.settings
+    if not s.scheduler.metrics_port:
+        return None
+    app = metrics_app(c.metrics, access=c.config.metrics_access(), token=metrics_token(s.api.metrics_token_env))
+    server_config = uvicorn.Config(app, host=s.scheduler.metrics_host, port=s.scheduler.metrics_port,
+                                   log_config=None, access_log=False, lifespan="off")
+    return uvicorn.Server(server_config)
 
 
 def cmd_emulator_serve(args: argparse.Namespace) -> int:

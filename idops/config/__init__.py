@@ -6,7 +6,7 @@ import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
@@ -78,6 +78,13 @@ class Config:
         if self.settings.auth.mode == "demo":
             return None
         return frozenset(t.lower() for t in self.settings.auth.region_admin_tenant_ids)
+
+    def metrics_access(self) -> Literal["public", "token", "off"]:
+        """Who may read ``/metrics``: as configured; by default anyone only in the demo, else a bearer token."""
+        chosen = self.settings.api.metrics
+        if chosen is not None:
+            return chosen
+        return "public" if self.settings.demo else "token"
 
     def resolve_path(self, path: Path) -> Path:
         """Relative data paths are relative to the working directory, as a 12-factor service expects."""

@@ -80,5 +80,6 @@ async def purge(uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "
                     person_id=person_id,
                 )
                 await uow.commit()
+            c.metrics.persons_scrubbed.inc()
             counts.add("persons_scrubbed")
     return counts.as_dict()

@@ -29,6 +29,7 @@ from idops.web.mfa import ROLES
 from idops.web.render import render, web
 from idops.web.reports import report_page
 from idops.web.routing import PageRoute
+from idops.web.substitutes import overdue_for
 from idops.web.texts import job_label, text
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -108,6 +109,7 @@ async def all_substitutes(
         names=names,
         cursor=cursor,
         title_key="region_substitutes_title" if caller.scope.role == "RegionAdmin" else "admin_substitutes_title",
+        overdue=await overdue_for(c, caller),
     )
 
 
@@ -118,6 +120,7 @@ async def all_substitutes(
 async def jobs_page(request: Request, caller: AdminDep, c: WebContainer) -> Response:
     lang = web(request).lang
     last = await runner.last_runs(c)
+    running = await runner.running_jobs(c)
     upcoming = next_runs(c, c.clock.now())
     jobs = [
         {
@@ -126,10 +129,11 @@ async def jobs_page(request: Request, caller: AdminDep, c: WebContainer) -> Resp
             "description": text(lang, f"job_{n}_desc"),
             "last": last.get(n),
             "next": upcoming.get(n),
+            "running": running.get(n),
         }
         for n in c.jobs
     ]
-    return render(request, "admin_jobs.html", jobs=jobs)
+    return render(request, "admin_jobs.html", jobs=jobs, overdue=await overdue_for(c, caller))
 
 
 @router.post("/admin/jobs/{name}/run")
@@ -137,11 +141,15 @@ async def run_job_now(request: Request, name: str, caller: AdminDep, c: WebConta
     """Start a run in the background (like ``POST /v1/jobs/{name}/run?wait=false``)."""
     if name not in c.jobs:
         raise NotFound()
-    run = await runner.start_run(c, name, trigger="web", requested_by=caller.actor)
+    lang = web(request).lang
+    try:
+        run = await runner.start_run(c, name, trigger="web", requested_by=caller.actor)
+    except runner.LeaseHeld:
+        sess.flash(web(request).session, text(lang, "run_already_running", name=job_label(lang, name)))
+        return RedirectResponse("/admin/jobs", status_code=303)
     task = asyncio.create_task(runner.run_job(c, name, trigger="web", run=run))
     _background.add(task)
     task.add_done_callback(_background.discard)
-    lang = web(request).lang
     sess.flash(web(request).session, text(lang, "run_started", name=job_label(lang, name)))
     return RedirectResponse("/admin/jobs", status_code=303)
 

@@ -22,7 +22,7 @@ from idops.web.charts import trend_chart
 from idops.web.guards import AdminDep, UserDep, WebContainer
 from idops.web.render import render, web
 from idops.web.routing import PageRoute
-from idops.web.substitutes import landing, school_of
+from idops.web.substitutes import landing, overdue_for, school_of
 from idops.web.texts import method_label, text
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -92,6 +92,7 @@ async def _dashboard(request: Request, c: Container, caller: Caller, school: str
         page_size=UNREGISTERED_ON_PAGE,
         show_roles=ROLES,
         csv_href=f"{base}/unregistered.csv",
+        overdue=await overdue_for(c, caller) if school is None else [],
     )
 
 

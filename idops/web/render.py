@@ -202,6 +202,7 @@ def render(
             demo=sess.is_demo_auth(w.container),
             region_name=w.container.config.region.region.name,
             contact=settings.contact,
+            overdue_reason=lambda code: texts.overdue_reason(lang, code),
             **ctx,
         )
     )

@@ -87,6 +87,8 @@ class PageRoute(APIRoute):
         try:
             try:
                 w.caller = caller_of(w.container, w.session)
+                if w.caller is not None:
+                    request.state.caller_role = w.caller.scope.role  # for the access log
             except NoAccess:
                 w.caller = None
                 w.session.pop("user", None)

@@ -461,6 +461,22 @@ FI: dict[str, str] = {
     "a11y_authority_unit": "Saavutettavuusvalvonta",
     "a11y_authority_history": "Saavutettavuusvalvonta siirtyi Etelä-Suomen aluehallintovirastolta Liikenne- ja "
     "viestintävirasto Traficomille 1.1.2025.",
+    "run_already_running": "”{name}”: ajo on jo käynnissä. Uutta ajoa ei käynnistetty.",
+    "run_in_progress": "Ajo on käynnissä ({since} alkaen).",
+    "run_busy_button": "Ajo on jo käynnissä",
+    "overdue_title": "Myöhässä: {n} tunnusta ei ole saatu suljettua",
+    "overdue_help": "Näiden sijaisuuksien päättyminen ei ole onnistunut, joten tunnukset ovat yhä käytössä. idops "
+    "yrittää uudelleen jokaisella päättämisajolla; jos tilanne jatkuu, tarkista hakemistopalvelun (Entra ID) tila "
+    "ja idopsin oikeudet.",
+    "overdue_item": "päättyi {ends}, viimeksi yritetty {tried} – {reason}",
+    "overdue_reason_unavailable": "hakemistopalvelu ei vastannut",
+    "overdue_reason_throttled": "hakemistopalvelu rajoitti pyyntöjä",
+    "overdue_reason_forbidden": "idopsilta puuttuu oikeus",
+    "overdue_reason_not_found": "tunnusta ei löytynyt",
+    "overdue_reason_other": "hakemistopalvelu kieltäytyi",
+    "event_end_overdue": "Päättäminen myöhässä: tunnusta ei saatu suljettua",
+    "overdue_period": "Tunnuksen sulkeminen on myöhässä: sijaisuus päättyi {ends}, mutta sulkeminen ei ole "
+    "onnistunut (viimeksi yritetty {tried}: {reason}). idops yrittää uudelleen automaattisesti.",
 }
 
 EN: dict[str, str] = {
@@ -897,6 +913,22 @@ EN: dict[str, str] = {
     "a11y_authority_unit": "Accessibility supervision",
     "a11y_authority_history": "Accessibility supervision moved from the Regional State Administrative Agency for "
     "Southern Finland to Traficom on 1 January 2025.",
+    "run_already_running": "“{name}”: the job is already running. No new run was started.",
+    "run_in_progress": "A run is in progress (since {since}).",
+    "run_busy_button": "Already running",
+    "overdue_title": "Overdue: {n} accounts could not be closed",
+    "overdue_help": "Ending these substitutions has failed, so the accounts are still usable. idops tries again on "
+    "every run of the end job; if it goes on, check the state of the directory service (Entra ID) and idops' "
+    "permissions.",
+    "overdue_item": "ended {ends}, last tried {tried} – {reason}",
+    "overdue_reason_unavailable": "the directory service did not answer",
+    "overdue_reason_throttled": "the directory service throttled the requests",
+    "overdue_reason_forbidden": "idops lacks a permission",
+    "overdue_reason_not_found": "the account was not found",
+    "overdue_reason_other": "the directory service refused",
+    "event_end_overdue": "End overdue: the account could not be closed",
+    "overdue_period": "Closing this account is overdue: the substitution ended {ends}, but closing it has failed "
+    "(last tried {tried}: {reason}). idops keeps trying automatically.",
 }
 
 TEXTS: dict[str, dict[str, str]] = {"fi": FI, "en": EN}
@@ -963,6 +995,15 @@ def problem_note(lang: Lang, status: str, last_error: str | None) -> str | None:
     if last_error and status in ("requested", "provisioning", "scheduled", "active"):
         return text(lang, "problem_retrying")
     return None
+
+
+def overdue_reason(lang: Lang, code: str | None) -> str:
+    """Why an end could not be carried out, in words (``GraphUnavailable`` → "the directory did not answer")."""
+    kind = {
+        "GraphUnavailable": "unavailable", "GraphThrottled": "throttled", "unavailable": "unavailable",
+        "throttled": "throttled", "no_answer": "unavailable", "forbidden": "forbidden", "not_found": "not_found",
+    }.get(code or "", "other")
+    return text(lang, f"overdue_reason_{kind}")
 
 
 def code_groups(secret: str, size: int = 4) -> list[str]:
