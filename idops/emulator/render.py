@@ -271,11 +271,9 @@ _PASSWORDLESS = ("fido2", "windowsHelloForBusiness")
 def method_kinds(flags: int, methods: tuple[str, ...], has_pass: bool) -> list[str]:
     """What ``GET /users/{id}/authentication/methods`` lists for a user with these registration flags
     and methods *now* (the listing does not lag like the report): the password; the registered
-    methods, consistent with the flags — a strong method iff ``MFA_REGISTERED``, a FIDO2 key or
-    Windows Hello iff ``PASSWORDLESS``; a Temporary Access Pass if one exists."""
+    methods, consistent with the flags — a strong method iff ``MFA_REGISTERED``, a FIDO2 key where
+    ``PASSWORDLESS`` names no passwordless method; a Temporary Access Pass if one exists."""
     kinds = [_METHOD_KIND[m] for m in methods if m in _METHOD_KIND]
-    if not flags & PASSWORDLESS:
-        kinds = [k for k in kinds if k not in _PASSWORDLESS]
     if not flags & MFA_REGISTERED:
         kinds = [k for k in kinds if k not in _STRONG]
     else:
@@ -284,6 +282,15 @@ def method_kinds(flags: int, methods: tuple[str, ...], has_pass: bool) -> list[s
         if not any(k in _STRONG for k in kinds):
             kinds.append("microsoftAuthenticator")
     return list(dict.fromkeys(["password", *kinds, *(["temporaryAccessPass"] if has_pass else [])]))
+
+
+def scanned_flags(flags: int, methods: tuple[str, ...]) -> int:
+    """The registration idops derives from ``method_kinds`` per docs/definitions.md: registered = a
+    strong method, capable = registered, passwordless = a FIDO2 key or Windows Hello."""
+    kinds = method_kinds(flags, methods, False)
+    registered = any(k in _STRONG for k in kinds)
+    out = (MFA_REGISTERED | MFA_CAPABLE) if registered else 0
+    return out | (PASSWORDLESS if any(k in _PASSWORDLESS for k in kinds) else 0)
 
 
 def method_json(user_id: str, kind: str, created: datetime) -> dict[str, Any]:

@@ -4,9 +4,10 @@ Written independently of the product (which computes the same numbers from Graph
 reads the emulator state directly. Interpretations where the definitions leave room:
 
 - Non-premium tenants: the registration report answers 403, so idops reads each user's authentication
-  methods instead (``source[tenant] == "per_user_scan"``): registered = a strong method (the user's
-  ``MFA_REGISTERED``), capable = registered (the methods policy is not read, docs/definitions.md),
-  passwordless = a FIDO2 key or Windows Hello (``PASSWORDLESS``), as of now (the listing does not lag).
+  methods instead (``source[tenant] == "per_user_scan"``): the methods the emulator lists for the
+  user (``render.method_kinds``) read per docs/definitions.md — registered = a strong method,
+  capable = registered (the methods policy is not read), passwordless = a FIDO2 key or Windows
+  Hello (``render.scanned_flags``) — as of now (the listing does not lag).
   These rows assume every counted user was read (the scan's budget sufficed).
 - ``other`` users (in no school group) are counted per tenant with the exclusions of every
   municipality of that tenant.
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from idops.emulator.render import USER_PROPS
+from idops.emulator.render import USER_PROPS, scanned_flags
 from idops.emulator.state import MFA_CAPABLE, MFA_REGISTERED, PASSWORDLESS, EmulatorState, Tenant, User
 
 REASONS = ("disabled", "guest", "excluded_group", "not_started")
@@ -110,8 +111,7 @@ def _row_flags(t: Tenant, u: User, as_of: datetime) -> int:
     """Registration flags as idops reads them: the (lagging) report's row, 0 when there is none; in a
     non-premium tenant the per-user methods (capable = registered)."""
     if not t.premium:
-        scanned = u.reg_flags & (MFA_REGISTERED | PASSWORDLESS)
-        return scanned | (MFA_CAPABLE if scanned & MFA_REGISTERED else 0)
+        return scanned_flags(u.reg_flags, u.reg_methods)
     seen_at = as_of - t.report_lag
     if u.created_date_time > seen_at:
         return 0

@@ -244,7 +244,7 @@ def _counts(rows: Iterable[Mapping[str, Any]], stale_before: datetime) -> dict[s
             used_users += r["used_users"]
     available = True if True in avail else (False if False in avail else None)
     ex = Excluded(**excluded)
-    known = measured > 0
+    known = measured > 0 or total == 0  # nobody counted: 0 of 0, nothing unknown
     stale = as_of is not None and as_of < stale_before
     source = (next(iter(sources)) if len(sources) == 1 else "mixed") if sources else None
     return {
@@ -257,7 +257,7 @@ def _counts(rows: Iterable[Mapping[str, Any]], stale_before: datetime) -> dict[s
         "registered_share": _share(registered, measured),
         "capable_share": _share(capable, measured),
         "passwordless_share": _share(pwless, measured),
-        "state": "unavailable" if total and not known else ("stale" if stale else "measured"),
+        "state": "unavailable" if not known else ("stale" if stale else "measured"),
         "source": source,
         "as_of": as_of,
         "stale": stale,
