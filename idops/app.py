@@ -56,10 +56,9 @@ def create_app(
         scheduler = None
         run_scheduler = config.settings.scheduler.enabled if start_scheduler is None else start_scheduler
         if run_scheduler:
-            from idops.jobruntime.scheduler import build_scheduler
+            from idops.jobruntime import scheduler as schedule
 
-            scheduler = build_scheduler(container)
-            scheduler.start()
+            scheduler = schedule.start_scheduler(container)
         warm = asyncio.create_task(warm_up())
         # The demo's own emulator has data at once: fill the MFA and single-login views now. (A test's
         # container, from ``container_factory``, decides its own data and runs jobs itself.)
@@ -76,7 +75,9 @@ def create_app(
             if first_reports is not None:
                 first_reports.cancel()
             if scheduler is not None:
-                scheduler.shutdown(wait=False)
+                from idops.jobruntime import scheduler as schedule
+
+                schedule.stop_scheduler(container, scheduler)
             await container.aclose()
 
     app = _IdopsApp(

@@ -156,7 +156,7 @@ def cmd_jobs_run(args: argparse.Namespace) -> int:
 def cmd_scheduler(args: argparse.Namespace) -> int:
     from idops.bootstrap import start
     from idops.jobruntime.runner import publish_last_successes
-    from idops.jobruntime.scheduler import build_scheduler
+    from idops.jobruntime.scheduler import start_scheduler, stop_scheduler
 
     config = _load(args)
     _logging(config)
@@ -164,13 +164,12 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     async def main() -> None:
         c = await start(config)
         await publish_last_successes(c)
-        scheduler = build_scheduler(c)
-        scheduler.start()
+        scheduler = start_scheduler(c)
         metrics = _metrics_server(c)
         try:
             await (metrics.serve() if metrics is not None else asyncio.Event().wait())
         finally:
-            scheduler.shutdown(wait=False)
+            stop_scheduler(c, scheduler)
             await c.aclose()
 
     with contextlib.suppress(KeyboardInterrupt):

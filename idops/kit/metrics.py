@@ -34,15 +34,22 @@ class Metrics:
             "idops_http_request_seconds", "HTTP request latency", ["route"], registry=r,
             buckets=(0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
-        self.job_runs = Counter("idops_job_runs_total", "Job runs by outcome", ["job", "outcome"], registry=r)
+        # Jobs are labelled ``job_name``: Prometheus keeps ``job`` for the scrape target (a metric's own
+        # ``job`` label would be renamed ``exported_job``).
+        self.job_runs = Counter(
+            "idops_job_runs_total", "Job runs by outcome", ["job_name", "outcome"], registry=r
+        )
         self.job_duration = Histogram(
-            "idops_job_duration_seconds", "Wall time of a job run (runs that held the lease)", ["job"],
+            "idops_job_duration_seconds", "Wall time of a job run (runs that held the lease)", ["job_name"],
             registry=r, buckets=JOB_BUCKETS,
         )
         self.job_last_success = Gauge(
             "idops_job_last_success_timestamp_seconds",
             "When the job last finished succeeded (Unix time; loaded from the run records at start)",
-            ["job"], registry=r,
+            ["job_name"], registry=r,
+        )
+        self.scheduler_running = Gauge(
+            "idops_scheduler_running", "1 while this process runs the job scheduler", registry=r
         )
         self.graph_requests = Counter(
             "idops_graph_requests_total", "Graph HTTP requests (each attempt) by tenant, class, method and status",

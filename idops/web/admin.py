@@ -27,7 +27,7 @@ from idops.web import session as sess
 from idops.web.guards import AdminDep, RegionAdminDep, WebContainer
 from idops.web.mfa import ROLES
 from idops.web.render import render, web
-from idops.web.reports import report_page
+from idops.web.reports import headline_explained, report_page
 from idops.web.routing import PageRoute
 from idops.web.substitutes import overdue_for
 from idops.web.texts import job_label, text
@@ -51,7 +51,8 @@ async def _coverage_view(c: Container, caller: Caller) -> dict[str, Any] | None:
 @router.get("/admin/single-login", name="admin_coverage")
 async def coverage_page(request: Request, caller: AdminDep, c: WebContainer) -> Response:
     view = await _coverage_view(c, caller)
-    return render(request, "admin_coverage.html", v=view)
+    explained = headline_explained(web(request).lang, view) if view else []
+    return render(request, "admin_coverage.html", v=view, explained=explained)
 
 
 @router.get("/admin/single-login/report", name="admin_coverage_report")

@@ -48,8 +48,16 @@ async def _dashboard(request: Request, c: Container, caller: Caller, school: str
     lang = web(request).lang
     today = mfa.snapshot_day(c.clock.now())
     uow = c.uow()
-    by_role = await mfa.summary(uow, c.config, caller.scope, school=school, group_by="role", lang=lang)
-    by_school = await mfa.summary(uow, c.config, caller.scope, school=school, group_by="school,role", lang=lang)
+    now = c.clock.now()
+    by_role = await mfa.summary(uow, c.config, caller.scope, school=school, group_by="role", lang=lang, now=now)
+    by_school = await mfa.summary(
+        uow, c.config, caller.scope, school=school, group_by="school,role", lang=lang, now=now
+    )
+    by_muni = (
+        await mfa.summary(uow, c.config, caller.scope, group_by="municipality", lang=lang, now=now)
+        if school is None
+        else None
+    )
     trend = await mfa.trend(
         uow, c.config, caller.scope, start=None, end=None, today=today, school=school, group_by="role"
     )
@@ -66,6 +74,7 @@ async def _dashboard(request: Request, c: Container, caller: Caller, school: str
         for m in c.config.region.municipalities
         if any(p.split("/", 1)[0] == m.key for p in caller.scope.schools)
     }
+    all_munis = {m.key: m.name for m in c.config.region.municipalities}
     base = f"/schools/{school}/mfa" if school else "/admin/mfa"
     return render(
         request,
@@ -77,6 +86,8 @@ async def _dashboard(request: Request, c: Container, caller: Caller, school: str
         schools=_by_school(by_school.rows),
         school_names=names,
         municipality_names=munis,
+        municipality_label=lambda key: all_munis.get(key, key),
+        sources=by_muni.rows if by_muni else [],
         chart=trend_chart(trend.start, trend.end, shares, by_role.targets, ROLES),
         trend_days=sorted({p.date for p in trend.points}),
         shares=shares,
