@@ -1,7 +1,11 @@
 # syntax=docker/dockerfile:1
 # idops service image. Build:  docker build -t idops .
-# Run:   docker run -p 8000:8000 -e IDOPS_DATABASE__URL=postgresql+psycopg://… idops
-# Migrate (one-off):  docker run --rm -e IDOPS_DATABASE__URL=… idops db upgrade
+# The image holds no configuration: mount yours at /app/config (idops.toml, region.toml, apps.toml).
+# Run:   docker run -p 8000:8000 -v $PWD/config:/app/config:ro -e IDOPS_DATABASE__URL=postgresql+psycopg://… idops
+# Scheduler (same image):  docker run … idops scheduler      (health: its [scheduler] metrics_port)
+# Migrate (one-off):  docker run --rm -v … -e IDOPS_DATABASE__URL=… idops db upgrade
+# Demo (the demo configuration inside the package, only under --demo):
+#        docker run -p 8000:8000 idops serve --demo --host 0.0.0.0 --port 8000
 # The root filesystem can be read-only: only /app/var (or a mounted volume) is written.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
@@ -30,17 +34,19 @@ RUN groupadd --system --gid 10001 idops \
  && useradd --system --uid 10001 --gid idops --home-dir /app --no-create-home --shell /usr/sbin/nologin idops
 COPY --from=build /opt/idops /opt/idops
 WORKDIR /app
-COPY config /app/config
 RUN mkdir -p /app/var && chown idops:idops /app/var
+# No IDOPS_CONFIG_DIR: a deployment's config is found at ./config (/app/config, mounted); without one,
+# only `--demo` starts, on the demo configuration inside the package.
 ENV PATH=/opt/idops/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    IDOPS_CONFIG_DIR=/app/config \
     IDOPS_DATA_DIR=/app/var \
     IDOPS_LOGGING__FORMAT=json
 USER 10001:10001
-EXPOSE 8000
+EXPOSE 8000 9464
+# One probe per role, chosen from the container's command (idops/healthcheck.py): serve → /healthz on
+# its --port; scheduler → /healthz on [scheduler] metrics_port; one-off commands → healthy.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=40s --retries=3 \
-  CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
+  CMD ["idops", "healthcheck"]
 ENTRYPOINT ["idops"]
 CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]

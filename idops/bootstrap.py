@@ -8,8 +8,12 @@ built-in Graph emulator when the configuration asks for it, and migrates the dem
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import secrets
+import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,7 +58,7 @@ def bootstrap(
     data_dir = config.resolve_path(s.data_dir)
     demo_auth = s.auth.mode == "demo"
     signer = DemoSigner.load_or_create(data_dir) if demo_auth else None
-    http = httpx.AsyncClient(timeout=15.0)
+    http = httpx.AsyncClient(timeout=15.0, verify=_tls_context())
     metrics = Metrics()
     return Container(
         config=config,
@@ -83,19 +87,46 @@ async def start(config: Config) -> Container:
     emulator is started first, on a clock the demo pages can move forward, and the database migrated."""
     demo = config.settings.demo
     clock: Clock | None = ShiftedClock() if demo else None
-    emulator = None
-    base_url = config.settings.emulator.external_url or None
-    if base_url is None and (demo or config.settings.emulator.enabled):
-        from idops.demo import start_emulator
-
-        emulator = await asyncio.to_thread(start_emulator, config, clock)
-        base_url = emulator.base_url
+    emulator, base_url = await _emulator(config, clock)
     container = bootstrap(config, clock=clock, graph_base_url=base_url, emulator=emulator)
     if demo:
         from idops.migrations import upgrade
 
         await asyncio.to_thread(upgrade, container.database.url)
     return container
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """The process's one TLS context (httpx's default: certifi's CA bundle, or ``SSL_CERT_FILE``/``_DIR``).
+    Loading the CA bundle costs ~0.1 s, which httpx would pay for every client built; a context is
+    safe to share between clients, so every ``bootstrap()`` of a process reuses this one."""
+    return httpx.create_ssl_context()
+
+
+async def _emulator(config: Config, clock: Clock | None) -> tuple[EmulatorServer | None, str | None]:
+    """The emulator this configuration talks to: an external one's URL, or the built-in one started
+    (demo, or ``[emulator] enabled``); (None, None) for real Graph."""
+    base_url = config.settings.emulator.external_url or None
+    if base_url is None and (config.settings.demo or config.settings.emulator.enabled):
+        from idops.demo import start_emulator
+
+        emulator = await asyncio.to_thread(start_emulator, config, clock)
+        return emulator, emulator.base_url
+    return None, base_url
+
+
+@asynccontextmanager
+async def graph_only(config: Config) -> AsyncIterator[DirectoryProvider]:
+    """The Graph adapter of every tenant and nothing else (no database): for ``config check --online``."""
+    emulator, base_url = await _emulator(config, None)
+    directories = _graph_directories(config, base_url, Metrics())  # counted nowhere: a one-off check
+    try:
+        yield directories
+    finally:
+        await directories.aclose()
+        if emulator is not None:
+            emulator.stop()
 
 
 def _graph_directories(config: Config, base_url: str | None, metrics: Metrics) -> DirectoryProvider:

@@ -5,26 +5,31 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from idops.config import Config
+    from idops.container import Container
 
 
 def _load(args: argparse.Namespace, **overrides: Any) -> Config:
     from idops.config import ConfigError, load_config
 
     try:
-        return load_config(args.config_dir, **overrides)
+        config = load_config(args.config_dir, **overrides)
     except ConfigError as exc:
         print("idops: configuration is not valid:", file=sys.stderr)
         for p in exc.problems:
             print(f"  {p}", file=sys.stderr)
         raise SystemExit(2) from exc
+    for warning in config.warnings:
+        print(f"idops: warning: {warning}", file=sys.stderr)
+    return config
 
 
 def _logging(config: Config) -> None:
@@ -35,18 +40,73 @@ def _logging(config: Config) -> None:
 
 def cmd_config_check(args: argparse.Namespace) -> int:
     config = _load(args, **({"demo": True} if args.demo else {}))
-    if config.settings.auth.mode == "entra" and not config.settings.auth.region_admin_tenant_ids:
-        print("idops: warning: idops.toml: auth.region_admin_tenant_ids is empty: no token is a region admin",
-              file=sys.stderr)
-    token_env = config.settings.api.metrics_token_env
-    if config.metrics_access() == "token" and not os.environ.get(token_env):
-        print(f"idops: warning: api.metrics = 'token' but {token_env} is not set: /metrics answers 401 to everyone",
-              file=sys.stderr)
     n_schools = sum(len(m.schools) for m in config.region.municipalities)
     print(
         f"configuration OK: {config.config_dir} — {len(config.region.municipalities)} municipalities, "
         f"{len(config.region.tenants())} tenants, {n_schools} schools, {len(config.apps.apps)} apps"
     )
+    if args.online:
+        _logging(config)  # to stderr: the table on stdout stays clean
+        return _online_check(config)
+    return 0
+
+
+def _online_check(config: Config) -> int:
+    """Per tenant: a token (its tid) and a proof of every permission an enabled feature needs; exit 2
+    when a token is wrong or a needed permission is missing."""
+    from idops.bootstrap import graph_only
+    from idops.graph.credentials import GraphConfigError
+    from idops.graph.onboarding import check_online, render
+
+    async def main() -> int:
+        async with graph_only(config) as directories:
+            results = await check_online(config, directories)
+        print(render(results))
+        return 2 if any(r.failed for r in results) else 0
+
+    try:
+        return asyncio.run(main())
+    except GraphConfigError as exc:
+        print(f"idops: {exc}", file=sys.stderr)
+        return 2
+
+
+def cmd_entra_permissions(args: argparse.Namespace) -> int:
+    from idops.graph.permissions import FEATURES, markdown_table, permission_names
+
+    if args.markdown:
+        print(markdown_table())
+        return 0
+    fi = args.lang == "fi"
+    chosen = [f for f in FEATURES if not args.feature or f.key in args.feature]
+    for f in chosen:
+        print(f"{f.key} — {f.name_fi if fi else f.name_en}")
+        for perm, uses in f.grants():
+            extra = [x for x in (
+                "Entra ID P1/P2" if perm.premium else "",
+                f"+ {perm.directory_role} role" if perm.directory_role else "",
+            ) if x]
+            print(f"  {perm.name}" + (f"  ({', '.join(extra)})" if extra else ""))
+            for use in uses:
+                print(f"      {use.why_fi if fi else use.why_en}")
+        print(f"  {'ilman' if fi else 'without'}: {f.disabled_fi if fi else f.disabled_en}\n")
+    print(("Myönnettävät sovellusoikeudet" if fi else "Application permissions to grant") + ": "
+          + ", ".join(permission_names(chosen)))
+    return 0
+
+
+def cmd_entra_consent(args: argparse.Namespace) -> int:
+    from idops.graph.permissions import admin_consent_url
+
+    config = _load(args, **({"demo": True} if args.demo else {}))
+    client_id = args.client_id
+    for tenant, conn in config.region.tenants().items():
+        munis = ", ".join(m.key for m in config.region.municipalities_of_tenant(tenant))
+        cid = client_id or conn.client_id
+        if cid is None:
+            print(f"{tenant} ({munis}): no client_id in [graph] (give --client-id)")
+            continue
+        print(f"{tenant} ({munis}): {admin_consent_url(tenant, cid)}")
     return 0
 
 
@@ -165,9 +225,8 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
         c = await start(config)
         await publish_last_successes(c)
         scheduler = start_scheduler(c)
-        metrics = _metrics_server(c)
         try:
-            await (metrics.serve() if metrics is not None else asyncio.Event().wait())
+            await _metrics_server(c).serve()
         finally:
             stop_scheduler(c, scheduler)
             await c.aclose()
@@ -177,16 +236,14 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     return 0
 
 
-def _metrics_server(c: Any) -> Any:
+def _metrics_server(c: Container) -> uvicorn.Server:
     """The scheduler's own ``/metrics`` and ``/healthz`` (``[scheduler] metrics_host``/``metrics_port``;
-    access as ``[api] metrics``), served from memory by uvicorn in this event loop; None when port 0."""
+    access as ``[api] metrics``), served from memory by uvicorn in this event loop."""
     import uvicorn
 
     from idops.kit.metrics import metrics_app, metrics_token
 
     s = c.config.settings
-    if not s.scheduler.metrics_port:
-        return None
     app = metrics_app(c.metrics, access=c.config.metrics_access(), token=metrics_token(s.api.metrics_token_env))
     server_config = uvicorn.Config(app, host=s.scheduler.metrics_host, port=s.scheduler.metrics_port,
                                    log_config=None, access_log=False, lifespan="off")
@@ -194,10 +251,18 @@ def _metrics_server(c: Any) -> Any:
 
 
 def cmd_emulator_serve(args: argparse.Namespace) -> int:
+    from idops.config import default_config_dir
     from idops.emulator.__main__ import serve
 
-    serve(host=args.host, port=args.port, users_per_tenant=args.users, seed=args.seed, config_dir=args.config_dir)
+    config_dir = args.config_dir or default_config_dir(demo=True)  # the emulator serves the demo region by default
+    serve(host=args.host, port=args.port, users_per_tenant=args.users, seed=args.seed, config_dir=config_dir)
     return 0
+
+
+def cmd_healthcheck(args: argparse.Namespace) -> int:
+    from idops.healthcheck import main as healthcheck
+
+    return healthcheck()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -220,7 +285,25 @@ def build_parser() -> argparse.ArgumentParser:
     cfg_sub = cfg.add_subparsers(dest="config_command", required=True)
     check = cfg_sub.add_parser("check", parents=[common], help="validate the configuration; non-zero exit on problems")
     check.add_argument("--demo", action="store_true", help="check it as the demo's (demo sign-in allowed)")
+    check.add_argument("--online", action="store_true",
+                       help="also obtain a token per tenant and probe every permission an enabled feature needs")
     check.set_defaults(func=cmd_config_check)
+
+    entra = sub.add_parser("entra", parents=[common], help="Entra ID onboarding (docs/entra-setup.md)")
+    entra_sub = entra.add_subparsers(dest="entra_command", required=True)
+    perms = entra_sub.add_parser("permissions", parents=[common],
+                                 help="the minimal Graph application permissions per feature, and why")
+    perms.add_argument("--feature", action="append",
+                       choices=["substitutes", "leave_dates", "one_time_password", "mfa", "single_login", "notices",
+                                "helpdesk"], help="only this feature (repeatable)")
+    perms.add_argument("--lang", choices=["fi", "en"], default="en")
+    perms.add_argument("--markdown", action="store_true", help="the table of docs/entra-setup.md")
+    perms.set_defaults(func=cmd_entra_permissions)
+    consent = entra_sub.add_parser("consent-urls", parents=[common],
+                                   help="the admin-consent URL of the Graph app for every tenant of the region")
+    consent.add_argument("--client-id", help="the Graph app's client id (default: each tenant's [graph] client_id)")
+    consent.add_argument("--demo", action="store_true", help="read the demo configuration")
+    consent.set_defaults(func=cmd_entra_consent)
 
     db = sub.add_parser("db", parents=[common], help="database tools")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -235,6 +318,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("scheduler", parents=[common], help="run only the scheduler (deployments with API replicas)"
                    ).set_defaults(func=cmd_scheduler)
+
+    sub.add_parser("healthcheck", parents=[common],
+                   help="the container health check: probe this container's role (serve: /healthz, "
+                   "scheduler: its metrics port)").set_defaults(func=cmd_healthcheck)
 
     t = sub.add_parser("dev-token", parents=[common], help="print a demo bearer token (with --demo only)")
     t.add_argument("--demo", action="store_true", help="required: demo tokens exist only in the demo")

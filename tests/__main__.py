@@ -1,7 +1,8 @@
 """``python -m tests``: the README's test command. Runs the whole suite on two workers.
 
 pytest's exit code 5 ("no tests ran") is turned into a failure with a clear message, so an
-empty or mis-collected suite can never pass CI by accident.
+empty or mis-collected suite can never pass CI by accident. A missing Chromium is installed first
+where this process may (``tests/browser.py``); otherwise the browser tests skip (or fail in CI).
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import pytest
 
 
 def main(argv: list[str]) -> int:
+    from tests.browser import obtain
+
+    obtain(os.environ)
     workers = os.environ.get("IDOPS_TEST_WORKERS", "2")
     args = ["-n", workers, "--dist", "loadgroup", *argv] if workers != "0" else list(argv)
     code = int(pytest.main(args))

@@ -25,6 +25,15 @@ from idops.migrations import upgrade
 from idops.uow import UnitOfWork
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One loud line when the browser tests were skipped for want of a browser (tests/browser.py)."""
+    from tests.browser import decide
+
+    notice = decide(os.environ).notice
+    if notice is not None and any("e2e" in r.nodeid for r in terminalreporter.stats.get("skipped", [])):
+        terminalreporter.write_line(notice, yellow=True, bold=True)
 CONFIG_DIR = REPO / "config"
 PG_URL = os.environ.get("IDOPS_TEST_DATABASE_URL", "")
 

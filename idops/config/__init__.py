@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
 from idops.config.apps import App, AppCatalogue
+from idops.config.checks import check_surroundings, check_variables, known_variables
 from idops.config.region import Municipality, PolicyOverrides, RegionConfig, School
 from idops.config.settings import PolicySettings, Settings, settings_class_for
 
@@ -59,6 +61,7 @@ class Config:
     region: RegionConfig
     apps: AppCatalogue
     config_dir: Path
+    warnings: list[str] = field(default_factory=list)  # worth saying, not worth refusing to start
 
     def policy_for(self, municipality: Municipality, school: School | None) -> EffectivePolicy:
         base: PolicySettings = self.settings.policy
@@ -80,20 +83,36 @@ class Config:
         return frozenset(t.lower() for t in self.settings.auth.region_admin_tenant_ids)
 
     def metrics_access(self) -> Literal["public", "token", "off"]:
-        """Who may read ``/metrics``: as configured; by default anyone only in the demo, else a bearer token."""
-        chosen = self.settings.api.metrics
-        if chosen is not None:
-            return chosen
-        return "public" if self.settings.demo else "token"
+        return metrics_access(self.settings)
 
     def resolve_path(self, path: Path) -> Path:
         """Relative data paths are relative to the working directory, as a 12-factor service expects."""
         return path if path.is_absolute() else Path.cwd() / path
 
 
-def default_config_dir() -> Path:
+#: The demo's configuration, shipped inside the package: used only by ``--demo`` (see ``default_config_dir``).
+DEMO_CONFIG_DIR = Path(__file__).resolve().parent.parent / "demo_config"
+
+
+def metrics_access(settings: Settings) -> Literal["public", "token", "off"]:
+    """Who may read ``/metrics``: as configured; by default anyone only in the demo, else a bearer token."""
+    chosen = settings.api.metrics
+    if chosen is not None:
+        return chosen
+    return "public" if settings.demo else "token"
+
+
+def default_config_dir(*, demo: bool = False) -> Path:
+    """``$IDOPS_CONFIG_DIR``, else ``./config``. For the demo, when neither exists, the demo configuration
+    inside the package — so ``docker run … idops serve --demo`` works in an image that holds no config,
+    and a deployment never falls back to the demo's."""
     env = os.environ.get("IDOPS_CONFIG_DIR")
-    return Path(env) if env else Path.cwd() / "config"
+    if env:
+        return Path(env)
+    local = Path.cwd() / "config"
+    if demo and not (local / SERVICE_FILE).exists() and not (local / REGION_FILE).exists():
+        return DEMO_CONFIG_DIR
+    return local
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -145,8 +164,26 @@ def _read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
         with path.open("rb") as f:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
-        problems.append(f"{path.name}: not valid TOML: {exc}")
+        problems.append(_toml_problem(path, exc))
         return None
+
+
+def _toml_problem(path: Path, exc: tomllib.TOMLDecodeError) -> str:
+    """A duplicate key or table named by its path; any other syntax error as tomllib says it."""
+    text = str(exc)
+    at = re.search(r"\(at line (\d+), column \d+\)", text)
+    line_no = int(at.group(1)) if at else 0
+    table = re.search(r"Cannot declare \(([^)]*)\) twice", text)
+    if table:
+        name = ".".join(part.strip().strip("'\"") for part in table.group(1).split(",") if part.strip())
+        return f"{path.name}: line {line_no}: [{name}]: table is declared twice"
+    if text.startswith("Cannot overwrite a value") and line_no:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        key = lines[line_no - 1].split("=", 1)[0].strip() if line_no <= len(lines) else "?"
+        header = next((ln.strip().strip("[]") for ln in reversed(lines[: line_no - 1])
+                       if ln.strip().startswith("[")), "")
+        return f"{path.name}: line {line_no}: {header + '.' if header else ''}{key}: key is set twice"
+    return f"{path.name}: not valid TOML: {text}"
 
 
 def load_config(config_dir: Path | None = None, **overrides: Any) -> Config:
@@ -155,7 +192,7 @@ def load_config(config_dir: Path | None = None, **overrides: Any) -> Config:
     Raises ``ConfigError`` listing every problem (not just the first). ``overrides`` are
     top-level settings values that win over file and environment (tests, ``--demo``).
     """
-    config_dir = (config_dir or default_config_dir()).resolve()
+    config_dir = (config_dir or default_config_dir(demo=bool(overrides.get("demo")))).resolve()
     problems: list[str] = []
 
     service_path = config_dir / SERVICE_FILE
@@ -166,7 +203,7 @@ def load_config(config_dir: Path | None = None, **overrides: Any) -> Config:
             cls = settings_class_for(service_path if service_path.exists() else None)
             settings = cls(**overrides)
         except ValidationError as exc:
-            problems.extend(_describe(SERVICE_FILE, exc, raw_service))
+            problems.extend(_from_environment(_describe(SERVICE_FILE, exc, raw_service)))
 
     region: RegionConfig | None = None
     raw_region = _read_toml(config_dir / REGION_FILE, problems)
@@ -185,8 +222,20 @@ def load_config(config_dir: Path | None = None, **overrides: Any) -> Config:
         except ValidationError as exc:
             problems.extend(_describe(APPS_FILE, exc, raw_apps))
 
+    found = check_variables(settings, region)
+    problems.extend(found.problems)
+    warnings = found.warnings
     if settings is not None and region is not None:
         problems.extend(_cross_checks(settings, region))
+        found = check_surroundings(settings, region)
+        problems.extend(found.problems)
+        warnings.extend(found.warnings)
+        if settings.auth.mode == "entra" and not settings.auth.region_admin_tenant_ids:
+            warnings.append(f"{SERVICE_FILE}: auth.region_admin_tenant_ids is empty: no token is a region admin")
+        token_env = settings.api.metrics_token_env
+        if metrics_access(settings) == "token" and not os.environ.get(token_env):
+            warnings.append(f"{SERVICE_FILE}: api.metrics is 'token' but {token_env} is not set: "
+                            "/metrics answers 401 to everyone")
     if region is not None and apps is not None:
         known = {m.key for m in region.municipalities}
         for i, app in enumerate(apps.apps):
@@ -196,7 +245,26 @@ def load_config(config_dir: Path | None = None, **overrides: Any) -> Config:
 
     if problems or settings is None or region is None or apps is None:
         raise ConfigError(problems or ["configuration could not be loaded"])
-    return Config(settings=settings, region=region, apps=apps, config_dir=config_dir)
+    return Config(settings=settings, region=region, apps=apps, config_dir=config_dir, warnings=warnings)
+
+
+def _from_environment(problems: list[str]) -> list[str]:
+    """An unknown key that came from an ``IDOPS_<SECTION>__<KEY>`` variable is the variable's fault:
+    name it (and the closest real one), not idops.toml."""
+    import difflib
+
+    env = {name.upper(): name for name in os.environ if name.upper().startswith("IDOPS_")}
+    known = sorted(known_variables(None, None))
+    out = []
+    for problem in problems:
+        m = re.fullmatch(rf"{SERVICE_FILE}: (\w+)\.(\w+): unknown key", problem)
+        name = f"IDOPS_{m.group(1)}__{m.group(2)}".upper() if m else ""
+        if m and name in env:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            problem = f"environment: {env[name]}: unknown key of [{m.group(1)}]{hint}"
+        out.append(problem)
+    return out
 
 
 def _auth_mode(settings: Settings) -> list[str]:

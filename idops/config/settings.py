@@ -19,10 +19,32 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+#: The async drivers idops ships (``requirements/runtime.lock``): SQLite for demos, PostgreSQL in production.
+DATABASE_DRIVERS = {"sqlite+aiosqlite": "SQLite", "postgresql+psycopg": "PostgreSQL"}
+
+
 class DatabaseSettings(_Section):
     url: str = "sqlite+aiosqlite:///var/idops.db"
     echo: bool = False
     pool_size: int = Field(default=10, ge=1, le=200)
+
+    @field_validator("url")
+    @classmethod
+    def _supported_driver(cls, v: str) -> str:
+        """Refuse at load what the engine would refuse at the first query (an unknown scheme, a sync or
+        missing driver)."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            driver = make_url(v).drivername
+        except ArgumentError:
+            raise ValueError("is not a database URL (e.g. postgresql+psycopg://user@host/idops)") from None
+        if driver not in DATABASE_DRIVERS:
+            known = ", ".join(f"{d}://" for d in DATABASE_DRIVERS)
+            hint = " (PostgreSQL needs the +psycopg driver)" if driver.startswith("postgres") else ""
+            raise ValueError(f"scheme {driver}:// is not supported{hint}: use one of {known}")
+        return v
 
 
 class AuthSettings(_Section):
@@ -67,11 +89,34 @@ class SchedulerSettings(_Section):
     # expiry invariant) for at most this long.
     lease_seconds: int = Field(default=60, ge=2)
     timezone: str = "Europe/Helsinki"
-    # `idops scheduler` serves /metrics (and /healthz) on its own port, from memory; 0 = not at all.
-    # Who may read it follows [api] metrics. The default host answers only inside the machine or
-    # container (health checks); set "0.0.0.0" where Prometheus scrapes it over a private network.
+    # Where `idops scheduler` serves its Prometheus metrics and /healthz, from memory (the container's
+    # health check probes /healthz). Who may read /metrics follows [api] metrics. The default host answers
+    # only inside the machine or container; set "0.0.0.0" where Prometheus scrapes it over a private network.
     metrics_host: str = "127.0.0.1"
-    metrics_port: int = Field(default=9464, ge=0, le=65535)
+    metrics_port: int = Field(default=9464, ge=1, le=65535)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{v!r} is not an IANA time zone (e.g. Europe/Helsinki)") from None
+        return v
+
+    @field_validator("ingest_signins_cron", "sync_mfa_cron", "single_login_report_cron", "purge_cron")
+    @classmethod
+    def _crontab(cls, v: str) -> str:
+        """Five crontab fields, parsed as the scheduler will (APScheduler), so a bad one fails at load."""
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(v, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"{v!r} is not a valid crontab expression: {exc}") from None
+        return v
 
 
 class PolicySettings(_Section):

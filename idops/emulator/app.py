@@ -381,8 +381,24 @@ class EmulatorApp:
             await self._send(send, 200, {"now": self.clock.now().isoformat()}, hdr)
         elif path == "/_emulator/state" and method == "GET":
             await self._send(send, 200, self.state.summary(), hdr)
+        elif path.startswith("/_emulator/tenants/") and method == "PATCH":
+            await self._patch_tenant(path.removeprefix("/_emulator/tenants/"), body, send, hdr)
         else:
             await self._send(send, 404, {"error": f"no admin endpoint {method} {path}"}, hdr)
+
+
+    async def _patch_tenant(self, tenant_id: str, body: dict[str, Any], send: Send, hdr: dict[str, str]) -> None:
+        """``PATCH /_emulator/tenants/{id}`` with ``premium`` (bool) and/or ``withdrawn_permissions`` (the
+        application permissions the app lacks there, replacing the list): the onboarding check's faults."""
+        if tenant_id not in self.state.tenants:
+            await self._send(send, 404, {"error": f"no tenant {tenant_id}"}, hdr)
+            return
+        if "premium" in body:
+            self.state.set_premium(tenant_id, bool(body["premium"]))
+        if "withdrawn_permissions" in body:
+            with self.state.lock:
+                self.state.tenants[tenant_id].withdrawn = {str(p) for p in body["withdrawn_permissions"]}
+        await self._send(send, 200, self.state.summary()[tenant_id], hdr)
 
 
 def create_app(

@@ -42,7 +42,7 @@ from idops.emulator.render import (
     user_renderer,
 )
 from idops.emulator.reports import get_registration, list_registration, list_service_principals, list_signins
-from idops.emulator.state import Group, SentMail, Tap, Tenant, User, new_id
+from idops.emulator.state import LEAVE_DATE_PERMISSION, Group, SentMail, Tap, Tenant, User, new_id
 
 __all__ = ["Req", "Resp", "dispatch"]
 
@@ -108,8 +108,7 @@ def _apply(u: User, body: dict[str, Any], t: Tenant, *, creating: bool) -> None:
         raise bad_request(
             f"Property '{sorted(unknown)[0]}' does not exist as a declared property or extension property."
         )
-    if "employeeLeaveDateTime" in body and not t.leave_date_writable:  # graph-facts §1: needs its own permission
-        raise GraphHTTPError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+    _require(t, *_field_permissions(body, creating=creating))
     for k, v in body.items():
         if k == "displayName":
             if not v or not isinstance(v, str) or len(v) > 256:
@@ -647,6 +646,45 @@ def restore_deleted(req: Req, oid: str) -> Resp:
     )
 
 
+# --- permissions ---------------------------------------------------------------------------------
+# What Graph demands of each request (least-privileged application permission, graph-facts); a tenant
+# whose app lacks it (``Tenant.withdrawn``) is answered 403 Authorization_RequestDenied. The emulator
+# keeps its own list, as Graph does: the product's table (``idops.graph.permissions``) is checked
+# against it by the online configuration check's tests, not imported.
+
+
+def _denied() -> GraphHTTPError:
+    return GraphHTTPError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+
+
+def _require(t: Tenant, *permissions: str) -> None:
+    if t.lacks(*permissions):
+        raise _denied()
+
+
+def _field_permissions(body: dict[str, Any], *, creating: bool) -> list[str]:
+    """A user write needs the permission of each property it sets (graph-facts §1, §2)."""
+    special = {"accountEnabled": "User.EnableDisableAccount.All",
+               "passwordProfile": "User-PasswordProfile.ReadWrite.All"}
+    if creating:
+        needs = ["User.Create"]
+    else:
+        needs = ["User.ReadUpdate.All"] if set(body) - {*special, "employeeLeaveDateTime"} else []
+        needs += [perm for prop, perm in special.items() if prop in body]
+    if "employeeLeaveDateTime" in body:
+        needs.append(LEAVE_DATE_PERMISSION)
+    return needs
+
+
+#: Handler → the permission its request needs (user writes are judged per property in ``_apply``).
+NEEDS: dict[Callable[..., Resp], str] = {}
+
+
+def _needs(permission: str, *handlers: Callable[..., Resp]) -> None:
+    for h in handlers:
+        NEEDS[h] = permission
+
+
 # --- routing -------------------------------------------------------------------------------------
 
 Handler = Callable[..., Resp]
@@ -677,8 +715,16 @@ _route(rf"/groups/{_SEG}", GET=get_group, PATCH=patch_group)
 _route(rf"/groups/{_SEG}/members/\$ref", POST=add_member)
 _route(rf"/groups/{_SEG}/members/{_SEG}/\$ref", DELETE=remove_member_ref)
 _route(rf"/groups/{_SEG}/members/{_SEG}", DELETE=delete_member_object)
-_route(rf"/groups/{_SEG}/members", GET=lambda req, gid: list_members(req, gid, transitive=False))
-_route(rf"/groups/{_SEG}/transitiveMembers", GET=lambda req, gid: list_members(req, gid, transitive=True))
+def list_direct_members(req: Req, gid: str) -> Resp:
+    return list_members(req, gid, transitive=False)
+
+
+def list_transitive_members(req: Req, gid: str) -> Resp:
+    return list_members(req, gid, transitive=True)
+
+
+_route(rf"/groups/{_SEG}/members", GET=list_direct_members)
+_route(rf"/groups/{_SEG}/transitiveMembers", GET=list_transitive_members)
 _route(r"/directory/deletedItems/microsoft\.graph\.user", GET=list_deleted)
 _route(rf"/directory/deletedItems/{_SEG}", GET=deleted_item, DELETE=deleted_item)
 _route(rf"/directory/deletedItems/{_SEG}/restore", POST=restore_deleted)
@@ -686,6 +732,20 @@ _route(r"/reports/authenticationMethods/userRegistrationDetails", GET=list_regis
 _route(rf"/reports/authenticationMethods/userRegistrationDetails/{_SEG}", GET=get_registration)
 _route(r"/auditLogs/signIns", GET=list_signins)
 _route(r"/servicePrincipals", GET=list_service_principals)
+
+
+_needs("User.Read.All", list_users, count_users, get_user)
+_needs("User.DeleteRestore.All", delete_user, deleted_item, restore_deleted, list_deleted)
+_needs("User.RevokeSessions.All", revoke_sessions)
+_needs("LicenseAssignment.ReadWrite.All", assign_license)
+_needs("Organization.Read.All", list_skus)
+_needs("Mail.Send", send_mail)
+_needs("UserAuthMethod-TAP.ReadWrite.All", create_tap, list_taps, tap_item)
+_needs("Policy.Read.All", tap_policy)
+_needs("GroupMember.Read.All", list_groups, get_group, list_direct_members, list_transitive_members)
+_needs("GroupMember.ReadWrite.All", add_member, remove_member_ref, delete_member_object, patch_group)
+_needs("AuditLog.Read.All", list_registration, get_registration, list_signins)
+_needs("Application.Read.All", list_service_principals)
 
 
 def dispatch(req: Req) -> Resp:
@@ -699,6 +759,9 @@ def dispatch(req: Req) -> Resp:
             raise GraphHTTPError(
                 405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."
             )
+        need = NEEDS.get(handler)
+        if need is not None:
+            _require(req.tenant, need)
         return handler(req, *m.groups())
     seg = req.path.strip("/").split("/")[0] or req.path
     raise GraphHTTPError(400, "BadRequest", f"Resource not found for the segment '{seg}'.")

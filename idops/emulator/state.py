@@ -160,6 +160,9 @@ class SentMail:
     at: datetime
 
 
+LEAVE_DATE_PERMISSION = "User-LifeCycleInfo.ReadWrite.All"
+
+
 class Tenant:
     """One tenant's directory. Access it only while holding ``EmulatorState.lock``."""
 
@@ -180,10 +183,19 @@ class Tenant:
         self.sent_mail: list[SentMail] = []
         self.report_lag = timedelta(0)
         self.report_page_size = 100
-        # False: the app lacks User-LifeCycleInfo.ReadWrite.All, so writing employeeLeaveDateTime is 403
-        self.leave_date_writable = True
+        # Application permissions the app lacks in this tenant: requests that need one answer
+        # 403 Authorization_RequestDenied (``handlers.NEEDS``), as Graph does after consent is withdrawn.
+        self.withdrawn: set[str] = set()
         # monotonic deadline until which a freshly created id is invisible (replication delay)
         self.replicating: dict[str, float] = {}
+
+    @property
+    def leave_date_writable(self) -> bool:
+        """False when the app lacks User-LifeCycleInfo.ReadWrite.All (writing employeeLeaveDateTime is 403)."""
+        return LEAVE_DATE_PERMISSION not in self.withdrawn
+
+    def lacks(self, *permissions: str) -> bool:
+        return any(p in self.withdrawn for p in permissions)
 
     # lookups ---------------------------------------------------------------------------
     def resolve_user(self, id_or_upn: str) -> User | None:
@@ -414,8 +426,16 @@ class EmulatorState:
             return list(self.tenants[tenant_id].sent_mail)
 
     def set_leave_date_writable(self, tenant_id: str, writable: bool) -> None:
+        self.set_withdrawn(tenant_id, LEAVE_DATE_PERMISSION, withdrawn=not writable)
+
+    def set_withdrawn(self, tenant_id: str, *permissions: str, withdrawn: bool = True) -> None:
+        """Withdraw (or grant again) application permissions of the app in one tenant."""
         with self.lock:
-            self.tenants[tenant_id].leave_date_writable = writable
+            t = self.tenants[tenant_id]
+            if withdrawn:
+                t.withdrawn.update(permissions)
+            else:
+                t.withdrawn.difference_update(permissions)
 
     def set_premium(self, tenant_id: str, premium: bool) -> None:
         with self.lock:
@@ -428,6 +448,7 @@ class EmulatorState:
                 tid: {
                     "domains": t.domains,
                     "premium": t.premium,
+                    "withdrawn_permissions": sorted(t.withdrawn),
                     "users": len(t.users),
                     "deleted": len(t.deleted),
                     "groups": len(t.groups),

@@ -38,6 +38,7 @@ from idops.graph.errors import (
     GraphUnavailable,
 )
 from idops.graph.pacer import Sleep
+from idops.graph.permissions import OPERATIONS
 from idops.graph.port import AccountChange, ChangeFailure, ChangeResult
 from idops.graph.transport import Transport
 
@@ -122,6 +123,27 @@ def _items(n: int, ch: AccountChange, phase: int, leave_date_allowed: bool) -> l
     return out
 
 
+#: The row of ``idops.graph.permissions.OPERATIONS`` each step is (a PATCH by what it writes).
+STEP_OPERATIONS: dict[Step, str] = {
+    "patch": "apply_account_changes.enable",
+    "revoke": "apply_account_changes.revoke",
+    "add_group": "apply_account_changes.groups",
+    "remove_group": "apply_account_changes.groups",
+    "assign_licence": "apply_account_changes.licences",
+    "remove_licence": "apply_account_changes.licences",
+}
+
+
+def permissions_of(item: _Item) -> tuple[str, ...]:
+    """The application permissions one batch item needs: a PATCH needs those of what it writes
+    (enabling or disabling, the leave date, or both)."""
+    body = item.request.body or {}
+    ops = [STEP_OPERATIONS[item.step]] if item.step != "patch" or "accountEnabled" in body else []
+    if "employeeLeaveDateTime" in body:
+        ops.append("apply_account_changes.leave_date")
+    return tuple(dict.fromkeys(name for op in ops for name in OPERATIONS[op].names))
+
+
 def _done(step: Step, resp: BatchResponse, info: ErrorInfo) -> bool:
     """Success, or an idempotent repeat of something already done."""
     if resp.ok:
@@ -192,8 +214,9 @@ async def _run(
                 continue
             code = _failure(info)
             res.fail(it.step, code, status=resp.status)
+            needs = permissions_of(it) if code is ChangeFailure.FORBIDDEN else ()
             log.warning("account_change_failed", step=it.step, status=resp.status, code=info.code,
-                        failure=code.value, graph_request_id=info.request_id)
+                        failure=code.value, graph_request_id=info.request_id, permissions=needs)
         if not lagging:
             return
         await sleep(delay)

@@ -4,6 +4,14 @@
   variable the config names; a missing variable raises ``GraphConfigError`` naming the variable,
   never its value.
 - ``workload_identity`` / ``managed_identity`` / ``default``: azure-identity async credentials.
+
+One credential per tenant, each bound to its tenant where the kind allows it: the secret,
+certificate and workload-identity credentials are built with ``tenant_id``; ``default`` gets it as
+its workload-identity tenant and as the only tenant it may ask for, and every token request names
+it (kiota passes ``tenant_id`` to ``get_token``), so the chain's environment and developer-CLI
+credentials ask that tenant too. A managed identity has no tenant parameter: its tokens are always
+for its own tenant, so the configuration check refuses one managed identity for several tenants
+(``idops.config.checks``) and ``idops config check --online`` compares each token's ``tid``.
 - ``static``: a fixed bearer token (``static_token`` or ``emu.<tenant_id>``), only for the emulator;
   refused against Microsoft's Graph hosts.
 
@@ -21,7 +29,6 @@ from azure.core.credentials_async import AsyncTokenCredential
 from kiota_abstractions.authentication import (
     AccessTokenProvider,
     AllowedHostsValidator,
-    AuthenticationProvider,
     BaseBearerTokenAuthenticationProvider,
 )
 from kiota_authentication_azure.azure_identity_authentication_provider import (
@@ -121,6 +128,7 @@ def build_credential(
             managed_identity_client_id=conn.client_id,
             workload_identity_client_id=conn.client_id,
             workload_identity_tenant_id=tenant_id,
+            additionally_allowed_tenants=[tenant_id],
         )
     raise GraphConfigError(f"tenant {tenant_id}: unknown credential kind {kind!r}")
 
@@ -137,10 +145,10 @@ def build_auth_provider(
     base_url: str,
     *,
     environ: Mapping[str, str] | None = None,
-) -> tuple[AuthenticationProvider, AsyncTokenCredential | None]:
+) -> tuple[BaseBearerTokenAuthenticationProvider, AsyncTokenCredential | None]:
     """The kiota auth provider for one tenant and the credential to close on shutdown (or None).
 
-    Tokens are only attached for the host of ``base_url``.
+    Tokens are only attached for the host of ``base_url``; every token request names ``tenant_id``.
     """
     parts = urlsplit(base_url)
     host = (parts.hostname or "").lower()
@@ -158,6 +166,6 @@ def build_auth_provider(
     credential = build_credential(tenant_id, conn, environ=environ)
     assert credential is not None
     provider = AzureIdentityAuthenticationProvider(
-        credential, scopes=[f"https://{host}/.default"], allowed_hosts=[host]
+        credential, options={"tenant_id": tenant_id}, scopes=[f"https://{host}/.default"], allowed_hosts=[host]
     )
     return provider, credential

@@ -11,8 +11,10 @@ contract suite in ``tests/graph`` runs the same cases against both, so the two c
 - Fault injection: ``fail_next(operation, error)`` (an operation is a port method's name, or a step
   of ``apply_account_changes``: ``patch``, ``revoke``, ``add_group``, ``remove_group``,
   ``assign_licence``, ``remove_licence``), ``outage()``, ``lag_new_users()`` (a new account is
-  invisible except to replication-waiting calls) and ``forbid_leave_date()`` (the app lacks the
-  permission to write ``employeeLeaveDateTime``).
+  invisible except to replication-waiting calls), ``forbid_leave_date()`` (the app lacks the
+  permission to write ``employeeLeaveDateTime``) and ``withdraw(permission)`` (the app lacks an
+  application permission: every operation that ``idops.graph.permissions`` says needs it answers 403,
+  and the token no longer lists it).
 - Every operation calls ``idops.kit.db.assert_no_transaction`` first, as the adapter does.
 """
 
@@ -41,6 +43,7 @@ from idops.graph.errors import (
     GraphUnavailable,
 )
 from idops.graph.odata import format_datetime
+from idops.graph.permissions import LEAVE_DATE, OPERATIONS
 from idops.graph.port import (
     UNSET,
     AccessPass,
@@ -54,10 +57,12 @@ from idops.graph.port import (
     ManagedMarker,
     NewUser,
     Page,
+    Probe,
     ServicePrincipal,
     SignIn,
     SubscribedSku,
     TapPolicy,
+    TokenClaims,
     UserPatch,
 )
 from idops.kit.clock import Clock, SystemClock
@@ -205,7 +210,7 @@ class FakeTenant:
         self.outbox: list[SentMail] = []
         self.calls: list[Call] = []
         self.premium = True
-        self.leave_date_writable = True
+        self.withdrawn: set[str] = set()  # application permissions the app lacks in this tenant
         self.lag_new_users = False
         self.replicating: set[str] = set()  # ids created while lagging, not yet visible everywhere
         self.down = False
@@ -262,6 +267,10 @@ class FakeTenant:
         sp = ServicePrincipal(_new_id(), app_id, display_name, sso_mode)
         self.service_principals.append(sp)
         return sp
+
+    @property
+    def leave_date_writable(self) -> bool:
+        return LEAVE_DATE.name not in self.withdrawn
 
     # ---- inspection ---------------------------------------------------------------------------
 
@@ -337,7 +346,14 @@ class FakeDirectory:
 
     def forbid_leave_date(self, forbidden: bool = True) -> None:
         """Writing ``employeeLeaveDateTime`` answers 403 (User-LifeCycleInfo.ReadWrite.All not granted)."""
-        self.state.leave_date_writable = not forbidden
+        if forbidden:
+            self.withdraw(LEAVE_DATE.name)
+        else:
+            self.state.withdrawn.discard(LEAVE_DATE.name)
+
+    def withdraw(self, *permissions: str) -> None:
+        """The app loses these application permissions in this tenant (403 Authorization_RequestDenied)."""
+        self.state.withdrawn.update(permissions)
 
     # ---- plumbing -----------------------------------------------------------------------------
 
@@ -350,6 +366,16 @@ class FakeDirectory:
         fault = self.state._take_fault(operation, subject)
         if fault is not None:
             raise fault
+        row = OPERATIONS.get(operation)
+        if row is not None:
+            self._permitted(*row.permissions)
+
+    def _permitted(self, *permissions: Any) -> None:
+        """403 as Graph answers when the app lacks one of ``permissions`` (``Permission`` rows)."""
+        missing = [p.name for p in permissions if p.name in self.state.withdrawn]
+        if missing:
+            raise GraphForbidden("Insufficient privileges to complete the operation.", status=403,
+                                 code="Authorization_RequestDenied")
 
     def _visible(self, id_or_upn: str, *, waits: bool) -> FakeUser | None:
         """The user as a read sees it; one still replicating is visible only to a call that waits for it."""
@@ -726,6 +752,21 @@ class FakeDirectory:
     def list_service_principals(self) -> AsyncIterator[Page[ServicePrincipal]]:
         assert_no_transaction("Directory.list_service_principals")
         return self._paged("list_service_principals", lambda: list(self.state.service_principals))
+
+    # ---- onboarding ---------------------------------------------------------------------------
+
+    async def token_claims(self) -> TokenClaims:
+        """As an app-only token would say: this tenant, and every permission the table names but those withdrawn."""
+        self._enter("token_claims")
+        granted = {p.name for op in OPERATIONS.values() for p in op.permissions} - self.state.withdrawn
+        return TokenClaims(tenant_id=self.tenant_id, app_id="fake-app", roles=frozenset(granted))
+
+    async def probe(self, probe: Probe) -> None:
+        self._enter("probe", probe.value)
+        proven = {p.name: p for op in OPERATIONS.values() for p in op.permissions if p.probe == probe}
+        self._permitted(*proven.values())
+        if any(p.premium for p in proven.values()):
+            self._premium()
 
     # ---- mail ---------------------------------------------------------------------------------
 

@@ -207,6 +207,30 @@ class SignIn:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """What idops reads from the access token its credential obtained for a tenant (never the token).
+
+    ``roles``: the application permissions the token grants (an app-only token lists them); None when
+    the token does not say (the emulator's tokens name only the tenant)."""
+
+    tenant_id: str | None
+    app_id: str | None = None
+    roles: frozenset[str] | None = None
+
+
+class Probe(StrEnum):
+    """The cheapest harmless read that proves one permission (``idops.graph.permissions`` says which)."""
+
+    USERS = "users"  # GET /users?$top=1&$select=id
+    GROUPS = "groups"  # GET /groups?$top=1&$select=id
+    SUBSCRIBED_SKUS = "subscribed_skus"  # GET /subscribedSkus
+    TAP_POLICY = "tap_policy"  # GET /policies/authenticationMethodsPolicy/…/temporaryAccessPass
+    REGISTRATION_REPORT = "registration_report"  # GET /reports/authenticationMethods/userRegistrationDetails?$top=1
+    SIGN_INS = "sign_ins"  # GET /auditLogs/signIns?$top=1
+    SERVICE_PRINCIPALS = "service_principals"  # GET /servicePrincipals?$top=1&$select=id
+
+
+@dataclass(frozen=True, slots=True)
 class ServicePrincipal:
     id: str
     app_id: str
@@ -403,6 +427,17 @@ class Directory(Protocol):
     # mail
     async def send_mail(self, sender: str, to: Sequence[str], subject: str, body_text: str) -> None:
         """Plain-text mail from ``sender``'s mailbox; never repeated once Graph may have acted."""
+        ...
+
+    # onboarding (``idops config check --online``)
+    async def token_claims(self) -> TokenClaims:
+        """Obtain a token for this tenant from its credential and read its claims (no Graph call).
+        ``GraphAuthError`` when no token can be had."""
+        ...
+
+    async def probe(self, probe: Probe) -> None:
+        """Run ``probe``'s harmless read; returns when it is allowed. ``GraphPremiumRequired`` for a
+        tenant without Entra ID P1/P2, ``GraphForbidden`` for a missing permission."""
         ...
 
 

@@ -25,8 +25,10 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
+import jwt
 import msgspec
 import structlog
+from kiota_abstractions.authentication import AccessTokenProvider
 from kiota_http.middleware.options import RetryHandlerOption
 from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph.graph_request_adapter import options as graph_default_options
@@ -38,7 +40,7 @@ from idops.graph import changes as changes_protocol
 from idops.graph import odata, parse
 from idops.graph.credentials import build_auth_provider
 from idops.graph.errormap import error_info
-from idops.graph.errors import GraphConflict, GraphError, GraphNotFound
+from idops.graph.errors import GraphAuthError, GraphConflict, GraphError, GraphNotFound
 from idops.graph.odata import path_id, path_user, query_string
 from idops.graph.pacer import Clock, Pacer, Sleep
 from idops.graph.port import (
@@ -52,10 +54,12 @@ from idops.graph.port import (
     ManagedMarker,
     NewUser,
     Page,
+    Probe,
     ServicePrincipal,
     SignIn,
     SubscribedSku,
     TapPolicy,
+    TokenClaims,
     UserPatch,
 )
 from idops.graph.retry import RetryPolicy
@@ -83,6 +87,17 @@ _TAP_POLICY_PATH = (
     "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/temporaryAccessPass"
 )
 
+#: Each probe's request: one item at most, the fewest properties, nothing written.
+_PROBES: dict[Probe, tuple[str, str]] = {
+    Probe.USERS: ("/users?$top=1&$select=id", "reads"),
+    Probe.GROUPS: ("/groups?$top=1&$select=id", "reads"),
+    Probe.SUBSCRIBED_SKUS: ("/subscribedSkus", "reads"),
+    Probe.TAP_POLICY: (_TAP_POLICY_PATH, "reads"),
+    Probe.REGISTRATION_REPORT: ("/reports/authenticationMethods/userRegistrationDetails?$top=1", "reports"),
+    Probe.SIGN_INS: ("/auditLogs/signIns?$top=1", "reports"),
+    Probe.SERVICE_PRINCIPALS: ("/servicePrincipals?$top=1&$select=id", "reads"),
+}
+
 
 def build_http_client(settings: GraphSettings) -> httpx.AsyncClient:
     """Our own httpx client: explicit timeouts and connection limits; HTTP/2 where the server offers it."""
@@ -109,11 +124,13 @@ class GraphDirectory:
         transport: Transport,
         settings: GraphSettings,
         closers: Sequence[Callable[[], Any]] = (),
+        token_provider: AccessTokenProvider | None = None,
     ) -> None:
         self.tenant_id = tenant_id
         self.client = client
         self.transport = transport
         self.settings = settings
+        self._token_provider = token_provider
         self._closers = list(closers)
         self._recent: dict[str, float] = {}  # id → clock() when this directory created it
 
@@ -159,7 +176,10 @@ class GraphDirectory:
         closers: list[Callable[[], Any]] = [http.aclose]
         if credential is not None:
             closers.append(credential.close)
-        return cls(tenant_id, client=client, transport=transport, settings=settings, closers=closers)
+        return cls(
+            tenant_id, client=client, transport=transport, settings=settings, closers=closers,
+            token_provider=auth.access_token_provider,
+        )
 
     async def aclose(self) -> None:
         for close in self._closers:
@@ -451,6 +471,44 @@ class GraphDirectory:
             throttle="writes",
             repeatable=False,
         )
+
+    # ------------------------------------------------------------------------------ onboarding
+
+    async def token_claims(self) -> TokenClaims:
+        """The token the credential gives for this tenant's Graph host, read (not verified: a Graph
+        token is not ours to validate) for ``tid``, ``appid``/``azp`` and ``roles``."""
+        assert_no_transaction("Directory.token_claims")
+        if self._token_provider is None:
+            raise GraphAuthError("this directory has no token provider", status=None)
+        try:
+            token = await self._token_provider.get_authorization_token(self.transport.base_url + "/users")
+        except Exception as exc:  # azure-identity raises its own types; the check reports them all alike
+            raise GraphAuthError(f"no token: {type(exc).__name__}: {exc}", status=None) from exc
+        return read_token_claims(token)
+
+    async def probe(self, probe: Probe) -> None:
+        assert_no_transaction("Directory.probe")
+        path, throttle = _PROBES[probe]
+        await self.transport.send("GET", path, throttle=throttle)
+
+
+def read_token_claims(token: str) -> TokenClaims:
+    """Claims of an access token without verifying it: a JWT's ``tid``/``appid``/``roles``, or the
+    emulator's ``emu.<tenant_id>``. An empty token (the host is not the credential's) has none."""
+    if token.startswith("emu."):
+        return TokenClaims(tenant_id=token.removeprefix("emu.").lower())
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return TokenClaims(tenant_id=None)
+    roles = claims.get("roles")
+    tid, app = claims.get("tid"), claims.get("appid") or claims.get("azp")
+    return TokenClaims(
+        tenant_id=str(tid).lower() if tid else None,
+        app_id=str(app) if app else None,
+        roles=frozenset(str(r) for r in roles) if isinstance(roles, list) else frozenset(),
+    )
+
 
 def _same_user(existing: DirectoryUser, new: NewUser) -> bool:
     """Is ``existing`` the user a lost first attempt of ``new`` created? Marker attributes must match."""

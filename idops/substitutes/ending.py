@@ -120,7 +120,7 @@ async def end_access(
         return_exceptions=True,
     )
     for tenant, outcome in zip(by_tenant, outcomes, strict=True):
-        if isinstance(outcome, BaseException):
+        if isinstance(outcome, BaseException):  # its periods stay due; counted below, once each
             log.warning("end_access_tenant_failed", tenant=tenant, error=type(outcome).__name__)
             tenant_failed[tenant] = type(outcome).__name__
             continue

@@ -24,19 +24,23 @@ async def purge(uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "
     counts = Counts()
     now = c.clock.now()
     async with uow:
-        ended = await uow.substitutes.due([*ENDED, Status.MISSING, Status.FAILED], ends_before=now, limit=100000)
+        # Deleted too: a person is scrubbed long after the account's deletion made the periods ``deleted``.
+        ended = await uow.substitutes.due(
+            [*ENDED, Status.MISSING, Status.FAILED, Status.DELETED], ends_before=now, limit=100000
+        )
     by_person: dict[str, list[SubstitutePeriod]] = defaultdict(list)
     for p in ended:
         by_person[p.person_id].append(p)
     persons, all_periods = await load_people(uow, sorted(by_person))
     for person_id, person in persons.items():
         periods = all_periods[person_id]
-        if any(p.status in LIVE for p in periods):
+        if person.scrubbed_at is not None or any(p.status in LIVE for p in periods):
             continue
         municipality = c.config.region.municipality(person.municipality)
         pol = c.config.policy_for(municipality, None) if municipality else c.config.settings.policy
         last_end = max((p.ended_at or p.ends_at) for p in periods)
-        if person.entra_user_id and last_end + timedelta(days=pol.grace_days) <= now:
+        deletable = any(p.status != Status.DELETED for p in periods)  # else the account was deleted already
+        if person.entra_user_id and deletable and last_end + timedelta(days=pol.grace_days) <= now:
             try:
                 await c.directories.for_tenant(person.tenant_id).delete_user(person.entra_user_id)
             except GraphError as exc:
@@ -62,7 +66,7 @@ async def purge(uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "
                         )
                 await uow.commit()
             counts.add("accounts_deleted")
-        if person.scrubbed_at is None and last_end + timedelta(days=pol.retention_days) <= now:
+        if last_end + timedelta(days=pol.retention_days) <= now:
             async with uow:
                 row = await uow.substitutes.get_person(person_id)
                 assert row is not None

@@ -1,12 +1,14 @@
 """Browser tests against the real service: ``idops serve --demo`` in a subprocess (its own SQLite,
 data directory and emulator port), driven by Debian's Chromium through Playwright (headless,
 ``--no-sandbox``; no browser downloads), with axe-core checking every page.
+
+Without a Chromium (``tests/browser.py`` decides): outside CI the tests that need a browser are
+skipped at collection (one loud line in the summary says how to run them); with ``CI=true`` they fail.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -21,19 +23,33 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.browser import decide
 from tests.e2e.helpers import A11y
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 START_TIMEOUT = 60.0
+BROWSER = decide(os.environ)
+BROWSER_FIXTURES = {"page", "e2e_browser", "browser_type_launch_args"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """No browser outside CI: skip what needs one (the summary says so once, loudly)."""
+    if BROWSER.notice is None:
+        return
+    skip = pytest.mark.skip(reason=BROWSER.notice)
+    for item in items:
+        if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    """Debian's Chromium by path (``playwright install`` is never run)."""
+    """Debian's Chromium by path (``playwright install`` is never run); in CI without one, a failure."""
+    if BROWSER.failure is not None:
+        pytest.fail(BROWSER.failure, pytrace=False)
     return {
         **browser_type_launch_args,
-        "executable_path": CHROMIUM,
+        "executable_path": BROWSER.chromium,
         "args": [
             "--headless",
             "--no-sandbox",
@@ -104,8 +120,6 @@ class Server:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The service in demo mode on a free port; stopped (by its own pid) at the end."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install -y --no-install-recommends chromium")
     root = tmp_path_factory.mktemp("e2e")
     port = _free_port()
     env = {

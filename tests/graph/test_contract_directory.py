@@ -24,7 +24,7 @@ from idops.graph.errors import (
     GraphPremiumRequired,
     GraphUnavailable,
 )
-from idops.graph.port import AccountChange, Directory, ManagedMarker, NewUser, UserPatch
+from idops.graph.port import AccountChange, Directory, ManagedMarker, NewUser, Probe, UserPatch
 from idops.graph.sdk import GraphDirectory
 from idops.kit.db import TransactionOpenError
 from tests.graph.conftest import DOMAIN, TENANT, DirectoryFactory, fast_settings, transaction_scope
@@ -350,6 +350,8 @@ def _operations(uid: str, gid: str) -> dict[str, Callable[[Directory], Awaitable
         "list_service_principals": lambda d: d.list_service_principals(),
         "send_mail": lambda d: d.send_mail(f"noreply@{DOMAIN}", ["x@example.fi"], "s", "b"),
         "list_authentication_methods": lambda d: d.list_authentication_methods(uid),
+        "token_claims": lambda d: d.token_claims(),
+        "probe": lambda d: d.probe(Probe.USERS),
     }
 
 

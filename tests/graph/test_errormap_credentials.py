@@ -136,3 +136,26 @@ async def test_static_token_goes_only_to_its_host() -> None:
     assert await p.get_authorization_token("http://127.0.0.1:1/v1.0/users") == f"emu.{TID}"
     assert await p.get_authorization_token("https://evil.example/v1.0/users") == ""
     assert f"emu.{TID}" not in repr(p)
+
+
+@pytest.mark.parametrize("kind", ["client_secret", "default", "managed_identity"])
+async def test_every_token_request_names_the_tenant(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One credential per tenant: with 8 tenants, a request that names no tenant could get one tenant's token
+    for all of them (DefaultAzureCredential's environment and CLI credentials would pick their own)."""
+    from azure.core.credentials import AccessToken
+
+    secret_env = "IDOPS_T1_SECRET" if kind == "client_secret" else None
+    c = conn(credential=kind, client_id=CID, client_secret_env=secret_env)
+    provider, cred = build_auth_provider(TID, c, c.base_url, environ={"IDOPS_T1_SECRET": "x"})
+    asked: dict[str, Any] = {}
+
+    async def get_token(*scopes: str, **kw: Any) -> AccessToken:
+        asked.update(kw, scopes=scopes)
+        return AccessToken("token", 2**31)
+
+    monkeypatch.setattr(cred, "get_token", get_token)
+    token = await provider.access_token_provider.get_authorization_token("https://graph.microsoft.com/v1.0/users")
+    assert token == "token"
+    assert asked["tenant_id"] == TID and asked["scopes"] == ("https://graph.microsoft.com/.default",)
+    assert cred is not None
+    await cred.close()

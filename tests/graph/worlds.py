@@ -101,6 +101,10 @@ class World(Protocol):
 
     def forbid_leave_date(self) -> None: ...
 
+    def withdraw(self, permission: str) -> None:
+        """The app loses an application permission in this tenant (its consent withdrawn)."""
+        ...
+
     def outage(self) -> None:
         """Every request fails as if Graph were down (5xx for as long as the adapter retries)."""
         ...
@@ -210,6 +214,9 @@ class GraphWorld:
     def forbid_leave_date(self) -> None:
         self.state.set_leave_date_writable(TENANT, False)
 
+    def withdraw(self, permission: str) -> None:
+        self.state.set_withdrawn(TENANT, permission)
+
     def outage(self) -> None:
         self.emulator.faults.add_rule("503")
 
@@ -294,6 +301,9 @@ class FakeWorld:
 
     def forbid_leave_date(self) -> None:
         self.directory.forbid_leave_date()
+
+    def withdraw(self, permission: str) -> None:
+        self.directory.withdraw(permission)
 
     def outage(self) -> None:
         self.directory.outage()

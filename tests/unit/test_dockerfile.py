@@ -35,9 +35,22 @@ def test_final_stage_runs_as_non_root() -> None:
     assert users and users[-1].split(":")[0] not in ("root", "0")
 
 
-def test_health_check_probes_healthz() -> None:
+def test_the_health_check_is_the_role_aware_command() -> None:
     [check] = instructions("HEALTHCHECK")
-    assert "/healthz" in check
+    command = json.loads(check.split("CMD", 1)[1])
+    assert command == ["idops", "healthcheck"]
+    assert build_parser().parse_args(command[1:]).func.__name__ == "cmd_healthcheck"
+
+
+def test_the_image_holds_no_configuration_but_the_package_carries_the_demos() -> None:
+    copies = " ".join(instructions("COPY"))
+    assert "config" not in copies.replace("idops", "")  # no config/ copied in
+    assert "IDOPS_CONFIG_DIR" not in " ".join(instructions("ENV"))  # so ./config (mounted) is the default
+    package_data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["idops"]
+    assert "demo_config/*.toml" in package_data
+    shipped = {p.name for p in (REPO / "idops/demo_config").glob("*.toml")}
+    assert shipped == {"idops.toml", "region.toml", "apps.toml"}
+    assert "serve --demo" in DOCKERFILE  # how to run the demo from the image is written down
 
 
 def test_entrypoint_and_default_command_exist_in_the_package() -> None:
