@@ -745,6 +745,7 @@ _needs("Policy.Read.All", tap_policy)
 _needs("GroupMember.Read.All", list_groups, get_group, list_direct_members, list_transitive_members)
 _needs("GroupMember.ReadWrite.All", add_member, remove_member_ref, delete_member_object, patch_group)
 _needs("AuditLog.Read.All", list_registration, get_registration, list_signins)
+_needs("UserAuthenticationMethod.Read.All", list_auth_methods)
 _needs("Application.Read.All", list_service_principals)
 
 
