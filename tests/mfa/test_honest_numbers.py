@@ -7,8 +7,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -34,37 +36,33 @@ def generated() -> GeneratedRegion:
     return generate_region(region, apps, seed=11, users_per_tenant=60, now=NOW)
 
 
-Make = Callable[..., AsyncIterator[tuple[Container, httpx.AsyncClient]]]
+MakeApp = Callable[..., Awaitable[tuple[Container, httpx.AsyncClient]]]
 
 
 @pytest.fixture
 async def make_app(
     make_config: Callable[..., Config], emulator: EmulatorServer, clock: FrozenClock
-) -> AsyncIterator[Callable[..., object]]:
+) -> AsyncIterator[MakeApp]:
     """An app over the emulator with the given ``[graph]``/``[mfa]`` settings: (container, client)."""
-    opened: list[tuple[Container, object, object]] = []
+    async with AsyncExitStack() as stack:
 
-    async def make(graph: dict[str, object] | None = None, mfa: dict[str, object] | None = None
-                   ) -> tuple[Container, httpx.AsyncClient]:
-        config = make_config(graph={**FAST, **(graph or {})}, mfa=mfa or {})
-        c = bootstrap(config, clock=clock, graph_base_url=emulator.base_url)
-        app = create_app(config, container_factory=lambda: c, start_scheduler=False)
-        lifespan = app.router.lifespan_context(app)
-        await lifespan.__aenter__()
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://idops.test")
-        opened.append((c, lifespan, client))
-        return c, client
+        async def make(graph: dict[str, object] | None = None, mfa: dict[str, object] | None = None
+                       ) -> tuple[Container, httpx.AsyncClient]:
+            config = make_config(graph={**FAST, **(graph or {})}, mfa=mfa or {})
+            c = bootstrap(config, clock=clock, graph_base_url=emulator.base_url)
+            app = create_app(config, container_factory=lambda: c, start_scheduler=False)
+            await stack.enter_async_context(app.router.lifespan_context(app))
+            client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://idops.test")
+            await stack.enter_async_context(client)
+            return c, client
 
-    yield make
-    for _c, lifespan, client in opened:
-        await client.aclose()  # type: ignore[attr-defined]
-        await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
+        yield make
 
 
-def municipality_row(body: dict[str, object], key: str) -> dict[str, object]:
-    rows = [r for r in body["rows"] if r["municipality"] == key]  # type: ignore[attr-defined]
+def municipality_row(body: dict[str, Any], key: str) -> dict[str, Any]:
+    rows = [r for r in body["rows"] if r["municipality"] == key]
     assert len(rows) == 1, rows
-    return rows[0]  # type: ignore[no-any-return]
+    return dict(rows[0])
 
 
 async def sign_in(client: httpx.AsyncClient, who: str) -> None:
@@ -75,9 +73,9 @@ async def sign_in(client: httpx.AsyncClient, who: str) -> None:
 
 
 async def test_without_the_fallback_a_tenant_without_p1_is_unavailable_never_zero(
-    make_app: Callable[..., object], make_token: TokenFactory, generated: GeneratedRegion
+    make_app: MakeApp, make_token: TokenFactory, generated: GeneratedRegion
 ) -> None:
-    c, client = await make_app(mfa={"scan_methods": False})  # type: ignore[operator]
+    c, client = await make_app(mfa={"scan_methods": False})
     region = bearer(make_token("RegionAdmin"))
 
     run = await run_job(c, "sync_mfa", trigger="cli")
@@ -112,10 +110,10 @@ async def test_without_the_fallback_a_tenant_without_p1_is_unavailable_never_zer
 
 
 async def test_the_fallback_reads_each_users_methods_and_matches_the_truth_with_source_and_age(
-    make_app: Callable[..., object], make_token: TokenFactory, generated: GeneratedRegion, emulator: EmulatorServer,
+    make_app: MakeApp, make_token: TokenFactory, generated: GeneratedRegion, emulator: EmulatorServer,
     clock: FrozenClock,
 ) -> None:
-    c, client = await make_app()  # type: ignore[operator]
+    c, client = await make_app()
     region = bearer(make_token("RegionAdmin"))
     tenant = next(m.tenant_id for m in c.config.region.municipalities if m.key == ORIVESI)
 
@@ -149,10 +147,10 @@ async def test_the_fallback_reads_each_users_methods_and_matches_the_truth_with_
 
 
 async def test_a_small_budget_reads_staff_first_and_leaves_the_rest_unavailable(
-    make_app: Callable[..., object], make_token: TokenFactory, generated: GeneratedRegion
+    make_app: MakeApp, make_token: TokenFactory, generated: GeneratedRegion
 ) -> None:
     # 5 requests per second and 1 s a run: 5 users a run
-    c, client = await make_app(graph={"reports_window_seconds": 1.0}, mfa={"scan_max_seconds": 1})  # type: ignore[operator]
+    c, client = await make_app(graph={"reports_window_seconds": 1.0}, mfa={"scan_max_seconds": 1})
     region = bearer(make_token("RegionAdmin"))
 
     run = await run_job(c, "sync_mfa", trigger="cli")
