@@ -40,6 +40,33 @@ def container(config: Config, clock: FrozenClock, fakes: FakeDirectoryProvider) 
     return bootstrap(config, clock=clock, directories=fakes)
 
 
+async def insert_period(
+    c: Container, *, school: str, person_id: str, entra_user_id: str | None, upn: str | None, name: str,
+    starts_at: datetime, ends_at: datetime, status: Status = Status.ACTIVE,
+) -> str:
+    """A substitute person and one period of theirs, as provisioning leaves them (the account, if any,
+    exists in Entra already); the period's id."""
+    found = c.config.region.school(school)
+    assert found is not None
+    municipality, _ = found
+    ended = status not in (Status.ACTIVE, Status.SCHEDULED)
+    period = SubstitutePeriod(
+        person_id=person_id, school=school, municipality=municipality.key, tenant_id=municipality.tenant_id,
+        starts_at=starts_at, ends_at=ends_at, original_ends_at=ends_at, status=status, step=ProvisionStep.DONE,
+        created_at=starts_at, created_by="test", activated_at=starts_at, ended_at=ends_at if ended else None,
+    )
+    async with c.database.session() as session:
+        session.add(SubstitutePerson(
+            id=person_id, tenant_id=municipality.tenant_id, municipality=municipality.key, given_name=name,
+            surname="Äijälä", search_name=f"{name.lower()} aijala", user_principal_name=upn,
+            mail_nickname=upn.split("@")[0] if upn else None, display_name=f"{name} Äijälä (sijainen)",
+            entra_user_id=entra_user_id, created_at=starts_at, created_by="test",
+        ))
+        session.add(period)
+        await session.flush()
+        return period.id
+
+
 @dataclass
 class Harness:
     client: httpx.AsyncClient
@@ -65,29 +92,15 @@ class Harness:
         for gid in s.substitute_group_ids:
             if d.state.group(gid) is None:
                 d.state.add_group("sijaiset", id=gid)
-        now = self.clock.now()
         pid = new_id()
         upn = f"{name.lower()}.{pid[:6]}@{municipality.upn_domain}"
         user = d.state.add_user(upn, f"{name} Äijälä (sijainen)", employee_id=pid, licences=list(s.licence_sku_ids),
                                 usage_location="FI")
         for gid in s.substitute_group_ids:
             d.state.groups[gid.lower()].members[user.id] = None
-        period = SubstitutePeriod(
-            person_id=pid, school=school, municipality=municipality.key, tenant_id=municipality.tenant_id,
-            starts_at=now - timedelta(days=1), ends_at=now + ends_in, original_ends_at=now + ends_in,
-            status=Status.ACTIVE, step=ProvisionStep.DONE, created_at=now - timedelta(days=1), created_by="test",
-            activated_at=now - timedelta(days=1),
-        )
-        async with self.c.database.session() as session:
-            session.add(SubstitutePerson(
-                id=pid, tenant_id=municipality.tenant_id, municipality=municipality.key, given_name=name,
-                surname="Äijälä", search_name=f"{name.lower()} aijala", user_principal_name=upn,
-                mail_nickname=upn.split("@")[0], display_name=user.display_name, entra_user_id=user.id,
-                created_at=now - timedelta(days=1), created_by="test",
-            ))
-            session.add(period)
-            await session.flush()
-            period_id = period.id
+        now = self.clock.now()
+        period_id = await insert_period(self.c, school=school, person_id=pid, entra_user_id=user.id, upn=upn,
+                                        name=name, starts_at=now - timedelta(days=1), ends_at=now + ends_in)
         return period_id, user.id
 
     async def sign_in(self, who: str) -> None:
