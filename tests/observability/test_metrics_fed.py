@@ -28,7 +28,7 @@ from tests.mfa.conftest import NOW, region_dicts
 from tests.observability.conftest import insert_period
 
 SCHOOL = "tampere/hervanta"
-TOKEN = "scrape-token-0123456789"  # noqa: S105 — a test's scrape token
+TOKEN = "scrape-token-0123456789"
 
 
 @pytest.fixture
