@@ -137,6 +137,17 @@ async def test_the_fallback_reads_each_users_methods_and_matches_the_truth_with_
     assert orivesi["state"] == "measured" and orivesi["source"] == "per_user_scan"
     assert orivesi["as_of"] is not None and orivesi["unmeasured"] == 0 and orivesi["capable_share"] is not None
 
+    # the trend carries each role's target and the gap to it, in JSON and CSV
+    trend = (await client.get("/v1/mfa/trend", params={"group_by": "role"}, headers=region)).json()
+    points = {p["role"]: p for p in trend["points"]}
+    assert trend["targets"] == {"staff": 1.0, "pupil": 0.8}
+    for role, target in trend["targets"].items():
+        assert points[role]["target"] == target
+        assert points[role]["gap"] == pytest.approx(target - points[role]["capable_share"])
+    exported = await client.get("/v1/mfa/trend", params={"group_by": "role"}, headers={**region, "accept": "text/csv"})
+    staff = next(r for r in csv.DictReader(io.StringIO(exported.text)) if r["role"] == "staff")
+    assert float(staff["target"]) == 1.0 and float(staff["gap"]) == pytest.approx(points["staff"]["gap"], abs=1e-6)
+
     # two days on without a new sync: the same numbers, marked stale ([mfa] stale_after_hours = 36)
     clock.advance(timedelta(days=2))
     c.mfa_responses.clear()
