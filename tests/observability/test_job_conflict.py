@@ -6,7 +6,12 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
+from idops.bootstrap import bootstrap
+from idops.config import Config
+from idops.graph.fake import FakeDirectoryProvider
+from idops.jobruntime import runner
 from idops.jobruntime.spec import JobSpec, cron
+from idops.kit.clock import FrozenClock
 from tests.conftest import bearer
 from tests.observability.conftest import Harness
 
@@ -65,3 +70,29 @@ async def test_a_second_run_while_one_holds_the_lease_is_409_and_wait_joins_the_
     again = await h.client.post("/v1/jobs/held/run?wait=false", headers=admin)  # the lease is free again
     assert again.status_code == 202
     RELEASE.set()
+
+
+async def test_a_run_held_by_another_process_is_409_too_and_the_lease_frees_when_it_ends(
+    harness: Harness, config: Config, clock: FrozenClock, fakes: FakeDirectoryProvider
+) -> None:
+    """The scheduler process (another container on the same database, its own holder id) is expiring."""
+    h = harness
+    scheduler_process = bootstrap(config, clock=clock, directories=fakes)
+    assert scheduler_process.holder != h.c.holder
+    admin = bearer(h.token("RegionAdmin"))
+    try:
+        elsewhere = await runner.start_run(scheduler_process, "expire", trigger="scheduler")
+
+        refused = await h.client.post("/v1/jobs/expire/run", headers=admin)
+
+        assert refused.status_code == 409
+        assert refused.json()["running_run_id"] == elsewhere.id
+        assert "jo käynnissä" in refused.json()["title"] + refused.json().get("detail", "")
+        finished = await runner.run_job(scheduler_process, "expire", trigger="scheduler", run=elsewhere)
+        assert finished.outcome == "succeeded"
+        ran = await h.client.post("/v1/jobs/expire/run", headers=admin)
+        assert ran.status_code == 200 and ran.json()["trigger"] == "api" and ran.json()["outcome"] == "succeeded"
+        runs = h.c.metrics.registry.get_sample_value
+        assert runs("idops_job_runs_total", {"job_name": "expire", "outcome": "skipped"}) is None  # none pretended
+    finally:
+        await scheduler_process.aclose()
