@@ -72,6 +72,11 @@ async def test_coverage_page_shows_the_services_headline_and_links_the_full_repo
     assert f'data-share="{share}"' in page.text
     assert percent(share, "fi") in page.text
     assert "Hervannan koulu" in page.text and "Kalevan koulu" in page.text
+    # each headline number explained in one sentence on the page, linked to its term in the help
+    for term in ("staff-persons", "account-coverage", "app-coverage", "headline"):
+        assert f'<a href="/ohje#{term}">' in page.text and f'data-term="{term}"' in page.text, term
+    explained = re.search(r'<dd data-term="headline">([^<]*)</dd>', page.text)
+    assert explained and percent(share, "fi") in explained.group(1)
 
     full = await api.get("/admin/single-login/report")
     assert full.status_code == 200 and full.headers["content-type"].startswith("text/html")
