@@ -44,7 +44,6 @@ async def run(c: Container) -> dict[str, int]:
     day = service.snapshot_day(now)
     tenants = list(c.config.region.tenants())
     results = await sync_tenants(c.uow(), c.directories, c.config, tenants, now)
-    scans = await _scan_without_report(c, results, now)
     counts = {
         "tenants": 0,
         "failed": 0,
@@ -54,19 +53,31 @@ async def run(c: Container) -> dict[str, int]:
         "snapshot_rows": 0,
         "other": 0,
         "other_excluded": 0,
-        "scanned": sum(s.scanned for s in scans.values()),
-        "scan_overdue": sum(s.overdue for s in scans.values()),
     }
+    unavailable: Counter[str] = Counter()
+    # tenants without the report, whose users' methods are read one by one ([mfa] scan_methods)
+    scanning = [t for t, r in results.items() if isinstance(r, TenantSyncResult) and not r.report_available
+                ] if c.config.settings.mfa.scan_methods else []
     # The syncs left their WAL for one checkpoint (SQLite): it runs beside the snapshots' aggregations.
     checkpointing = asyncio.create_task(checkpoint(c.uow()))
-    unavailable: Counter[str] = Counter()
     try:
+        # Every tenant's snapshot first — those without the report with what is known so far — so the
+        # numbers of the region never wait for the per-user scans (an hour or more at the budget).
         for tenant_id, result in results.items():
-            reason = await _snapshot(c, day, tenant_id, result, scans.get(tenant_id), counts)
-            if reason is not None:
+            first = dict.fromkeys(counts, 0) if tenant_id in scanning else counts  # counted after the scan
+            reason = await _snapshot(c, day, tenant_id, result, None, first)
+            if reason is not None and tenant_id not in scanning:
                 unavailable[reason] += 1
     finally:
         await checkpointing
+    c.mfa_responses.clear()
+    scans = await _scan_without_report(c, scanning, now)
+    counts["scanned"] = sum(s.scanned for s in scans.values())
+    counts["scan_overdue"] = sum(s.overdue for s in scans.values())
+    for tenant_id in scanning:  # again, with what the scans read
+        reason = await _snapshot(c, day, tenant_id, results[tenant_id], scans.get(tenant_id), counts)
+        if reason is not None:
+            unavailable[reason] += 1
     for reason in ("premium_required", "permission_missing", "sync_failed"):
         c.metrics.mfa_unavailable.labels(reason).set(unavailable[reason])
         if unavailable[reason]:
@@ -76,15 +87,10 @@ async def run(c: Container) -> dict[str, int]:
     return counts
 
 
-async def _scan_without_report(
-    c: Container, results: dict[str, TenantSyncResult | BaseException], now: datetime
-) -> dict[str, ScanResult]:
-    """Read per-user methods in every synced tenant without the report, in parallel (each tenant has its
-    own budget). Off with ``[mfa] scan_methods = false``."""
+async def _scan_without_report(c: Container, todo: list[str], now: datetime) -> dict[str, ScanResult]:
+    """Read per-user methods in each of ``todo`` (synced tenants without the report), in parallel (each
+    tenant has its own budget)."""
     s = c.config.settings
-    if not s.mfa.scan_methods:
-        return {}
-    todo = [t for t, r in results.items() if isinstance(r, TenantSyncResult) and not r.report_available]
     max_requests = math.floor(s.mfa.scan_max_seconds * s.graph.reports_requests / s.graph.reports_window_seconds)
     scans = await asyncio.gather(*(
         scan_tenant(c.uow(), c.directories.for_tenant(t), t, now, refresh=timedelta(days=s.mfa.scan_refresh_days),

@@ -4,6 +4,7 @@ answers 403): read per user within the budget and marked with source and age —
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -174,3 +175,28 @@ async def test_a_small_budget_reads_staff_first_and_leaves_the_rest_unavailable(
     assert by_role["staff"]["unavailable_reason"] == "premium_required"  # the rest of the staff: not read yet
     assert by_role["pupil"]["measured"] == 0 and by_role["pupil"]["state"] == "unavailable"
     assert by_role["pupil"]["capable_share"] is None
+
+
+async def test_the_region_numbers_do_not_wait_for_the_per_user_scan(
+    make_app: MakeApp, make_token: TokenFactory, generated: GeneratedRegion
+) -> None:
+    # 5 requests per 2 s and 4 s a run: 10 users, the second five two seconds after the first
+    c, client = await make_app(graph={"reports_window_seconds": 2.0}, mfa={"scan_max_seconds": 4})
+    region = bearer(make_token("RegionAdmin"))
+    job = asyncio.create_task(run_job(c, "sync_mfa", trigger="cli"))
+    try:
+        while True:  # until the other municipalities' numbers are there …
+            body = (await client.get("/v1/mfa/summary", params={"group_by": "municipality"}, headers=region)).json()
+            if any(r["municipality"] == "tampere" for r in body["rows"]):
+                break
+            assert not job.done(), job.result()
+            await asyncio.sleep(0.05)
+        assert not job.done()  # … while Orivesi's users are still being read
+        assert municipality_row(body, "tampere")["state"] == "measured"
+        assert municipality_row(body, ORIVESI)["state"] == "unavailable"
+        run = await asyncio.wait_for(job, 60)
+    finally:
+        job.cancel()
+    assert run.counts["scanned"] == 10 and run.counts["tenants"] == len(c.config.region.tenants())
+    after = (await client.get("/v1/mfa/summary", params={"group_by": "municipality"}, headers=region)).json()
+    assert municipality_row(after, ORIVESI)["measured"] == 10
