@@ -5,6 +5,8 @@ from memory: a scrape runs no SQL."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 
@@ -177,3 +179,36 @@ async def test_the_scheduler_port_serves_health_to_anyone_and_metrics_by_the_sam
     assert ok.status_code == 200 and "idops_scheduler_running 1.0" in ok.text
     assert (await get("public", "/metrics")).status_code == 200
     assert (await get("off", "/metrics", TOKEN)).status_code == 404
+
+
+async def test_the_scheduler_process_serves_its_metrics_on_its_own_port(
+    make_config: Callable[..., Config], clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What ``idops scheduler`` runs beside the scheduler: uvicorn on ``[scheduler] metrics_port``."""
+    from idops.cli import _metrics_server
+    from idops.graph.fake import FakeDirectoryProvider
+
+    monkeypatch.setenv("IDOPS_METRICS_TOKEN", TOKEN)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = make_config(scheduler={"metrics_port": port}, api={"metrics": "token"})
+    c = bootstrap(config, clock=clock, directories=FakeDirectoryProvider.for_region(config.region, clock=clock))
+    running = scheduler.start_scheduler(c)
+    server = _metrics_server(c)
+    serving = asyncio.create_task(server.serve())
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            for _ in range(100):
+                if server.started:
+                    break
+                await asyncio.sleep(0.05)
+            assert (await http.get("/healthz")).status_code == 200
+            assert (await http.get("/metrics")).status_code == 401
+            scraped = await http.get("/metrics", headers={"authorization": f"Bearer {TOKEN}"})
+            assert scraped.status_code == 200 and "idops_scheduler_running 1.0" in scraped.text
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(serving, 10)
+        scheduler.stop_scheduler(c, running)
+        await c.aclose()
