@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from datetime import timedelta
@@ -24,7 +23,7 @@ from idops.emulator.generator import GeneratedRegion, generate_region
 from idops.emulator.server import EmulatorServer
 from idops.jobruntime.runner import run_job
 from idops.kit.clock import FrozenClock
-from tests.conftest import TokenFactory, bearer
+from tests.conftest import TokenFactory, bearer, demo_sign_in
 from tests.mfa.conftest import NOW, observed_rows, region_dicts, truth_rows
 
 ORIVESI = "orivesi"
@@ -66,13 +65,6 @@ def municipality_row(body: dict[str, Any], key: str) -> dict[str, Any]:
     return dict(rows[0])
 
 
-async def sign_in(client: httpx.AsyncClient, who: str) -> None:
-    page = await client.get("/sign-in")
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert token
-    assert (await client.post("/sign-in/demo", data={"csrf": token.group(1), "who": who})).status_code == 303
-
-
 async def test_without_the_fallback_a_tenant_without_p1_is_unavailable_never_zero(
     make_app: MakeApp, make_token: TokenFactory, generated: GeneratedRegion
 ) -> None:
@@ -104,7 +96,7 @@ async def test_without_the_fallback_a_tenant_without_p1_is_unavailable_never_zer
     assert listed.status_code == 200
     assert not [r for r in csv.DictReader(io.StringIO(listed.text)) if r["municipality"] == ORIVESI]
     # the page: "ei tietoa" with the reason in plain Finnish, and the footnote names Orivesi
-    await sign_in(client, "region")
+    await demo_sign_in(client, "region")
     page = (await client.get("/admin/mfa")).text
     assert 'id="mfa-missing-note"' in page and f'data-municipality="{ORIVESI}" data-reason="premium_required"' in page
     assert "ei tietoa" in page and "Entra ID P1" in page

@@ -3,8 +3,7 @@ Graph's own requests (the emulator over HTTP): a real database, the real app, a 
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -19,7 +18,7 @@ from idops.graph.fake import FakeDirectory, FakeDirectoryProvider
 from idops.kit.clock import FrozenClock
 from idops.kit.db import new_id
 from idops.substitutes.models import ProvisionStep, Status, SubstitutePeriod, SubstitutePerson
-from tests.conftest import TokenFactory
+from tests.conftest import TokenFactory, demo_sign_in
 
 NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # Monday 08:00 in Helsinki
 SCHOOL = "tampere/hervanta"
@@ -104,11 +103,7 @@ class Harness:
         return period_id, user.id
 
     async def sign_in(self, who: str) -> None:
-        page = await self.client.get("/sign-in")
-        token = re.search(r'name="csrf" value="([^"]+)"', page.text)
-        assert token
-        done = await self.client.post("/sign-in/demo", data={"csrf": token.group(1), "who": who})
-        assert done.status_code == 303
+        await demo_sign_in(self.client, who)
 
 
 @pytest.fixture
@@ -121,5 +116,3 @@ async def harness(
     ) as client:
         yield Harness(client, container, clock, fakes, make_token)
 
-
-Factory = Callable[..., Config]
