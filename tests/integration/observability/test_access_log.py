@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
@@ -26,12 +27,18 @@ SECRET_QUERY = "tap-code-ABCD-EFGH"
 
 @pytest.fixture
 def log_lines() -> Iterator[io.StringIO]:
+    """The service's own JSON logging into a buffer; the test process's logging restored afterwards."""
+    root = logging.getLogger()
+    handlers, level, config = root.handlers[:], root.level, structlog.get_config()
     out = io.StringIO()
     configure_logging("json", "INFO", stream=out)
     try:
         yield out
     finally:
         structlog.contextvars.clear_contextvars()
+        structlog.configure(**config)
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 def events(out: io.StringIO, name: str | None = None) -> list[dict[str, Any]]:
