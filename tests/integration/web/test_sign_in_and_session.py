@@ -36,7 +36,8 @@ async def serve(config: Config, base_url: str = "https://idops.test") -> AsyncIt
 
 
 @pytest.fixture
-def entra_config(make_config: Callable[..., Config]) -> Config:
+def entra_config(make_config: Callable[..., Config], monkeypatch: pytest.MonkeyPatch) -> Config:
+    monkeypatch.setenv("IDOPS_OIDC_CLIENT_SECRET", "client-secret-of-the-pages-app")  # checked at load
     return make_config(
         auth={
             "mode": "entra",
