@@ -34,7 +34,7 @@ RUN groupadd --system --gid 10001 idops \
  && useradd --system --uid 10001 --gid idops --home-dir /app --no-create-home --shell /usr/sbin/nologin idops
 COPY --from=build /opt/idops /opt/idops
 WORKDIR /app
-RUN mkdir -p /app/var && chown idops:idops /app/var
+RUN install -d -m 0700 -o idops -g idops /app/var
 # No IDOPS_CONFIG_DIR: a deployment's config is found at ./config (/app/config, mounted); without one,
 # only `--demo` starts, on the demo configuration inside the package.
 ENV PATH=/opt/idops/bin:$PATH \

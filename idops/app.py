@@ -85,8 +85,10 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
-        openapi_url="/openapi.json",
+        # Off outside the demo unless ``[api] docs = true``: the schema maps every route for a stranger.
+        docs_url="/docs" if config.settings.api.docs else None,
+        redoc_url="/redoc" if config.settings.api.docs else None,
+        openapi_url="/openapi.json" if config.settings.api.docs else None,
     )
     problems.install(app)
     problems.document(app)
@@ -115,10 +117,12 @@ def _domain_routers() -> list[Any]:
     from idops.api.coverage import router as coverage
     from idops.api.jobs import router as jobs
     from idops.api.mfa import router as mfa
+    from idops.api.persons import router as persons
+    from idops.api.sessions import router as sessions
     from idops.api.substitutes import router as substitutes
     from idops.web.pages import router as pages
 
-    return [jobs, substitutes, mfa, coverage, pages]
+    return [jobs, substitutes, persons, mfa, coverage, sessions, pages]
 
 
 class _LazyMetrics:

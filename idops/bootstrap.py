@@ -29,6 +29,8 @@ from idops.graph.port import DirectoryProvider
 from idops.jobruntime.runner import make_holder_id
 from idops.kit.clock import Clock, ShiftedClock, SystemClock
 from idops.kit.db import Database
+from idops.kit.files import create_once, private_file
+from idops.kit.logging import register_secret
 from idops.kit.metrics import Metrics
 from idops.kit.oidc import build_oidc_client
 from idops.kit.ratelimit import SlidingWindow
@@ -60,6 +62,8 @@ def bootstrap(
     signer = DemoSigner.load_or_create(data_dir) if demo_auth else None
     http = httpx.AsyncClient(timeout=15.0, verify=_tls_context())
     metrics = Metrics()
+    session_secret = _session_secret(config, data_dir)
+    _register_secrets(config, session_secret)
     return Container(
         config=config,
         clock=clock or SystemClock(),
@@ -75,7 +79,7 @@ def bootstrap(
         holder=make_holder_id(),
         http=http,
         token_validator=_token_validator(config, signer, http),
-        session_secret=_session_secret(config, data_dir),
+        session_secret=session_secret,
         demo_signer=signer,
         oidc=build_oidc_client(config),
         on_close=[emulator.stop] if emulator is not None else [],
@@ -169,29 +173,35 @@ def _session_secret(config: Config, data_dir: Path) -> SecretStr | None:
     return SecretStr(value)
 
 
+def _register_secrets(config: Config, session_secret: SecretStr | None) -> None:
+    """Mask the process's long-lived secrets in every log line from now on (``idops.kit.logging``):
+    the pages' session secret, the OIDC client secret, the metrics scrape token and each tenant's Graph
+    client secret."""
+    graph = [
+        os.environ.get(conn.client_secret_env)
+        for conn in config.region.tenants().values()
+        if conn.credential == "client_secret" and conn.client_secret_env
+    ]
+    register_secret(
+        session_secret,
+        os.environ.get(config.settings.web.oidc_client_secret_env),
+        os.environ.get(config.settings.api.metrics_token_env),
+        *graph,
+    )
+
+
 def database_url(config: Config) -> str:
-    """Resolve a relative SQLite path against the working directory and make sure its folder exists."""
+    """Resolve a relative SQLite path against the working directory; make sure the file exists, the
+    owner's only (0600, in a directory created 0700: ``idops.kit.files``)."""
     url = config.settings.database.url
     prefix = "sqlite+aiosqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
-        path = Path(url.removeprefix(prefix)).resolve()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return prefix + str(path)
+    if url.startswith(prefix) and ":memory:" not in url:
+        path = Path(url.removeprefix(prefix).split("?", 1)[0]).resolve()
+        private_file(path)  # created 0600 before SQLite opens it: its journal and WAL files copy the mode
+        return prefix + str(path) + (url[url.index("?"):] if "?" in url else "")
     return url
 
 
 def _stored_secret(path: Path) -> str:
     """Create (0600, atomically) or read the demo secret, so a restart keeps people signed in."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(48))
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
-    return path.read_text().strip()
+    return create_once(path, lambda: secrets.token_urlsafe(48).encode()).decode().strip()

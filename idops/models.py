@@ -5,6 +5,7 @@ from idops.coverage.models import SingleLoginReport
 from idops.directory.models import DirectoryMembership, DirectoryUserRow
 from idops.jobruntime.models import JobLease, JobRun
 from idops.mfa.models import MfaSnapshot
+from idops.sessions.models import OneShotToken, WebSession
 from idops.signins.models import SignInDaily, SignInIngestion
 from idops.substitutes.models import IdempotencyRecord, OrphanAccount, SubstitutePeriod, SubstitutePerson
 
@@ -16,10 +17,12 @@ __all__ = [
     "JobLease",
     "JobRun",
     "MfaSnapshot",
+    "OneShotToken",
     "OrphanAccount",
     "SignInDaily",
     "SignInIngestion",
     "SingleLoginReport",
     "SubstitutePeriod",
     "SubstitutePerson",
+    "WebSession",
 ]

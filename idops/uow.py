@@ -31,6 +31,7 @@ from idops.directory.repository import DirectoryRepository
 from idops.jobruntime.repository import JobRepository
 from idops.kit.db import Database, enter_transaction, leave_transaction
 from idops.mfa.repository import MfaRepository
+from idops.sessions.repository import SessionRepository
 from idops.signins.repository import SignInRepository
 from idops.substitutes.repository import SubstituteRepository
 
@@ -46,6 +47,7 @@ class UnitOfWork:
     coverage: CoverageRepository
     directory: DirectoryRepository
     jobs: JobRepository
+    sessions: SessionRepository
 
     def __init__(self, database: Database, *, connection: AsyncConnection | None = None) -> None:
         self._database = database
@@ -71,6 +73,7 @@ class UnitOfWork:
         self.coverage = CoverageRepository(session)
         self.directory = DirectoryRepository(session)
         self.jobs = JobRepository(session)
+        self.sessions = SessionRepository(session)
         enter_transaction()
         return self
 

@@ -1,9 +1,12 @@
-"""Forget job runs older than 180 days and idempotency records older than their window."""
+"""Forget job runs older than 180 days, idempotency records older than their window, and the pages'
+sessions unused for a week (a visitor's that never signed in: after the idle limit)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
+
+from idops.sessions import service as sessions
 
 if TYPE_CHECKING:
     from idops.container import Container
@@ -18,4 +21,5 @@ async def run(c: Container) -> dict[str, int]:
         runs = await uow.jobs.forget_runs_before(now - RUN_HISTORY)
         keys = await uow.substitutes.forget_idempotency_before(now - IDEMPOTENCY_WINDOW)
         await uow.commit()
-    return {"job_runs_removed": runs, "idempotency_keys_removed": keys}
+    removed = await sessions.forget_old(c.uow(), datetime.now(UTC))  # sessions age by the wall clock
+    return {"job_runs_removed": runs, "idempotency_keys_removed": keys, "sessions_removed": removed}

@@ -37,7 +37,7 @@ JOBS: dict[str, JobSpec] = {
             "E-mail principals before their substitutes' accounts end.",
             every(lambda s: s.notify_interval_seconds),
         ),
-        JobSpec("housekeeping", "Forget old job runs and used idempotency keys.", cron("10 4 * * *")),
+        JobSpec("housekeeping", "Forget old job runs, idempotency keys and page sessions.", cron("10 4 * * *")),
         JobSpec(
             "sync_mfa",
             "Mirror directories and MFA registration; write the day's MFA snapshot.",

@@ -21,6 +21,7 @@ _NO_SCOPE = Message(
     "Your token grants no access to any school or municipality.",
 )
 _ADMIN_ONLY = Message("Toiminto on vain pääkäyttäjille.", "Only administrators may do this.")
+_REGION_ADMIN_ONLY = Message("Toiminto on vain alueen pääkäyttäjille.", "Only region administrators may do this.")
 
 
 async def get_container(request: Request) -> Container:
@@ -78,3 +79,12 @@ async def get_admin(caller: CallerDep) -> Caller:
 
 
 AdminDep = Annotated[Caller, Depends(get_admin)]
+
+
+async def get_region_admin(caller: CallerDep) -> Caller:
+    if caller.scope.role != "RegionAdmin":
+        raise Forbidden(_REGION_ADMIN_ONLY)
+    return caller
+
+
+RegionAdminDep = Annotated[Caller, Depends(get_region_admin)]

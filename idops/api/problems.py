@@ -19,6 +19,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from idops.api import validation
+from idops.api.validation import field_error
 from idops.graph.errors import GraphError
 from idops.kit.errors import (
     DirectoryRefused,
@@ -30,7 +32,7 @@ from idops.kit.errors import (
 )
 from idops.kit.formats import prefers_html
 from idops.kit.i18n import language_of
-from idops.web.errors import problem_page
+from idops.web.errors import page_context, problem_page
 
 log = structlog.get_logger("idops.api")
 PROBLEM = "application/problem+json"
@@ -47,7 +49,6 @@ _HTTP_TITLES = {
     422: Message("Virheellisiä tietoja", "Invalid data"),
     429: Message("Liian monta pyyntöä", "Too many requests"),
 }
-_INVALID = Message("Pyynnön tiedoissa on virheitä.", "The request has invalid fields.")
 
 
 @dataclass
@@ -74,17 +75,12 @@ def problem_of(request: Request, exc: Exception, lang: str) -> Problem:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
         if exc.status == 401:
             headers = {**(headers or {}), "WWW-Authenticate": 'Bearer error="invalid_token"'}
-        errors = [
-            {"loc": ["body", p.field], "msg": p.message.in_language(lang), "type": exc.type_slug}
-            for p in exc.problems
-        ] or None
+        errors = [field_error(["body", p.field], p.message, exc.type_slug, lang) for p in exc.problems] or None
         return Problem(exc.status, exc.type_slug, exc.title, exc.detail, headers, dict(exc.extra), errors)
     if isinstance(exc, RequestValidationError):
-        errors = [
-            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
-            for e in exc.errors()
-        ]
-        return Problem(422, "validation", _HTTP_TITLES[422], _INVALID, errors=errors)
+        found = exc.errors()
+        return Problem(422, "validation", _HTTP_TITLES[422], validation.detail(found),
+                       errors=validation.field_errors(found, lang))
     if isinstance(exc, StarletteHTTPException):
         title = _HTTP_TITLES.get(exc.status_code, Message("Virhe", "Error"))
         text = exc.detail if isinstance(exc.detail, str) and exc.detail not in ("Not Found",) else None
@@ -136,6 +132,8 @@ def install(app: FastAPI) -> None:
     """Every error the app raises goes through ``respond`` (the pages' own route class calls it too)."""
 
     async def handle(request: Request, exc: Exception) -> Response:
+        if wants_html(request):
+            await page_context(request)  # a signed-in browser's error page shows their menu
         return respond(request, exc)
 
     for kind in (IdopsError, GraphError, RequestValidationError, StarletteHTTPException, Exception):

@@ -9,10 +9,11 @@ from fastapi.responses import JSONResponse
 
 from idops.api.deps import CallerDep, ContainerDep, UowDep
 from idops.kit.params import IsoDateTime
-from idops.substitutes import access_pass, changes, requests, views
+from idops.substitutes import access_pass, changes, drift, requests, views
 from idops.substitutes.models import Status
 from idops.substitutes.schemas import (
     AccessPassOut,
+    DriftOut,
     EventList,
     PersonList,
     SubstituteList,
@@ -112,3 +113,13 @@ async def search_persons(
     limit_: Annotated[int, Query(alias="limit", ge=1, le=50)] = 20,
 ) -> PersonList:
     return await views.search_persons(uow, caller, q, limit_)
+
+
+@router.get("/v1/drift", response_model=DriftOut, responses={403: {}},
+            summary="Orphan accounts and the drift corrections reconcile made (IT admin: own municipality)")
+async def list_drift(
+    c: ContainerDep, uow: UowDep, caller: CallerDep,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit_: Annotated[int, Query(alias="limit", ge=1, le=200)] = 50,
+) -> DriftOut:
+    return await drift.drift(uow, caller, cursor=cursor, limit=min(limit_, c.config.settings.api.max_page_size))

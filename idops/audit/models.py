@@ -20,6 +20,7 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_events_subject", "subject_type", "subject_id", "at"),
         Index("ix_audit_events_person", "person_id", "at"),
+        Index("ix_audit_events_action", "action", "seq"),  # one kind of event, newest first (drift)
     )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)  # total order of events

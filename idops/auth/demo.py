@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from idops.config import Config
+from idops.kit.files import create_once
 
 KEY_FILE = "demo-signing-key.pem"
 DEMO_ISSUER = "https://idops.demo.invalid/{tid}/v2.0"
@@ -44,26 +44,17 @@ class DemoSigner:
     @classmethod
     def load_or_create(cls, data_dir: Path) -> DemoSigner:
         """Whichever command needs the key first creates it (0600); later ones reuse it."""
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path = data_dir / KEY_FILE
-        if not path.exists():
+
+        def new_key() -> bytes:
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            pem = key.private_bytes(
+            return key.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             )
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(pem)
-            try:
-                os.link(tmp, path)  # atomic "create if absent": two racing commands agree on one key
-            except FileExistsError:
-                pass
-            finally:
-                tmp.unlink(missing_ok=True)
-        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+
+        pem = create_once(data_dir / KEY_FILE, new_key)
+        loaded = serialization.load_pem_private_key(pem, password=None)
         if not isinstance(loaded, rsa.RSAPrivateKey):
-            raise ValueError(f"{path} is not an RSA key")
+            raise ValueError(f"{data_dir / KEY_FILE} is not an RSA key")
         return cls(loaded)
 
     def jwks(self) -> dict[str, Any]:

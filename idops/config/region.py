@@ -35,6 +35,7 @@ class PolicyOverrides(_Model):
     retention_days: int | None = Field(default=None, ge=1, le=3650)
     notify_before_hours: int | None = Field(default=None, ge=0)
     working_hours_only_tap: bool | None = None
+    licence_while: Literal["active", "requested"] | None = None
 
 
 class Principals(_Model):

@@ -132,6 +132,10 @@ class PolicySettings(_Section):
     working_hours: tuple[int, int] = (7, 17)
     # What to do with marked accounts idops has no record of: report only, or disable too.
     orphan_action: Literal["report", "disable"] = "disable"
+    # When a substitute holds the school's licence: only while a period is running ("active": taken at
+    # activation, released at the end and between periods), or from the request on ("requested": the
+    # seat is reserved ahead, at the price of holding it idle until the start).
+    licence_while: Literal["active", "requested"] = "active"
     credential_fallback: Literal["one_time_password", "none"] = "one_time_password"
 
 
@@ -146,6 +150,9 @@ class SubstituteSettings(_Section):
     set_leave_date: bool = True
     tap_usable_once: bool = False
     sku_cache_seconds: int = Field(default=300, ge=0)
+    # Free seats at or below this (as last seen) are read fresh from Graph before an account is created:
+    # near the edge the cache must not be trusted (someone outside idops may have taken the last seats).
+    seat_margin: int = Field(default=5, ge=0)
 
     @field_validator("marker_attribute")
     @classmethod
@@ -199,6 +206,10 @@ class MfaSettings(_Section):
     scan_methods: bool = True
     scan_refresh_days: int = Field(default=7, ge=1, le=90)
     scan_max_seconds: int = Field(default=3600, ge=1, le=86400)
+    # Directory-mirror rows no complete sync has refreshed for this long are deleted by ``purge``
+    # (a sync that keeps failing, a tenant taken out of the configuration): the mirror never outlives
+    # the directory it mirrors by more than this.
+    mirror_stale_days: int = Field(default=30, ge=2, le=400)
 
     @field_validator("targets")
     @classmethod
@@ -225,6 +236,9 @@ class ApiSettings(_Section):
     # "token" (`Authorization: Bearer <$metrics_token_env>`: the default outside the demo) or "off".
     metrics: Literal["public", "token", "off"] | None = None
     metrics_token_env: str = "IDOPS_METRICS_TOKEN"  # noqa: S105 — the name of a variable, not a secret
+    # The interactive API documentation (/docs) and its OpenAPI document (/openapi.json). Unset: served
+    # in the demo only; a deployment that wants them (an internal network) says so.
+    docs: bool | None = None
 
 
 class WebSettings(_Section):
@@ -289,6 +303,13 @@ class Settings(BaseSettings):
     contact: ContactSettings = ContactSettings()
 
     _toml_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _defaults_of_the_demo(self) -> Settings:
+        """What is on by default in the demo only (``--demo``) and off elsewhere unless configured."""
+        if self.api.docs is None:
+            self.api.docs = self.demo
+        return self
 
     @classmethod
     def settings_customise_sources(

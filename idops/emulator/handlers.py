@@ -178,9 +178,11 @@ def _apply(u: User, body: dict[str, Any], t: Tenant, *, creating: bool) -> None:
             "employeeType",
             "userType",
             "passwordPolicies",
+            "preferredLanguage",
         ):
             attr = {
                 "givenName": "given_name",
+                "preferredLanguage": "preferred_language",
                 "mobilePhone": "mobile_phone",
                 "jobTitle": "job_title",
                 "employeeId": "employee_id",

@@ -67,7 +67,7 @@ USER_PROPS: dict[str, Callable[[User], Any]] = {
     "businessPhones": lambda u: [],
     "jobTitle": lambda u: u.job_title,
     "officeLocation": lambda u: None,
-    "preferredLanguage": lambda u: None,
+    "preferredLanguage": lambda u: u.preferred_language,
     "employeeId": lambda u: u.employee_id,
     "employeeType": lambda u: u.employee_type,
     "employeeHireDate": lambda u: u.employee_hire_date,

@@ -26,6 +26,9 @@ class EmulatorServer:
     """``EmulatorServer(state).start()`` → ``.base_url`` is ``http://127.0.0.1:PORT/v1.0``.
 
     ``port=0`` picks a free port. ``stop()`` is idempotent; the object is a context manager.
+    ``log_level`` (standalone only) gives uvicorn its own logging at that level; without it the
+    process's logging is left alone — uvicorn's config would otherwise replace it process-wide (the
+    demo's own server would then log past structlog and its redaction, its errors silenced).
     """
 
     def __init__(
@@ -36,7 +39,7 @@ class EmulatorServer:
         port: int = 0,
         *,
         host: str = "127.0.0.1",
-        log_level: str = "critical",
+        log_level: str | None = None,
         **app_kw: Any,
     ) -> None:
         self.state = state
@@ -72,8 +75,9 @@ class EmulatorServer:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms Nagle/delayed-ACK stalls
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
+        logging: dict[str, Any] = {} if self._log_level else {"log_config": None}
         config = uvicorn.Config(
-            self.app, log_level=self._log_level, access_log=False, lifespan="off", timeout_keep_alive=30
+            self.app, log_level=self._log_level, access_log=False, lifespan="off", timeout_keep_alive=30, **logging
         )
         self._server = uvicorn.Server(config)
         server = self._server

@@ -42,6 +42,7 @@ class User:
     surname: str | None = None
     mail_nickname: str | None = None
     mail: str | None = None
+    preferred_language: str | None = None
     other_mails: tuple[str, ...] = ()
     mobile_phone: str | None = None
     job_title: str | None = None

@@ -34,6 +34,7 @@ from kiota_abstractions.authentication import (
 from kiota_authentication_azure.azure_identity_authentication_provider import (
     AzureIdentityAuthenticationProvider,
 )
+from pydantic import SecretStr
 
 from idops.config.region import GraphConnection
 
@@ -98,8 +99,9 @@ def build_credential(
     from azure.identity import aio  # imported here: only the real-credential paths need it
 
     if kind == "client_secret":
-        secret = _env(env, conn.client_secret_env, "client secret", tenant_id)
-        return aio.ClientSecretCredential(tenant_id, _need_client_id(conn, tenant_id), secret)
+        # Held masked (its repr is '**********') until the one call that needs the text.
+        secret = SecretStr(_env(env, conn.client_secret_env, "client secret", tenant_id))
+        return aio.ClientSecretCredential(tenant_id, _need_client_id(conn, tenant_id), secret.get_secret_value())
     if kind == "certificate":
         path = _env(env, conn.certificate_path_env, "certificate path", tenant_id)
         if not os.path.isfile(path):

@@ -116,6 +116,7 @@ class FakeUser:
     surname: str | None = None
     mail_nickname: str | None = None
     mail: str | None = None
+    preferred_language: str | None = None
     employee_id: str | None = None
     employee_type: str | None = None
     employee_hire_date: datetime | None = None

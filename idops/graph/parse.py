@@ -25,7 +25,8 @@ from idops.graph.port import (
 )
 
 USER_SELECT = (
-    "id,userPrincipalName,displayName,accountEnabled,givenName,surname,mailNickname,mail,employeeId,"
+    "id,userPrincipalName,displayName,accountEnabled,givenName,surname,mailNickname,mail,preferredLanguage,"
+    "employeeId,"
     "employeeType,employeeHireDate,employeeLeaveDateTime,usageLocation,userType,createdDateTime,"
     "deletedDateTime,signInSessionsValidFromDateTime,assignedLicenses,onPremisesExtensionAttributes"
 )
@@ -73,6 +74,7 @@ def user_from_json(d: Mapping[str, Any]) -> DirectoryUser:
         surname=_str(d, "surname"),
         mail_nickname=_str(d, "mailNickname"),
         mail=_str(d, "mail"),
+        preferred_language=_str(d, "preferredLanguage"),
         employee_id=_str(d, "employeeId"),
         employee_type=_str(d, "employeeType"),
         employee_hire_date=parse_datetime(d.get("employeeHireDate")),

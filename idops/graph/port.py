@@ -54,6 +54,7 @@ class DirectoryUser:
     surname: str | None = None
     mail_nickname: str | None = None
     mail: str | None = None
+    preferred_language: str | None = None  # e.g. "fi-FI", "en-US"; None when unknown
     employee_id: str | None = None
     employee_type: str | None = None
     employee_hire_date: datetime | None = None
@@ -76,7 +77,7 @@ class NewUser:
     given_name: str
     surname: str
     account_enabled: bool
-    password: str  # random, never stored or logged; required by Graph even for TAP-only users
+    password: str = field(repr=False)  # random, never stored or logged; required by Graph even for TAP-only users
     force_change_password: bool = True
     usage_location: str = "FI"
     employee_type: str | None = None
@@ -101,7 +102,7 @@ class UserPatch:
     employee_leave_date_time: Any = UNSET
     usage_location: Any = UNSET
     extension_attributes: Any = UNSET  # Mapping[str, str | None]
-    password: Any = UNSET  # sets passwordProfile with forceChangePasswordNextSignIn=True
+    password: Any = field(default=UNSET, repr=False)  # sets passwordProfile (forceChangePasswordNextSignIn)
 
     def is_empty(self) -> bool:
         return all(getattr(self, name) is UNSET for name in self.__slots__)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import warnings
 
+from pydantic import SecretStr
+
 from idops.config import Config
 
 with warnings.catch_warnings():
@@ -28,10 +30,11 @@ def build_oidc_client(config: Config) -> StarletteOAuth2App | None:
     if not web.oidc_authority or not web.oidc_client_id:
         return None
     authority = web.oidc_authority.rstrip("/")
+    secret = SecretStr(os.environ.get(web.oidc_client_secret_env, ""))  # masked until Authlib takes it
     client = OAuth().register(
         "entra",
         client_id=web.oidc_client_id,
-        client_secret=os.environ.get(web.oidc_client_secret_env) or None,
+        client_secret=secret.get_secret_value() or None,
         server_metadata_url=f"{authority}/.well-known/openid-configuration",
         client_kwargs={"scope": "openid profile", "code_challenge_method": "S256", "timeout": 15.0},
     )

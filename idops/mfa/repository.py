@@ -223,9 +223,10 @@ class MfaRepository:
         after: Sequence[Any] | None,
         limit: int,
     ) -> list[dict[str, Any]]:
-        """Counted users (not excluded at that school) known to lack ``measure`` (registered / capable),
-        one row per (user, school), ordered by municipality, school, UPN, id (keyset ``after``). Users
-        whose registration is unknown (no report, not yet read) are never listed."""
+        """Counted staff and substitutes (not excluded at that school) known to lack ``measure``
+        (registered / capable), one row per (user, school), ordered by municipality, school, UPN, id
+        (keyset ``after``). Never pupils: they are only counted (docs/data-protection.md). Users whose
+        registration is unknown (no report, not yet read) are never listed."""
         flag = U.is_mfa_registered if measure == "registered" else U.is_mfa_capable
         stmt = (
             select(
@@ -248,6 +249,7 @@ class MfaRepository:
             .where(
                 M.excluded_reason.is_(None),
                 flag.is_(False),
+                M.role != "pupil",
                 U.registration_source.is_not(None),
                 _where(visible, M.municipality, M.school),
             )

@@ -1,6 +1,10 @@
 """Handing the substitute a first credential: a Temporary Access Pass, or where the tenant's TAP
 policy is off, a one-time password that must be changed at first sign-in.
 
+The code may be prepared ahead, for a period that has not started yet: the pass then becomes valid at
+the period's start (Graph's ``startDateTime``). Either way it is valid for as long as the tenant's TAP
+policy allows, and never past the period's end.
+
 The secret is returned to the caller exactly once. It is never stored, logged or audited —
 the audit event records that a credential was issued, its kind, id and validity only.
 """
@@ -26,6 +30,9 @@ from idops.substitutes.repository import SubstitutesUnitOfWork
 
 log = structlog.get_logger("idops.substitutes")
 
+#: Periods a code can be issued for: running, or prepared ahead of the start.
+CODE_STATUSES = (Status.ACTIVE, Status.SCHEDULED)
+
 
 @dataclass(frozen=True)
 class IssuedCredential:
@@ -40,22 +47,24 @@ class IssuedCredential:
 
 
 async def issue(uow: SubstitutesUnitOfWork, c: SubstituteDeps, caller: Caller, period_id: str) -> IssuedCredential:
-    """Issue the substitute's sign-in code (TAP, or the one-time-password fallback). Raises typed errors."""
+    """Issue the substitute's sign-in code (TAP, or the one-time-password fallback), valid from the
+    period's start when that is still ahead. Raises typed errors."""
     period, person = await visible_period(uow, caller, period_id)
     now = c.clock.now()
-    if period.status != Status.ACTIVE or not (period.starts_at <= now < period.ends_at) or not person.entra_user_id:
+    if period.status not in CODE_STATUSES or period.ends_at <= now or not person.entra_user_id:
         raise Conflict(
             Message(
-                "Kirjautumiskoodin voi antaa vain voimassa olevalle sijaistunnukselle.",
-                "A sign-in code can be issued only for an active substitute account.",
+                "Kirjautumiskoodin voi antaa vain voimassa olevalle tai alkavalle sijaistunnukselle.",
+                "A sign-in code can be issued only for an active or upcoming substitute account.",
             )
         )
+    start = max(now, period.starts_at)
     found = c.config.region.school(period.school)
     assert found is not None
     eff = c.config.policy_for(*found)
     policy.check_tap_hours(eff, now, c.config.settings.policy.working_hours)
     directory = c.directories.for_tenant(period.tenant_id)
-    minutes_left = math.floor((period.ends_at - now).total_seconds() / 60)
+    minutes_left = math.floor((period.ends_at - start).total_seconds() / 60)
     kind = "temporary_access_pass"
     try:
         tap_pol = await c.tap_policies.get(directory, now)
@@ -71,14 +80,15 @@ async def issue(uow: SubstitutesUnitOfWork, c: SubstituteDeps, caller: Caller, p
             )
         usable_once = tap_pol.is_usable_once or c.config.settings.substitutes.tap_usable_once
         tap = await directory.create_access_pass(
-            person.entra_user_id, start=None, lifetime_minutes=lifetime, usable_once=usable_once
+            person.entra_user_id, start=start if start > now else None, lifetime_minutes=lifetime,
+            usable_once=usable_once,
         )
         issued = IssuedCredential(
             kind,
             tap.code,
             tap.start_date_time,
             tap.start_date_time + timedelta(minutes=tap.lifetime_in_minutes),
-            usable_once,
+            tap.is_usable_once,  # as Graph made it: the tenant's policy may force one-time passes
         )
         credential_id = tap.id
     except AccessPassPolicyDisabled:
@@ -94,7 +104,7 @@ async def issue(uow: SubstitutesUnitOfWork, c: SubstituteDeps, caller: Caller, p
         kind = "one_time_password"
         secret = random_password()
         await directory.update_user(person.entra_user_id, UserPatch(password=secret))
-        issued = IssuedCredential(kind, secret, now, period.ends_at, False)
+        issued = IssuedCredential(kind, secret, start, period.ends_at, False)
         credential_id = None
     except GraphError:
         raise

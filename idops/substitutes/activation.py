@@ -1,12 +1,13 @@
-"""Starting: enable accounts whose period has begun, and resume provisioning that was deferred or
-cut short (by a Graph outage or a crash)."""
+"""Starting: enable accounts whose period has begun — and, where the licence is held only while a period
+runs (``licence_while = "active"``), give them their school's licence — and resume provisioning that was
+deferred or cut short (by a Graph outage or a crash)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from idops.graph.port import AccountChange, ChangeResult
-from idops.substitutes.access import target
+from idops.graph.port import AccountChange, ChangeFailure, ChangeResult
+from idops.substitutes.access import apply_changes, target
 from idops.substitutes.counts import Counts
 from idops.substitutes.deps import SubstituteDeps
 from idops.substitutes.ending import load_people
@@ -16,7 +17,12 @@ from idops.substitutes.repository import SubstitutesUnitOfWork
 
 
 async def activate_due(uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "job:activate") -> dict[str, int]:
-    """Enable accounts whose period has started; resume provisioning whose next attempt is due."""
+    """Enable accounts whose period has started and give them their licences; resume provisioning whose
+    next attempt is due.
+
+    An account whose licence Graph refuses for want of a seat is still enabled — the substitute can sign
+    in, and the school sees the shortage (``no_seats`` in the counts, ``licence`` in the audit event);
+    ``reconcile`` assigns the licence once a seat is free."""
     counts = Counts()
     now = c.clock.now()
     async with uow:
@@ -34,19 +40,21 @@ async def activate_due(uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: 
         if person.entra_user_id:
             want = target(c.config, all_periods[person.id], now)
             by_tenant[person.tenant_id].append(
-                AccountChange(person.entra_user_id, enabled=want.enabled, leave_date=want.leave_date)
+                AccountChange(
+                    person.entra_user_id,
+                    enabled=want.enabled,
+                    leave_date=want.leave_date,
+                    add_skus=tuple(sorted(want.skus)),  # assigning one already held is a no-op
+                )
             )
     results: dict[str, ChangeResult] = {}
     for tenant, changes in by_tenant.items():
-        results.update(
-            await c.directories.for_tenant(tenant).apply_account_changes(
-                changes, leave_date_allowed=c.leave_dates.allowed(tenant)
-            )
-        )
+        results.update(await apply_changes(c, tenant, changes))
     async with uow:
         for p in starting:
             res = results.get(persons[p.person_id].entra_user_id or "")
-            if res is None or not res.ok:
+            seatless = res is not None and set(res.codes) == {ChangeFailure.NO_LICENCES_AVAILABLE}
+            if res is None or not (res.ok or seatless):
                 counts.add("failed")
                 continue
             if await uow.substitutes.transition(p.id, [Status.SCHEDULED], status=Status.ACTIVE, activated_at=now):
@@ -58,8 +66,13 @@ async def activate_due(uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: 
                     subject_id=p.id,
                     person_id=p.person_id,
                     school=p.school,
-                    details={"late_seconds": int((now - p.starts_at).total_seconds())},
+                    details={
+                        "late_seconds": int((now - p.starts_at).total_seconds()),
+                        **({"licence": "no_seats"} if seatless else {}),
+                    },
                 )
                 counts.add("activated")
+                if seatless:
+                    counts.add("no_seats")
         await uow.commit()
     return counts.as_dict()

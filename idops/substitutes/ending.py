@@ -17,7 +17,7 @@ import structlog
 
 from idops.graph.errors import GraphError
 from idops.graph.port import AccountChange, ChangeResult, ManagedMarker
-from idops.substitutes.access import school_groups, target
+from idops.substitutes.access import apply_changes, school_groups, target
 from idops.substitutes.accounts import adopt_lost_account
 from idops.substitutes.counts import Counts
 from idops.substitutes.deps import SubstituteDeps
@@ -96,27 +96,29 @@ async def end_access(
                 g, k = school_groups(c.config, q.school)
                 groups |= g
                 skus |= k
-        by_tenant[person.tenant_id].append(
-            AccountChange(
-                person.entra_user_id,
-                enabled=False if not want.enabled else None,
-                revoke_sessions=not want.enabled,
-                remove_groups=tuple(sorted(groups - want.groups)),
-                remove_skus=tuple(sorted(skus - want.skus)),
-                leave_date=want.leave_date if want.enabled else None,
-            )
+        change = AccountChange(
+            person.entra_user_id,
+            enabled=False if not want.enabled else None,
+            revoke_sessions=not want.enabled,
+            remove_groups=tuple(sorted(groups - want.groups)),
+            remove_skus=tuple(sorted(skus - want.skus)),
+            leave_date=want.leave_date if want.enabled else None,
         )
+        if want.leave_date is None and any(q.revoked_at for q in periods if q.person_id == person_id):
+            # Ended early with nothing left to come: the leave date still names the planned end (a
+            # future date a leaver workflow would act on). It becomes the end that really happened —
+            # or nothing, when no period of the person ever ran.
+            ran = [q.ended_at or q.ends_at for q in remaining if q.activated_at is not None]
+            ran += [now for q in all_periods[person_id] if q.id in ending_ids and q.activated_at is not None]
+            change.leave_date = max(ran, default=None)
+            change.clear_leave_date = change.leave_date is None
+        by_tenant[person.tenant_id].append(change)
         change_of[person_id] = person.entra_user_id
 
     results: dict[str, ChangeResult] = {}
     tenant_failed: dict[str, str] = {}  # tenant → why its whole batch failed
     outcomes = await asyncio.gather(
-        *(
-            c.directories.for_tenant(tenant).apply_account_changes(
-                changes, leave_date_allowed=c.leave_dates.allowed(tenant)
-            )
-            for tenant, changes in by_tenant.items()
-        ),
+        *(apply_changes(c, tenant, changes) for tenant, changes in by_tenant.items()),
         return_exceptions=True,
     )
     for tenant, outcome in zip(by_tenant, outcomes, strict=True):
@@ -171,8 +173,6 @@ async def end_access(
                 )
                 counts.add(final.value)
         await uow.commit()
-    for period in periods:
-        c.seats.consume(period.tenant_id, school_groups(c.config, period.school)[1], -1)
     return counts.as_dict()
 
 

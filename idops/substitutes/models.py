@@ -33,6 +33,9 @@ TERMINAL = (Status.DELETED, Status.FAILED)
 #: both); a crashed holder's claim runs out and the next attempt resumes.
 PROVISIONING_CLAIM = timedelta(minutes=2)
 
+#: ``last_error`` of a period refused for want of a licence seat (a replayed request answers 409 again).
+NO_SEATS_ERROR = "no seats"
+
 
 class ProvisionStep(enum.StrEnum):
     """How far provisioning got; each step is idempotent and recorded before the next starts."""
@@ -70,6 +73,11 @@ class SubstitutePerson(Base):
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(128))
     scrubbed_at: Mapped[datetime | None]
+    # A legal hold (an investigation, a dispute) suspends scrubbing and refuses erasure until lifted.
+    # ``legal_hold_reason`` is a case reference written by an IT admin; it is scrubbed with the person.
+    legal_hold_at: Mapped[datetime | None]
+    legal_hold_by: Mapped[str | None] = mapped_column(String(128))
+    legal_hold_reason: Mapped[str | None] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     periods: Mapped[list[SubstitutePeriod]] = relationship(back_populates="person", lazy="raise")
@@ -138,13 +146,18 @@ class IdempotencyRecord(Base):
 
 
 class OrphanAccount(Base):
-    """A marked account found in Entra that idops has no record of (reported by reconcile)."""
+    """A marked account found in Entra that idops has no record of (reported by reconcile).
+
+    Kept after it is gone from Entra (``gone_at``), so the corrections made to it stay attributed to its
+    municipality (from its UPN's domain; None where that cannot tell: then only region admins see it)."""
 
     __tablename__ = "orphan_accounts"
 
     tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     entra_user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     user_principal_name: Mapped[str] = mapped_column(String(113))
+    municipality: Mapped[str | None] = mapped_column(String(40))
     first_seen_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     disabled_at: Mapped[datetime | None]
+    gone_at: Mapped[datetime | None]

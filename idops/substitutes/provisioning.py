@@ -16,12 +16,13 @@ import structlog
 
 from idops.graph.errors import GraphConflict, GraphError, GraphForbidden, GraphNotFound
 from idops.graph.port import AccountChange, Directory, DirectoryUser, NewUser
-from idops.substitutes.access import school_groups, target
+from idops.substitutes.access import apply_changes, no_seats, school_groups, target
 from idops.substitutes.accounts import adopt_lost_account, own_account, reserve_upn
 from idops.substitutes.deps import SubstituteDeps
 from idops.substitutes.ending import end_access
 from idops.substitutes.models import (
     LIVE,
+    NO_SEATS_ERROR,
     PROVISIONING_CLAIM,
     ProvisionStep,
     Status,
@@ -122,16 +123,18 @@ async def _provision_steps(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period
         change = AccountChange(
             person.entra_user_id,
             add_groups=tuple(sorted(groups)),
-            add_skus=tuple(sorted(skus)),
+            add_skus=tuple(sorted(skus & want.skus)),  # the seat only when held now (policy licence_while)
         )
         if not created_now:  # a reused or restored account: set enabled/leave date for the new period
             change.enabled = want.enabled
             change.leave_date = want.leave_date
         result = (
-            await directory.apply_account_changes(
+            await apply_changes(
+                c,
+                period.tenant_id,
                 [change],
-                leave_date_allowed=c.leave_dates.allowed(period.tenant_id),
                 replication_wait=c.config.settings.graph.replication_wait_seconds,
+                new_accounts=created_now,
             )
         )[person.entra_user_id]
         if result.gone:
@@ -143,10 +146,11 @@ async def _provision_steps(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period
                 await uow.commit()
             raise _Transient("account vanished; it will be recreated")
         if not result.ok:
+            if no_seats(result):  # the seat check trusted a count someone outside idops made stale
+                raise _Permanent(NO_SEATS_ERROR)
             if result.transient:
                 raise _Transient("; ".join(result.errors))
             raise _Permanent("; ".join(result.errors))
-        c.seats.consume(period.tenant_id, skus)
         async with uow:
             ok = await uow.substitutes.transition(period_id, LIVE, step=ProvisionStep.ACCESS_GRANTED)
             await uow.commit()
@@ -313,7 +317,9 @@ async def _fail_and_clean(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_
             want = target(c.config, others, now)
             groups, skus = school_groups(c.config, period.school)
             res = (
-                await directory.apply_account_changes(
+                await apply_changes(
+                    c,
+                    period.tenant_id,
                     [
                         AccountChange(
                             person.entra_user_id,
@@ -322,7 +328,7 @@ async def _fail_and_clean(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_
                             remove_skus=tuple(sorted(skus - want.skus)),
                         )
                     ],
-                    leave_date_allowed=False,
+                    leave_date=False,
                 )
             )[person.entra_user_id]
             if not (res.ok or res.gone):
@@ -336,7 +342,7 @@ async def _fail_and_clean(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_
             if row is not None and row.entra_user_id:
                 row.entra_user_id, row.account_deleted_at = None, now
         if await uow.substitutes.transition(
-            period_id, LIVE, status=Status.FAILED, next_attempt_at=None, last_error=error[:500]
+            period_id, LIVE, status=Status.FAILED, next_attempt_at=None, last_error=error[:500], ended_at=now
         ):
             uow.audit.record(
                 at=now,

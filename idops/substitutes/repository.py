@@ -6,12 +6,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from idops.audit.models import AuditEvent
 from idops.audit.repository import AuditRepository
+from idops.directory.repository import DirectoryRepository
 from idops.kit.uow import Transactional
+from idops.signins.repository import SignInRepository
 from idops.substitutes.models import (
     ENDED,
     LIVE,
@@ -162,6 +165,27 @@ class SubstituteRepository:
         )
         return rows.scalars().first()
 
+    async def persons_named(self, tenant_id: str, municipality: str, search_name: str) -> Sequence[SubstitutePerson]:
+        """Earlier persons of a municipality with this folded name who hold or held an account (or a UPN
+        reserved for one). Scrubbed persons are nobody any more; one refused before any account existed
+        (its UPN given back) never became a substitute."""
+        rows = await self.session.execute(
+            select(SubstitutePerson)
+            .where(
+                SubstitutePerson.tenant_id == tenant_id,  # the (tenant_id, search_name) index
+                SubstitutePerson.municipality == municipality,
+                SubstitutePerson.search_name == search_name,
+                SubstitutePerson.scrubbed_at.is_(None),
+                or_(
+                    SubstitutePerson.user_principal_name.is_not(None),
+                    SubstitutePerson.entra_user_id.is_not(None),
+                    SubstitutePerson.account_deleted_at.is_not(None),
+                ),
+            )
+            .order_by(SubstitutePerson.created_at.desc(), SubstitutePerson.id)
+        )
+        return rows.scalars().all()
+
     async def list_periods(
         self,
         *,
@@ -277,18 +301,94 @@ class SubstituteRepository:
     async def get_idempotency(self, caller: str, key: str) -> IdempotencyRecord | None:
         return await self.session.get(IdempotencyRecord, (caller, key))
 
-    async def upsert_orphan(self, tenant_id: str, user_id: str, upn: str, now: datetime) -> bool:
-        """Record an orphan; True when it is new."""
+    async def upsert_orphan(
+        self, tenant_id: str, user_id: str, upn: str, municipality: str | None, now: datetime
+    ) -> bool:
+        """Record an orphan seen in a listing; True when it is new (or back after it was gone)."""
         existing = await self.session.get(OrphanAccount, (tenant_id, user_id))
         if existing:
             existing.last_seen_at = now
-            return False
+            back, existing.gone_at = existing.gone_at is not None, None
+            return back
         self.session.add(
             OrphanAccount(
-                tenant_id=tenant_id, entra_user_id=user_id, user_principal_name=upn, first_seen_at=now, last_seen_at=now
+                tenant_id=tenant_id, entra_user_id=user_id, user_principal_name=upn, municipality=municipality,
+                first_seen_at=now, last_seen_at=now,
             )
         )
         return True
+
+    async def orphans_gone(self, tenant_id: str, listed: set[str], now: datetime) -> None:
+        """Orphans a complete listing of the tenant no longer shows (deleted, or adopted) are marked gone."""
+        rows = await self.session.execute(
+            select(OrphanAccount).where(OrphanAccount.tenant_id == tenant_id, OrphanAccount.gone_at.is_(None))
+        )
+        for orphan in rows.scalars():
+            if orphan.entra_user_id not in listed:
+                orphan.gone_at = now
+
+    async def mark_orphan_disabled(self, tenant_id: str, user_id: str, now: datetime) -> None:
+        orphan = await self.session.get(OrphanAccount, (tenant_id, user_id))
+        if orphan is not None:
+            orphan.disabled_at = now
+
+    async def orphans(self, municipalities: Sequence[str] | None) -> Sequence[OrphanAccount]:
+        """Orphans still in Entra, most recently found first; of these municipalities (None: all, including
+        the unattributed)."""
+        q = select(OrphanAccount).where(OrphanAccount.gone_at.is_(None))
+        if municipalities is not None:
+            q = q.where(OrphanAccount.municipality.in_(list(municipalities)))
+        q = q.order_by(OrphanAccount.first_seen_at.desc(), OrphanAccount.entra_user_id)
+        return (await self.session.execute(q)).scalars().all()
+
+    async def drift_events(
+        self, actions: Sequence[str], municipalities: Sequence[str] | None, before_seq: int | None, limit: int
+    ) -> Sequence[tuple[AuditEvent, SubstitutePerson | None]]:
+        """Audit events of these actions on persons or orphans of these municipalities (None: all),
+        newest first, keyset-paged by ``seq``; each with its person (None for an orphan's)."""
+        q = (
+            select(AuditEvent, SubstitutePerson)
+            .outerjoin(SubstitutePerson, SubstitutePerson.id == AuditEvent.person_id)
+            .where(AuditEvent.action.in_(list(actions)))
+        )
+        if municipalities is not None:
+            orphan_ids = select(OrphanAccount.entra_user_id).where(
+                OrphanAccount.municipality.in_(list(municipalities))
+            )
+            q = q.where(
+                or_(
+                    SubstitutePerson.municipality.in_(list(municipalities)),
+                    and_(AuditEvent.subject_type == "orphan", AuditEvent.subject_id.in_(orphan_ids)),
+                )
+            )
+        if before_seq is not None:
+            q = q.where(AuditEvent.seq < before_seq)
+        rows = await self.session.execute(q.order_by(AuditEvent.seq.desc()).limit(limit))
+        return [(r[0], r[1]) for r in rows.all()]
+
+    async def persons_to_retire(self) -> Sequence[SubstitutePerson]:
+        """Persons not yet scrubbed none of whose periods is live (every period in a terminal state:
+        expired, revoked, missing, failed or deleted) — the candidates for deletion and scrubbing."""
+        live = exists().where(
+            SubstitutePeriod.person_id == SubstitutePerson.id, SubstitutePeriod.status.in_(list(LIVE))
+        )
+        rows = await self.session.execute(
+            select(SubstitutePerson).where(SubstitutePerson.scrubbed_at.is_(None), ~live).order_by(SubstitutePerson.id)
+        )
+        return rows.scalars().all()
+
+    async def orphans_unseen_since(self, cutoff: datetime) -> Sequence[OrphanAccount]:
+        """Orphans the reconcile job has not seen since ``cutoff`` (deleted in Entra, or adopted)."""
+        rows = await self.session.execute(select(OrphanAccount).where(OrphanAccount.last_seen_at < cutoff))
+        return rows.scalars().all()
+
+    async def forget_orphan(self, tenant_id: str, entra_user_id: str) -> int:
+        result = await self.session.execute(
+            delete(OrphanAccount).where(
+                OrphanAccount.tenant_id == tenant_id, OrphanAccount.entra_user_id.in_(_spellings(entra_user_id))
+            )
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def count_active_by_municipality(self) -> dict[str, int]:
         rows = await self.session.execute(
@@ -357,8 +457,21 @@ class SubstituteRepository:
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def _spellings(object_id: str) -> list[str]:
+    """An Entra object id as stored (Graph writes ids in lowercase; compare both, keep the index)."""
+    return sorted({object_id, object_id.lower()})
+
+
 class SubstitutesUnitOfWork(Transactional, Protocol):
     """The unit of work the substitutes services receive (``idops.uow.UnitOfWork`` is one)."""
 
     substitutes: SubstituteRepository
     audit: AuditRepository
+
+
+class ForgettingUnitOfWork(SubstitutesUnitOfWork, Protocol):
+    """What scrubbing and the data-subject rights also reach: the directory mirror and the sign-in
+    aggregate hold a person's account (by its object id) until the person is forgotten."""
+
+    directory: DirectoryRepository
+    signins: SignInRepository

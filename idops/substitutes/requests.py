@@ -14,22 +14,22 @@ from datetime import datetime
 import structlog
 
 from idops.auth.scope import Caller
-from idops.config.region import Municipality
 from idops.kit.errors import Conflict, FieldProblem, Message, NotFound
 from idops.substitutes import names, policy
-from idops.substitutes.access import school_groups
+from idops.substitutes.access import holds_licence, school_groups
 from idops.substitutes.accounts import reserve_upn
 from idops.substitutes.deps import SubstituteDeps
 from idops.substitutes.models import (
+    NO_SEATS_ERROR,
     PROVISIONING_CLAIM,
     IdempotencyRecord,
     ProvisionStep,
     Status,
     SubstitutePeriod,
-    SubstitutePerson,
 )
 from idops.substitutes.provisioning import provision
 from idops.substitutes.repository import SubstitutesUnitOfWork
+from idops.substitutes.returning import resolve_person
 from idops.substitutes.schemas import SubstituteRequest
 
 log = structlog.get_logger("idops.substitutes")
@@ -40,7 +40,6 @@ NO_SEATS = Message(
     "The school has no licences left: no new substitute account can be created until seats are freed or bought.",
 )
 _SCHOOL_NOT_FOUND = Message("Koulua ei löytynyt.", "School not found.")
-_PERSON_NOT_FOUND = Message("Sijaista ei löytynyt.", "Substitute person not found.")
 _KEY_REUSED = Message(
     "Samaa Idempotency-Key-avainta käytettiin toiseen pyyntöön.",
     "The Idempotency-Key was already used for a different request.",
@@ -62,6 +61,8 @@ def request_hash(body: SubstituteRequest) -> str:
     data = body.model_dump(mode="json")
     # The same instant written with another offset is the same request.
     data["starts_at"], data["ends_at"] = body.starts_at.timestamp(), body.ends_at.timestamp()
+    if not body.force_new_person:  # absent and false are one request (and keys stored before it existed match)
+        del data["force_new_person"]
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -78,7 +79,9 @@ def period_problems(c: SubstituteDeps, school: str, starts_at: datetime, ends_at
 async def request_substitute(
     uow: SubstitutesUnitOfWork, c: SubstituteDeps, caller: Caller, body: SubstituteRequest, idempotency_key: str | None
 ) -> RequestResult:
-    """Validate and durably record a request, then provision it. Raises typed domain errors."""
+    """Validate and durably record a request, then provision it. Raises typed domain errors: among them
+    ``Conflict`` with ``candidates`` when the name matches earlier persons but no contact does (see
+    ``returning``), and ``Conflict`` ``NO_SEATS`` when the school's licence has no free seat."""
     if not caller.scope.sees_school(body.school):
         raise NotFound(_SCHOOL_NOT_FOUND)
     found = c.config.region.school(body.school)
@@ -99,18 +102,26 @@ async def request_substitute(
                     raise Conflict(_KEY_REUSED)
                 if record.period_id:
                     first = await uow.substitutes.get_period(record.period_id)
-                    if first is not None and first.status == Status.FAILED and first.last_error == "no seats":
+                    if first is not None and first.status == Status.FAILED and first.last_error == NO_SEATS_ERROR:
                         raise Conflict(NO_SEATS, period_id=first.id)  # the first answer was this 409: replay it
                     return RequestResult(record.period_id, created=False)
-        person = await _person_for(uow, c, caller, body, municipality)
-        if body.person_id:
-            duplicate = await uow.substitutes.find_overlapping_for_person(person.id, body.school, starts_at, ends_at)
-        else:
+        if not body.person_id and not body.force_new_person:
             duplicate = await uow.substitutes.find_live_duplicate_by_name(
-                municipality.key, person.search_name, person.email, body.school, starts_at, ends_at
+                municipality.key,
+                names.search_key(body.given_name, body.surname),
+                body.contact.email if body.contact else None,
+                body.school,
+                starts_at,
+                ends_at,
             )
-        if duplicate is not None:
-            raise Conflict(_DUPLICATE, field="person", existing_id=duplicate.id)
+            if duplicate is not None:  # a double-submitted form
+                raise Conflict(_DUPLICATE, field="person", existing_id=duplicate.id)
+        who = await resolve_person(uow, c, caller, body, municipality)
+        person = who.person
+        if not who.new:
+            duplicate = await uow.substitutes.find_overlapping_for_person(person.id, body.school, starts_at, ends_at)
+            if duplicate is not None:
+                raise Conflict(_DUPLICATE, field="person", existing_id=duplicate.id)
         policy.check_quota(pol, await uow.substitutes.count_overlapping(body.school, starts_at, ends_at), school.name)
         if person.user_principal_name is None:
             await reserve_upn(uow, person, municipality.upn_domain)
@@ -141,6 +152,17 @@ async def request_substitute(
             )
         ):
             raise Conflict(_IN_PROGRESS)  # the same key raced in from a parallel request
+        if who.candidates:
+            uow.audit.record(
+                at=now,
+                actor=caller.actor,
+                action="new_person_forced",
+                subject_type="person",
+                subject_id=person.id,
+                person_id=person.id,
+                school=body.school,
+                details={"candidates": list(who.candidates), "period_id": period.id},
+            )
         uow.audit.record(
             at=now,
             actor=caller.actor,
@@ -152,7 +174,8 @@ async def request_substitute(
             details={
                 "starts_at": starts_at.isoformat(),
                 "ends_at": ends_at.isoformat(),
-                "returning": bool(body.person_id),
+                "returning": not who.new,
+                **({"matched_by": who.matched_by} if who.matched_by else {}),
             },
             personal={"upn": person.user_principal_name},
         )
@@ -161,56 +184,32 @@ async def request_substitute(
 
     await _check_seats(uow, c, period_id)
     await provision(uow, c, period_id, claimed=True)
+    async with uow:
+        done = await uow.substitutes.get_period(period_id)
+    if done is not None and done.status == Status.FAILED and done.last_error == NO_SEATS_ERROR:
+        # Graph refused the licence (a seat taken outside idops since the count was read): the same 409
+        # as the check's, and whatever provisioning created is gone again.
+        await _refuse_for_seats(uow, period_id)
     return RequestResult(period_id, created=True)
 
 
-async def _person_for(
-    uow: SubstitutesUnitOfWork, c: SubstituteDeps, caller: Caller, body: SubstituteRequest, municipality: Municipality
-) -> SubstitutePerson:
-    if body.person_id:
-        # Persons belong to a municipality, not to a tenant: where municipalities share a tenant, a
-        # person of one is invisible to the other (the school's municipality was checked against
-        # the caller's scope above).
-        person = await uow.substitutes.get_person(body.person_id)
-        if person is None or person.municipality != municipality.key or person.scrubbed_at is not None:
-            raise NotFound(_PERSON_NOT_FOUND)
-        if body.contact and body.contact.email:
-            person.email = body.contact.email
-        return person
-    contact = body.contact
-    person = SubstitutePerson(
-        tenant_id=municipality.tenant_id,
-        municipality=municipality.key,
-        given_name=body.given_name,
-        surname=body.surname,
-        search_name=names.search_key(body.given_name, body.surname),
-        email=contact.email if contact else None,
-        mobile_phone=contact.mobile_phone if contact else None,
-        display_name=names.display_name(
-            c.config.settings.substitutes.display_name_template, body.given_name, body.surname
-        ),
-        created_at=c.clock.now(),
-        created_by=caller.actor,
-    )
-    uow.substitutes.add(person)
-    await uow.flush()
-    return person
-
-
 async def _check_seats(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_id: str) -> None:
-    """Refuse (409) when the school's licence has no free seat; the refusal is recorded."""
+    """Refuse (409) when the period takes its school's licence now and the licence has no free seat;
+    the refusal is recorded. Near the edge (``substitutes.seat_margin``) the count is read fresh."""
     async with uow:
         period = await uow.substitutes.get_period(period_id)
     assert period is not None
     _, skus = school_groups(c.config, period.school)
-    if not skus:
-        return
-    free = await c.seats.available(c.directories.for_tenant(period.tenant_id), skus, c.clock.now())
+    if not skus or not holds_licence(c.config, period, c.clock.now()):
+        return  # the seat is taken at the start (licence_while = "active"), not now
+    directory = c.directories.for_tenant(period.tenant_id)
+    free = await c.seats.available(directory, skus, c.clock.now(), margin=c.config.settings.substitutes.seat_margin)
     if all(n > 0 for n in free.values()):
         return
     async with uow:
         if await uow.substitutes.transition(
-            period_id, [Status.REQUESTED], status=Status.FAILED, last_error="no seats", next_attempt_at=None
+            period_id, [Status.REQUESTED], status=Status.FAILED, last_error=NO_SEATS_ERROR, next_attempt_at=None,
+            ended_at=c.clock.now(),  # the retention period counts from here (idops.substitutes.retention)
         ):
             uow.audit.record(
                 at=c.clock.now(),
@@ -221,15 +220,22 @@ async def _check_seats(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_id:
                 school=period.school,
                 details={"reason": "no_seats", "free": free},
             )
-            # A new person refused before any account existed gives the UPN back, so the next request
-            # for them does not become "aino.aijala2" next to a name nobody holds.
-            pair = await uow.substitutes.period_with_person(period_id)
-            if (
-                pair is not None
-                and pair[1].entra_user_id is None
-                and pair[1].account_deleted_at is None
-                and all(p.id == period_id for p in await uow.substitutes.periods_of_person(pair[1].id))
-            ):
-                pair[1].user_principal_name = pair[1].mail_nickname = None
+        await uow.commit()
+    await _refuse_for_seats(uow, period_id)
+
+
+async def _refuse_for_seats(uow: SubstitutesUnitOfWork, period_id: str) -> None:
+    """Answer a period failed for want of seats with 409. A new person refused before any account of
+    theirs exists gives the UPN back, so the next request for them does not become "aino.aijala2" next
+    to a name nobody holds."""
+    async with uow:
+        pair = await uow.substitutes.period_with_person(period_id)
+        if (
+            pair is not None
+            and pair[1].entra_user_id is None
+            and all(p.id == period_id for p in await uow.substitutes.periods_of_person(pair[1].id))
+        ):
+            pair[1].user_principal_name = pair[1].mail_nickname = None
+            pair[1].account_deleted_at = None
         await uow.commit()
     raise Conflict(NO_SEATS, period_id=period_id)

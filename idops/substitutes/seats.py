@@ -1,4 +1,11 @@
-"""Licence seats per tenant, cached a few minutes (``subscribedSkus`` costs 3 resource units)."""
+"""Licence seats per tenant, cached a few minutes (``subscribedSkus`` costs 3 resource units).
+
+What the cache holds is what Graph last said, less the seats idops itself has given to accounts it
+created since (``consume``). Any other assignment or removal, and Graph's "no free seat", invalidate
+it (``forget``; see ``access.apply_changes``). A seat taken outside idops is seen after the TTL — or at
+once near the edge: at ``margin`` free seats or fewer the count is read fresh on every check, so the
+last seats are never handed out on a stale number.
+"""
 
 from __future__ import annotations
 
@@ -22,12 +29,20 @@ class SeatCache:
         self._locks: dict[str, asyncio.Lock] = {}
         self.fetches = 0
 
-    async def available(self, directory: Directory, sku_ids: frozenset[str], now: datetime) -> dict[str, int]:
-        """Free seats of each SKU; refetched when older than the TTL."""
+    async def available(
+        self, directory: Directory, sku_ids: frozenset[str], now: datetime, *, margin: int = 0
+    ) -> dict[str, int]:
+        """Free seats of each SKU; read from Graph when the cache is older than the TTL, lacks a SKU or
+        shows ``margin`` free seats or fewer for one of them."""
         lock = self._locks.setdefault(directory.tenant_id, asyncio.Lock())
         async with lock:
             entry = self._by_tenant.get(directory.tenant_id)
-            if entry is None or now - entry.fetched_at > self._ttl or not sku_ids <= entry.available.keys():
+            if (
+                entry is None
+                or now - entry.fetched_at > self._ttl
+                or not {s.lower() for s in sku_ids} <= entry.available.keys()
+                or any(entry.available[s.lower()] <= margin for s in sku_ids)
+            ):
                 skus = await directory.list_subscribed_skus()
                 entry = _Entry(now, {s.sku_id.lower(): s.available_units for s in skus})
                 self._by_tenant[directory.tenant_id] = entry
@@ -35,7 +50,7 @@ class SeatCache:
             return {sku: entry.available.get(sku.lower(), 0) for sku in sku_ids}
 
     def consume(self, tenant_id: str, sku_ids: frozenset[str], n: int = 1) -> None:
-        """Count seats we just took (or gave back, n < 0) without asking Graph again."""
+        """Count seats idops just gave to new accounts without asking Graph again."""
         entry = self._by_tenant.get(tenant_id)
         if entry is None:
             return
@@ -44,4 +59,5 @@ class SeatCache:
                 entry.available[sku.lower()] = max(0, entry.available[sku.lower()] - n)
 
     def forget(self, tenant_id: str) -> None:
+        """Invalidate a tenant's counts: the next check reads them from Graph."""
         self._by_tenant.pop(tenant_id, None)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import structlog
+
 from idops.auth.scope import Caller
+from idops.graph.errors import GraphError
 from idops.kit.clock import as_utc
 from idops.kit.errors import Message, NotFound
 from idops.kit.pagination import decode_cursor, encode_cursor
+from idops.substitutes.access import school_groups
 from idops.substitutes.changes import visible_period
 from idops.substitutes.deps import SubstituteDeps
 from idops.substitutes.models import SubstitutePeriod, SubstitutePerson
@@ -23,8 +27,13 @@ from idops.substitutes.schemas import (
     SubstituteOut,
 )
 
+log = structlog.get_logger("idops.substitutes")
+
 
 def to_out(period: SubstitutePeriod, person: SubstitutePerson) -> SubstituteOut:
+    """A period as the API shows it. One revoked before it started never ran: it ends where it would have
+    started (the database keeps the moment of the revoke as its end, which is what the jobs need)."""
+    never_ran = period.revoked_at is not None and period.activated_at is None and period.ends_at < period.starts_at
     return SubstituteOut(
         id=period.id,
         status=period.status,
@@ -33,18 +42,36 @@ def to_out(period: SubstitutePeriod, person: SubstitutePerson) -> SubstituteOut:
         user_principal_name=person.user_principal_name,
         display_name=person.display_name,
         starts_at=period.starts_at,
-        ends_at=period.ends_at,
+        ends_at=period.starts_at if never_ran else period.ends_at,
         created_at=period.created_at,
         created_by=period.created_by,
         activated_at=period.activated_at,
         ended_at=period.ended_at,
         revoked_at=period.revoked_at,
+        cancelled_before_start=never_ran,
         last_error=period.last_error,
         request_id=period.request_id,
         overdue_since=period.overdue_since,
         end_attempted_at=period.end_attempted_at,
         end_error=period.end_error,
     )
+
+
+async def free_seats(c: SubstituteDeps, school: str) -> int | None:
+    """Free seats of the school's substitute licence (of the scarcest, where it has several) as the seat
+    cache has them — read from Graph when the cache is cold; None when the school gives no licence or
+    Graph cannot tell right now. Never inside a transaction (it may call Graph)."""
+    _, skus = school_groups(c.config, school)
+    found = c.config.region.school(school)
+    if not skus or found is None:
+        return None
+    directory = c.directories.for_tenant(found[0].tenant_id)
+    try:
+        free = await c.seats.available(directory, skus, c.clock.now())
+    except GraphError as exc:
+        log.warning("free_seats_unavailable", school=school, error=type(exc).__name__)
+        return None
+    return min(free.values())
 
 
 def mask_email(email: str | None) -> str | None:

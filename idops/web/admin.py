@@ -20,8 +20,9 @@ from idops.jobruntime import runner
 from idops.jobruntime.scheduler import next_runs
 from idops.kit.errors import NotFound
 from idops.kit.formats import DialectQuery, csv_response
+from idops.kit.i18n import fi_genitive
 from idops.mfa import service as mfa
-from idops.substitutes import views
+from idops.substitutes import drift, views
 from idops.substitutes.models import Status
 from idops.web import session as sess
 from idops.web.guards import AdminDep, RegionAdminDep, WebContainer
@@ -30,7 +31,7 @@ from idops.web.render import render, web
 from idops.web.reports import headline_explained, report_page
 from idops.web.routing import PageRoute
 from idops.web.substitutes import overdue_for
-from idops.web.texts import job_label, text
+from idops.web.texts import actor_label, event_label, job_label, text
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -112,6 +113,63 @@ async def all_substitutes(
         title_key="region_substitutes_title" if caller.scope.role == "RegionAdmin" else "admin_substitutes_title",
         overdue=await overdue_for(c, caller),
     )
+
+
+# ----------------------------------------------------------------------------------------- drift
+
+
+def _owners(c: Container) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Substitute group id → the names of the schools it serves; licence SKU id → likewise."""
+    groups: dict[str, list[str]] = {}
+    skus: dict[str, list[str]] = {}
+    for m in c.config.region.municipalities:
+        for s in m.schools:
+            for gid in s.substitute_group_ids:
+                groups.setdefault(gid, []).append(s.name)
+            for sku in s.licence_sku_ids:
+                skus.setdefault(sku, []).append(s.name)
+    return groups, skus
+
+
+@router.get("/admin/drift", name="admin_drift")
+async def drift_page(
+    request: Request, caller: AdminDep, c: WebContainer, cursor: Annotated[str, Query(max_length=512)] = ""
+) -> Response:
+    """The orphans and corrections of ``GET /v1/drift``, in words."""
+    lang = web(request).lang
+    view = await drift.drift(c.uow(), caller, cursor=cursor or None, limit=c.config.settings.api.default_page_size)
+    groups, skus = _owners(c)
+    municipalities = {m.key: m.name for m in c.config.region.municipalities}
+
+    def concerns(group_id: str | None, sku_id: str | None) -> str:
+        kind, schools = ("group", groups.get(group_id, [])) if group_id else ("licence", skus.get(sku_id or "", []))
+        if not (group_id or sku_id) or not schools:
+            return "–"
+        if len(schools) > 1:
+            return text(lang, f"drift_{kind}_many", n=len(schools))
+        return text(lang, f"drift_{kind}_of", school=schools[0], school_gen=fi_genitive(schools[0]))
+
+    corrections = [
+        {
+            "at": item.at,
+            "account": item.user_principal_name or "–",
+            "change": event_label(lang, item.action),
+            "concerns": concerns(item.group_id, item.sku_id),
+            "actor": actor_label(lang, item.actor),
+        }
+        for item in view.items
+    ]
+    orphans = [
+        {
+            "upn": o.user_principal_name,
+            "municipality": municipalities.get(o.municipality or "", text(lang, "unknown_municipality")),
+            "first_seen": o.first_seen_at,
+            "disabled": o.disabled_at,
+        }
+        for o in view.orphans
+    ]
+    return render(request, "admin_drift.html", orphans=orphans, corrections=corrections, next=view.next,
+                  cursor=cursor)
 
 
 # ----------------------------------------------------------------------------------------- jobs

@@ -1,9 +1,9 @@
 """Who is signed in to the pages: OpenID Connect (authorization code + PKCE, Authlib) against
 Entra ID, or in demo auth a "sign in as" list whose tokens pass the API's own validator.
 
-Either way the session keeps the ID token's identifying claims (oid, tid, roles, groups, name),
-and every request turns them into a ``Caller`` through ``resolve_scope`` — the one place where
-scope is decided, shared with the API.
+Either way the sign-in writes the ID token's identifying claims (oid, tid, roles, groups, name) to the
+session's record on the server (``idops.sessions``), and every request turns the record into a
+``Caller`` through ``resolve_scope`` — the one place where scope is decided, shared with the API.
 """
 
 from __future__ import annotations
@@ -19,12 +19,10 @@ from idops.auth.demo import DemoRefused, demo_claims
 from idops.auth.scope import Caller, NoScope, resolve_scope
 from idops.auth.tokens import TokenValidator
 from idops.kit.oidc import StarletteOAuth2App
+from idops.sessions.service import SessionUser
 
 if TYPE_CHECKING:
     from idops.container import Container
-
-SESSION_USER = "user"
-KEPT_CLAIMS = ("oid", "tid", "roles", "groups", "name")
 
 
 class SignInRequired(Exception):
@@ -35,35 +33,26 @@ class NoAccess(Exception):
     """Signed in, but the claims grant nothing in this region (403 page)."""
 
 
-def user_claims(claims: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """The part of validated ID-token claims the session keeps (no tokens, nothing secret)."""
-    kept: dict[str, Any] = {k: claims[k] for k in KEPT_CLAIMS if k in claims}
-    kept["signed_in_at"] = int(now.timestamp())
-    return kept
+def caller_of(c: Container, user: SessionUser | None) -> Caller | None:
+    """The caller of a signed-in session, from its server-side record: the ID token's claims as they
+    were at sign-in, resolved against today's configuration. None when nobody is signed in.
 
-
-def caller_of(c: Container, session: Mapping[str, Any]) -> Caller | None:
-    """The caller of a session, or None when nobody is signed in (or the sign-in is too old).
-
-    Raises ``NoAccess`` when the stored claims no longer grant any scope (config changed)."""
-    from idops.web.session import ABSOLUTE_SECONDS
-
-    user = session.get(SESSION_USER)
-    if not isinstance(user, dict) or not user.get("oid") or not user.get("tid"):
+    Raises ``NoAccess`` when the record's tenant is not one of the region's, or its claims no longer
+    grant any scope (the configuration changed since)."""
+    if user is None:
         return None
-    signed_in = user.get("signed_in_at")
-    if not isinstance(signed_in, int) or datetime.now(UTC).timestamp() - signed_in > ABSOLUTE_SECONDS:
-        return None
+    if user.tid.lower() not in {t.lower() for t in c.config.region.tenants()}:
+        raise NoAccess("the session's tenant is not one of the region's")
     try:
-        scope = resolve_scope(user, c.config.region, region_admin_tenants=c.config.region_admin_tenants())
+        scope = resolve_scope(user.claims(), c.config.region, region_admin_tenants=c.config.region_admin_tenants())
     except NoScope as exc:
         raise NoAccess(str(exc)) from exc
     return Caller(
-        oid=str(user["oid"]).lower(),
-        tid=str(user["tid"]).lower(),
-        roles=frozenset(user.get("roles") or []),
+        oid=user.oid.lower(),
+        tid=user.tid.lower(),
+        roles=frozenset(user.roles),
         scope=scope,
-        name=user.get("name"),
+        name=user.name,
         token_id=None,
     )
 

@@ -11,8 +11,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idops.kit.errors import Message
-from idops.web.render import outside_request, render, with_security_headers
+from idops.web.render import outside_request, page_context, render, with_security_headers
 from idops.web.texts import has, text
+
+__all__ = ["error_page", "page_context", "problem_page"]
 
 # Statuses whose own words are better than any service's detail (a 404 names nothing it hides).
 _OWN_WORDS = {401: "error_401", 404: "error_404", 500: "error_500"}

@@ -102,6 +102,7 @@ class RequestForm:
     end_date: str = ""
     end_time: str = ""
     person_id: str = ""
+    force_new_person: bool = False  # "ei, uusi henkilö": the answer to a same-named earlier substitute
     errors: dict[str, str] = field(default_factory=dict)
     starts_at: datetime | None = None
     ends_at: datetime | None = None
@@ -130,7 +131,8 @@ class RequestForm:
             start_time=get("start_time"),
             end_date=get("end_date"),
             end_time=get("end_time"),
-            person_id=get("person_id"),
+            person_id=get("choose_person") or get("person_id"),
+            force_new_person=get("force_new_person") == "1",
         )
 
     def moment(self, date_field: str, time_field: str) -> datetime | None:
@@ -184,6 +186,7 @@ class RequestForm:
                 ends_at=self.ends_at,
                 person_id=self.person_id or None,
                 contact=contact,
+                force_new_person=self.force_new_person and not self.person_id,
             )
         except ValidationError:  # only a tampered hidden field gets here: the fields were checked above
             self.errors["given_name"] = "err_name_chars"

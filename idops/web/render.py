@@ -54,10 +54,11 @@ class WebRequest:
     """What the page route resolved before the handler ran (see ``idops.web.routing``)."""
 
     container: Container
-    session: dict[str, Any]
+    session: dict[str, Any]  # the session's working state (``page_session.data``)
     lang: str
     caller: Caller | None = None
     extra_headers: dict[str, str] = field(default_factory=dict)
+    page_session: sess.PageSession | None = None
 
 
 def web(request: Request) -> WebRequest:
@@ -72,31 +73,48 @@ def page_language(request: Request, default: str) -> str:
     return chosen if chosen in SUPPORTED else default
 
 
-def outside_request(request: Request, *, caller: Caller | None = None, lang: str | None = None) -> WebRequest:
+def outside_request(
+    request: Request,
+    *,
+    caller: Caller | None = None,
+    lang: str | None = None,
+    page_session: sess.PageSession | None = None,
+) -> WebRequest:
     """A ``WebRequest`` for HTML answered outside a page route (and attached to ``request``).
 
-    The session cookie is read, never written: an error page shows a signed-in user their menu, and
-    an API caller (``caller`` from a bearer token) gets the menu of their role."""
+    Nothing of the session is written: an error page shows a signed-in user (``page_session``, see
+    ``page_context``) their menu, and an API caller (``caller`` from a bearer token) the menu of their
+    role."""
     from idops.web.auth import NoAccess, caller_of  # authlib loads only where pages are served
 
     c: Container = request.app.state.container
-    try:
-        session = sess.load(c, request)
-    except sess.SessionNotConfigured:
-        session = {}
-    if caller is None:
+    if caller is None and page_session is not None:
         try:
-            caller = caller_of(c, session)
+            caller = caller_of(c, page_session.user)
         except NoAccess:
             caller = None
     w = WebRequest(
         container=c,
-        session=session,
+        session=page_session.data if page_session is not None else {},
         lang=lang or page_language(request, c.config.settings.web.default_language),
         caller=caller,
+        page_session=page_session,
     )
     request.state.web = w
     return w
+
+
+async def page_context(request: Request) -> None:
+    """Attach the browser's session (read only) to a request answered outside a page route, so its
+    HTML error page shows a signed-in user their menu. Any trouble reading it: the page shows none."""
+    if getattr(request.state, "web", None) is not None:
+        return
+    page = None
+    try:
+        page = await sess.load(request.app.state.container, request)
+    except Exception:  # an error page must not fail for want of the menu (database down, no secret)
+        page = None
+    outside_request(request, page_session=page)
 
 
 @cache
@@ -133,6 +151,7 @@ def nav_items(w: WebRequest, path: str) -> list[NavItem]:
                     "/admin/substitutes",
                     "nav_region_substitutes" if caller.scope.role == "RegionAdmin" else "nav_admin_substitutes",
                 ),
+                ("/admin/drift", "nav_drift"),
                 ("/admin/jobs", "nav_jobs"),
             ]
             if caller.scope.role == "RegionAdmin":
@@ -191,9 +210,9 @@ def render(
             pts=lambda v: i18n.points(v, lang),
             num=lambda v: i18n.number(v, lang),
             signed=i18n.signed,
-            csrf=sess.csrf_token(w.session),
+            csrf=sess.LazyCsrf(w.session),
             caller=w.caller,
-            can_sign_out=bool(w.session.get("user")),
+            can_sign_out=w.page_session is not None and w.page_session.user is not None,
             nav=nav_items(w, request.url.path),
             crumbs=crumbs or [],
             flashes=sess.pop_flashes(w.session),

@@ -3,13 +3,14 @@
 A route class rather than app middleware keeps all of it inside ``idops.web``: the API's routes and
 bearer auth are untouched. For each page request it
 
-1. loads the signed session cookie and exposes it as ``request.session`` (Authlib needs that);
+1. loads the session the signed cookie names (``idops.web.session``; held by the server) and exposes
+   its working state as ``request.session`` (Authlib needs that);
 2. picks the language (``?lang=`` sets a cookie; else the cookie, else ``[web].default_language``);
 3. resolves the signed-in ``Caller`` through ``resolve_scope``;
 4. refuses any POST whose form lacks this session's CSRF token (403, nothing changes);
 5. turns every error into an HTML page through the app's one error mapping (its exception handlers,
    ``idops.api.problems``);
-6. adds security headers and writes the session cookie back.
+6. adds security headers, stores the session's changes and sets its cookie.
 """
 
 from __future__ import annotations
@@ -51,15 +52,14 @@ class PageRoute(APIRoute):
             c = request.app.state.container
             try:
                 sess.session_secret(c)
-                session = sess.load(c, request)
+                page = await sess.load(c, request)
             except sess.SessionNotConfigured as exc:
                 log.error("web_session_not_configured", hint=str(exc))
                 return PlainTextResponse("idops pages: session secret not configured", status_code=500)
-            before = sess.fingerprint(session)
             explicit = request.query_params.get("lang")
             lang = page_language(request, c.config.settings.web.default_language)
-            request.scope["session"] = session
-            w = WebRequest(container=c, session=session, lang=lang)
+            request.scope["session"] = page.data
+            w = WebRequest(container=c, session=page.data, lang=lang, page_session=page)
             request.state.web = w
             response = await self._respond(request, original, w)
             for name, value in {**security_headers(), **w.extra_headers}.items():
@@ -75,8 +75,7 @@ class PageRoute(APIRoute):
                     samesite="lax",
                     secure=not sess.is_demo_auth(c),
                 )
-            if session or before != sess.fingerprint(session):
-                sess.save(c, response, session)
+            await sess.save(c, response, page)
             return response
 
         return handler
@@ -86,12 +85,14 @@ class PageRoute(APIRoute):
         lang = w.lang
         try:
             try:
-                w.caller = caller_of(w.container, w.session)
+                w.caller = caller_of(w.container, w.page_session.user if w.page_session else None)
                 if w.caller is not None:
                     request.state.caller_role = w.caller.scope.role  # for the access log
-            except NoAccess:
+            except NoAccess as exc:
+                log.info("web_session_refused", reason=str(exc))
                 w.caller = None
-                w.session.pop("user", None)
+                if w.page_session is not None:
+                    await sess.sign_out(w.container, w.page_session)
                 return error_page(request, 403, text(lang, "no_access"))
             if request.method == "POST":
                 form = await request.form()

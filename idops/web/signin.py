@@ -1,8 +1,8 @@
-"""Sign-in and sign-out pages: Entra ID through OIDC, or the demo's "sign in as" list."""
+"""Sign-in and sign-out pages: Entra ID through OIDC, or the demo's "sign in as" list; sign-out ends
+the session on the server, "sign out everywhere" every session of the user."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -16,7 +16,7 @@ from idops.auth.tokens import InvalidToken
 from idops.web import auth
 from idops.web import session as sess
 from idops.web.errors import error_page
-from idops.web.guards import WebContainer
+from idops.web.guards import UserDep, WebContainer
 from idops.web.render import render, web
 from idops.web.routing import PageRoute
 from idops.web.texts import text
@@ -25,19 +25,19 @@ log = structlog.get_logger("idops.web")
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 
-def _start_session(request: Request, claims: dict[str, Any]) -> Response:
-    """A fresh session for the signed-in user (a new CSRF token: nothing survives from before)."""
-    session = web(request).session
-    config = web(request).container.config
+async def _start_session(request: Request, claims: dict[str, Any]) -> Response:
+    """A new session for the signed-in user, recorded on the server with the token's claims (a new id
+    and CSRF token: nothing survives from before)."""
+    w = web(request)
+    config = w.container.config
     try:
         resolve_scope(claims, config.region, region_admin_tenants=config.region_admin_tenants())
     except NoScope:
         log.info("web_sign_in_without_scope", oid=claims.get("oid"), tid=claims.get("tid"))
-        return error_page(request, 403, text(web(request).lang, "no_access"))
-    target = session.get("next") if isinstance(session.get("next"), str) else "/"
-    session.clear()
-    session[auth.SESSION_USER] = auth.user_claims(claims, datetime.now(UTC))
-    sess.csrf_token(session)
+        return error_page(request, 403, text(w.lang, "no_access"))
+    target = w.session.get("next") if isinstance(w.session.get("next"), str) else "/"
+    assert w.page_session is not None  # a page route's request
+    await sess.sign_in(w.container, w.page_session, claims)
     log.info("web_signed_in", oid=claims.get("oid"), tid=claims.get("tid"), roles=claims.get("roles"))
     return RedirectResponse(target or "/", status_code=303)
 
@@ -46,11 +46,12 @@ def _start_session(request: Request, claims: dict[str, Any]) -> Response:
 async def sign_in_page(request: Request, c: WebContainer) -> Response:
     if sess.is_demo_auth(c):
         municipalities, region = auth.demo_directory(c)
-        return render(request, "sign_in_demo.html", municipalities=municipalities, region=region)
+        return render(request, "sign_in_demo.html", municipalities=municipalities, region=region,
+                      signed_out=request.query_params.get("signed_out") or "")
     web_settings = c.config.settings.web
     configured = bool(web_settings.oidc_authority and web_settings.oidc_client_id)
     return render(
-        request, "sign_in.html", configured=configured, signed_out=request.query_params.get("signed_out") == "1"
+        request, "sign_in.html", configured=configured, signed_out=request.query_params.get("signed_out") or ""
     )
 
 
@@ -66,7 +67,7 @@ async def demo_sign_in(request: Request, c: WebContainer) -> Response:
     except InvalidToken as exc:  # pragma: no cover - the demo signer and validator share a key
         log.error("web_demo_token_rejected", reason=str(exc))
         return error_page(request, 500, text(web(request).lang, "error_500"))
-    return _start_session(request, claims)
+    return await _start_session(request, claims)
 
 
 @router.get("/sign-in/entra", name="sign_in_entra")
@@ -89,11 +90,22 @@ async def entra_callback(request: Request, c: WebContainer) -> Response:
     except (AuthlibBaseError, JoseError, auth.OidcNotConfigured, ValueError) as exc:
         log.info("web_sign_in_failed", error=type(exc).__name__)
         return error_page(request, 400, text(web(request).lang, "sign_in_failed"))
-    return _start_session(request, claims)
+    return await _start_session(request, claims)
 
 
 @router.post("/sign-out", name="sign_out")
-async def sign_out(request: Request) -> Response:
-    """Forget the session here (the Entra session itself is the user's and the browser's)."""
-    web(request).session.clear()
+async def sign_out(request: Request, c: WebContainer) -> Response:
+    """End this session on the server (the Entra session itself is the user's and the browser's)."""
+    page = web(request).page_session
+    if page is not None:
+        await sess.sign_out(c, page)
     return RedirectResponse("/sign-in?signed_out=1", status_code=303)
+
+
+@router.post("/sign-out/everywhere", name="sign_out_everywhere")
+async def sign_out_everywhere(request: Request, caller: UserDep, c: WebContainer) -> Response:
+    """End every session of the signed-in user, in every browser (a lost phone, a shared computer)."""
+    page = web(request).page_session
+    ended = await sess.sign_out_everywhere(c, page) if page is not None else 0
+    log.info("web_signed_out_everywhere", oid=caller.oid, tid=caller.tid, ended=ended)
+    return RedirectResponse("/sign-in?signed_out=all", status_code=303)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -19,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from idops.auth.scope import Caller
 from idops.container import Container
 from idops.kit.errors import Conflict, Message, NotFound, PolicyViolation
-from idops.kit.i18n import when
+from idops.kit.i18n import day, when
 from idops.substitutes import access_pass, changes, requests, views
 from idops.substitutes.policy import add_days_helsinki
 from idops.substitutes.schemas import PersonOut, SubstituteOut
@@ -111,7 +112,13 @@ async def school_page(request: Request, municipality: str, school: str, caller: 
         cursor=None,
         limit=c.config.settings.api.max_page_size,
     )
-    return render(request, "school.html", school_path=path, school_name=name, groups=split_by_status(page.items))
+    found = c.config.region.school(path)
+    assert found is not None
+    return render(
+        request, "school.html", school_path=path, school_name=name, groups=split_by_status(page.items),
+        seats=await views.free_seats(c, path), licensed=bool(found[1].licence_sku_ids),
+        licence_while=c.config.policy_for(*found).licence_while,
+    )
 
 
 # ----------------------------------------------------------------------------------------- request
@@ -152,6 +159,7 @@ def _request_page(
     too_short: bool = False,
     chosen: PersonOut | None = None,
     service_error: str | None = None,
+    candidates: list[dict[str, Any]] | None = None,
     status: int = 200,
 ) -> Response:
     lang = web(request).lang
@@ -169,9 +177,30 @@ def _request_page(
         too_short=too_short,
         chosen=chosen,
         service_error=service_error,
+        candidates=candidates or [],
         key=uuid.uuid4().hex,
         **_limits(c, path),
     )
+
+
+def _last(c: Container, lang: str, school: str | None, ended: str | None) -> str | None:
+    if not school or not ended:
+        return None
+    return text(lang, "last_school_at", school=school_name(c, school), end=day(datetime.fromisoformat(ended), lang))
+
+
+def _candidates(c: Container, lang: str, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same-named earlier substitutes of a 409, as the "onko tämä sama henkilö?" choice shows them."""
+    return [
+        {
+            "id": p["id"],
+            "name": f"{p['given_name']} {p['surname']}",
+            "upn": p.get("user_principal_name"),
+            "email_hint": p.get("email_hint"),
+            "last": _last(c, lang, p.get("last_school"), p.get("last_ends_at")),
+        }
+        for p in found
+    ]
 
 
 @router.get("/schools/{municipality}/{school}/new", name="request_form")
@@ -234,7 +263,7 @@ async def request_submit(
         service_error = None if exc.problems else (exc.detail or exc.title).in_language(lang)
         return _request_page(
             request, c, path, name, form, errors=errors, chosen=chosen, service_error=service_error,
-            status=exc.status,
+            candidates=_candidates(c, lang, exc.extra.get("candidates") or []), status=exc.status,
         )
     out = await views.get_one(c.uow(), caller, result.period_id)
     sess.flash(
@@ -273,7 +302,11 @@ async def _detail_page(
     latest_end = add_days_helsinki(out.starts_at, pol.max_duration_days)
     live = out.status in UPCOMING + ACTIVE
     w = web(request)
-    code_token = sess.issue_one_shot(w.session, "code") if out.status == "active" else None
+    code_token = (
+        await sess.issue_one_shot(c, w.page_session, "code")
+        if out.status in access_pass.CODE_STATUSES and w.page_session is not None
+        else None
+    )
     return render(
         request,
         "substitute.html",
@@ -380,7 +413,7 @@ async def sign_in_code(request: Request, sid: str, caller: UserDep, c: WebContai
     w = web(request)
     out = await views.get_one(c.uow(), caller, sid)  # 404 before anything else for a stranger
     form = await request.form()
-    if not sess.spend_one_shot(w.session, "code", form.get("once")):
+    if w.page_session is None or not await sess.spend_one_shot(c, w.page_session, "code", form.get("once")):
         sess.flash(w.session, text(w.lang, "code_already_shown"), "info")
         return RedirectResponse(f"/substitutes/{sid}", status_code=303)
     c.rate_limits.check("access_pass", f"{caller.tid}:{caller.oid}", c.config.settings.api.tap_rate_per_hour)
@@ -397,5 +430,6 @@ async def sign_in_code(request: Request, sid: str, caller: UserDep, c: WebContai
     )
     return render(
         request, "sign_in_code.html", crumbs=crumbs, s=out, school_name=name, issued=issued,
-        groups=code_groups(issued.secret),
+        groups=code_groups(issued.secret), ahead=issued.valid_from > c.clock.now(),
+        title=text(w.lang, "code_title_once" if issued.usable_once else "code_title"),
     )

@@ -33,6 +33,8 @@ FI: dict[str, str] = {
     "sign_in_not_configured": "Kirjautuminen ei ole vielä käytössä. Ota yhteyttä palvelun ylläpitoon.",
     "sign_in_failed": "Kirjautuminen epäonnistui. Yritä uudelleen.",
     "signed_out": "Olet kirjautunut ulos.",
+    "signed_out_everywhere": "Olet kirjautunut ulos kaikilta laitteilta.",
+    "sign_out_everywhere": "Kirjaudu ulos kaikilta laitteilta",
     "demo_sign_in_title": "Kirjaudu demokäyttäjänä",
     "demo_sign_in_intro": "Demotilassa voit kirjautua kenä tahansa alla olevista. "
     "Tuotannossa kirjautuminen tapahtuu Entra ID:llä.",
@@ -87,6 +89,8 @@ FI: dict[str, str] = {
     "account": "Tunnus",
     "starts": "Alkaa",
     "ends": "Päättyy",
+    "cancelled_before_start": "Peruttu ennen alkua {at}",
+    "would_have_started": "olisi alkanut {at}",
     "status": "Tila",
     "school": "Koulu",
     "municipality": "Kunta",
@@ -168,10 +172,14 @@ FI: dict[str, str] = {
     "problem_retrying": "Tunnuksen käsittely on kesken, koska Microsoftin palvelu ei vastannut. idops yrittää "
     "uudelleen automaattisesti; sinun ei tarvitse tehdä mitään.",
     "problem_missing": "Tunnus on poistettu Entra ID:stä idopsin ulkopuolella. Ota yhteyttä kunnan tietohallintoon.",
-    "code_title": "Kertakäyttöinen kirjautumiskoodi",
+    "code_title": "Kirjautumiskoodi",
+    "code_title_once": "Kertakäyttöinen kirjautumiskoodi",
     "code_give": "Anna kirjautumiskoodi",
     "code_help": "Anna koodi sijaiselle, kun hän on paikalla. Koodi näytetään vain kerran.",
-    "code_only_active": "Kirjautumiskoodin voi antaa, kun tunnus on voimassa.",
+    "code_only_active": "Kirjautumiskoodin voi antaa voimassa olevalle tai alkavalle tunnukselle.",
+    "code_help_ahead": "Voit valmistella koodin jo ennen sijaisuuden alkua: se toimii vasta, kun sijaisuus "
+    "alkaa {start}. Uusi koodi korvaa aiemman.",
+    "code_ahead": "Koodi toimii vasta, kun sijaisuus alkaa.",
     "code_shown_once": "Koodi näytetään vain tämän kerran. Se ei näy uudelleen, jos lataat sivun.",
     "code_read_hint": "Koodi on ryhmitelty neljän merkin ryhmiin lukemisen helpottamiseksi; välilyöntejä ei "
     "kirjoiteta. Isot ja pienet kirjaimet ovat eri merkkejä.",
@@ -198,6 +206,7 @@ FI: dict[str, str] = {
     # audit events of a substitute period
     "event_requested": "Tunnus pyydetty",
     "event_account_created": "Tunnus luotu Entra ID:hen",
+    "event_page_sessions_ended": "Kirjautumiset päätetty kaikilla laitteilla",
     "event_account_restored": "Aiempi tunnus palautettu",
     "event_account_reused": "Aiempi tunnus otettu uudelleen käyttöön",
     "event_provisioned": "Käyttöoikeudet annettu",
@@ -216,7 +225,105 @@ FI: dict[str, str] = {
     "event_re_disabled": "Käsin käyttöön otettu tunnus suljettu uudelleen",
     "event_orphan_found": "Tuntematon idops-tunnus löytyi",
     "event_orphan_disabled": "Tuntematon idops-tunnus suljettu",
+    "event_re_enabled": "Tunnus otettu uudelleen käyttöön (suljettu idopsin ulkopuolella)",
+    "event_group_added": "Puuttuva ryhmäjäsenyys lisätty",
+    "event_group_removed": "Ylimääräinen ryhmäjäsenyys poistettu",
+    "event_licence_added": "Puuttuva lisenssi lisätty",
+    "event_licence_removed": "Ylimääräinen lisenssi poistettu",
+    "event_new_person_forced": "Luotu uutena henkilönä samannimisestä sijaisesta huolimatta",
+    # admin: drift
+    "nav_drift": "Poikkeamat",
+    "drift_title": "Poikkeamat Entra ID:ssä",
+    "drift_intro": "Täsmäytysajo vertaa idopsin sijaistunnuksia Entra ID:hen ja korjaa erot: käytössäolon, "
+    "idopsin ryhmät ja lisenssit. Tässä näkyvät korjaukset ja tunnukset, joita idops ei tunne.",
+    "orphans_title": "Tuntemattomat idops-tunnukset",
+    "orphans_help": "Entra ID:ssä on idopsin merkitsemä tunnus, jota idops ei tunne (esimerkiksi tietokanta "
+    "palautettiin varmuuskopiosta). Asetuksen mukaan tunnus suljetaan ja sen ryhmät ja lisenssit poistetaan.",
+    "no_orphans": "Ei tuntemattomia tunnuksia.",
+    "corrections_title": "Korjaukset",
+    "no_corrections": "Ei korjauksia.",
+    "drift_account": "Tunnus",
+    "drift_change": "Korjaus",
+    "drift_concerns": "Koskee",
+    "drift_group_of": "{school_gen} sijaisryhmä",
+    "drift_licence_of": "{school_gen} sijaisten lisenssi",
+    "drift_group_many": "sijaisryhmä ({n} koulua)",
+    "drift_licence_many": "sijaisten lisenssi ({n} koulua)",
+    "orphan_first_seen": "Löytyi",
+    "orphan_disabled_at": "Suljettu",
+    "unknown_municipality": "ei tiedossa",
+    # seats
+    "seats_free": "Vapaita lisenssejä: {n}",
+    "seats_none": "Koulun lisenssit ovat loppuneet: uusia sijaistunnuksia ei voi luoda ennen kuin lisenssejä "
+    "vapautuu. Ota yhteyttä kunnan tietohallintoon.",
+    "seats_active": "Sijainen saa lisenssin sijaisuuden alkaessa, ja se vapautuu sijaisuuden päättyessä.",
+    "seats_requested": "Lisenssi varataan sijaiselle pyynnön hetkellä ja vapautuu sijaisuuden päättyessä.",
+    "seats_unknown": "Vapaiden lisenssien määrää ei saatu juuri nyt.",
+    # returning person: "is this the same person?"
+    "same_person_title": "Onko tämä sama henkilö?",
+    "same_person_help": "Kunnassa on ollut samanniminen sijainen. Jos kyseessä on sama henkilö, hän saa saman "
+    "tunnuksen takaisin. Valitse hänet tai kerro, että kyseessä on uusi henkilö.",
+    "same_person_yes": "Kyllä, sama henkilö",
+    "same_person_no": "Ei, uusi henkilö",
+    "last_school_at": "Viimeksi: {school}, päättyi {end}",
     "event_scrubbed": "Henkilötiedot poistettu säilytysajan jälkeen",
+    "event_exported": "Henkilön tiedot ladattu (tarkastusoikeus)",
+    "event_erased": "Henkilötiedot poistettu pyynnöstä",
+    "event_legal_hold_set": "Oikeudellinen säilytysvelvoite asetettu",
+    "event_legal_hold_lifted": "Oikeudellinen säilytysvelvoite purettu",
+    "person_link": "Henkilötiedot",
+    "person_data_title": "Sijaisen henkilötiedot",
+    "person_scrubbed_name": "(henkilötiedot poistettu)",
+    "person_recorded": "Tallennettu",
+    "person_account_deleted": "Tunnus poistettu Entra ID:stä",
+    "person_retention_title": "Säilytysaika",
+    "person_scrubbed_on": (
+        "Henkilötiedot poistettiin {date}. Sijaisuuksien päivämäärät ja tapahtumat säilyvät nimettöminä."
+    ),
+    "person_retention_held": (
+        "Oikeudellinen säilytysvelvoite on voimassa: tunnusta ja henkilötietoja ei poisteta ennen kuin se"
+        " puretaan."
+    ),
+    "person_scrub_due": "Henkilötiedot poistetaan automaattisesti {date}.",
+    "person_scrub_after": (
+        "Henkilötiedot poistetaan automaattisesti {n} päivän kuluttua viimeisen sijaisuuden "
+        "päättymisestä."
+    ),
+    "person_periods": "Sijaisuudet",
+    "person_export_title": "Tietojen tarkastus",
+    "person_export_help": (
+        "Lataa kaikki idopsiin tallennetut tiedot henkilöstä tiedostona (JSON), esimerkiksi "
+        "tarkastuspyyntöön vastaamiseksi. Lataus kirjataan tapahtumalokiin."
+    ),
+    "person_export": "Lataa tiedot",
+    "person_hold_title": "Oikeudellinen säilytysvelvoite",
+    "person_hold_help": (
+        "Aseta säilytysvelvoite, jos tietoja tarvitaan selvitykseen tai riita-asiaan: tunnusta ja "
+        "henkilötietoja ei silloin poisteta automaattisesti eikä pyynnöstä."
+    ),
+    "person_hold_on": "Säilytysvelvoite asetettu {date}, peruste: {reason}.",
+    "person_hold_reason": "Peruste (esimerkiksi asian diaarinumero)",
+    "person_hold_reason_error": "Anna peruste (enintään 200 merkkiä).",
+    "person_hold_set": "Aseta säilytysvelvoite",
+    "person_hold_lift": "Pura säilytysvelvoite",
+    "person_hold_set_ok": "Säilytysvelvoite asetettu.",
+    "person_hold_lifted_ok": "Säilytysvelvoite purettu.",
+    "person_erase_title": "Tietojen poistaminen",
+    "person_erase_help": (
+        "Poistaa henkilön tunnuksen Entra ID:stä ja henkilötiedot idopsista heti. Sijaisuuksien "
+        "päivämäärät ja tapahtumat säilyvät nimettöminä."
+    ),
+    "person_erase_held": "Tietoja ei voi poistaa, kun säilytysvelvoite on voimassa.",
+    "person_erase": "Poista henkilötiedot",
+    "erase_title": "Poistetaanko henkilötiedot?",
+    "erase_text": (
+        "Tunnus {upn} poistetaan Entra ID:stä (myös poistettujen kohteiden säilöstä), ja nimi, "
+        "yhteystiedot ja tunnus poistetaan idopsista. Poistoa ei voi perua."
+    ),
+    "erase_open": "Henkilöllä on avoimia sijaisuuksia ({n}):",
+    "erase_end_open": "Päätä avoimet sijaisuudet nyt",
+    "erase_confirm": "Poista pysyvästi",
+    "erased_ok": "Henkilötiedot poistettu.",
     "event_other": "Muu tapahtuma",
     "actor_idops": "idops (automaattinen)",
     "actor_job": "Ajastettu ajo: {job}",
@@ -420,10 +527,15 @@ FI: dict[str, str] = {
     "help_sub_account": "Sijaistunnus",
     "help_sub_account_text": "Henkilökohtainen, määräaikainen Microsoft-tunnus sijaiselle. Palaava sijainen saa "
     "saman tunnuksen takaisin. Tunnus suljetaan automaattisesti sijaisuuden päättyessä.",
-    "help_sub_code_text": "Kertakäyttöinen koodi, jolla sijainen kirjautuu ensimmäisen kerran ja ottaa "
-    "käyttöön monivaiheisen tunnistautumisen. Koodi näytetään vain kerran.",
+    "help_sub_code_text": "Väliaikainen koodi (Temporary Access Pass), jolla sijainen kirjautuu ensimmäisen "
+    "kerran ja ottaa käyttöön monivaiheisen tunnistautumisen. Koodi näytetään vain kerran; sen voi valmistella "
+    "jo ennen sijaisuuden alkua.",
     "help_sub_status_text": "Tulossa: jakso ei ole alkanut. Voimassa: tunnus on käytössä. Päättynyt: tunnus on "
     "suljettu, ja se poistetaan varoajan jälkeen.",
+    "help_session_title": "Kirjautuminen",
+    "help_session_text": "Kirjautuminen päättyy, kun kirjaudut ulos, kun palvelua ei ole käytetty kahdeksaan "
+    "tuntiin, ja viimeistään 12 tunnin kuluttua kirjautumisesta. Jos jätit palvelun auki toiselle laitteelle, "
+    "voit päättää kaikki kirjautumisesi kerralla.",
     # accessibility statement
     "a11y_title": "Saavutettavuusseloste",
     "a11y_intro": "Tämä saavutettavuusseloste koskee idops-palvelua ({region}). Palvelua koskee laki "
@@ -549,6 +661,8 @@ EN: dict[str, str] = {
     "sign_in_not_configured": "Sign-in is not available yet. Please contact the service's administrators.",
     "sign_in_failed": "Sign-in failed. Please try again.",
     "signed_out": "You have signed out.",
+    "signed_out_everywhere": "You have signed out on every device.",
+    "sign_out_everywhere": "Sign out on every device",
     "demo_sign_in_title": "Sign in as a demo user",
     "demo_sign_in_intro": "In demo mode you can sign in as any of the users below. "
     "In production, sign-in goes through Entra ID.",
@@ -600,6 +714,8 @@ EN: dict[str, str] = {
     "account": "Account",
     "starts": "Starts",
     "ends": "Ends",
+    "cancelled_before_start": "Cancelled before the start {at}",
+    "would_have_started": "would have started {at}",
     "status": "Status",
     "school": "School",
     "municipality": "Municipality",
@@ -681,10 +797,14 @@ EN: dict[str, str] = {
     "retries automatically; you need not do anything.",
     "problem_missing": "The account was deleted from Entra ID outside idops. Please contact the municipality's IT "
     "administration.",
-    "code_title": "One-time sign-in code",
+    "code_title": "Sign-in code",
+    "code_title_once": "One-time sign-in code",
     "code_give": "Give a sign-in code",
     "code_help": "Give the code to the substitute when they are here. The code is shown only once.",
-    "code_only_active": "A sign-in code can be given once the account is active.",
+    "code_only_active": "A sign-in code can be given for an active or upcoming account.",
+    "code_help_ahead": "You can prepare the code before the substitution starts: it works only from the start "
+    "{start}. A new code replaces the earlier one.",
+    "code_ahead": "The code works only once the substitution starts.",
     "code_shown_once": "The code is shown only this once. It does not show again if you reload the page.",
     "code_read_hint": "The code is grouped in fours to make it easier to read; the spaces are not typed. "
     "Capital and small letters are different characters.",
@@ -710,6 +830,7 @@ EN: dict[str, str] = {
     "event_action": "Event",
     "event_requested": "Account requested",
     "event_account_created": "Account created in Entra ID",
+    "event_page_sessions_ended": "Signed out on every device",
     "event_account_restored": "Earlier account restored",
     "event_account_reused": "Earlier account taken back into use",
     "event_provisioned": "Access granted",
@@ -728,7 +849,104 @@ EN: dict[str, str] = {
     "event_re_disabled": "Account enabled by hand was disabled again",
     "event_orphan_found": "Unknown idops account found",
     "event_orphan_disabled": "Unknown idops account disabled",
+    "event_re_enabled": "Account enabled again (it was disabled outside idops)",
+    "event_group_added": "Missing group membership added",
+    "event_group_removed": "Extra group membership removed",
+    "event_licence_added": "Missing licence added",
+    "event_licence_removed": "Extra licence removed",
+    "event_new_person_forced": "Created as a new person despite a substitute of the same name",
+    # admin: drift
+    "nav_drift": "Drift",
+    "drift_title": "Drift in Entra ID",
+    "drift_intro": "The reconcile job compares idops' substitute accounts with Entra ID and corrects the "
+    "differences: enabled or not, idops' groups and licences. Here are its corrections and the accounts idops "
+    "does not know.",
+    "orphans_title": "Unknown idops accounts",
+    "orphans_help": "Entra ID holds an account marked by idops that idops does not know (for example, the "
+    "database was restored from a backup). By policy it is disabled and its groups and licences removed.",
+    "no_orphans": "No unknown accounts.",
+    "corrections_title": "Corrections",
+    "no_corrections": "No corrections.",
+    "drift_account": "Account",
+    "drift_change": "Correction",
+    "drift_concerns": "Concerns",
+    "drift_group_of": "substitute group of {school}",
+    "drift_licence_of": "substitutes' licence of {school}",
+    "drift_group_many": "substitute group ({n} schools)",
+    "drift_licence_many": "substitutes' licence ({n} schools)",
+    "orphan_first_seen": "Found",
+    "orphan_disabled_at": "Disabled",
+    "unknown_municipality": "unknown",
+    # seats
+    "seats_free": "Free licences: {n}",
+    "seats_none": "The school has no licences left: no new substitute account can be created until seats are "
+    "freed. Contact the municipality's IT administration.",
+    "seats_active": "A substitute gets the licence when the substitution starts; it is freed when it ends.",
+    "seats_requested": "A licence is reserved for the substitute at the request and freed when the substitution "
+    "ends.",
+    "seats_unknown": "The number of free licences is not available right now.",
+    # returning person: "is this the same person?"
+    "same_person_title": "Is this the same person?",
+    "same_person_help": "The municipality has had a substitute of the same name. If this is the same person, "
+    "they get the same account back. Choose them, or say that this is a new person.",
+    "same_person_yes": "Yes, the same person",
+    "same_person_no": "No, a new person",
+    "last_school_at": "Last: {school}, ended {end}",
     "event_scrubbed": "Personal data removed after retention",
+    "event_exported": "Person's data downloaded (right of access)",
+    "event_erased": "Personal data erased on request",
+    "event_legal_hold_set": "Legal hold set",
+    "event_legal_hold_lifted": "Legal hold lifted",
+    "person_link": "Personal data",
+    "person_data_title": "Substitute's personal data",
+    "person_scrubbed_name": "(personal data removed)",
+    "person_recorded": "Recorded",
+    "person_account_deleted": "Account deleted from Entra ID",
+    "person_retention_title": "Retention",
+    "person_scrubbed_on": (
+        "The personal data was removed on {date}. The substitutions' dates and events remain without "
+        "names."
+    ),
+    "person_retention_held": (
+        "A legal hold is on: the account and the personal data are not removed until it is lifted."
+    ),
+    "person_scrub_due": "The personal data is removed automatically on {date}.",
+    "person_scrub_after": "The personal data is removed automatically {n} days after the last substitution ends.",
+    "person_periods": "Substitutions",
+    "person_export_title": "Right of access",
+    "person_export_help": (
+        "Download everything idops holds about the person as a file (JSON), for example to answer an "
+        "access request. The download is recorded in the audit trail."
+    ),
+    "person_export": "Download the data",
+    "person_hold_title": "Legal hold",
+    "person_hold_help": (
+        "Set a legal hold when the data is needed for an investigation or a dispute: the account and the "
+        "personal data are then removed neither automatically nor on request."
+    ),
+    "person_hold_on": "Legal hold set on {date}, reference: {reason}.",
+    "person_hold_reason": "Reference (for example the register number of the matter)",
+    "person_hold_reason_error": "Give a reference (at most 200 characters).",
+    "person_hold_set": "Set a legal hold",
+    "person_hold_lift": "Lift the legal hold",
+    "person_hold_set_ok": "Legal hold set.",
+    "person_hold_lifted_ok": "Legal hold lifted.",
+    "person_erase_title": "Erasure",
+    "person_erase_help": (
+        "Deletes the person's account from Entra ID and their personal data from idops at once. The "
+        "substitutions' dates and events remain without names."
+    ),
+    "person_erase_held": "The data cannot be erased while a legal hold is on.",
+    "person_erase": "Erase the personal data",
+    "erase_title": "Erase the personal data?",
+    "erase_text": (
+        "The account {upn} is deleted from Entra ID (also from its deleted items), and the name, contact "
+        "details and account name are removed from idops. This cannot be undone."
+    ),
+    "erase_open": "The person has open substitutions ({n}):",
+    "erase_end_open": "End the open substitutions now",
+    "erase_confirm": "Erase permanently",
+    "erased_ok": "Personal data erased.",
     "event_other": "Other event",
     "actor_idops": "idops (automatic)",
     "actor_job": "Scheduled job: {job}",
@@ -920,10 +1138,15 @@ EN: dict[str, str] = {
     "help_sub_account": "Substitute account",
     "help_sub_account_text": "A personal, time-limited Microsoft account for a substitute. A returning substitute "
     "gets the same account back. The account is disabled automatically when the substitution ends.",
-    "help_sub_code_text": "A one-time code with which the substitute signs in the first time and sets up "
-    "multi-factor authentication. The code is shown only once.",
+    "help_sub_code_text": "A temporary code (Temporary Access Pass) with which the substitute signs in the "
+    "first time and sets up multi-factor authentication. The code is shown only once; it can be prepared "
+    "before the substitution starts.",
     "help_sub_status_text": "Scheduled: the period has not started. Active: the account is in use. Expired: the "
     "account is disabled and deleted after the grace period.",
+    "help_session_title": "Signing in",
+    "help_session_text": "A sign-in ends when you sign out, when the service has not been used for eight hours, "
+    "and at the latest 12 hours after signing in. If you left the service open on another device, you can end "
+    "all your sign-ins at once.",
     "a11y_title": "Accessibility statement",
     "a11y_intro": "This accessibility statement applies to the idops service ({region}). The service is subject "
     "to the Act on the Provision of Digital Services (306/2019), which requires public online services to be "

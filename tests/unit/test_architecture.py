@@ -172,7 +172,8 @@ def test_routers_never_import_repositories_or_the_database(router: str) -> None:
 
 SERVICES = tuple(
     m for m in MODULES
-    if m.split(".")[1:2] and m.split(".")[1] in ("substitutes", "mfa", "coverage", "signins", "directory", "audit")
+    if m.split(".")[1:2]
+    and m.split(".")[1] in ("substitutes", "mfa", "coverage", "signins", "directory", "audit", "sessions")
     and not m.endswith((".api", ".schemas", ".models", ".repository")) and m.count(".") == 2
 )
 

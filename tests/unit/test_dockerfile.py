@@ -91,3 +91,7 @@ def test_ci_lints_the_dockerfile_and_does_not_fake_a_vulnerability_audit() -> No
     readme = (REPO / "README.md").read_text()
     assert "pip-audit -r requirements/runtime.lock --strict" in readme
     assert "--read-only --tmpfs /app/var" in readme
+
+
+def test_the_data_directory_is_the_service_users_only() -> None:
+    assert "install -d -m 0700 -o idops -g idops /app/var" in instructions("RUN")

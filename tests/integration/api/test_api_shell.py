@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import httpx
+from collections.abc import Callable
 
-from tests.conftest import TokenFactory, bearer
+import httpx
+import pytest
+
+from idops.app import create_app
+from idops.bootstrap import bootstrap
+from idops.config import Config
+from tests.conftest import NoDirectories, TokenFactory, bearer
 
 
 async def test_healthz_answers_ok(api: httpx.AsyncClient) -> None:
@@ -68,3 +74,24 @@ async def test_validation_errors_are_problem_json(api: httpx.AsyncClient, make_t
     assert r.status_code == 422
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["errors"][0]["loc"] == ["query", "wait"]
+
+
+@pytest.mark.parametrize(("docs", "served"), [(None, False), (True, True)])
+async def test_docs_are_off_outside_the_demo_unless_configured(
+    make_config: Callable[..., Config], docs: bool | None, served: bool
+) -> None:
+    config = make_config(
+        demo=False,
+        emulator={"enabled": True},  # the shipped region's static Graph credentials need an emulator
+        auth={"mode": "entra", "issuer": "https://login.example.test/{tid}/v2.0",
+              "jwks_url": "https://login.example.test/keys"},
+        api={} if docs is None else {"docs": docs},
+    )
+    assert config.settings.api.docs is served
+    app = create_app(config, container_factory=lambda: bootstrap(config, directories=NoDirectories()))
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="https://idops.test"
+    ) as client:
+        for path in ("/docs", "/redoc", "/openapi.json"):
+            assert ((await client.get(path)).status_code == 200) is served, path
+        assert (await client.get("/healthz")).status_code == 200  # the API itself is there either way

@@ -169,6 +169,18 @@ async def test_managed_users_are_listed_by_their_marker_and_optionally_only_enab
     assert all(u.extension_attributes == MARKED for u in active)
 
 
+async def test_the_managed_listing_carries_licences_and_a_read_the_preferred_language(world: World) -> None:
+    """What reconcile compares (licences, from the one listing) and what a notice is written in."""
+    world.add_sku(SKU, 5)
+    licensed = world.add_user("lisenssi", marker=MARKER.value, skus=[SKU], preferred_language="en-US")
+    bare = world.add_user("ilman", marker=MARKER.value)
+    listed = {u.id: u for u in await collect(world.directory.list_managed_users(MARKER))}
+    assert [s.lower() for s in listed[licensed].assigned_license_sku_ids] == [SKU]
+    assert listed[bare].assigned_license_sku_ids == ()
+    assert (await world.directory.get_user(licensed)).preferred_language == "en-US"
+    assert (await world.directory.get_user(bare)).preferred_language is None
+
+
 async def test_a_hostile_marker_value_matches_nothing(world: World) -> None:
     world.add_user("aino", marker="a")
     hostile = ManagedMarker(MARKER.attribute, "x' or startswith(userPrincipalName,'a")
@@ -189,6 +201,7 @@ async def test_an_access_pass_follows_the_tenant_policy(world: World) -> None:
     with structlog.testing.capture_logs() as logs:
         tap = await world.directory.create_access_pass(uid, start=start, lifetime_minutes=120, usable_once=False)
     assert len(tap.code) == 8 and tap.lifetime_in_minutes == 120 and not tap.is_usable_once
+    assert abs(tap.start_date_time - start) < timedelta(seconds=1)  # a pass prepared ahead of its start
     assert tap.code not in repr(tap) and tap.code not in repr(logs)
     assert world.access_pass(uid) == PassState(120, False)  # what the directory keeps: no code
     with pytest.raises(GraphBadRequest):

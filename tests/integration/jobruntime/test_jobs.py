@@ -92,7 +92,7 @@ async def test_jobs_api_shows_last_outcome_and_next_run(api: httpx.AsyncClient, 
     run = await api.post("/v1/jobs/housekeeping/run", headers=admin)
     assert run.status_code == 200, run.text
     assert run.json()["outcome"] == "succeeded"
-    assert run.json()["counts"] == {"job_runs_removed": 0, "idempotency_keys_removed": 0}
+    assert run.json()["counts"] == {"job_runs_removed": 0, "idempotency_keys_removed": 0, "sessions_removed": 0}
 
     after = (await api.get("/v1/jobs", headers=admin)).json()["items"]
     last = next(j for j in after if j["name"] == "housekeeping")["last_run"]

@@ -55,7 +55,9 @@ def name(i: int) -> tuple[str, str]:
 
 @pytest.fixture
 def sub_config(clean_db: str, data_dir: Path, tmp_path: Path) -> Config:
-    """The demo configuration with room for 300 requests: quotas raised, no per-caller create limit."""
+    """The demo configuration with room for 300 requests: quotas raised, no per-caller create limit; seats
+    reserved at the request (``licence_while = "requested"``), so that Pirkkala's future starts race for
+    its last seats too."""
     config_dir = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, config_dir)
     region = config_dir / "region.toml"
@@ -63,6 +65,7 @@ def sub_config(clean_db: str, data_dir: Path, tmp_path: Path) -> Config:
     return load_config(
         config_dir, demo=True, data_dir=data_dir, database={"url": clean_db}, scheduler={"enabled": False},
         logging={"format": "json", "level": "WARNING"}, api={"create_rate_per_hour": 100_000},
+        policy={"licence_while": "requested"},
         graph={"max_backoff_seconds": 0.2, "replication_wait_seconds": 5.0, "max_retries": 6,
                "writes_per_second": 100_000},
     )

@@ -164,7 +164,10 @@ async def test_the_school_quota_refuses_one_more_concurrent_substitute(api: Api)
         f"Hervannan koulun sijaistunnusten enimmäismäärä samalle ajalle on täynnä: {quota} tunnusta "
         f"(enintään {quota}). Valitse toinen ajankohta."
     )
-    assert out["errors"] == [{"loc": ["body", "starts_at"], "msg": out["detail"], "type": "policy-violation"}]
+    assert out["errors"] == [{"loc": ["body", "starts_at"], "field": "starts_at", "msg": out["detail"],
+                              "msg_fi": out["detail"], "msg_en": out["errors"][0]["msg_en"],
+                              "type": "policy-violation"}]
+    assert out["errors"][0]["msg_en"].startswith("Hervannan koulu already has")
     # a period after the others have ended fits
     later = await post(api, body(api, given="Yksi", surname="Liikaa", starts=timedelta(days=4), days=3))
     assert later.status_code == 201, later.text
@@ -305,7 +308,9 @@ async def test_two_people_with_the_same_long_name_get_distinct_upns(api: Api) ->
     given, surname = "Aleksandra-Katariina", "Äijälä-Öhman-Ström-Kärkkäinen-Hämäläinen-Väisänen"
     a = await post(api, body(api, given=given, surname=surname))
     assert a.status_code == 201, a.text
-    b = await post(api, body(api, school=OTHER_SCHOOL, given=given, surname=surname))
+    same = problem(await post(api, body(api, school=OTHER_SCHOOL, given=given, surname=surname)), 409)
+    assert [c["id"] for c in same["candidates"]] == [a.json()["person_id"]]  # "onko tämä sama henkilö?"
+    b = await post(api, body(api, school=OTHER_SCHOOL, given=given, surname=surname, force_new_person=True))
     assert b.status_code == 201, b.text
     assert (
         a.json()["user_principal_name"]
@@ -377,12 +382,12 @@ async def test_a_long_period_gets_a_tap_capped_by_the_tenant_policy(api: Api) ->
     assert valid == timedelta(minutes=maximum)
 
 
-async def test_a_tap_needs_an_active_period(api: Api) -> None:
-    sub = (await post(api, body(api, starts=timedelta(days=2), days=3))).json()
-    assert sub["status"] == "scheduled"
+async def test_a_tap_needs_an_active_or_upcoming_period(api: Api) -> None:
+    sub = (await post(api, body(api, days=3))).json()
+    assert (await api.client.post(f"/v1/substitutes/{sub['id']}/revoke", headers=api.principal())).status_code == 200
     r = await api.client.post(f"/v1/substitutes/{sub['id']}/access-pass", headers=api.principal())
     out = problem(r, 409)
-    assert out["detail"] == "Kirjautumiskoodin voi antaa vain voimassa olevalle sijaistunnukselle."
+    assert out["detail"] == "Kirjautumiskoodin voi antaa vain voimassa olevalle tai alkavalle sijaistunnukselle."
     assert entra(api, UPN).id not in api.emulator.state.tenant(api.tenant()).taps
 
 

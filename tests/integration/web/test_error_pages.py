@@ -89,6 +89,8 @@ async def test_a_policy_refusal_lists_each_field_like_a_validation_error(client:
     body = r.json()
     assert r.status_code == 422 and body["detail"] == "Start too far."
     assert body["errors"] == [
-        {"loc": ["body", "starts_at"], "msg": "Start too far.", "type": "policy-violation"},
-        {"loc": ["body", "ends_at"], "msg": "End before start.", "type": "policy-violation"},
+        {"loc": ["body", "starts_at"], "field": "starts_at", "msg": "Start too far.", "msg_fi": "Alku liian kaukana.",
+         "msg_en": "Start too far.", "type": "policy-violation"},
+        {"loc": ["body", "ends_at"], "field": "ends_at", "msg": "End before start.", "msg_fi": "Loppu ennen alkua.",
+         "msg_en": "End before start.", "type": "policy-violation"},
     ]

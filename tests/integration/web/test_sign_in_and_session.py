@@ -176,16 +176,19 @@ async def test_oidc_refuses_bad_id_tokens(
 
 
 async def test_session_cookie_is_secure_httponly_lax_outside_demo(
-    entra_config: Config, monkeypatch: pytest.MonkeyPatch
+    entra_config: Config, data_dir: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("IDOPS_SESSION_SECRET", SECRET)
     async with serve(entra_config) as client:
-        response = await client.get("/sign-in")
+        StandInEntra(DemoSigner.load_or_create(data_dir)).install(client)
+        page = await client.get("/sign-in")
+        assert "set-cookie" not in page.headers  # reading a page starts no session
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        response = await client.get("/sign-in/entra")  # the sign-in's state is the first thing stored
         cookie = response.headers["set-cookie"].lower()
         assert cookie.startswith("idops_session=")
         for flag in ("secure", "httponly", "samesite=lax", "path=/"):
             assert flag in cookie
-        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
 
 
 async def test_pages_refuse_to_run_without_a_session_secret_outside_demo(

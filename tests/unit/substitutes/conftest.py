@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import select
 
 from idops.audit.models import AuditEvent
-from idops.auth.scope import Caller, Scope
+from idops.auth.scope import Caller, Role, Scope
 from idops.bootstrap import bootstrap
 from idops.config import Config, load_config
 from idops.container import Container
@@ -111,7 +111,8 @@ def clock() -> FrozenClock:
 
 def seed(provider: FakeDirectoryProvider, config: Config) -> None:
     """Every tenant as idops expects to find it: the schools' substitute groups, the licence SKUs with
-    ``SEATS`` free seats, the principals (with a mailbox) and each municipality's notification sender."""
+    ``SEATS`` free seats, the principals (with a mailbox) and their (empty) principal groups, and each
+    municipality's notification sender."""
     for municipality in config.region.municipalities:
         tenant = provider.for_tenant(municipality.tenant_id).state
         if municipality.notification_sender and tenant.user_by_upn(municipality.notification_sender) is None:
@@ -127,6 +128,9 @@ def seed(provider: FakeDirectoryProvider, config: Config) -> None:
                 if tenant.user(oid) is None:
                     upn = f"rehtori{i}.{school.key}@{municipality.upn_domain}"
                     tenant.add_user(upn, f"Rehtori {school.name}", id=oid, mail=upn)
+            for gid in school.principals.group_ids:
+                if tenant.group(gid) is None:
+                    tenant.add_group(f"{school.name} rehtorit", id=gid)
 
 
 class Crash(BaseException):
@@ -174,6 +178,25 @@ class Substitutes:
         return Caller("2795da0d-d184-5a90-8b25-3ebda7811047", self.tenant_id(schools[0]), frozenset({"Principal"}),
                       Scope("Principal", frozenset(schools), frozenset()))
 
+    def admin(self, *municipalities: str) -> Caller:
+        """An IT admin of ``municipalities``; with none, the region admin."""
+        region = self.c.config.region
+        role: Role = "ItAdmin" if municipalities else "RegionAdmin"
+        keys = frozenset(municipalities or (m.key for m in region.municipalities))
+        schools = frozenset(p for p in region.school_paths() if p.split("/")[0] in keys)
+        return Caller("5d9a3f0e-6f0b-5bd4-9c1e-0e1f6a7b8c9d", self.tenant_id(min(schools)), frozenset({role}),
+                      Scope(role, schools, keys))
+
+    def free_seats(self, school: str = SCHOOL) -> int:
+        sku = self.state(school).skus[self.skus(school)[0].lower()]
+        return sku.enabled_units - sku.consumed_units
+
+    def set_free_seats(self, n: int, school: str = SCHOOL) -> None:
+        """As someone outside idops would: seats bought, or handed out to others in the Entra portal."""
+        for sku_id in self.skus(school):
+            sku = self.state(school).skus[sku_id.lower()]
+            sku.enabled_units = sku.consumed_units + n
+
     def marker(self) -> dict[str, str]:
         s = self.c.config.settings.substitutes
         return {s.marker_attribute: s.marker_value}
@@ -210,15 +233,15 @@ class Substitutes:
         return pair[1]
 
     async def persons(self) -> list[SubstitutePerson]:
-        return await self._all(SubstitutePerson)
+        return await self.rows(SubstitutePerson)
 
     async def periods(self) -> list[SubstitutePeriod]:
-        return await self._all(SubstitutePeriod)
+        return await self.rows(SubstitutePeriod)
 
     async def orphans(self) -> list[OrphanAccount]:
-        return await self._all(OrphanAccount)
+        return await self.rows(OrphanAccount)
 
-    async def _all(self, model: Any) -> list[Any]:
+    async def rows(self, model: Any) -> list[Any]:
         async with self.c.uow() as uow:
             return list((await uow.substitutes.session.execute(select(model))).scalars())
 
@@ -250,9 +273,15 @@ class Substitutes:
 
     def has_access(self, user: FakeUser, school: str = SCHOOL) -> bool:
         """In all the school's substitute groups and holding all its licences."""
-        st = self.state(school)
-        in_groups = all(user.id in st.members(g) for g in self.groups(school))
-        return in_groups and all(s.lower() in user.licences for s in self.skus(school))
+        return self.in_groups(user, school) and self.licensed(user, school)
+
+    def in_groups(self, user: FakeUser, school: str = SCHOOL) -> bool:
+        """In all the school's substitute groups (licences aside)."""
+        return all(user.id in self.state(school).members(g) for g in self.groups(school))
+
+    def licensed(self, user: FakeUser, school: str = SCHOOL) -> bool:
+        """Holding all the school's licences (groups aside)."""
+        return all(s.lower() in user.licences for s in self.skus(school))
 
     def has_none_of(self, user: FakeUser, school: str = SCHOOL) -> bool:
         """In none of the school's substitute groups and holding none of its licences."""

@@ -36,6 +36,7 @@ def make_policy(**overrides: object) -> EffectivePolicy:
         "retention_days": 90,
         "notify_before_hours": 48,
         "working_hours_only_tap": False,
+        "licence_while": "active",
     }
     values.update(overrides)
     return EffectivePolicy.model_validate(values)

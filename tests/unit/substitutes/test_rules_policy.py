@@ -155,8 +155,9 @@ async def test_working_hours_only_tap_refuses_evenings_and_weekends(make_sub: Ma
     assert (await sub.actions(pid)).count("temporary_access_pass_issued") == 1
 
 
-async def test_a_sign_in_code_only_for_a_running_period(sub: Substitutes) -> None:
-    pid = await sub.request(starts=timedelta(days=1), days=2)
+async def test_no_sign_in_code_for_a_period_that_has_ended(sub: Substitutes) -> None:
+    pid = await sub.request(days=1)
+    sub.clock.advance(timedelta(days=1, minutes=1))
     with pytest.raises(Conflict):
         await issue(sub.c.uow(), sub.c, sub.principal(), pid)
     assert sub.state().passes == {} and sub.state().count("create_access_pass") == 0

@@ -36,7 +36,7 @@ async def test_an_account_enabled_by_hand_after_its_end_is_disabled_again(sub: S
     person = (await sub.person_of(ended)).id
     event = (await sub.events(person, "person"))[-1]
     assert (event.action, event.actor, event.details) == ("re_disabled", "job:reconcile",
-                                                          {"tenant_id": sub.tenant_id()})
+                                                          {"tenant_id": sub.tenant_id(), "entra_user_id": user.id})
     assert await run(sub) == {}
 
 

@@ -121,7 +121,7 @@ async def test_the_whole_lifecycle_never_awaits_graph_with_a_transaction_open(
 
     # notify before the end, expire after it (with the re-check's listing), reconcile drift
     sub.clock.advance(timedelta(days=3))
-    assert await job("notify_expiring") == {"sent": 1}
+    assert await job("notify_expiring") == {"periods": 1, "recipients": 1, "mails": 1}
     assert [m.to for m in sub.state().outbox] == [("rehtori0.hervanta@sijaiset.tampere.fi",)]
     sub.clock.advance(timedelta(days=1, minutes=1))
     assert await job("expire") == {"expired": 1}

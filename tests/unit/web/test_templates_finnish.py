@@ -19,10 +19,13 @@ from starlette.requests import Request
 from idops.auth.scope import Caller, Role, Scope
 from idops.config import Config
 from idops.kit.clock import FrozenClock
+from idops.sessions.service import LiveSession, SessionUser
+from idops.substitutes.reconcile import DRIFT_ACTIONS
 from idops.web import render as render_module
 from idops.web.charts import trend_chart
 from idops.web.render import TEMPLATES, WebRequest, render
 from idops.web.reports import headline_explained
+from idops.web.session import PageSession
 from idops.web.texts import EN, FI, actor_label, code_groups, event_label, job_label, method_label, problem_note
 from tests.conftest import REPO
 
@@ -188,7 +191,9 @@ def caller(role: Role = "Principal") -> Caller:
 
 def request_for(config: Config, path: str, role: Role = "Principal", lang: str = "fi") -> Request:
     container: Any = SimpleNamespace(config=config, clock=FrozenClock(NOW))
-    w = WebRequest(container=container, session={"user": {"oid": "o"}}, lang=lang, caller=caller(role))
+    user = SessionUser("o", "t", (role,), (), "Riitta Rehtori", NOW)
+    page = PageSession(LiveSession("s", user, {}, NOW))
+    w = WebRequest(container=container, session=page.data, lang=lang, caller=caller(role), page_session=page)
     return Request(
         {"type": "http", "method": "GET", "path": path, "query_string": b"", "headers": [], "state": {"web": w}}
     )
@@ -211,6 +216,8 @@ def substitute(status: str, last_error: str | None = None) -> dict[str, Any]:
         "overdue_since": None,
         "end_attempted_at": None,
         "end_error": None,
+        "revoked_at": NOW if status == "revoked" else None,
+        "cancelled_before_start": False,
     }
 
 
@@ -419,6 +426,7 @@ def request_context(config: Config, *, errors: bool, chosen: bool = False) -> di
         end_date="",
         end_time="16.00",
         person_id="",
+        force_new_person=errors,
     )
     found = config.region.school("tampere/hervanta")
     assert found is not None
@@ -449,11 +457,41 @@ def request_context(config: Config, *, errors: bool, chosen: bool = False) -> di
         if chosen
         else None,
         "service_error": "Kunnan asetukset eivät salli kertakäyttöistä kirjautumiskoodia." if errors else None,
+        "candidates": [
+            {"id": "p", "name": "Ritva Rönkä", "upn": "ritva.ronka@sijaiset.tampere.fi",
+             "email_hint": "r***@example.fi",
+             "last": FI["last_school_at"].format(school="Hervannan koulu", end="1.12.2026")},
+        ] if errors and not chosen else [],
         "key": "k",
         "policy": config.policy_for(*found),
         "hours": (7, 17),
         "latest_start": "30.1.2027",
     }
+
+
+def person(*, scrubbed: bool = False, held: bool = False, periods: tuple[str, ...] = ("active", "expired")
+           ) -> dict[str, Any]:
+    """The person page's context in one of its states (what ``idops.web.persons`` passes)."""
+    p = SimpleNamespace(
+        person_id="p",
+        municipality="tampere",
+        given_name=None if scrubbed else "Aino",
+        surname=None if scrubbed else "Mäkelä",
+        display_name=None if scrubbed else "Aino Mäkelä (sijainen)",
+        email=None if scrubbed else "aino@example.fi",
+        mobile_phone=None,
+        user_principal_name=None if scrubbed else "aino.makela@sijaiset.tampere.fi",
+        entra_user_id=None,
+        created_at=NOW,
+        account_deleted_at=NOW if scrubbed else None,
+        scrubbed_at=NOW if scrubbed else None,
+        legal_hold=SimpleNamespace(at=NOW, by="ItAdmin", reason="TRE/123/2026") if held else None,
+        scrub_due_at=None if ("active" in periods or held or scrubbed) else NOW + timedelta(days=90),
+        periods=[SimpleNamespace(**substitute(st)) for st in periods],
+    )
+    live = [x for x in p.periods if x.status == "active"]
+    return {"p": p, "name": "(henkilötiedot poistettu)" if scrubbed else "Aino Mäkelä (sijainen)",
+            "names": {"tampere/hervanta": "Hervannan koulu"}, "open_periods": live}
 
 
 def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]]:
@@ -613,6 +651,18 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
             ),
         ],
         "help.html": [("/ohje", "Principal", {"targets": {"staff": 1.0, "pupil": 0.8}})],
+        "person.html": [
+            ("/admin/persons/p", "ItAdmin", {**person(), "retention_days": 90, "hold_error": None}),
+            ("/admin/persons/p", "ItAdmin", {**person(periods=("expired",)), "retention_days": 90,
+                                             "hold_error": FI["person_hold_reason_error"]}),
+            ("/admin/persons/p", "RegionAdmin", {**person(held=True), "retention_days": 90, "hold_error": None}),
+            ("/admin/persons/p", "ItAdmin", {**person(scrubbed=True, periods=("deleted",)), "retention_days": None,
+                                             "hold_error": None}),
+        ],
+        "erase_confirm.html": [
+            ("/admin/persons/p/erase", "ItAdmin", person()),
+            ("/admin/persons/p/erase", "ItAdmin", person(periods=("revoked",))),
+        ],
         "home.html": [("/", "Principal", {"schools": [("tampere/hervanta", "Hervannan koulu")]})],
         "mfa.html": [
             ("/admin/mfa", "ItAdmin", mfa_context(with_data=True)),
@@ -632,8 +682,24 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
                     "school_path": "tampere/hervanta",
                     "school_name": "Hervannan koulu",
                     "groups": {"active": [substitute("active")], "upcoming": [], "ended": [substitute("revoked")]},
+                    "seats": 3,
+                    "licensed": True,
+                    "licence_while": "active",
                 },
-            )
+            ),
+            (
+                "/schools/tampere/hervanta",
+                "Principal",
+                {
+                    "school_path": "tampere/hervanta",
+                    "school_name": "Hervannan koulu",
+                    "groups": {"active": [], "upcoming": [],
+                               "ended": [{**substitute("revoked"), "cancelled_before_start": True}]},
+                    "seats": 0,
+                    "licensed": True,
+                    "licence_while": "requested",
+                },
+            ),
         ],
         "sign_in.html": [
             ("/sign-in", "Principal", {"configured": False, "signed_out": True}),
@@ -648,8 +714,28 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
                     "school_name": "Hervannan koulu",
                     "issued": issued,
                     "groups": code_groups(issued.secret),
+                    "ahead": True,
+                    "title": FI["code_title"],
                 },
             )
+        ],
+        "admin_drift.html": [
+            (
+                "/admin/drift",
+                "ItAdmin",
+                {
+                    "orphans": [{"upn": "ghost@sijaiset.tampere.fi", "municipality": FI["unknown_municipality"],
+                                 "first_seen": NOW, "disabled": None}],
+                    "corrections": [
+                        {"at": NOW, "account": "aino.makela@sijaiset.tampere.fi", "change": event_label("fi", a),
+                         "concerns": FI["drift_licence_many"].format(n=8), "actor": actor_label("fi", "job:reconcile")}
+                        for a in DRIFT_ACTIONS
+                    ],
+                    "next": "c2",
+                    "cursor": "c1",
+                },
+            ),
+            ("/admin/drift", "RegionAdmin", {"orphans": [], "corrections": [], "next": None, "cursor": ""}),
         ],
         "sign_in_demo.html": [
             (
@@ -662,6 +748,7 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
                         )
                     ],
                     "region": DemoChoice("region", "Tampereen seutu", "RegionAdmin"),
+                    "signed_out": "all",
                 },
             )
         ],
@@ -764,7 +851,7 @@ def test_every_audit_action_and_job_the_code_records_has_words() -> None:
     literal = set(re.findall(r'action="([a-z_]+)"', source)) - {"store_true", "append"}  # argparse's actions
     dynamic = {f"account_{how}" for how in re.findall(r'\), "(created|restored|reused)"', source)}
     dynamic |= {f"{kind}_issued" for kind in ("temporary_access_pass", "one_time_password")}
-    dynamic |= {s.value for s in (Status.EXPIRED, Status.REVOKED, Status.MISSING)} | {"orphan_disabled"}
+    dynamic |= {s.value for s in (Status.EXPIRED, Status.REVOKED, Status.MISSING)} | set(DRIFT_ACTIONS)
     assert len(dynamic) >= 9 and "requested" in literal
     missing = sorted(a for a in literal | dynamic if event_label("fi", a) == FI["event_other"])
     assert not missing, missing

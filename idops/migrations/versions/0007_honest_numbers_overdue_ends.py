@@ -2,7 +2,7 @@
 snapshot rows with the source and the sign-ins whose MFA is unknown, overdue ends on periods
 
 Revision ID: a14c0b5e0b51
-Revises: 0002
+Revises: b41e7c0d5a93
 Create Date: 2026-12-01 09:00:00.000000
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import idops.kit.db
 
 
 revision: str = 'a14c0b5e0b51'
-down_revision: str | None = '0002'
+down_revision: str | None = 'b41e7c0d5a93'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""Page sessions held by the server: one record per browser session, ended for real on sign-out."""
