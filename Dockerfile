@@ -45,7 +45,7 @@ ENV PATH=/opt/idops/bin:$PATH \
 USER 10001:10001
 EXPOSE 8000 9464
 # One probe per role, chosen from the container's command (idops/healthcheck.py): serve → /healthz on
-# its --port; scheduler → /metrics on [scheduler] metrics_port; one-off commands → healthy.
+# its --port; scheduler → /healthz on [scheduler] metrics_port; one-off commands → healthy.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=40s --retries=3 \
   CMD ["idops", "healthcheck"]
 ENTRYPOINT ["idops"]

@@ -1,6 +1,6 @@
 """``./dev bench``: run every benchmark, one after another (each prints ratios against its baseline).
 
-``./dev bench NAME [args]`` runs one (graph_stream, mfa_sync, single_login). Benchmarks are never
+``./dev bench NAME [args]`` runs one (graph_stream, mfa_sync, mfa_method_scan, single_login). Benchmarks are never
 part of the timed test suite.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-ALL = ("graph_stream", "mfa_sync", "single_login")
+ALL = ("graph_stream", "mfa_sync", "mfa_method_scan", "single_login")
 
 
 def main(argv: list[str]) -> int:

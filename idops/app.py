@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from idops import __version__
 from idops.api import health, problems
@@ -18,7 +19,7 @@ from idops.bootstrap import start
 from idops.config import Config
 from idops.container import Container
 from idops.graph.warmup import warm_up
-from idops.substitutes.views import refresh_metrics
+from idops.jobruntime.runner import publish_last_successes
 
 log = structlog.get_logger("idops.api")
 
@@ -47,15 +48,17 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container = container_factory() if container_factory else await start(config)
         app.state.container = container
-        app.state.refresh_gauges = lambda: refresh_metrics(container.uow(), container)
         app.state.token_validator = validator or container.token_validator
+        try:
+            await publish_last_successes(container)
+        except Exception as exc:  # metrics must not keep the service from starting (e.g. before migrating)
+            log.warning("job_metrics_not_loaded", error_type=type(exc).__name__)
         scheduler = None
         run_scheduler = config.settings.scheduler.enabled if start_scheduler is None else start_scheduler
         if run_scheduler:
-            from idops.jobruntime.scheduler import build_scheduler
+            from idops.jobruntime import scheduler as schedule
 
-            scheduler = build_scheduler(container)
-            scheduler.start()
+            scheduler = schedule.start_scheduler(container)
         warm = asyncio.create_task(warm_up())
         # The demo's own emulator has data at once: fill the MFA and single-login views now. (A test's
         # container, from ``container_factory``, decides its own data and runs jobs itself.)
@@ -72,10 +75,12 @@ def create_app(
             if first_reports is not None:
                 first_reports.cancel()
             if scheduler is not None:
-                scheduler.shutdown(wait=False)
+                from idops.jobruntime import scheduler as schedule
+
+                schedule.stop_scheduler(container, scheduler)
             await container.aclose()
 
-    app = FastAPI(
+    app = _IdopsApp(
         title="idops",
         version=__version__,
         description=DESCRIPTION,
@@ -92,12 +97,19 @@ def create_app(
         app.include_router(router)
     if config.settings.auth.mode == "demo":
         app.include_router(health.demo_router)
-    app.add_middleware(
-        RequestContext,
-        metrics=_metrics_placeholder(app),
-        max_body=config.settings.api.max_body_bytes,
-    )
+    app.request_context = {"metrics": _metrics_placeholder(app), "max_body": config.settings.api.max_body_bytes}
     return app
+
+
+class _IdopsApp(FastAPI):
+    """FastAPI with ``RequestContext`` around everything, Starlette's error middleware included (added
+    with ``add_middleware`` it would sit inside it: an unexpected error's log line and answer would then
+    be written outside the request's context)."""
+
+    request_context: dict[str, Any]
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestContext(super().build_middleware_stack(), **self.request_context)
 
 
 def _domain_routers() -> list[Any]:

@@ -61,14 +61,15 @@ def bootstrap(
     demo_auth = s.auth.mode == "demo"
     signer = DemoSigner.load_or_create(data_dir) if demo_auth else None
     http = httpx.AsyncClient(timeout=15.0, verify=_tls_context())
+    metrics = Metrics()
     session_secret = _session_secret(config, data_dir)
     _register_secrets(config, session_secret)
     return Container(
         config=config,
         clock=clock or SystemClock(),
         database=Database(database_url(config), echo=s.database.echo, pool_size=s.database.pool_size),
-        directories=directories or _graph_directories(config, graph_base_url),
-        metrics=Metrics(),
+        directories=directories or _graph_directories(config, graph_base_url, metrics),
+        metrics=metrics,
         seats=SeatCache(timedelta(seconds=s.substitutes.sku_cache_seconds)),
         leave_dates=LeaveDates(s.substitutes.set_leave_date),
         tap_policies=TapPolicies(),
@@ -123,7 +124,7 @@ async def _emulator(config: Config, clock: Clock | None) -> tuple[EmulatorServer
 async def graph_only(config: Config) -> AsyncIterator[DirectoryProvider]:
     """The Graph adapter of every tenant and nothing else (no database): for ``config check --online``."""
     emulator, base_url = await _emulator(config, None)
-    directories = _graph_directories(config, base_url)
+    directories = _graph_directories(config, base_url, Metrics())  # counted nowhere: a one-off check
     try:
         yield directories
     finally:
@@ -132,12 +133,13 @@ async def graph_only(config: Config) -> AsyncIterator[DirectoryProvider]:
             emulator.stop()
 
 
-def _graph_directories(config: Config, base_url: str | None) -> DirectoryProvider:
-    """The msgraph-sdk adapter for every configured tenant (imported here: msgraph is heavy)."""
+def _graph_directories(config: Config, base_url: str | None, metrics: Metrics) -> DirectoryProvider:
+    """The msgraph-sdk adapter for every configured tenant (imported here: msgraph is heavy); its
+    requests are counted in ``metrics``."""
     from idops.graph.sdk import GraphDirectoryProvider
 
     provider: DirectoryProvider = GraphDirectoryProvider.from_config(
-        config.region, config.settings.graph, base_url_override=base_url
+        config.region, config.settings.graph, base_url_override=base_url, metrics=metrics
     )
     return provider
 
@@ -173,13 +175,19 @@ def _session_secret(config: Config, data_dir: Path) -> SecretStr | None:
 
 def _register_secrets(config: Config, session_secret: SecretStr | None) -> None:
     """Mask the process's long-lived secrets in every log line from now on (``idops.kit.logging``):
-    the pages' session secret, the OIDC client secret and each tenant's Graph client secret."""
+    the pages' session secret, the OIDC client secret, the metrics scrape token and each tenant's Graph
+    client secret."""
     graph = [
         os.environ.get(conn.client_secret_env)
         for conn in config.region.tenants().values()
         if conn.credential == "client_secret" and conn.client_secret_env
     ]
-    register_secret(session_secret, os.environ.get(config.settings.web.oidc_client_secret_env), *graph)
+    register_secret(
+        session_secret,
+        os.environ.get(config.settings.web.oidc_client_secret_env),
+        os.environ.get(config.settings.api.metrics_token_env),
+        *graph,
+    )
 
 
 def database_url(config: Config) -> str:

@@ -11,7 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from idops.config import Config
+    from idops.container import Container
 
 
 def _load(args: argparse.Namespace, **overrides: Any) -> Config:
@@ -212,24 +215,39 @@ def cmd_jobs_run(args: argparse.Namespace) -> int:
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
     from idops.bootstrap import start
-    from idops.jobruntime.scheduler import build_scheduler
+    from idops.jobruntime.runner import publish_last_successes
+    from idops.jobruntime.scheduler import start_scheduler, stop_scheduler
 
     config = _load(args)
     _logging(config)
 
     async def main() -> None:
         c = await start(config)
-        scheduler = build_scheduler(c)
-        scheduler.start()
+        await publish_last_successes(c)
+        scheduler = start_scheduler(c)
         try:
-            await asyncio.Event().wait()
+            await _metrics_server(c).serve()
         finally:
-            scheduler.shutdown(wait=False)
+            stop_scheduler(c, scheduler)
             await c.aclose()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
     return 0
+
+
+def _metrics_server(c: Container) -> uvicorn.Server:
+    """The scheduler's own ``/metrics`` and ``/healthz`` (``[scheduler] metrics_host``/``metrics_port``;
+    access as ``[api] metrics``), served from memory by uvicorn in this event loop."""
+    import uvicorn
+
+    from idops.kit.metrics import metrics_app, metrics_token
+
+    s = c.config.settings
+    app = metrics_app(c.metrics, access=c.config.metrics_access(), token=metrics_token(s.api.metrics_token_env))
+    server_config = uvicorn.Config(app, host=s.scheduler.metrics_host, port=s.scheduler.metrics_port,
+                                   log_config=None, access_log=False, lifespan="off")
+    return uvicorn.Server(server_config)
 
 
 def cmd_emulator_serve(args: argparse.Namespace) -> int:

@@ -4,8 +4,9 @@ The role is the command the container runs — PID 1's command line (``idops ser
 scheduler``; also behind an init such as ``docker run --init``: ``docker-init -- idops serve …``):
 
 - ``serve``: ``GET /healthz`` on its ``--port`` (default 8000);
-- ``scheduler``: ``GET /metrics`` on ``[scheduler] metrics_port`` (``IDOPS_SCHEDULER__METRICS_PORT``,
-  else ``idops.toml``, else the default) — the scheduler process serves its metrics there;
+- ``scheduler``: ``GET /healthz`` on ``[scheduler] metrics_port`` (``IDOPS_SCHEDULER__METRICS_PORT``,
+  else ``idops.toml``, else the default) — the scheduler process serves its metrics there, and
+  ``/healthz`` beside them (``/metrics`` itself may need the scrape token, which the probe has not);
 - anything else (``jobs run``, ``db upgrade``: one-off commands): healthy while it runs.
 
 Exit 0 healthy, 1 unhealthy. Light on purpose: it runs every 30 s and imports neither the app nor Graph.
@@ -52,7 +53,7 @@ def probe_url(argv: Sequence[str], env: dict[str, str]) -> str | None:
                 port = int(a.split("=", 1)[1])
         return f"http://127.0.0.1:{port}/healthz"
     if role == "scheduler":
-        return f"http://127.0.0.1:{_metrics_port(env)}/metrics"
+        return f"http://127.0.0.1:{_metrics_port(env)}/healthz"
     return None
 
 

@@ -6,6 +6,7 @@ and the app served in-process with its lifespan.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -155,6 +156,15 @@ def make_token(config: Config, signer: DemoSigner) -> TokenFactory:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+async def demo_sign_in(client: httpx.AsyncClient, who: str) -> None:
+    """A page session through the demo sign-in form (``who``: ``region``, ``itadmin:tampere`` …)."""
+    page = await client.get("/sign-in")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token
+    done = await client.post("/sign-in/demo", data={"csrf": token.group(1), "who": who})
+    assert done.status_code == 303
 
 
 @pytest.fixture

@@ -65,6 +65,7 @@ async def get_caller(request: Request, c: ContainerDep) -> Caller:
         scope=scope, name=claims.get("name"), token_id=claims.get("jti"),
     )
     request.state.caller = caller
+    request.state.caller_role = scope.role  # for the access log
     return caller
 
 

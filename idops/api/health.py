@@ -6,11 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from idops.api.deps import ContainerDep
-from idops.kit.errors import NotFound
+from idops.kit.errors import Message, NotFound, Unauthenticated
+from idops.kit.metrics import metrics_token, token_ok
 from idops.migrations import current_revision_matches_head
 
 router = APIRouter(tags=["health"])
@@ -36,12 +37,27 @@ async def readyz(c: ContainerDep) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+_METRICS_TOKEN = Message("Mittarit vaativat tunnisteen.", "Metrics need the scrape bearer token.")
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (from memory; who may read them: [api] metrics)",
+    response_class=Response,
+    responses={401: {}, 404: {}},
+)
 async def metrics(request: Request, c: ContainerDep) -> Response:
-    refresh = getattr(request.app.state, "refresh_gauges", None)
-    if refresh is not None:
-        await refresh()
-    return Response(generate_latest(c.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    """``[api] metrics``: ``public`` answers anyone, ``token`` only ``Authorization: Bearer`` with the
+    value of ``$IDOPS_METRICS_TOKEN`` (``[api] metrics_token_env``), ``off`` nobody (404). Nothing here
+    queries the database: every family is kept up to date where its events happen."""
+    access = c.config.metrics_access()
+    if access == "off":
+        raise NotFound()
+    if access == "token":
+        expected = metrics_token(c.config.settings.api.metrics_token_env)
+        if not token_ok(request.headers.get("authorization"), expected):
+            raise Unauthenticated(_METRICS_TOKEN)
+    return Response(c.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 demo_router = APIRouter(tags=["demo"], include_in_schema=False)

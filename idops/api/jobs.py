@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from idops.api.deps import AdminDep, ContainerDep
 from idops.jobruntime import runner
 from idops.jobruntime.scheduler import next_runs
-from idops.kit.errors import Message, NotFound
+from idops.kit.errors import Conflict, Message, NotFound
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 _background: set[asyncio.Task[Any]] = set()
@@ -65,21 +65,55 @@ async def list_jobs(c: ContainerDep, _admin: AdminDep) -> JobList:
     "/{name}/run",
     response_model=JobRunOut,
     summary="Run a job now; answers with its run record when finished (?wait=false: 202 at once)",
-    responses={202: {"model": JobRunOut}, 404: {}},
+    description=(
+        "While another run of the job holds its lease (anywhere: the scheduler, another replica, the CLI) "
+        "the answer is **409** naming that run (`running_run_id`, `running_since`); nothing is started. "
+        "With an explicit `?wait=true` the running run is awaited instead and returned (its `trigger` "
+        "shows whose run it was)."
+    ),
+    responses={202: {"model": JobRunOut}, 404: {}, 409: {}},
 )
 async def run_job_now(
-    name: str, c: ContainerDep, admin: AdminDep, response: Response, wait: bool = Query(default=True)
+    name: str,
+    c: ContainerDep,
+    admin: AdminDep,
+    response: Response,
+    wait: bool | None = Query(
+        default=None,
+        description="false: answer 202 at once. Default: wait for this run. true: also wait for a run "
+        "that is already going (instead of 409).",
+    ),
 ) -> JobRunOut:
     if name not in c.jobs:
         raise NotFound(Message(f"Tehtävää {name!r} ei ole.", f"There is no job {name!r}."))
-    run = await runner.start_run(c, name, trigger="api", requested_by=admin.actor)
-    if wait:
-        return JobRunOut.of(await runner.run_job(c, name, trigger="api", run=run))
-    task = asyncio.create_task(runner.run_job(c, name, trigger="api", run=run))
-    _background.add(task)
-    task.add_done_callback(_background.discard)
-    response.status_code = 202
-    return JobRunOut.of(run)
+    try:
+        run = await runner.start_run(c, name, trigger="api", requested_by=admin.actor)
+    except runner.LeaseHeld as held:
+        if wait is True and held.running is not None:
+            joined = await runner.wait_for_run(c, held.running.id)
+            if joined is not None:
+                return JobRunOut.of(joined)
+        raise _already_running(held) from None
+    if wait is False:
+        task = asyncio.create_task(runner.run_job(c, name, trigger="api", run=run))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+        response.status_code = 202
+        return JobRunOut.of(run)
+    return JobRunOut.of(await runner.run_job(c, name, trigger="api", run=run))
+
+
+def _already_running(held: runner.LeaseHeld) -> Conflict:
+    since = held.running.started_at.isoformat() if held.running else None
+    return Conflict(
+        Message(
+            f"Ajo on jo käynnissä (tehtävä {held.name}, alkoi {since or 'äsken'}).",
+            f"The job {held.name} is already running (since {since or 'moments ago'}).",
+        ),
+        job=held.name,
+        running_run_id=held.running.id if held.running else None,
+        running_since=since,
+    )
 
 
 @router.get("/runs/{run_id}", response_model=JobRunOut, summary="One run record")

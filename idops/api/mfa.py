@@ -46,6 +46,10 @@ async def get_summary(
 ) -> Response:
     """Latest snapshot per municipality; rows grouped by ``group_by`` (default: all three).
 
+    Every group's numbers are ``measured`` (with ``as_of`` and ``source``), ``unavailable`` (null, with
+    ``unavailable_reason``: e.g. a tenant without Entra ID P1 whose users have not been read yet) or
+    ``stale``. ``totals`` add the measured users only; ``missing`` names the municipalities left out.
+
     Served from a short-lived cache of rendered responses (``idops.kit.response_cache``); a miss opens its
     own session, so a hit costs no database round trip."""
     fmt = negotiate(request)
@@ -56,7 +60,7 @@ async def get_summary(
     async def render() -> cache.Rendered:
         result = await service.summary(
                 c.uow(), c.config, caller.scope, municipality=municipality, school=school, role=role,
-                group_by=group_by, lang=lang,
+                group_by=group_by, lang=lang, now=c.clock.now(),
             )
         if fmt == "csv":
             return cache.Rendered.of(
@@ -82,7 +86,8 @@ async def get_trend(
     group_by: GroupBy = None,
     dialect: DialectQuery = "powerbi",
 ) -> schemas.Trend | Response:
-    """Daily snapshots over a date range (default grouping: municipality)."""
+    """Daily snapshots over a date range (default grouping: municipality). Each point carries the role's
+    ``target`` and the ``gap`` to it (grouped by role, or with ``role``)."""
     fmt = negotiate(request)
     result = await service.trend(
         uow,

@@ -83,6 +83,9 @@ class Config:
             return None
         return frozenset(t.lower() for t in self.settings.auth.region_admin_tenant_ids)
 
+    def metrics_access(self) -> Literal["public", "token", "off"]:
+        return metrics_access(self.settings)
+
     def resolve_path(self, path: Path) -> Path:
         """Relative data paths are relative to the working directory, as a 12-factor service expects."""
         return path if path.is_absolute() else Path.cwd() / path
@@ -90,6 +93,14 @@ class Config:
 
 #: The demo's configuration, shipped inside the package: used only by ``--demo`` (see ``default_config_dir``).
 DEMO_CONFIG_DIR = Path(__file__).resolve().parent.parent / "demo_config"
+
+
+def metrics_access(settings: Settings) -> Literal["public", "token", "off"]:
+    """Who may read ``/metrics``: as configured; by default anyone only in the demo, else a bearer token."""
+    chosen = settings.api.metrics
+    if chosen is not None:
+        return chosen
+    return "public" if settings.demo else "token"
 
 
 def default_config_dir(*, demo: bool = False) -> Path:
@@ -222,6 +233,10 @@ def load_config(config_dir: Path | None = None, **overrides: Any) -> Config:
         warnings.extend(found.warnings)
         if settings.auth.mode == "entra" and not settings.auth.region_admin_tenant_ids:
             warnings.append(f"{SERVICE_FILE}: auth.region_admin_tenant_ids is empty: no token is a region admin")
+        token_env = settings.api.metrics_token_env
+        if metrics_access(settings) == "token" and not os.environ.get(token_env):
+            warnings.append(f"{SERVICE_FILE}: api.metrics is 'token' but {token_env} is not set: "
+                            "/metrics answers 401 to everyone")
     if region is not None and apps is not None:
         known = {m.key for m in region.municipalities}
         for i, app in enumerate(apps.apps):

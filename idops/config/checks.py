@@ -159,7 +159,8 @@ def known_variables(settings: Settings | None, region: RegionConfig | None) -> s
     """Every ``IDOPS_*`` name idops reads: settings, tooling, and the variables ``*_env`` keys name."""
     known = set(_setting_names(Settings, "IDOPS_")) | TOOL_VARIABLES
     web = settings.web if settings is not None else Settings.model_fields["web"].get_default()
-    known |= {web.session_secret_env.upper(), web.oidc_client_secret_env.upper()}
+    api = settings.api if settings is not None else Settings.model_fields["api"].get_default()
+    known |= {web.session_secret_env.upper(), web.oidc_client_secret_env.upper(), api.metrics_token_env.upper()}
     for m in region.municipalities if region is not None else ():
         known |= {n.upper() for n in (m.graph.client_secret_env, m.graph.certificate_path_env) if n}
     return known

@@ -89,7 +89,10 @@ class SchedulerSettings(_Section):
     # expiry invariant) for at most this long.
     lease_seconds: int = Field(default=60, ge=2)
     timezone: str = "Europe/Helsinki"
-    # Where `idops scheduler` serves its Prometheus metrics (the container's health check probes it).
+    # Where `idops scheduler` serves its Prometheus metrics and /healthz, from memory (the container's
+    # health check probes /healthz). Who may read /metrics follows [api] metrics. The default host answers
+    # only inside the machine or container; set "0.0.0.0" where Prometheus scrapes it over a private network.
+    metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=9464, ge=1, le=65535)
 
     @field_validator("timezone")
@@ -194,6 +197,15 @@ class MfaSettings(_Section):
     targets: dict[Literal["staff", "pupil", "substitute"], float] = {"staff": 1.0, "pupil": 0.8}
     exclusion_group_ids: list[str] = []
     signin_retention_days: int = Field(default=35, ge=1, le=400)
+    # A municipality's numbers older than this are shown with a warning ("stale").
+    stale_after_hours: int = Field(default=36, ge=1, le=24 * 90)
+    # Tenants without the registration report (no Entra ID P1): users' authentication methods are read
+    # one by one within the reports budget. Every counted user is read again at least every
+    # `scan_refresh_days` days, if the budget allows (a run reports how many are overdue); one run
+    # spends at most `scan_max_seconds` per tenant (at 5 requests / 10 s: 0.5 users a second).
+    scan_methods: bool = True
+    scan_refresh_days: int = Field(default=7, ge=1, le=90)
+    scan_max_seconds: int = Field(default=3600, ge=1, le=86400)
     # Directory-mirror rows no complete sync has refreshed for this long are deleted by ``purge``
     # (a sync that keeps failing, a tenant taken out of the configuration): the mirror never outlives
     # the directory it mirrors by more than this.
@@ -220,6 +232,10 @@ class ApiSettings(_Section):
     tap_rate_per_hour: int = Field(default=30, ge=1)
     create_rate_per_hour: int = Field(default=60, ge=1)
     public_url: str = "http://127.0.0.1:8000"
+    # Who may read /metrics (also the scheduler's metrics port): "public" (anyone: the demo's default),
+    # "token" (`Authorization: Bearer <$metrics_token_env>`: the default outside the demo) or "off".
+    metrics: Literal["public", "token", "off"] | None = None
+    metrics_token_env: str = "IDOPS_METRICS_TOKEN"  # noqa: S105 — the name of a variable, not a secret
     # The interactive API documentation (/docs) and its OpenAPI document (/openapi.json). Unset: served
     # in the demo only; a deployment that wants them (an internal network) says so.
     docs: bool | None = None

@@ -17,7 +17,8 @@ from idops.kit.db import Base
 
 class DirectoryUserRow(Base):
     """One user of one tenant as Graph showed it at ``synced_at``; registration columns from the
-    report (``report_updated_at`` is the report row's own ``lastUpdatedDateTime``)."""
+    report (``report_updated_at`` is the report row's own ``lastUpdatedDateTime``) or, in tenants without
+    it, from the user's authentication methods (``registration_source``)."""
 
     __tablename__ = "directory_users"
     __table_args__ = (
@@ -45,6 +46,11 @@ class DirectoryUserRow(Base):
     synced_at: Mapped[datetime | None]
     sync_run: Mapped[str | None] = mapped_column(String(32))
     report_run: Mapped[str | None] = mapped_column(String(32))
+    # Where the registration columns come from: "report" (userRegistrationDetails; report_updated_at is
+    # the row's lastUpdatedDateTime) or "per_user_scan" (the user's authentication methods, read one by
+    # one where the tenant has no report; report_updated_at is when they were read). None: unknown —
+    # the user counts in no share and is in no "without MFA" list.
+    registration_source: Mapped[str | None] = mapped_column(String(16))
 
 
 class DirectoryMembership(Base):

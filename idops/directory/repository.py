@@ -15,7 +15,7 @@ from functools import lru_cache
 from itertools import chain
 from typing import Any, Protocol
 
-from sqlalchemy import Table, delete, func, or_, select, text, tuple_, update
+from sqlalchemy import Table, bindparam, case, delete, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,6 +47,7 @@ USER_ROW = (
     "methods_registered",
     "report_updated_at",
     "report_run",
+    "registration_source",
 )
 USER_COLUMNS = USER_ROW[2:13]
 REPORT_COLUMNS = USER_ROW[13:]
@@ -184,8 +185,10 @@ class DirectoryRepository:
 
     async def finish_run(self, tenant_id: str, run: str, *, report_complete: bool) -> int:
         """Delete what run ``run`` did not see: users who left (and report rows of users who no longer
-        exist) and memberships that ended. Users the report did not list count as not registered.
-        Returns the number of users removed. Call only after every stream of the run succeeded."""
+        exist) and memberships that ended. With ``report_complete``, users the report did not list count
+        as not registered (source ``report``); without (no report for this tenant), registration columns
+        stay as they are (read per user, or unknown). Returns the number of users removed. Call only
+        after every stream of the run succeeded."""
         gone = await self.session.execute(
             delete(USERS).where(
                 USERS.c.tenant_id == tenant_id, or_(USERS.c.sync_run.is_(None), USERS.c.sync_run != run)
@@ -205,9 +208,61 @@ class DirectoryRepository:
                     methods_registered=[],
                     report_updated_at=None,
                     report_run=run,
+                    registration_source="report",
                 )
             )
         return int(gone.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def scan_candidates(self, tenant_id: str) -> list[tuple[str, int, str | None, datetime | None]]:
+        """Every included user of the tenant for a per-user method scan: (user id, role rank — 0 staff,
+        1 substitute, 2 pupil, 3 counted at no school —, registration source, when last read)."""
+        rank = case(
+            (MEMBERSHIPS.c.role == "staff", 0), (MEMBERSHIPS.c.role == "substitute", 1),
+            (MEMBERSHIPS.c.role == "pupil", 2), else_=3,
+        )
+        best = (
+            select(MEMBERSHIPS.c.user_id, func.min(rank).label("rank"))
+            .where(MEMBERSHIPS.c.tenant_id == tenant_id, MEMBERSHIPS.c.excluded_reason.is_(None))
+            .group_by(MEMBERSHIPS.c.user_id)
+            .subquery()
+        )
+        stmt = (
+            select(USERS.c.user_id, func.coalesce(best.c.rank, 3), USERS.c.registration_source,
+                   USERS.c.report_updated_at)
+            .outerjoin(best, best.c.user_id == USERS.c.user_id)
+            .where(USERS.c.tenant_id == tenant_id, USERS.c.excluded_reason.is_(None))
+        )
+        out = []
+        for uid, r, source, at in (await self.session.execute(stmt)).all():
+            if isinstance(at, str):  # SQLite through Core without the ORM's type: the stored text
+                at = datetime.fromisoformat(at)
+            out.append((uid, int(r), source, at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at))
+        return out
+
+    async def write_method_scans(self, tenant_id: str, rows: Sequence[tuple[str, bool, bool, bool, list[str]]],
+                                 scanned_at: datetime) -> None:
+        """Registration read from users' authentication methods: (user id, registered, capable,
+        passwordless, methods in the report's words). Only existing users are updated."""
+        if not rows:
+            return
+        stmt = (
+            update(USERS)
+            .where(USERS.c.tenant_id == bindparam("t"), USERS.c.user_id == bindparam("u"))
+            .values(
+                is_mfa_registered=bindparam("reg"),
+                is_mfa_capable=bindparam("cap"),
+                is_passwordless_capable=bindparam("pl"),
+                methods_registered=bindparam("methods", type_=USERS.c.methods_registered.type),
+                report_updated_at=bindparam("at", type_=USERS.c.report_updated_at.type),
+                registration_source="per_user_scan",
+            )
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(
+            stmt,
+            [{"t": tenant_id, "u": uid, "reg": reg, "cap": cap, "pl": pl, "methods": m, "at": scanned_at}
+             for uid, reg, cap, pl, m in rows],
+        )
 
     async def account(self, tenant_id: str, user_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """One mirrored account and its school memberships (a data subject's export)."""

@@ -40,7 +40,7 @@ import structlog
 from idops.config import Config
 from idops.directory.classify import GroupIndex, classify
 from idops.directory.repository import DirectoryUnitOfWork, Encoder
-from idops.graph.errors import GraphPremiumRequired
+from idops.graph.errors import GraphForbidden, GraphPremiumRequired
 from idops.graph.parse import parse_datetime
 from idops.graph.port import BulkUser, Directory, Page
 
@@ -74,7 +74,13 @@ class TenantSyncResult:
     report_newest: datetime | None
     groups: int
     seconds: float
-    report_available: bool = True  # False: no P1/P2 licence, the report answered 403
+    # "available", or why the registration report could not be read: "premium_required" (no Entra ID
+    # P1/P2: 403 non-premium tenant), "permission_missing" (403: AuditLog.Read.All not granted)
+    report_status: str = "available"
+
+    @property
+    def report_available(self) -> bool:
+        return self.report_status == "available"
 
 
 class Prefetch(AsyncIterator[T]):
@@ -214,8 +220,10 @@ class _Rows:
     def __init__(self, writer: _Writer, enc: Encoder, cap: int = 20_000) -> None:
         self.writer = writer
         self.cap = cap
-        # registration columns of a user the report has not listed: not registered (docs/definitions.md)
-        self.no_report = (False, False, False, enc.methods(()), None, None)
+        # registration columns of a user written before (or without) their report row: unknown, until the
+        # report lists them, or the run's clean-up marks them not registered (listed by no complete
+        # report: docs/definitions.md), or a per-user method scan reads them
+        self.no_report = (False, False, False, enc.methods(()), None, None, None)
         self.users: dict[str, tuple[Any, ...]] = {}  # user id → user half, waiting for its report row
         self.reports: dict[str, tuple[Any, ...]] = {}  # user id → (upn, name, report half)
         self.spilled_users: set[str] = set()  # written without their report row
@@ -350,8 +358,8 @@ async def _write_batches(
     await uow.directory.upsert_memberships(memberships)
 
 
-async def _finish_run(uow: DirectoryUnitOfWork, *, tenant_id: str, run: str) -> int:
-    return await uow.directory.finish_run(tenant_id, run, report_complete=True)
+async def _finish_run(uow: DirectoryUnitOfWork, *, tenant_id: str, run: str, report_complete: bool) -> int:
+    return await uow.directory.finish_run(tenant_id, run, report_complete=report_complete)
 
 
 def _second(row: tuple[Any, ...]) -> Any:
@@ -404,9 +412,11 @@ async def _sync_tenant(
     try:
         await asyncio.gather(*(_read_group(directory, index, gid) for gid in index.group_ids))
         users, memberships = await _sync_users(rows, enc, user_pages, tenant_id, index, now, run)
-        report_rows, oldest, newest, report_available = await report_task
+        report_rows, oldest, newest, report_status = await report_task
         # every stream completed: the clean-up may delete what this run did not see
-        removed = await rows.finish(partial(_finish_run, tenant_id=tenant_id, run=run))
+        removed = await rows.finish(
+            partial(_finish_run, tenant_id=tenant_id, run=run, report_complete=report_status == "available")
+        )
     except BaseException:
         await user_pages.aclose()
         report_task.cancel()
@@ -426,7 +436,7 @@ async def _sync_tenant(
         report_newest=enc.stored_time(newest),
         groups=len(index.group_ids),
         seconds=time.perf_counter() - started,
-        report_available=report_available,
+        report_status=report_status,
     )
     bound.info(
         "directory_synced",
@@ -555,9 +565,9 @@ def minimal(
 
 async def _sync_report(
     rows: _Rows, enc: Encoder, directory: Directory, tenant_id: str, run: str
-) -> tuple[int, Any, Any, bool]:
+) -> tuple[int, Any, Any, str]:
     """Stream the registration report into ``rows``; returns (rows, oldest, newest
-    ``lastUpdatedDateTime`` as encoded by ``enc``, available)."""
+    ``lastUpdatedDateTime`` as encoded by ``enc``, ``TenantSyncResult.report_status``)."""
     n = 0
     oldest: Any = None
     newest: Any = None
@@ -581,6 +591,7 @@ async def _sync_report(
                         methods(d.methods_registered),
                         graph_time(d.last_updated_date_time),
                         run,
+                        "report",
                     ),
                 )
                 for d in page
@@ -594,16 +605,18 @@ async def _sync_report(
             rows.add_reports(tenant_id, out)
             await rows.wait_for_users()
             await rows.flush()
-    except GraphPremiumRequired:
+    except (GraphPremiumRequired, GraphForbidden) as exc:
         if not first:
             raise
-        # No Entra ID P1/P2: the report does not exist for this tenant. Per docs/definitions.md a
-        # user without a report row counts as not registered; say so in the log, do not fail.
-        log.warning("mfa_report_unavailable", tenant=tenant_id, reason="premium_required")
+        # No report for this tenant: without Entra ID P1/P2 it does not exist; without AuditLog.Read.All
+        # idops may not read it. Its users' registration is unknown (never "not registered"): kept as a
+        # per-user method scan left it, reported as unavailable with this reason (docs/definitions.md).
+        reason = "premium_required" if isinstance(exc, GraphPremiumRequired) else "permission_missing"
+        log.warning("mfa_report_unavailable", tenant=tenant_id, reason=reason)
         rows.end_report()
-        return 0, None, None, False
+        return 0, None, None, reason
     rows.end_report()
-    return n, oldest, newest, True
+    return n, oldest, newest, "available"
 
 
 async def checkpoint(uow: DirectoryUnitOfWork) -> None:

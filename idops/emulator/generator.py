@@ -14,9 +14,11 @@
   100 000 users × 30 days costs no memory until read. Tenants flagged non-premium have none.
 
 **MFA on a sign-in** is represented with v1.0 fields only (``authenticationRequirement`` is beta):
-a sign-in satisfied MFA iff ``conditionalAccessStatus == "success"`` and an entry of
-``appliedConditionalAccessPolicies`` has ``"Mfa"`` in ``enforcedGrantControls`` and
-``result == "success"``; otherwise ``conditionalAccessStatus`` is ``"notApplied"`` with no policies.
+in tenants with Conditional Access a sign-in satisfied MFA iff ``conditionalAccessStatus == "success"``
+and an entry of ``appliedConditionalAccessPolicies`` has ``"Mfa"`` in ``enforcedGrantControls`` and
+``result == "success"``; otherwise that policy is listed with ``result == "notApplied"``. In tenants
+on security defaults (``security_defaults_tenants``) no policy is listed at all, MFA or not: v1.0 does
+not tell, and ``SignInRecord.mfa`` keeps the truth.
 
 Every (account, app) pair an account uses has one guaranteed sign-in inside the last
 ``min(days_of_signins, 30)`` days; extra sign-ins only repeat those pairs. So "who used which app in
@@ -79,8 +81,10 @@ class GeneratedSignIns:
         days: int,
         actors: list[Actor],
         apps: Sequence[tuple[str, str]],
+        conditional_access: bool = True,
     ) -> None:
         self._seed, self._ti, self._end, self._days = seed, tenant_index, end, days
+        self.conditional_access = conditional_access
         self.actors = actors
         self.apps = apps
         self._cache: OrderedDict[int, list[SignInRecord]] = OrderedDict()
@@ -123,6 +127,7 @@ class GeneratedSignIns:
                         app_display_name=app_name,
                         mfa=rand() < mfa_p,
                         error_code=50126 if rand() < 0.01 else 0,
+                        conditional_access=self.conditional_access,
                     )
                 )
         out.sort(key=lambda r: r.created, reverse=True)
@@ -331,10 +336,12 @@ def generate_region(
     fallback_attribute: str = "mail",
     report_lag: timedelta = timedelta(0),
     eager_truth: bool = True,
+    security_defaults_tenants: Sequence[str] = (),
 ) -> GeneratedRegion:
     """Fill a new ``EmulatorState`` from the region config; deterministic in ``seed``.
 
     ``non_premium_tenants`` defaults to the last tenant of the config (no sign-ins, reports 403).
+    ``security_defaults_tenants`` use no Conditional Access: their sign-ins do not show MFA on v1.0.
     ``eager_truth=False`` skips the ground truth until ``.truth`` is first read (the demo server
     needs none); read it before mutating the state, or use ``compute_truth()`` afterwards.
     """
@@ -354,6 +361,7 @@ def generate_region(
             fallback_attribute,
             report_lag,
             eager_truth,
+            frozenset(t.lower() for t in security_defaults_tenants),
         )
     finally:
         if was_enabled:
@@ -373,6 +381,7 @@ def _generate(
     fallback_attribute: str,
     report_lag: timedelta,
     eager_truth: bool,
+    security_defaults: frozenset[str] = frozenset(),
 ) -> GeneratedRegion:
     state = EmulatorState()
     b = _Builder(state, seed, now, days_of_signins, signins_per_user_per_day)
@@ -596,7 +605,9 @@ def _generate(
         for aid, name in UNKNOWN_APPS:
             state.add_service_principal(tid, aid, name, None)
         if t.premium and days_of_signins > 0:
-            t.signin_source = GeneratedSignIns(seed, ti, now, days_of_signins, actors[tid], app_table)
+            t.signin_source = GeneratedSignIns(
+                seed, ti, now, days_of_signins, actors[tid], app_table, conditional_access=tid not in security_defaults
+            )
 
     usage: dict[str, dict[str, set[str]]] = {}
     for tid, acts in actors.items():

@@ -34,6 +34,8 @@ from idops.emulator.render import (
     USER_FILTERABLE,
     USER_PROPS,
     group_json,
+    method_json,
+    method_kinds,
     tap_json,
     user_getter,
     user_json,
@@ -429,6 +431,20 @@ def tap_item(req: Req, key: str, tap_id: str) -> Resp:
     return Resp(200, tap_json(tap, req.now, with_code=False))
 
 
+def list_auth_methods(req: Req, key: str) -> Resp:
+    """A user's authentication methods (no licence needed, unlike the registration report)."""
+    u = _user(req, key)
+    kinds = method_kinds(u.reg_flags, u.reg_methods, u.id in req.tenant.taps)
+    created = u.reg_changed_at or u.created_date_time
+    return Resp(
+        200,
+        {
+            "@odata.context": f"{GRAPH}/$metadata#users('{u.id}')/authentication/methods",
+            "value": [method_json(u.id, k, created) for k in kinds],
+        },
+    )
+
+
 def tap_policy(req: Req) -> Resp:
     p = req.tenant.tap_policy
     return Resp(
@@ -688,6 +704,7 @@ _route(rf"/users/{_SEG}", GET=get_user, PATCH=patch_user, DELETE=delete_user)
 _route(rf"/users/{_SEG}/revokeSignInSessions", POST=revoke_sessions)
 _route(rf"/users/{_SEG}/assignLicense", POST=assign_license)
 _route(rf"/users/{_SEG}/sendMail", POST=send_mail)
+_route(rf"/users/{_SEG}/authentication/methods", GET=list_auth_methods)
 _route(rf"/users/{_SEG}/authentication/temporaryAccessPassMethods", GET=list_taps, POST=create_tap)
 _route(rf"/users/{_SEG}/authentication/temporaryAccessPassMethods/{_SEG}", GET=tap_item, DELETE=tap_item)
 _route(r"/subscribedSkus", GET=list_skus)
@@ -730,6 +747,7 @@ _needs("Policy.Read.All", tap_policy)
 _needs("GroupMember.Read.All", list_groups, get_group, list_direct_members, list_transitive_members)
 _needs("GroupMember.ReadWrite.All", add_member, remove_member_ref, delete_member_object, patch_group)
 _needs("AuditLog.Read.All", list_registration, get_registration, list_signins)
+_needs("UserAuthenticationMethod.Read.All", list_auth_methods)
 _needs("Application.Read.All", list_service_principals)
 
 

@@ -255,6 +255,53 @@ REGISTRATION_PROPS = {
     "lastUpdatedDateTime",
 }
 
+# the registration report's method names → the per-user listing's method kinds
+_METHOD_KIND = {
+    "microsoftAuthenticatorPush": "microsoftAuthenticator",
+    "mobilePhone": "phone",
+    "softwareOneTimePasscode": "softwareOath",
+    "fido2": "fido2",
+    "windowsHelloForBusiness": "windowsHelloForBusiness",
+    "email": "email",
+}
+_STRONG = ("microsoftAuthenticator", "phone", "softwareOath", "fido2", "windowsHelloForBusiness")
+_PASSWORDLESS = ("fido2", "windowsHelloForBusiness")
+
+
+def method_kinds(flags: int, methods: tuple[str, ...], has_pass: bool) -> list[str]:
+    """What ``GET /users/{id}/authentication/methods`` lists for a user with these registration flags
+    and methods *now* (the listing does not lag like the report): the password; the registered
+    methods, consistent with the flags — a strong method iff ``MFA_REGISTERED``, a FIDO2 key where
+    ``PASSWORDLESS`` names no passwordless method; a Temporary Access Pass if one exists."""
+    kinds = [_METHOD_KIND[m] for m in methods if m in _METHOD_KIND]
+    if not flags & MFA_REGISTERED:
+        kinds = [k for k in kinds if k not in _STRONG]
+    else:
+        if flags & PASSWORDLESS and not any(k in _PASSWORDLESS for k in kinds):
+            kinds.append("fido2")
+        if not any(k in _STRONG for k in kinds):
+            kinds.append("microsoftAuthenticator")
+    return list(dict.fromkeys(["password", *kinds, *(["temporaryAccessPass"] if has_pass else [])]))
+
+
+def scanned_flags(flags: int, methods: tuple[str, ...]) -> int:
+    """The registration idops derives from ``method_kinds`` per docs/definitions.md: registered = a
+    strong method, capable = registered, passwordless = a FIDO2 key or Windows Hello."""
+    kinds = method_kinds(flags, methods, False)
+    registered = any(k in _STRONG for k in kinds)
+    out = (MFA_REGISTERED | MFA_CAPABLE) if registered else 0
+    return out | (PASSWORDLESS if any(k in _PASSWORDLESS for k in kinds) else 0)
+
+
+def method_json(user_id: str, kind: str, created: datetime) -> dict[str, Any]:
+    """One item of a user's method listing (ids are stable per user and kind, as Graph's are)."""
+    return {
+        "@odata.type": f"#microsoft.graph.{kind}AuthenticationMethod",
+        "id": "28c10230-6103-485e-b985-444c60001490" if kind == "password" else f"{kind}-{user_id}",
+        "createdDateTime": iso(created),
+    }
+
+
 MFA_POLICY = {
     "id": "6f3e1d2a-0000-4000-8000-000000000001",
     "displayName": "Require MFA for staff",
@@ -264,8 +311,21 @@ MFA_POLICY = {
 }
 
 
+def _policies(r: SignInRecord) -> list[dict[str, Any]]:
+    """``appliedConditionalAccessPolicies``: with CA in use the MFA policy, satisfied or not applied;
+    under security defaults (no CA) none, whatever happened (v1.0 then cannot tell MFA)."""
+    if not r.conditional_access:
+        return []
+    return [dict(MFA_POLICY) if r.mfa else {**MFA_POLICY, "enforcedGrantControls": [], "result": "notApplied"}]
+
+
+def _ca_status(r: SignInRecord) -> str:
+    return "success" if r.mfa and r.conditional_access else "notApplied"
+
+
 def signin_json(r: SignInRecord) -> dict[str, Any]:
-    """v1.0 signIn. MFA is shown as a satisfied CA grant (``enforcedGrantControls`` has ``Mfa``)."""
+    """v1.0 signIn. MFA under Conditional Access is a satisfied CA grant (``enforcedGrantControls`` has
+    ``Mfa``); under security defaults nothing shows it (``_policies``)."""
     return {
         "id": r.id,
         "createdDateTime": iso(r.created),
@@ -277,7 +337,7 @@ def signin_json(r: SignInRecord) -> dict[str, Any]:
         "ipAddress": "193.166.0.1",
         "clientAppUsed": "Browser",
         "correlationId": r.id,
-        "conditionalAccessStatus": "success" if r.mfa else "notApplied",
+        "conditionalAccessStatus": _ca_status(r),
         "isInteractive": r.is_interactive,
         "riskDetail": "none",
         "riskLevelAggregated": "none",
@@ -307,7 +367,7 @@ def signin_json(r: SignInRecord) -> dict[str, Any]:
             "countryOrRegion": "FI",
             "geoCoordinates": {"altitude": None, "latitude": 61.4978, "longitude": 23.761},
         },
-        "appliedConditionalAccessPolicies": [dict(MFA_POLICY)] if r.mfa else [],
+        "appliedConditionalAccessPolicies": _policies(r),
     }
 
 
@@ -321,7 +381,7 @@ SIGNIN_FIELDS: dict[str, Callable[[SignInRecord], Any]] = {
     "appDisplayName": lambda r: r.app_display_name,
     "resourceDisplayName": lambda r: r.app_display_name,
     "isInteractive": lambda r: r.is_interactive,
-    "conditionalAccessStatus": lambda r: "success" if r.mfa else "notApplied",
+    "conditionalAccessStatus": _ca_status,
     "clientAppUsed": lambda r: "Browser",
     "status": lambda r: {"errorCode": r.error_code},
 }

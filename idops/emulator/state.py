@@ -120,7 +120,10 @@ class ServicePrincipal:
 
 @dataclass(frozen=True, slots=True)
 class SignInRecord:
-    """One interactive sign-in. ``mfa`` is rendered as a Conditional Access grant (see generator)."""
+    """One interactive sign-in. ``mfa`` is the truth; how v1.0 shows it depends on ``conditional_access``:
+    with Conditional Access in use, MFA is a satisfied CA grant and no MFA a listed policy that did not
+    apply; without it (security defaults, per-user MFA) no policy is listed either way, so v1.0 does not
+    tell whether MFA was used (render.signin_json)."""
 
     id: str
     created: datetime
@@ -132,6 +135,7 @@ class SignInRecord:
     mfa: bool
     error_code: int = 0
     is_interactive: bool = True
+    conditional_access: bool = True
 
 
 class SignInSource(Protocol):
@@ -398,6 +402,7 @@ class EmulatorState:
         *,
         mfa: bool = False,
         error_code: int = 0,
+        conditional_access: bool = True,
     ) -> SignInRecord:
         with self.lock:
             rec = SignInRecord(
@@ -410,6 +415,7 @@ class EmulatorState:
                 app_display_name=app_name,
                 mfa=mfa,
                 error_code=error_code,
+                conditional_access=conditional_access,
             )
             t = self.tenants[tenant_id]
             t.signins.append(rec)

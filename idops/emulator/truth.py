@@ -3,8 +3,12 @@
 Written independently of the product (which computes the same numbers from Graph responses): it
 reads the emulator state directly. Interpretations where the definitions leave room:
 
-- Non-premium tenants: the registration report answers 403, so no user there has a row; their
-  rows count everyone as not registered (and ``premium[tenant]`` is False).
+- Non-premium tenants: the registration report answers 403, so idops reads each user's authentication
+  methods instead (``source[tenant] == "per_user_scan"``): the methods the emulator lists for the
+  user (``render.method_kinds``) read per docs/definitions.md — registered = a strong method,
+  capable = registered (the methods policy is not read), passwordless = a FIDO2 key or Windows
+  Hello (``render.scanned_flags``) — as of now (the listing does not lag).
+  These rows assume every counted user was read (the scan's budget sufficed).
 - ``other`` users (in no school group) are counted per tenant with the exclusions of every
   municipality of that tenant.
 - Person keys are compared as exact strings (``employeeId``, else the fallback attribute, else id).
@@ -22,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from idops.emulator.render import USER_PROPS
+from idops.emulator.render import USER_PROPS, scanned_flags
 from idops.emulator.state import MFA_CAPABLE, MFA_REGISTERED, PASSWORDLESS, EmulatorState, Tenant, User
 
 REASONS = ("disabled", "guest", "excluded_group", "not_started")
@@ -69,6 +73,7 @@ class RegionTruth:
     mfa: dict[tuple[str, str, str], MfaRow] = field(default_factory=dict)
     mfa_other: dict[str, dict[str, int]] = field(default_factory=dict)  # tenant → counts
     premium: dict[str, bool] = field(default_factory=dict)
+    source: dict[str, str] = field(default_factory=dict)  # tenant → "report" | "per_user_scan"
     school: dict[tuple[str, str], Coverage] = field(default_factory=dict)
     municipality: dict[str, Coverage] = field(default_factory=dict)
     region: Coverage | None = None
@@ -103,9 +108,10 @@ def _union(t: Tenant, gids: Iterable[str]) -> set[str]:
 
 
 def _row_flags(t: Tenant, u: User, as_of: datetime) -> int:
-    """Registration flags as the (lagging) report shows them; 0 when there is no row."""
+    """Registration flags as idops reads them: the (lagging) report's row, 0 when there is none; in a
+    non-premium tenant the per-user methods (capable = registered)."""
     if not t.premium:
-        return 0
+        return scanned_flags(u.reg_flags, u.reg_methods)
     seen_at = as_of - t.report_lag
     if u.created_date_time > seen_at:
         return 0
@@ -174,6 +180,7 @@ def compute_truth(
             continue
         t = state.tenants[tid]
         truth.premium[tid] = t.premium
+        truth.source[tid] = "report" if t.premium else "per_user_scan"
         global_excl = _union(t, global_exclusion_group_ids)
         in_school: set[str] = set()
         tenant_excl = set(global_excl)

@@ -83,7 +83,7 @@ async def _run(transport: Transport, items: list[BatchRequest]) -> dict[str, Bat
                 if ra is not None:
                     waits.append(ra)
                 if got.status == 429:
-                    transport.pacer.penalize(throttle, ra or 0.0)
+                    transport.throttled(throttle, "write" if throttle == "writes" else "other", ra)
         delay = max(waits) if waits else policy.backoff(attempt)
         give_up = not retry or not policy.may_retry(attempt, delay)
         for rid in list(pending):

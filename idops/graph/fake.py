@@ -72,6 +72,18 @@ T = TypeVar("T")
 USER_TYPE = "#microsoft.graph.user"
 GROUP_TYPE = "#microsoft.graph.group"
 _TAP_CHARACTERS = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789+-=#@!"
+# the registration report's method names → the kinds the per-user listing shows
+_REPORT_TO_KIND = {
+    "microsoftAuthenticatorPush": "microsoftAuthenticator",
+    "microsoftAuthenticatorPasswordless": "microsoftAuthenticator",
+    "mobilePhone": "phone",
+    "alternateMobilePhone": "phone",
+    "officePhone": "phone",
+    "softwareOneTimePasscode": "softwareOath",
+    "hardwareOneTimePasscode": "hardwareOath",
+}
+_STRONG_KINDS = frozenset({"microsoftAuthenticator", "phone", "softwareOath", "hardwareOath", "fido2",
+                           "windowsHelloForBusiness"})
 
 
 def _not_found(what: str) -> GraphNotFound:
@@ -240,8 +252,10 @@ class FakeTenant:
         default = ("microsoftAuthenticatorPush", "mobilePhone") if registered else ()
         user.methods_registered = default if methods is None else methods
 
-    def add_sign_in(self, user_id: str, app_id: str, app_name: str, at: datetime, *, mfa: bool = False,
+    def add_sign_in(self, user_id: str, app_id: str, app_name: str, at: datetime, *, mfa: bool | None = False,
                     error_code: int = 0, interactive: bool = True) -> SignIn:
+        """``mfa``: as the adapter reads it — True/False where Conditional Access tells, None where it
+        does not (security defaults, per-user MFA)."""
         user = self.users[user_id]
         row = SignIn(id=_new_id(), created_date_time=at, user_id=user.id,
                      user_principal_name=user.user_principal_name.lower(), app_id=app_id, app_display_name=app_name,
@@ -684,6 +698,22 @@ class FakeDirectory:
     async def get_access_pass_policy(self) -> TapPolicy:
         self._enter("get_access_pass_policy")
         return replace(self.state.tap_policy)
+
+    async def list_authentication_methods(self, user_id: str) -> list[str]:
+        """The user's methods as Graph lists them: the password, the methods of their registration
+        (``methods_registered``, in the report's words, turned into method kinds) and a pass if one
+        was issued. Consistent with ``set_registration``: registered ⇒ a strong method, passwordless ⇒
+        a FIDO2 key or Windows Hello."""
+        self._enter("list_authentication_methods", user_id)
+        user = self._user(user_id)
+        kinds = ["password", *(_REPORT_TO_KIND.get(m, m) for m in user.methods_registered)]
+        if user.passwordless_capable and not {"fido2", "windowsHelloForBusiness"} & set(kinds):
+            kinds.append("fido2")
+        if user.mfa_registered and not _STRONG_KINDS & set(kinds):
+            kinds.append("microsoftAuthenticator")
+        if user.id in self.state.passes:
+            kinds.append("temporaryAccessPass")
+        return list(dict.fromkeys(kinds))
 
     # ---- reports ------------------------------------------------------------------------------
 

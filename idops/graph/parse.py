@@ -6,6 +6,7 @@ writing follows Graph's property names exactly.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -138,13 +139,21 @@ def tap_policy_from_json(d: Mapping[str, Any]) -> TapPolicy:
 
 
 def _mfa_satisfied(d: Mapping[str, Any]) -> bool | None:
-    """Did the sign-in satisfy MFA? beta's ``authenticationRequirement`` when present; on v1.0, a
-    conditional-access policy that enforced the ``Mfa`` grant and succeeded. None when unknowable."""
+    """Did the sign-in satisfy MFA, as far as its fields say (docs/definitions.md, "Used")?
+
+    - beta's ``authenticationRequirement``, when present: ``multiFactorAuthentication`` or not.
+    - v1.0 has no such field (graph-facts §7). Conditional Access tells only when it was evaluated:
+      a policy with the ``Mfa`` grant control that succeeded → True; policies listed but none enforced
+      MFA → False (CA decided; security defaults cannot be on beside CA).
+    - No policy listed (``appliedConditionalAccessPolicies`` empty or absent): **unknown** (None).
+      Security defaults or per-user MFA may have required MFA, and v1.0 does not say — counting such
+      a sign-in as "without MFA" made MFA *used* 0 % in tenants on security defaults.
+    """
     requirement = d.get("authenticationRequirement")
     if isinstance(requirement, str):
         return requirement == "multiFactorAuthentication"
     policies = d.get("appliedConditionalAccessPolicies")
-    if not isinstance(policies, list):
+    if not isinstance(policies, list) or not policies:
         return None
     for p in policies:
         if not isinstance(p, dict) or str(p.get("result", "")).lower() != "success":
@@ -173,6 +182,17 @@ def sign_in_from_json(d: Mapping[str, Any]) -> SignIn:
         conditional_access_status=_str(d, "conditionalAccessStatus"),
         mfa_satisfied=mfa,
     )
+
+
+_METHOD_TYPE = re.compile(r"^#microsoft\.graph\.([A-Za-z0-9]+?)AuthenticationMethod$")
+
+
+def method_kind(d: Mapping[str, Any]) -> str:
+    """An authentication method's kind from its ``@odata.type``:
+    ``#microsoft.graph.phoneAuthenticationMethod`` → ``phone``; another shape comes back as it is."""
+    odata_type = str(d.get("@odata.type") or "")
+    m = _METHOD_TYPE.match(odata_type)
+    return m.group(1) if m else odata_type
 
 
 def service_principal_from_json(d: Mapping[str, Any]) -> ServicePrincipal:

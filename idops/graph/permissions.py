@@ -73,6 +73,8 @@ REGISTRATION_REPORT = Permission(
     "AuditLog.Read.All", ("UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"),
     probe=Probe.REGISTRATION_REPORT, premium=True,
 )
+# Each user's methods, one by one: the fallback for tenants without the registration report (no P1).
+METHODS_READ = Permission("UserAuthenticationMethod.Read.All", ("UserAuthenticationMethod.ReadWrite.All",))
 SIGN_IN_LOG = Permission("AuditLog.Read.All", probe=Probe.SIGN_INS, premium=True)
 APPLICATION_READ = Permission(
     "Application.Read.All", ("Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"),
@@ -129,6 +131,8 @@ OPERATIONS: dict[str, Operation] = _ops(
               "graph-facts §4"),
     Operation("list_registration_details_bulk", (REGISTRATION_REPORT,),
               "GET /reports/authenticationMethods/userRegistrationDetails", "graph-facts §6"),
+    Operation("list_authentication_methods", (METHODS_READ,), "GET /users/{id}/authentication/methods",
+              "graph-facts §6, §10 (the reports budget); Microsoft Learn authentication-list-methods"),
     Operation("list_subscribed_skus", (ORGANIZATION_READ,), "GET /subscribedSkus", "graph-facts §5"),
     Operation("create_access_pass", (TAP_WRITE,), "POST /users/{id}/authentication/temporaryAccessPassMethods",
               "graph-facts §3 (the docs' table lists a read permission: a doc defect)"),
@@ -243,6 +247,8 @@ FEATURES: tuple[Feature, ...] = (
                 "read staff, pupil and exclusion groups"),
             Use("list_registration_details_bulk", "lukee MFA-rekisteröintiraportin (vaatii Entra ID P1/P2)",
                 "read the MFA registration report (needs Entra ID P1/P2)"),
+            Use("list_authentication_methods", "lukee käyttäjien menetelmät yksitellen, kun raporttia ei ole "
+                "(ei P1-lisenssiä)", "read users' methods one by one where there is no report (no P1)"),
             Use("list_sign_ins", "lukee kirjautumiset: käytetäänkö MFA:ta (vaatii P1/P2)",
                 "read sign-ins: is MFA used (needs P1/P2)"),
         ),

@@ -202,7 +202,8 @@ class SignIn:
     status_error_code: int
     is_interactive: bool
     conditional_access_status: str | None = None
-    # v1.0 has no authenticationRequirement; "mfa" is inferred where the data allows (see mfa service)
+    # Did it satisfy MFA: True / False where the data says so, None when it does not (v1.0 without a
+    # Conditional Access policy applied: security defaults or per-user MFA may have asked for it).
     mfa_satisfied: bool | None = None
 
 
@@ -406,6 +407,16 @@ class Directory(Protocol):
         ...
 
     async def get_access_pass_policy(self) -> TapPolicy: ...
+
+    async def list_authentication_methods(self, user_id: str) -> list[str]:
+        """The kinds of one user's authentication methods (``password``, ``email``, ``phone``,
+        ``microsoftAuthenticator``, ``softwareOath``, ``fido2``, ``windowsHelloForBusiness``,
+        ``temporaryAccessPass``, …: Graph's ``@odata.type`` without namespace and suffix; an open set).
+
+        For tenants without the registration report (no Entra ID P1): one request per user, counted
+        against the identity & access reports budget (5 requests / 10 s per tenant). ``GraphNotFound``
+        when the user is gone; ``GraphForbidden`` without ``UserAuthenticationMethod.Read.All``."""
+        ...
 
     # reports
     def list_sign_ins(self, start: datetime, end: datetime) -> AsyncIterator[Page[SignIn]]:

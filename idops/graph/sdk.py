@@ -63,7 +63,7 @@ from idops.graph.port import (
     UserPatch,
 )
 from idops.graph.retry import RetryPolicy
-from idops.graph.transport import Transport, json_or_none
+from idops.graph.transport import GraphMetrics, Transport, json_or_none
 from idops.kit.db import assert_no_transaction
 
 log = structlog.get_logger("idops.graph")
@@ -145,6 +145,7 @@ class GraphDirectory:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         environ: Mapping[str, str] | None = None,
+        metrics: GraphMetrics | None = None,
     ) -> GraphDirectory:
         """Build the client stack for one tenant. Raises ``GraphConfigError`` for bad config/env."""
         url = (base_url or conn.base_url).rstrip("/")
@@ -170,6 +171,7 @@ class GraphDirectory:
                 max_retries=settings.max_retries, max_backoff_seconds=settings.max_backoff_seconds
             ),
             replication_wait_seconds=settings.replication_wait_seconds,
+            metrics=metrics,
         )
         closers: list[Callable[[], Any]] = [http.aclose]
         if credential is not None:
@@ -406,6 +408,23 @@ class GraphDirectory:
         response = await self.transport.send("GET", _TAP_POLICY_PATH)
         return parse.tap_policy_from_json(response.json())
 
+    async def list_authentication_methods(self, user_id: str) -> list[str]:
+        """``GET /users/{id}/authentication/methods``, one request per user under the reports budget.
+
+        Not ``$batch``ed, on purpose: per graph-facts §8 ("It does not raise throttling limits: 20 items
+        count as 20 requests", Microsoft's JSON batching doc) and §6 (``authenticationMethod`` is under
+        the identity & access reports limit, 5 requests / 10 s per app per tenant) a batch of 20 would
+        spend 20 of the 5 and come back mostly as per-item 429s. Plain requests paced by the
+        ``reports`` budget use it fully with nothing to retry.
+        """
+        assert_no_transaction("Directory.list_authentication_methods")
+        kinds: list[str] = []
+        async for page in self._pages(
+            f"/users/{path_user(user_id)}/authentication/methods", parse.method_kind, throttle="reports"
+        ):
+            kinds.extend(page)
+        return kinds
+
     # ------------------------------------------------------------------------------ reports
 
     def list_registration_details_bulk(self) -> AsyncIterator[Page[BulkRegistration]]:
@@ -519,6 +538,7 @@ class GraphDirectoryProvider:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         environ: Mapping[str, str] | None = None,
+        metrics: GraphMetrics | None = None,
     ) -> GraphDirectoryProvider:
         """One directory per tenant of ``region``. ``base_url_override`` points every ``static``
         tenant at a running emulator. Raises ``GraphConfigError`` on bad config or missing env."""
@@ -526,7 +546,7 @@ class GraphDirectoryProvider:
         for tenant_id, conn in region.tenants().items():
             url = base_url_override if (base_url_override and conn.credential == "static") else None
             directories[tenant_id] = GraphDirectory.create(
-                tenant_id, conn, settings, base_url=url, clock=clock, sleep=sleep, environ=environ
+                tenant_id, conn, settings, base_url=url, clock=clock, sleep=sleep, environ=environ, metrics=metrics
             )
         return cls(directories)
 

@@ -8,6 +8,10 @@ way for plain calls and ``$batch`` items.
 Logging: events ``graph_request_retry`` / ``graph_request_failed`` carry method, path (no query
 string), status, Graph code, ``request-id`` and ``client-request-id``. Request and response bodies
 are never logged: they may hold passwords and Temporary Access Pass codes.
+
+Metrics: every HTTP attempt is counted by tenant, class (``request_class``), method and status, and
+every 429 with its ``Retry-After`` (``GraphMetrics``; ``idops.kit.metrics.Metrics`` is one). A ``$batch``
+is one request; 429s of its items are counted as throttles (``idops.graph.batch``).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -39,6 +43,34 @@ log = structlog.get_logger("idops.graph")
 # the server, so they are safe even for requests that must not be repeated.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+
+class GraphMetrics(Protocol):
+    """Where the transport reports its requests (the process's Prometheus metrics)."""
+
+    def graph_request(self, tenant: str, cls: str, method: str, status: int | None) -> None: ...
+
+    def graph_throttle(self, tenant: str, cls: str, retry_after: float | None) -> None: ...
+
+
+class _NoMetrics:
+    def graph_request(self, tenant: str, cls: str, method: str, status: int | None) -> None:
+        return None
+
+    def graph_throttle(self, tenant: str, cls: str, retry_after: float | None) -> None:
+        return None
+
+
+def request_class(method: str, path: str) -> str:
+    """The metrics class of a request: ``reports`` (identity & access reports: sign-ins, registration
+    details), ``authMethods`` (a user's authentication methods: the same budget), ``write`` (any
+    non-GET, ``$batch`` included) or ``other``."""
+    p = path.lower()
+    if "/reports/" in p or "/auditlogs/" in p:
+        return "reports"
+    if method == "GET" and p.endswith("/authentication/methods"):
+        return "authMethods"
+    return "other" if method == "GET" else "write"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +99,10 @@ class Transport:
         pacer: Pacer,
         policy: RetryPolicy,
         replication_wait_seconds: float,
+        metrics: GraphMetrics | None = None,
     ) -> None:
         self.tenant_id = tenant_id
+        self.metrics: GraphMetrics = metrics or _NoMetrics()
         self.adapter = adapter
         self.base_url = base_url.rstrip("/")
         origin = urlsplit(self.base_url)
@@ -128,6 +162,7 @@ class Transport:
         full = self.absolute(url)
         path = urlsplit(full).path
         assert_no_transaction(f"Graph {method} {path}")  # also each page of a listing, not just its start
+        cls = request_class(method, path)
         body = None if json_body is None else json.dumps(json_body, separators=(",", ":")).encode()
         hdrs = {"client-request-id": str(uuid.uuid4()), **(headers or {})}
         priority = graph_priority.get()
@@ -143,6 +178,7 @@ class Transport:
                 async with self.pacer.slot(throttle, cost):
                     raw = await self._once(method, full, body, hdrs)
             except (*_NOT_SENT, *_TRANSIENT) as exc:
+                self.metrics.graph_request(self.tenant_id, cls, method, None)
                 if not repeatable and not isinstance(exc, _NOT_SENT):
                     self._log_failure(method, path, None, None, hdrs, attempt, error=type(exc).__name__)
                     raise GraphUnavailable(
@@ -165,6 +201,7 @@ class Transport:
                 continue
 
             status = raw.status_code
+            self.metrics.graph_request(self.tenant_id, cls, method, status)
             resp_headers = dict(raw.headers)
             response = Response(status, resp_headers, raw.content, attempt + 1)
             if 200 <= status < 300:
@@ -173,7 +210,7 @@ class Transport:
             retry_after = parse_retry_after(response.header("retry-after"))
             if status == 429 or (status in (503, 504) and repeatable):
                 if status == 429:
-                    self.pacer.penalize(throttle, retry_after if retry_after is not None else 0.0)
+                    self.throttled(throttle, cls, retry_after)
                 delay = self.policy.delay(attempt, retry_after)
                 if self.policy.may_retry(attempt, delay):
                     log.info(
@@ -207,6 +244,11 @@ class Transport:
             if not check:
                 return response
             raise self.failure(method, path, info, hdrs, attempt, retry_after)
+
+    def throttled(self, throttle: str, cls: str, retry_after: float | None) -> None:
+        """Graph answered 429 (a request, or an item of a ``$batch``): hold the pacer's class and count it."""
+        self.pacer.penalize(throttle, retry_after if retry_after is not None else 0.0)
+        self.metrics.graph_throttle(self.tenant_id, cls, retry_after)
 
     def failure(
         self,
@@ -258,4 +300,4 @@ def json_or_none(content: bytes) -> Any:
         return None
 
 
-__all__ = ["GraphThrottled", "GraphUnavailable", "Response", "Transport"]
+__all__ = ["GraphMetrics", "GraphThrottled", "GraphUnavailable", "Response", "Transport", "request_class"]

@@ -98,6 +98,11 @@ class JobRepository:
         ).scalars()
         return {r.name: r for r in rows}
 
+    async def last_successes(self) -> dict[str, datetime]:
+        """When each job last finished with outcome ``succeeded``."""
+        q = select(JobRun.name, func.max(JobRun.finished_at)).where(JobRun.outcome == "succeeded").group_by(JobRun.name)
+        return {name: at for name, at in (await self.session.execute(q)).all() if at is not None}
+
     async def forget_runs_before(self, cutoff: datetime) -> int:
         result = await self.session.execute(delete(JobRun).where(JobRun.started_at < cutoff))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -32,6 +32,19 @@ def build_scheduler(c: JobHost) -> AsyncIOScheduler:
     return scheduler
 
 
+def start_scheduler(c: JobHost) -> AsyncIOScheduler:
+    """Build and start the scheduler; ``idops_scheduler_running`` says so (the "scheduler down" alert)."""
+    scheduler = build_scheduler(c)
+    scheduler.start()
+    c.metrics.scheduler_running.set(1)
+    return scheduler
+
+
+def stop_scheduler(c: JobHost, scheduler: AsyncIOScheduler) -> None:
+    scheduler.shutdown(wait=False)
+    c.metrics.scheduler_running.set(0)
+
+
 def next_runs(c: JobHost, now: datetime) -> dict[str, datetime | None]:
     """Next fire time of every scheduled job, computed from the triggers themselves, so the
     API can answer even when the scheduler runs in another process."""

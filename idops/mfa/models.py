@@ -28,17 +28,28 @@ class MfaSnapshot(Base):
     school: Mapped[str] = mapped_column(String(40))
     role: Mapped[str] = mapped_column(String(16))
     total: Mapped[int] = mapped_column(Integer)
+    # included users whose registration is known (the shares' denominator); registered, capable and
+    # passwordless_capable count among them. measured < total: the rest is unavailable (reason below).
+    measured: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     registered: Mapped[int] = mapped_column(Integer)
     capable: Mapped[int] = mapped_column(Integer)
     passwordless_capable: Mapped[int] = mapped_column(Integer)
     # mean over included users with ≥ 1 interactive sign-in of their MFA-satisfied share; None = no data
     used_share: Mapped[float | None] = mapped_column(Float)
     used_users: Mapped[int] = mapped_column(Integer, default=0)
+    # successful sign-ins whose MFA requirement the log tells (used_share's sign-ins) and does not tell
+    used_known: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    used_unknown: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     signins_available: Mapped[bool | None] = mapped_column(Boolean)
     excluded_disabled: Mapped[int] = mapped_column(Integer, default=0)
     excluded_guest: Mapped[int] = mapped_column(Integer, default=0)
     excluded_group: Mapped[int] = mapped_column(Integer, default=0)
     excluded_not_started: Mapped[int] = mapped_column(Integer, default=0)
-    # oldest report lastUpdatedDateTime among the row's included users (the report lags hours)
+    # oldest as-of among the row's measured users: the report's lastUpdatedDateTime (it lags hours), or
+    # when their methods were read
     report_as_of: Mapped[datetime | None]
     synced_at: Mapped[datetime]
+    # where the measured users' numbers come from: report | per_user_scan | mixed (None: nobody measured)
+    source: Mapped[str | None] = mapped_column(String(16))
+    # why the unmeasured users have no numbers: premium_required | permission_missing | sync_failed
+    unavailable_reason: Mapped[str | None] = mapped_column(String(32))

@@ -83,11 +83,14 @@ SNAPSHOT_FIELDS = (
     "school",
     "role",
     "total",
+    "measured",
     "registered",
     "capable",
     "passwordless_capable",
     "used_share",
     "used_users",
+    "used_known",
+    "used_unknown",
     "signins_available",
     "excluded_disabled",
     "excluded_guest",
@@ -95,6 +98,8 @@ SNAPSHOT_FIELDS = (
     "excluded_not_started",
     "report_as_of",
     "synced_at",
+    "source",
+    "unavailable_reason",
 )
 
 
@@ -109,22 +114,27 @@ class MfaRepository:
         self.session = session
 
     async def aggregate_tenant(self, tenant_id: str) -> list[dict[str, Any]]:
-        """Counts per (municipality, school, role) of one tenant's mirror, per docs/definitions.md."""
+        """Counts per (municipality, school, role) of one tenant's mirror, per docs/definitions.md:
+        ``measured`` of the ``total`` have a known registration (``scanned`` of them from per-user
+        methods); registered, capable and passwordless count among the measured."""
         inc = M.excluded_reason.is_(None)
+        known = and_(inc, U.registration_source.is_not(None))
         stmt = (
             select(
                 M.municipality,
                 M.school,
                 M.role,
                 _count(inc).label("total"),
-                _count(and_(inc, U.is_mfa_registered.is_(True))).label("registered"),
-                _count(and_(inc, U.is_mfa_capable.is_(True))).label("capable"),
-                _count(and_(inc, U.is_passwordless_capable.is_(True))).label("passwordless_capable"),
+                _count(known).label("measured"),
+                _count(and_(known, U.registration_source == "per_user_scan")).label("scanned"),
+                _count(and_(known, U.is_mfa_registered.is_(True))).label("registered"),
+                _count(and_(known, U.is_mfa_capable.is_(True))).label("capable"),
+                _count(and_(known, U.is_passwordless_capable.is_(True))).label("passwordless_capable"),
                 _count(M.excluded_reason == "disabled").label("excluded_disabled"),
                 _count(M.excluded_reason == "guest").label("excluded_guest"),
                 _count(M.excluded_reason == "excluded_group").label("excluded_group"),
                 _count(M.excluded_reason == "not_started").label("excluded_not_started"),
-                func.min(case((inc, U.report_updated_at), else_=None)).label("report_as_of"),
+                func.min(case((known, U.report_updated_at), else_=None)).label("report_as_of"),
             )
             .join(U, and_(U.tenant_id == M.tenant_id, U.user_id == M.user_id))
             .where(M.tenant_id == tenant_id)
@@ -142,12 +152,14 @@ class MfaRepository:
         included users and their registration, and the excluded ones by the user's own reason
         (``not_started`` needs a school, so it never applies)."""
         inc = U.excluded_reason.is_(None)
+        known = and_(inc, U.registration_source.is_not(None))
         in_a_school = select(M.user_id).where(M.tenant_id == U.tenant_id, M.user_id == U.user_id).exists()
         stmt = select(
             _count(inc).label("total"),
-            _count(and_(inc, U.is_mfa_registered.is_(True))).label("registered"),
-            _count(and_(inc, U.is_mfa_capable.is_(True))).label("capable"),
-            _count(and_(inc, U.is_passwordless_capable.is_(True))).label("passwordless_capable"),
+            _count(known).label("measured"),
+            _count(and_(known, U.is_mfa_registered.is_(True))).label("registered"),
+            _count(and_(known, U.is_mfa_capable.is_(True))).label("capable"),
+            _count(and_(known, U.is_passwordless_capable.is_(True))).label("passwordless_capable"),
             _count(U.excluded_reason == "disabled").label("excluded_disabled"),
             _count(U.excluded_reason == "guest").label("excluded_guest"),
             _count(U.excluded_reason == "excluded_group").label("excluded_group"),
@@ -211,9 +223,10 @@ class MfaRepository:
         after: Sequence[Any] | None,
         limit: int,
     ) -> list[dict[str, Any]]:
-        """Counted staff and substitutes (not excluded at that school) without ``measure`` (registered /
-        capable), one row per (user, school), ordered by municipality, school, UPN, id (keyset
-        ``after``). Never pupils: they are only counted (docs/data-protection.md)."""
+        """Counted staff and substitutes (not excluded at that school) known to lack ``measure``
+        (registered / capable), one row per (user, school), ordered by municipality, school, UPN, id
+        (keyset ``after``). Never pupils: they are only counted (docs/data-protection.md). Users whose
+        registration is unknown (no report, not yet read) are never listed."""
         flag = U.is_mfa_registered if measure == "registered" else U.is_mfa_capable
         stmt = (
             select(
@@ -230,10 +243,16 @@ class MfaRepository:
                 U.methods_registered,
                 U.report_updated_at,
                 U.synced_at,
+                U.registration_source,
             )
             .join(U, and_(U.tenant_id == M.tenant_id, U.user_id == M.user_id))
-            .where(M.excluded_reason.is_(None), flag.is_(False), M.role != "pupil",
-                   _where(visible, M.municipality, M.school))
+            .where(
+                M.excluded_reason.is_(None),
+                flag.is_(False),
+                M.role != "pupil",
+                U.registration_source.is_not(None),
+                _where(visible, M.municipality, M.school),
+            )
             .order_by(M.municipality, M.school, U.upn, U.user_id)
             .limit(limit)
         )

@@ -24,19 +24,47 @@ class Excluded(BaseModel):
         return self.disabled + self.guest + self.excluded_group + self.not_started
 
 
+State = Literal["measured", "unavailable", "stale"]
+Source = Literal["report", "per_user_scan", "mixed"]
+
+
 class Counts(BaseModel):
+    """A group's numbers in one of three honest states (docs/definitions.md, "Measured, unavailable,
+    stale"): ``measured`` (with ``as_of`` and ``source``), ``unavailable`` (numbers null, with
+    ``unavailable_reason``; never 0 for unknown) or ``stale`` (measured, but older than
+    ``[mfa] stale_after_hours``)."""
+
     total: int = Field(description="Counted users (excluded users left out)")
-    registered: int
-    capable: int
-    passwordless_capable: int
-    registered_share: float | None = Field(description="registered / total; null when total is 0")
+    measured: int = Field(description="Counted users whose registration is known: the shares' denominator")
+    unmeasured: int = Field(description="Counted users without numbers (see unavailable_reason); in no share")
+    registered: int | None = Field(description="Of the measured users; null when none is measured")
+    capable: int | None
+    passwordless_capable: int | None
+    registered_share: float | None = Field(description="registered / measured; null when nobody is measured")
     capable_share: float | None
     passwordless_share: float | None
-    used_share: float | None = Field(
-        description="Mean share of MFA-satisfied interactive sign-ins (30 days) over users with sign-ins; "
-        "null without sign-in data"
+    state: State = Field(description="measured | unavailable (nobody measured) | stale (as_of too old)")
+    source: Source | None = Field(
+        description="report: the registration report; per_user_scan: each user's authentication methods "
+        "(tenants without Entra ID P1); mixed: both; null when nothing is measured"
     )
-    used_users: int = 0
+    as_of: datetime | None = Field(description="Oldest as-of of the measured numbers (report row or reading)")
+    stale: bool = Field(description="as_of older than [mfa] stale_after_hours")
+    unavailable_reason: str | None = Field(
+        description="Why unmeasured users have no numbers: premium_required (no Entra ID P1 and not yet read "
+        "per user), permission_missing (idops may not read the report or the methods), sync_failed"
+    )
+    used_share: float | None = Field(
+        description="Mean over users with sign-ins whose MFA requirement is known (30 days) of their share of "
+        "MFA-satisfied sign-ins; null without such sign-ins"
+    )
+    used_users: int = Field(default=0, description="Users in used_share: its denominator")
+    used_known_sign_ins: int = Field(default=0, description="Successful sign-ins whose MFA requirement is known")
+    used_unknown: int = Field(
+        default=0,
+        description="Successful sign-ins whose MFA requirement the v1.0 log does not tell (no Conditional "
+        "Access policy applied: security defaults, per-user MFA); left out of used_share",
+    )
     signins_available: bool | None = Field(
         description="false when the tenant's licence gives no sign-in logs (403 premium); null when unknown"
     )
@@ -51,6 +79,7 @@ class OtherUsers(BaseModel):
     tenant_id: str
     municipalities: list[str] = Field(description="Municipalities whose schools the tenant holds")
     total: int = Field(description="Counted users (excluded users left out)")
+    measured: int = Field(description="Of them, users whose registration is known")
     registered: int
     capable: int
     passwordless_capable: int
@@ -69,8 +98,16 @@ class SummaryRow(Counts):
     report_as_of: datetime | None
 
 
+class Missing(BaseModel):
+    """A municipality whose users are (partly) left out of the numbers, and why: the totals' footnote."""
+
+    municipality: str
+    reason: str = Field(description="premium_required | permission_missing | sync_failed | not_synced")
+    users: int = Field(description="Counted users without numbers (0 for not_synced: not known)")
+
+
 class AsOf(BaseModel):
-    """Freshness: when idops synced (oldest tenant in view) and the oldest registration-report row."""
+    """Freshness: when idops synced (oldest tenant in view) and the oldest measured number."""
 
     synced_at: datetime | None
     report_as_of: datetime | None
@@ -88,7 +125,11 @@ class Summary(BaseModel):
     as_of: AsOf
     group_by: list[Dimension]
     targets: dict[str, float]
-    totals: Counts | None
+    totals: Counts | None = Field(description="Over the measured users of every row; see missing")
+    missing: list[Missing] = Field(
+        default_factory=list,
+        description="Municipalities left out of the totals (wholly or partly), with the reason",
+    )
     rows: list[SummaryRow]
     below_target: list[BelowTarget] = Field(
         description="School × role rows whose capable share is below target"
@@ -101,12 +142,17 @@ class TrendPoint(Counts):
     municipality: str | None = None
     school: str | None = None
     role: str | None = None
+    target: float | None = Field(default=None, description="The role's target share of capable users")
+    gap: float | None = Field(
+        default=None, description="target − capable_share (positive: short of the target); null without either"
+    )
 
 
 class Trend(BaseModel):
     start: date
     end: date
     group_by: list[Dimension]
+    targets: dict[str, float] = Field(default_factory=dict)
     points: list[TrendPoint]
 
 
@@ -123,6 +169,7 @@ class UnregisteredUser(BaseModel):
     methods_registered: list[str]
     report_updated_at: datetime | None
     synced_at: datetime | None
+    source: str | None = Field(default=None, description="report | per_user_scan: where the registration came from")
 
 
 class UserPage(BaseModel):
@@ -136,14 +183,23 @@ class UserPage(BaseModel):
 
 COUNT_COLUMNS = (
     "total",
+    "measured",
+    "unmeasured",
     "registered",
     "capable",
     "passwordless_capable",
     "registered_share",
     "capable_share",
     "passwordless_share",
+    "state",
+    "source",
+    "as_of",
+    "stale",
+    "unavailable_reason",
     "used_share",
     "used_users",
+    "used_known_sign_ins",
+    "used_unknown",
     "signins_available",
     "excluded_disabled",
     "excluded_guest",
@@ -162,7 +218,7 @@ SUMMARY_COLUMNS = (
     "synced_at",
     "report_as_of",
 )
-TREND_COLUMNS = ("date", "municipality", "school", "role", *COUNT_COLUMNS)
+TREND_COLUMNS = ("date", "municipality", "school", "role", *COUNT_COLUMNS, "target", "gap")
 USER_COLUMNS = (
     "user_id",
     "user_principal_name",
@@ -176,6 +232,7 @@ USER_COLUMNS = (
     "methods_registered",
     "report_updated_at",
     "synced_at",
+    "source",
 )
 
 

@@ -5,15 +5,17 @@ Contracts:
   idempotent, and commits that tenant's rows as one transaction.
 - Read functions take the caller's ``Scope`` and raise ``NotFound`` for a school or municipality
   outside it, with the same message as for one that does not exist.
-- Shares are ``registered / total`` (None for 0 users); a row is below target when its
-  *capable* share is below the role's ``[mfa].targets`` (docs/definitions.md).
+- Shares are ``registered / measured`` (None when nobody is measured): a user whose registration is
+  unknown (no report for the tenant and not yet read per user) is in no share and in no list, and a
+  group without measured users is ``unavailable`` with its reason — never 0 %. A row is below target
+  when its *capable* share is below the role's ``[mfa].targets`` (docs/definitions.md).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -21,7 +23,7 @@ import structlog
 from idops.auth.scope import Scope
 from idops.config import Config
 from idops.directory.sync import TenantSyncResult
-from idops.kit.clock import to_helsinki
+from idops.kit.clock import as_utc, to_helsinki
 from idops.kit.errors import BadRequest, Message, NotFound
 from idops.kit.pagination import decode_cursor, encode_cursor
 from idops.mfa.repository import MfaUnitOfWork, Visible
@@ -32,6 +34,7 @@ from idops.mfa.schemas import (
     Dimension,
     Excluded,
     Measure,
+    Missing,
     OtherUsers,
     Summary,
     SummaryRow,
@@ -64,15 +67,27 @@ DIMENSIONS: tuple[Dimension, ...] = ("municipality", "school", "role")
 # ----------------------------------------------------------------------------------- snapshot
 
 
-async def write_snapshot(uow: MfaUnitOfWork, config: Config, result: TenantSyncResult, day: date) -> int:
-    """Aggregate one tenant's mirror into ``day``'s snapshot rows (replacing that day's). Returns rows."""
+async def write_snapshot(
+    uow: MfaUnitOfWork, config: Config, result: TenantSyncResult, day: date, *, unavailable_reason: str | None = None
+) -> tuple[int, int]:
+    """Aggregate one tenant's mirror into ``day``'s snapshot rows (replacing that day's). Returns the rows
+    written and the counted users in them without numbers. ``unavailable_reason``: why this tenant's
+    unmeasured users have no numbers (stored with the rows that have any)."""
     async with uow:
-        n = await _write_snapshot(uow, config, result, day)
+        n = await _write_snapshot(uow, config, result, day, unavailable_reason)
         await uow.commit()
     return n
 
 
-async def _write_snapshot(uow: MfaUnitOfWork, config: Config, result: TenantSyncResult, day: date) -> int:
+def _source(measured: int, scanned: int) -> str | None:
+    if not measured:
+        return None
+    return "per_user_scan" if scanned == measured else ("report" if scanned == 0 else "mixed")
+
+
+async def _write_snapshot(
+    uow: MfaUnitOfWork, config: Config, result: TenantSyncResult, day: date, unavailable_reason: str | None
+) -> tuple[int, int]:
     tenant_id = result.tenant_id
     munis = [m.key for m in config.region.municipalities_of_tenant(tenant_id)]
     rows = await uow.mfa.aggregate_tenant(tenant_id)
@@ -84,32 +99,41 @@ async def _write_snapshot(uow: MfaUnitOfWork, config: Config, result: TenantSync
         None if available is False
         else await uow.signins.usage_by_user(tenant_id.lower(), utc_day(result.synced_at - USED_WINDOW))
     )
-    used: dict[tuple[str, str, str], tuple[float, int]] = {}
+    # per row: [sum of users' shares, users with a known sign-in, known sign-ins, unknown sign-ins]
+    acc: dict[tuple[str, str, str], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
     if per_user:
-        acc: dict[tuple[str, str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
         async for uid, muni, school, role in uow.mfa.included_placements(tenant_id):
             counts = per_user.get(uid)
-            if counts and counts[0] > 0:
-                a = acc[(muni, school, role)]
-                a[0] += counts[1] / counts[0]
+            if not counts:
+                continue
+            a = acc[(muni, school, role)]
+            told = counts[0] - counts[2]  # sign-ins whose MFA requirement the log tells
+            a[3] += counts[2]
+            if told > 0:
+                a[0] += counts[1] / told
                 a[1] += 1
-        used = {k: (v[0] / v[1], int(v[1])) for k, v in acc.items()}
+                a[2] += told
     out = []
     for r in rows:
         key = (r["municipality"], r["school"], r["role"])
-        share, n = used.get(key, (None, 0))
+        share_sum, n, known, unknown = acc.get(key, (0.0, 0.0, 0.0, 0.0))
+        scanned = r.pop("scanned")
         out.append(
             {
                 **r,
                 "tenant_id": tenant_id,
-                "used_share": share if available is not False else None,
-                "used_users": n,
+                "used_share": share_sum / n if n and available is not False else None,
+                "used_users": int(n),
+                "used_known": int(known),
+                "used_unknown": int(unknown),
                 "signins_available": available,
                 "synced_at": result.synced_at,
+                "source": _source(r["measured"], scanned),
+                "unavailable_reason": unavailable_reason if r["measured"] < r["total"] else None,
             }
         )
     await uow.mfa.replace_day(day, munis, out)
-    return len(out)
+    return len(out), sum(r["total"] - r["measured"] for r in out)
 
 
 async def other_users(uow: MfaUnitOfWork, config: Config, tenant_id: str) -> OtherUsers:
@@ -121,12 +145,20 @@ async def other_users(uow: MfaUnitOfWork, config: Config, tenant_id: str) -> Oth
         tenant_id=tenant_id,
         municipalities=[m.key for m in config.region.municipalities_of_tenant(tenant_id)],
         total=c["total"],
+        measured=c["measured"],
         registered=c["registered"],
         capable=c["capable"],
         passwordless_capable=c["passwordless_capable"],
         excluded=excluded,
         excluded_total=excluded.total,
     )
+
+
+def _stale_before(config: Config, now: datetime | None) -> datetime:
+    """Numbers measured before this are stale (``[mfa] stale_after_hours`` before ``now``)."""
+    if now is None:
+        return datetime.min.replace(tzinfo=UTC)
+    return now - timedelta(hours=config.settings.mfa.stale_after_hours)
 
 
 def snapshot_day(now: datetime) -> date:
@@ -182,13 +214,18 @@ def _share(n: int, total: int) -> float | None:
     return n / total if total else None
 
 
-def _counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    total = registered = capable = pwless = used_users = 0
+def _counts(rows: Iterable[Mapping[str, Any]], stale_before: datetime) -> dict[str, Any]:
+    """Add snapshot rows up into one group's numbers, in their honest state (``schemas.Counts``)."""
+    total = measured = registered = capable = pwless = used_users = used_known = used_unknown = 0
     used_sum = 0.0
     excluded = dict.fromkeys(("disabled", "guest", "excluded_group", "not_started"), 0)
     avail: set[bool | None] = set()
+    sources: set[str] = set()
+    reasons: dict[str, int] = defaultdict(int)
+    as_of: datetime | None = None
     for r in rows:
         total += r["total"]
+        measured += r["measured"]
         registered += r["registered"]
         capable += r["capable"]
         pwless += r["passwordless_capable"]
@@ -197,25 +234,71 @@ def _counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         excluded["excluded_group"] += r["excluded_group"]
         excluded["not_started"] += r["excluded_not_started"]
         avail.add(r["signins_available"])
+        if r["source"]:
+            sources.add(r["source"])
+        if r["measured"] < r["total"]:
+            reasons[r["unavailable_reason"] or "sync_failed"] += r["total"] - r["measured"]
+        if r["measured"]:
+            row_as_of = as_utc(r["report_as_of"] or r["synced_at"])
+            as_of = row_as_of if as_of is None or row_as_of < as_of else as_of
+        used_known += r["used_known"]
+        used_unknown += r["used_unknown"]
         if r["used_share"] is not None and r["used_users"]:
             used_sum += r["used_share"] * r["used_users"]
             used_users += r["used_users"]
     available = True if True in avail else (False if False in avail else None)
     ex = Excluded(**excluded)
+    known = measured > 0 or total == 0  # nobody counted: 0 of 0, nothing unknown
+    stale = as_of is not None and as_of < stale_before
+    source = (next(iter(sources)) if len(sources) == 1 else "mixed") if sources else None
     return {
         "total": total,
-        "registered": registered,
-        "capable": capable,
-        "passwordless_capable": pwless,
-        "registered_share": _share(registered, total),
-        "capable_share": _share(capable, total),
-        "passwordless_share": _share(pwless, total),
+        "measured": measured,
+        "unmeasured": total - measured,
+        "registered": registered if known else None,
+        "capable": capable if known else None,
+        "passwordless_capable": pwless if known else None,
+        "registered_share": _share(registered, measured),
+        "capable_share": _share(capable, measured),
+        "passwordless_share": _share(pwless, measured),
+        "state": "unavailable" if not known else ("stale" if stale else "measured"),
+        "source": source,
+        "as_of": as_of,
+        "stale": stale,
+        "unavailable_reason": max(reasons, key=lambda k: reasons[k]) if reasons else None,
         "used_share": used_sum / used_users if used_users else None,
         "used_users": used_users,
+        "used_known_sign_ins": used_known,
+        "used_unknown": used_unknown,
         "signins_available": available,
         "excluded": ex,
         "excluded_total": ex.total,
     }
+
+
+def _missing(
+    config: Config, visible: Visible, rows: Sequence[Mapping[str, Any]], role: str | None
+) -> list[Missing]:
+    """The totals' footnote: municipalities with unmeasured users (and why), and visible municipalities
+    with no snapshot at all."""
+    by_muni: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_muni[r["municipality"]].append(r)
+    out: list[Missing] = []
+    for m in config.region.municipalities:
+        seen = by_muni.get(m.key)
+        if seen is None:
+            if role is None and (visible.everything or m.key in visible.municipalities):
+                out.append(Missing(municipality=m.key, reason="not_synced", users=0))
+            continue
+        unmeasured = [r for r in seen if r["measured"] < r["total"]]
+        if unmeasured:
+            reasons: dict[str, int] = defaultdict(int)
+            for r in unmeasured:
+                reasons[r["unavailable_reason"] or "sync_failed"] += r["total"] - r["measured"]
+            for reason, n in sorted(reasons.items()):
+                out.append(Missing(municipality=m.key, reason=reason, users=n))
+    return out
 
 
 def _key(r: Mapping[str, Any], group_by: Sequence[Dimension]) -> tuple[str | None, str | None, str | None]:
@@ -244,19 +327,22 @@ async def summary(
     role: str | None = None,
     group_by: str | None = None,
     lang: str = "fi",
+    now: datetime | None = None,
 ) -> Summary:
-    """Latest snapshot of each visible municipality, grouped; targets and freshness included."""
+    """Latest snapshot of each visible municipality, grouped; targets, freshness and what is missing
+    included. ``now`` decides staleness (default: the snapshot's own sync time, i.e. never stale)."""
     visible = visible_for(scope, config, municipality, school)
     dims = parse_group_by(group_by)
     async with uow:
         rows = await uow.mfa.latest_rows(visible, role)
+    stale_before = _stale_before(config, now)
     targets: dict[str, float] = {str(k): v for k, v in config.settings.mfa.targets.items()}
     groups: dict[tuple[str | None, str | None, str | None], list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         groups[_key(r, dims)].append(r)
     out: list[SummaryRow] = []
     for (m, s, ro), members in groups.items():
-        c = _counts(members)
+        c = _counts(members, stale_before)
         target = targets.get(ro) if ro else None
         below = None if target is None or c["capable_share"] is None else c["capable_share"] < target
         out.append(
@@ -275,7 +361,7 @@ async def summary(
     below_list = []
     for r in rows:
         target = targets.get(r["role"])
-        share = _share(r["capable"], r["total"])
+        share = _share(r["capable"], r["measured"])
         if target is not None and share is not None and share < target:
             below_list.append(
                 BelowTarget(
@@ -294,7 +380,8 @@ async def summary(
         as_of=as_of,
         group_by=dims,
         targets=targets,
-        totals=Counts(**_counts(rows)) if rows else None,
+        totals=Counts(**_counts(rows, stale_before)) if rows else None,
+        missing=_missing(config, visible, rows, role) if school is None else [],
         rows=out,
         below_target=below_list,
         note=None if rows else _NO_DATA.in_language(lang),
@@ -329,11 +416,15 @@ async def trend(
     groups: dict[tuple[date, str | None, str | None, str | None], list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         groups[(r["day"], *_key(r, dims))].append(r)
-    points = [
-        TrendPoint(date=d, municipality=m, school=s, role=ro, **_counts(members))
-        for (d, m, s, ro), members in groups.items()
-    ]
-    return Trend(start=start, end=end, group_by=dims, points=points)
+    targets: dict[str, float] = {str(k): v for k, v in config.settings.mfa.targets.items()}
+    points = []
+    for (d, m, s, ro), members in groups.items():
+        # a point is measured as of its own day: staleness is a property of today's view, not of history
+        c = _counts(members, datetime.min.replace(tzinfo=UTC))
+        target = targets.get(ro or role or "")
+        gap = None if target is None or c["capable_share"] is None else target - c["capable_share"]
+        points.append(TrendPoint(date=d, municipality=m, school=s, role=ro, target=target, gap=gap, **c))
+    return Trend(start=start, end=end, group_by=dims, targets=targets, points=points)
 
 
 async def users_without_mfa(
@@ -373,6 +464,7 @@ async def users_without_mfa(
             methods_registered=list(r["methods_registered"] or []),
             report_updated_at=r["report_updated_at"],
             synced_at=r["synced_at"],
+            source=r["registration_source"],
         )
         for r in rows
     ]

@@ -33,7 +33,8 @@ class SignInDaily(Base):
     """Interactive sign-ins of one user to one app on one UTC day (no raw rows are kept).
 
     ``sign_ins`` counts successful sign-ins (``status.errorCode == 0``), ``mfa_sign_ins`` those of them
-    that satisfied MFA, ``failed_sign_ins`` the others.
+    that satisfied MFA, ``unknown_mfa_sign_ins`` those whose MFA requirement the log does not tell (v1.0
+    without a Conditional Access policy applied), ``failed_sign_ins`` the others.
     """
 
     __tablename__ = "signin_daily"
@@ -47,3 +48,4 @@ class SignInDaily(Base):
     sign_ins: Mapped[int] = mapped_column(Integer, default=0)
     mfa_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
     failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
+    unknown_mfa_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from idops.kit.uow import Transactional
 from idops.signins.models import SignInDaily, SignInIngestion
 
-# (day, user_id, app_id) → [app_display_name, sign_ins, mfa_sign_ins, failed_sign_ins]
+# (day, user_id, app_id) → [app_display_name, sign_ins, mfa_sign_ins, failed_sign_ins, unknown_mfa_sign_ins]
 DayCounts = dict[tuple[date, str, str], list[Any]]
 
 _UPSERT_BATCH = 2000
@@ -83,6 +83,7 @@ class SignInRepository:
                 "sign_ins": v[1],
                 "mfa_sign_ins": v[2],
                 "failed_sign_ins": v[3],
+                "unknown_mfa_sign_ins": v[4] if len(v) > 4 else 0,
             }
             for (day, user_id, app_id), v in counts.items()
         ]
@@ -96,23 +97,28 @@ class SignInRepository:
                     "sign_ins": table.c.sign_ins + stmt.excluded.sign_ins,
                     "mfa_sign_ins": table.c.mfa_sign_ins + stmt.excluded.mfa_sign_ins,
                     "failed_sign_ins": table.c.failed_sign_ins + stmt.excluded.failed_sign_ins,
+                    "unknown_mfa_sign_ins": table.c.unknown_mfa_sign_ins + stmt.excluded.unknown_mfa_sign_ins,
                 },
             )
             await self.session.execute(stmt, rows[i : i + _UPSERT_BATCH])
         return len(rows)
 
-    async def usage_by_user(self, tenant_id: str, since: date) -> dict[str, tuple[int, int]]:
-        """Per user of the tenant: (all interactive sign-ins, MFA-satisfied ones) on days ``>= since``."""
+    async def usage_by_user(self, tenant_id: str, since: date) -> dict[str, tuple[int, int, int]]:
+        """Per user of the tenant on days ``>= since``: (all interactive sign-ins, MFA-satisfied ones,
+        successful ones whose MFA requirement the log does not tell)."""
         stmt = (
             select(
                 SignInDaily.user_id,
                 func.sum(SignInDaily.sign_ins + SignInDaily.failed_sign_ins),
                 func.sum(SignInDaily.mfa_sign_ins),
+                func.sum(SignInDaily.unknown_mfa_sign_ins),
             )
             .where(SignInDaily.tenant_id == tenant_id, SignInDaily.day >= since)
             .group_by(SignInDaily.user_id)
         )
-        return {uid: (int(n or 0), int(m or 0)) for uid, n, m in (await self.session.execute(stmt)).all()}
+        return {
+            uid: (int(n or 0), int(m or 0), int(u or 0)) for uid, n, m, u in (await self.session.execute(stmt)).all()
+        }
 
     async def stream_app_use(self, since: date) -> AsyncIterator[AppUseRow]:
         """Every (account, app) with a sign-in on a day ``>= since``, streamed (not held in memory). A failed

@@ -97,14 +97,12 @@ def utc_day(value: datetime) -> date:
     return value.astimezone(UTC).date()
 
 
-def mfa_of(s: SignIn) -> bool:
-    """Whether a sign-in satisfied MFA. Beta's ``authenticationRequirement`` when present; on v1.0 a
-    Conditional Access result of ``success`` is taken as satisfied (the region's CA policies grant with
-    MFA; the emulator renders MFA that way). An approximation until the adapter reads
-    ``appliedConditionalAccessPolicies[].enforcedGrantControls`` into ``mfa_satisfied``."""
-    if s.mfa_satisfied is not None:
-        return s.mfa_satisfied
-    return (s.conditional_access_status or "").lower() == "success"
+def mfa_of(s: SignIn) -> bool | None:
+    """Whether a sign-in satisfied MFA: only what the data says (``SignIn.mfa_satisfied``, read by the
+    adapter from beta's ``authenticationRequirement`` or an applied Conditional Access policy); None
+    when unknown. Never inferred from ``conditionalAccessStatus`` alone: a sign-in under security
+    defaults has no policy applied and may well have used MFA."""
+    return s.mfa_satisfied
 
 
 def aggregate(pages: Iterable[SignIn], counts: DayCounts) -> int:
@@ -116,10 +114,14 @@ def aggregate(pages: Iterable[SignIn], counts: DayCounts) -> int:
         key = (utc_day(s.created_date_time), s.user_id.lower(), (s.app_id or "").lower())
         row = counts.get(key)
         if row is None:
-            row = counts[key] = [s.app_display_name, 0, 0, 0]
+            row = counts[key] = [s.app_display_name, 0, 0, 0, 0]
         if s.status_error_code == 0:
             row[1] += 1
-            row[2] += mfa_of(s)
+            mfa = mfa_of(s)
+            if mfa is None:
+                row[4] += 1
+            else:
+                row[2] += mfa
         else:
             row[3] += 1
         n += 1

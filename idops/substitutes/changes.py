@@ -54,7 +54,8 @@ async def extend(
     policy.check_duration(c.config.policy_for(*found), period.starts_at, ends_at)
     async with uow:
         if not await uow.substitutes.transition(
-            period_id, list(LIVE), ends_at=ends_at, notified_at=None, not_revoked=True
+            period_id, list(LIVE), ends_at=ends_at, notified_at=None, not_revoked=True,
+            overdue_since=None, end_attempted_at=None, end_error=None,
         ):
             raise Conflict(_RACED)
         uow.audit.record(

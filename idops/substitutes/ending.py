@@ -78,13 +78,13 @@ async def end_access(
 
     by_tenant: dict[str, list[AccountChange]] = defaultdict(list)
     change_of: dict[str, str] = {}  # person id → user id
-    unsure: set[str] = set()  # persons Graph could not tell us about: their periods stay due
+    unsure: dict[str, str] = {}  # persons Graph could not tell us about (→ why): their periods stay due
     for person_id, person in persons.items():
         if not person.entra_user_id:
             try:  # provisioning may have crashed after Graph created the account, before we recorded it
                 await adopt_lost_account(uow, c.directories.for_tenant(person.tenant_id), person)
-            except GraphError:
-                unsure.add(person_id)
+            except GraphError as exc:
+                unsure[person_id] = type(exc).__name__
         if not person.entra_user_id:
             continue
         remaining = [p for p in all_periods[person_id] if p.id not in ending_ids]
@@ -116,6 +116,7 @@ async def end_access(
         change_of[person_id] = person.entra_user_id
 
     results: dict[str, ChangeResult] = {}
+    tenant_failed: dict[str, str] = {}  # tenant → why its whole batch failed
     outcomes = await asyncio.gather(
         *(apply_changes(c, tenant, changes) for tenant, changes in by_tenant.items()),
         return_exceptions=True,
@@ -123,17 +124,28 @@ async def end_access(
     for tenant, outcome in zip(by_tenant, outcomes, strict=True):
         if isinstance(outcome, BaseException):  # its periods stay due; counted below, once each
             log.warning("end_access_tenant_failed", tenant=tenant, error=type(outcome).__name__)
+            tenant_failed[tenant] = type(outcome).__name__
             continue
         results.update(outcome)
 
     # Record what Graph confirmed: one transaction for the whole batch, a conditional update per period.
+    # A period Graph did not confirm stays due for the next run, and says why (overdue_since, the
+    # attempt, the reason; an audit event when it first becomes overdue).
     async with uow:
         for period in periods:
             owner = persons.get(period.person_id)
             user_id = change_of.get(period.person_id)
             res = results.get(user_id) if user_id else None
-            if period.person_id in unsure or (user_id and (res is None or not (res.ok or res.gone))):
+            reason = _failure_reason(period, owner, user_id, res, unsure, tenant_failed)
+            if reason is not None:
                 counts.add("failed")
+                counts.add(f"failed.{reason}")
+                if period.ends_at <= now and await uow.substitutes.mark_end_failed(period.id, now, reason):
+                    uow.audit.record(
+                        at=now, actor=actor, action="end_overdue", subject_type="period", subject_id=period.id,
+                        person_id=period.person_id, school=period.school, details={"reason": reason},
+                    )
+                    log.warning("end_overdue", period_id=period.id, school=period.school, reason=reason)
                 continue
             final = Status.REVOKED if period.revoked_at else (Status.MISSING if res and res.gone else Status.EXPIRED)
             changed = await uow.substitutes.transition(
@@ -142,6 +154,7 @@ async def end_access(
                 status=final if period.status in LIVE else period.status,
                 ended_at=now,
                 next_attempt_at=None,
+                end_error=None,
             )
             if changed:
                 if res and res.gone and owner is not None:
@@ -161,6 +174,28 @@ async def end_access(
                 counts.add(final.value)
         await uow.commit()
     return counts.as_dict()
+
+
+def _failure_reason(
+    period: SubstitutePeriod,
+    owner: SubstitutePerson | None,
+    user_id: str | None,
+    res: ChangeResult | None,
+    unsure: dict[str, str],
+    tenant_failed: dict[str, str],
+) -> str | None:
+    """Why ``period``'s access could not be taken away (a short code for counts and the period), or None."""
+    if period.person_id in unsure:
+        return unsure[period.person_id]
+    if not user_id:
+        return None
+    if owner is not None and owner.tenant_id in tenant_failed and res is None:
+        return tenant_failed[owner.tenant_id]
+    if res is None:
+        return "no_answer"
+    if res.ok or res.gone:
+        return None
+    return res.codes[0].value if res.codes else "rejected"
 
 
 async def expire_due(

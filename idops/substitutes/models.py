@@ -118,6 +118,12 @@ class SubstitutePeriod(Base):
     revoked_by: Mapped[str | None] = mapped_column(String(128))
     notified_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
+    # An end that could not be carried out (Graph down, a refusal): since when access is overdue to be
+    # taken away, when the expire job last tried, and why it failed. Cleared when the end succeeds or the
+    # period is extended; shown on the period, on the admins' pages and in the expiry-lag metric.
+    overdue_since: Mapped[datetime | None]
+    end_attempted_at: Mapped[datetime | None]
+    end_error: Mapped[str | None] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     person: Mapped[SubstitutePerson] = relationship(back_populates="periods", lazy="raise")

@@ -398,6 +398,51 @@ class SubstituteRepository:
         )
         return {m: int(n) for m, n in rows.all()}
 
+    async def mark_end_failed(self, period_id: str, now: datetime, reason: str) -> bool:
+        """Record a failed attempt to end a live period; True when it is the first (the period just
+        became overdue: ``overdue_since`` is set to its end)."""
+        first = await self.session.execute(
+            update(SubstitutePeriod)
+            .where(
+                SubstitutePeriod.id == period_id,
+                SubstitutePeriod.status.in_(list(LIVE)),
+                SubstitutePeriod.overdue_since.is_(None),
+            )
+            .values(overdue_since=SubstitutePeriod.ends_at)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(
+            update(SubstitutePeriod)
+            .where(SubstitutePeriod.id == period_id, SubstitutePeriod.status.in_(list(LIVE)))
+            .values(end_attempted_at=now, end_error=reason[:200])
+            .execution_options(synchronize_session=False)
+        )
+        return (first.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+    async def overdue(
+        self, schools: Sequence[str], now: datetime, limit: int = 100
+    ) -> list[tuple[SubstitutePeriod, SubstitutePerson]]:
+        """Live periods of ``schools`` whose end is past and at least one attempt to end them failed,
+        most overdue first."""
+        q = (
+            select(SubstitutePeriod, SubstitutePerson)
+            .join(SubstitutePerson, SubstitutePerson.id == SubstitutePeriod.person_id)
+            .where(
+                SubstitutePeriod.school.in_(list(schools)),
+                SubstitutePeriod.status.in_(list(LIVE)),
+                SubstitutePeriod.ends_at <= now,
+                SubstitutePeriod.end_attempted_at.is_not(None),
+            )
+            .order_by(SubstitutePeriod.ends_at)
+            .limit(limit)
+        )
+        return [(p, person) for p, person in (await self.session.execute(q)).all()]
+
+    async def count_overdue(self, now: datetime) -> int:
+        """Live periods whose end is due or past (not yet taken away)."""
+        q = select(func.count()).where(SubstitutePeriod.status.in_(list(LIVE)), SubstitutePeriod.ends_at <= now)
+        return int(await self.session.scalar(q) or 0)
+
     async def oldest_overdue(self, now: datetime) -> datetime | None:
         row = await self.session.execute(
             select(func.min(SubstitutePeriod.ends_at)).where(

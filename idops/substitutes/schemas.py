@@ -72,6 +72,28 @@ class SubstituteOut(BaseModel):
     )
     last_error: str | None = None
     request_id: str | None = Field(default=None, description="the X-Request-ID of the request that made it")
+    overdue_since: datetime | None = Field(
+        default=None,
+        description="Set when taking access away at the end failed: the end that was missed. Stays after a late "
+        "end (for the record); cleared when the period is extended",
+    )
+    end_attempted_at: datetime | None = Field(default=None, description="The last failed attempt to end it")
+    end_error: str | None = Field(
+        default=None, description="Why the last attempt failed (e.g. GraphUnavailable, unavailable, forbidden)"
+    )
+
+
+class OverdueEnd(BaseModel):
+    """A period whose access should already have been taken away (shown to IT admins)."""
+
+    id: str
+    school: str
+    display_name: str | None
+    user_principal_name: str | None
+    ends_at: datetime
+    overdue_since: datetime | None
+    end_attempted_at: datetime | None
+    end_error: str | None
 
 
 class SubstituteList(BaseModel):

@@ -20,6 +20,7 @@ from idops.substitutes.repository import SubstitutesUnitOfWork
 from idops.substitutes.schemas import (
     EventList,
     EventOut,
+    OverdueEnd,
     PersonList,
     PersonOut,
     SubstituteList,
@@ -50,6 +51,9 @@ def to_out(period: SubstitutePeriod, person: SubstitutePerson) -> SubstituteOut:
         cancelled_before_start=never_ran,
         last_error=period.last_error,
         request_id=period.request_id,
+        overdue_since=period.overdue_since,
+        end_attempted_at=period.end_attempted_at,
+        end_error=period.end_error,
     )
 
 
@@ -78,15 +82,35 @@ def mask_email(email: str | None) -> str | None:
 
 
 async def refresh_metrics(uow: SubstitutesUnitOfWork, c: SubstituteDeps) -> None:
-    """Set the gauges a Prometheus scrape reads: active substitutes and how late the oldest expiry is."""
+    """Set the gauges a Prometheus scrape reads: active substitutes, how late the oldest expiry is and
+    how many are overdue. The expire job calls it after each run, so a scrape reads memory only."""
     metrics = c.metrics
     now = c.clock.now()
     async with uow:
         active = await uow.substitutes.count_active_by_municipality()
         overdue = await uow.substitutes.oldest_overdue(now)
+        n_overdue = await uow.substitutes.count_overdue(now)
     for m in c.config.region.municipalities:
         metrics.active_substitutes.labels(m.key).set(active.get(m.key, 0))
     metrics.expiry_lag.set((now - as_utc(overdue)).total_seconds() if overdue else 0)
+    metrics.overdue_ends.set(n_overdue)
+
+
+async def overdue_ends(uow: SubstitutesUnitOfWork, caller: Caller, now: datetime) -> list[OverdueEnd]:
+    """The caller's periods whose end could not be carried out (the IT admins' banner), most overdue first."""
+    schools = sorted(caller.scope.schools)
+    if not schools:
+        return []
+    async with uow:
+        rows = await uow.substitutes.overdue(schools, now)
+    return [
+        OverdueEnd(
+            id=p.id, school=p.school, display_name=person.display_name,
+            user_principal_name=person.user_principal_name, ends_at=p.ends_at, overdue_since=p.overdue_since,
+            end_attempted_at=p.end_attempted_at, end_error=p.end_error,
+        )
+        for p, person in rows
+    ]
 
 
 async def get_one(uow: SubstitutesUnitOfWork, caller: Caller, period_id: str) -> SubstituteOut:

@@ -28,8 +28,9 @@ from idops.web import session as sess
 from idops.web.guards import AdminDep, RegionAdminDep, WebContainer
 from idops.web.mfa import ROLES
 from idops.web.render import render, web
-from idops.web.reports import report_page
+from idops.web.reports import headline_explained, report_page
 from idops.web.routing import PageRoute
+from idops.web.substitutes import overdue_for
 from idops.web.texts import actor_label, event_label, job_label, text
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -51,7 +52,8 @@ async def _coverage_view(c: Container, caller: Caller) -> dict[str, Any] | None:
 @router.get("/admin/single-login", name="admin_coverage")
 async def coverage_page(request: Request, caller: AdminDep, c: WebContainer) -> Response:
     view = await _coverage_view(c, caller)
-    return render(request, "admin_coverage.html", v=view)
+    explained = headline_explained(web(request).lang, view) if view else []
+    return render(request, "admin_coverage.html", v=view, explained=explained)
 
 
 @router.get("/admin/single-login/report", name="admin_coverage_report")
@@ -109,6 +111,7 @@ async def all_substitutes(
         names=names,
         cursor=cursor,
         title_key="region_substitutes_title" if caller.scope.role == "RegionAdmin" else "admin_substitutes_title",
+        overdue=await overdue_for(c, caller),
     )
 
 
@@ -176,6 +179,7 @@ async def drift_page(
 async def jobs_page(request: Request, caller: AdminDep, c: WebContainer) -> Response:
     lang = web(request).lang
     last = await runner.last_runs(c)
+    running = await runner.running_jobs(c)
     upcoming = next_runs(c, c.clock.now())
     jobs = [
         {
@@ -184,10 +188,11 @@ async def jobs_page(request: Request, caller: AdminDep, c: WebContainer) -> Resp
             "description": text(lang, f"job_{n}_desc"),
             "last": last.get(n),
             "next": upcoming.get(n),
+            "running": running.get(n),
         }
         for n in c.jobs
     ]
-    return render(request, "admin_jobs.html", jobs=jobs)
+    return render(request, "admin_jobs.html", jobs=jobs, overdue=await overdue_for(c, caller))
 
 
 @router.post("/admin/jobs/{name}/run")
@@ -195,11 +200,15 @@ async def run_job_now(request: Request, name: str, caller: AdminDep, c: WebConta
     """Start a run in the background (like ``POST /v1/jobs/{name}/run?wait=false``)."""
     if name not in c.jobs:
         raise NotFound()
-    run = await runner.start_run(c, name, trigger="web", requested_by=caller.actor)
+    lang = web(request).lang
+    try:
+        run = await runner.start_run(c, name, trigger="web", requested_by=caller.actor)
+    except runner.LeaseHeld:
+        sess.flash(web(request).session, text(lang, "run_already_running", name=job_label(lang, name)))
+        return RedirectResponse("/admin/jobs", status_code=303)
     task = asyncio.create_task(runner.run_job(c, name, trigger="web", run=run))
     _background.add(task)
     task.add_done_callback(_background.discard)
-    lang = web(request).lang
     sess.flash(web(request).session, text(lang, "run_started", name=job_label(lang, name)))
     return RedirectResponse("/admin/jobs", status_code=303)
 

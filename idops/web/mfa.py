@@ -22,7 +22,7 @@ from idops.web.charts import trend_chart
 from idops.web.guards import AdminDep, UserDep, WebContainer
 from idops.web.render import render, web
 from idops.web.routing import PageRoute
-from idops.web.substitutes import landing, school_of
+from idops.web.substitutes import landing, overdue_for, school_of
 from idops.web.texts import method_label, text
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -48,8 +48,16 @@ async def _dashboard(request: Request, c: Container, caller: Caller, school: str
     lang = web(request).lang
     today = mfa.snapshot_day(c.clock.now())
     uow = c.uow()
-    by_role = await mfa.summary(uow, c.config, caller.scope, school=school, group_by="role", lang=lang)
-    by_school = await mfa.summary(uow, c.config, caller.scope, school=school, group_by="school,role", lang=lang)
+    now = c.clock.now()
+    by_role = await mfa.summary(uow, c.config, caller.scope, school=school, group_by="role", lang=lang, now=now)
+    by_school = await mfa.summary(
+        uow, c.config, caller.scope, school=school, group_by="school,role", lang=lang, now=now
+    )
+    by_muni = (
+        await mfa.summary(uow, c.config, caller.scope, group_by="municipality", lang=lang, now=now)
+        if school is None
+        else None
+    )
     trend = await mfa.trend(
         uow, c.config, caller.scope, start=None, end=None, today=today, school=school, group_by="role"
     )
@@ -66,6 +74,7 @@ async def _dashboard(request: Request, c: Container, caller: Caller, school: str
         for m in c.config.region.municipalities
         if any(p.split("/", 1)[0] == m.key for p in caller.scope.schools)
     }
+    all_munis = {m.key: m.name for m in c.config.region.municipalities}
     base = f"/schools/{school}/mfa" if school else "/admin/mfa"
     return render(
         request,
@@ -77,6 +86,8 @@ async def _dashboard(request: Request, c: Container, caller: Caller, school: str
         schools=_by_school(by_school.rows),
         school_names=names,
         municipality_names=munis,
+        municipality_label=lambda key: all_munis.get(key, key),
+        sources=by_muni.rows if by_muni else [],
         chart=trend_chart(trend.start, trend.end, shares, by_role.targets, ROLES),
         trend_days=sorted({p.date for p in trend.points}),
         shares=shares,
@@ -92,6 +103,7 @@ async def _dashboard(request: Request, c: Container, caller: Caller, school: str
         page_size=UNREGISTERED_ON_PAGE,
         show_roles=ROLES,
         csv_href=f"{base}/unregistered.csv",
+        overdue=await overdue_for(c, caller) if school is None else [],
     )
 
 

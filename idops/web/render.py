@@ -221,6 +221,9 @@ def render(
             demo=sess.is_demo_auth(w.container),
             region_name=w.container.config.region.region.name,
             contact=settings.contact,
+            overdue_reason=lambda code: texts.overdue_reason(lang, code),
+            mfa_reason=lambda code: texts.mfa_reason(lang, code),
+            mfa_source=lambda code: texts.mfa_source(lang, code),
             **ctx,
         )
     )

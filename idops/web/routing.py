@@ -86,6 +86,8 @@ class PageRoute(APIRoute):
         try:
             try:
                 w.caller = caller_of(w.container, w.page_session.user if w.page_session else None)
+                if w.caller is not None:
+                    request.state.caller_role = w.caller.scope.role  # for the access log
             except NoAccess as exc:
                 log.info("web_session_refused", reason=str(exc))
                 w.caller = None

@@ -84,6 +84,13 @@ def landing(request: Request, c: Container, caller: Caller, suffix: str = "") ->
     return render(request, "home.html", schools=[(p, school_name(c, p)) for p in schools])
 
 
+async def overdue_for(c: Container, caller: Caller) -> list[Any]:
+    """IT and region admins' banner: their periods whose end could not be carried out (empty otherwise)."""
+    if not caller.scope.is_admin:
+        return []
+    return list(await views.overdue_ends(c.uow(), caller, c.clock.now()))
+
+
 @router.get("/", name="home")
 async def home(request: Request, caller: UserDep, c: WebContainer) -> Response:
     return landing(request, c, caller)

@@ -573,6 +573,68 @@ FI: dict[str, str] = {
     "a11y_authority_unit": "Saavutettavuusvalvonta",
     "a11y_authority_history": "Saavutettavuusvalvonta siirtyi Etelä-Suomen aluehallintovirastolta Liikenne- ja "
     "viestintävirasto Traficomille 1.1.2025.",
+    "run_already_running": "”{name}”: ajo on jo käynnissä. Uutta ajoa ei käynnistetty.",
+    "run_in_progress": "Ajo on käynnissä ({since} alkaen).",
+    "run_busy_button": "Ajo on jo käynnissä",
+    "overdue_title": "Myöhässä: {n} tunnusta ei ole saatu suljettua",
+    "overdue_help": "Näiden sijaisuuksien päättyminen ei ole onnistunut, joten tunnukset ovat yhä käytössä. idops "
+    "yrittää uudelleen jokaisella päättämisajolla; jos tilanne jatkuu, tarkista hakemistopalvelun (Entra ID) tila "
+    "ja idopsin oikeudet.",
+    "overdue_item": "päättyi {ends}, viimeksi yritetty {tried} – {reason}",
+    "overdue_reason_unavailable": "hakemistopalvelu ei vastannut",
+    "overdue_reason_throttled": "hakemistopalvelu rajoitti pyyntöjä",
+    "overdue_reason_forbidden": "idopsilta puuttuu oikeus",
+    "overdue_reason_not_found": "tunnusta ei löytynyt",
+    "overdue_reason_other": "hakemistopalvelu kieltäytyi",
+    "event_end_overdue": "Päättäminen myöhässä: tunnusta ei saatu suljettua",
+    "overdue_period": "Tunnuksen sulkeminen on myöhässä: sijaisuus päättyi {ends}, mutta sulkeminen ei ole "
+    "onnistunut (viimeksi yritetty {tried}: {reason}). idops yrittää uudelleen automaattisesti.",
+    "mfa_no_info": "ei tietoa",
+    "mfa_reason_premium_required": "kunnalla ei ole Entra ID P1 -lisenssiä, joten Microsoftin raporttia ei ole, "
+    "eikä käyttäjien menetelmiä ole vielä ehditty lukea yksitellen",
+    "mfa_reason_permission_missing": "idopsilla ei ole oikeutta lukea rekisteröintitietoja (Entra ID:n "
+    "sovellusoikeus puuttuu)",
+    "mfa_reason_sync_failed": "tietojen haku epäonnistui; yritetään uudelleen seuraavassa ajossa",
+    "mfa_reason_not_synced": "tietoja ei ole vielä haettu",
+    "mfa_reason_other": "tiedot puuttuvat",
+    "mfa_source_report": "Microsoftin rekisteröintiraportti",
+    "mfa_source_per_user_scan": "käyttäjien menetelmät luettu yksitellen",
+    "mfa_source_mixed": "raportti ja yksitellen luetut",
+    "mfa_source_none": "–",
+    "mfa_sources": "Lukujen lähde ja ikä kunnittain",
+    "mfa_source": "Lähde",
+    "mfa_as_of_col": "Tiedot ajalta",
+    "mfa_state": "Tila",
+    "mfa_state_measured": "ajan tasalla",
+    "mfa_stale_short": "vanhentunut",
+    "mfa_stale": "Luvut ovat vanhoja (tiedot ajalta {when}): tuoreempaa tietoa ei ole saatu.",
+    "mfa_unmeasured_short": "{n} ilman tietoa",
+    "mfa_unmeasured": "{n} henkilöltä ei ole tietoa ({reason}); heitä ei ole laskettu osuuksiin.",
+    "mfa_missing_note": "Yhteisluvuista puuttuu kuntia kokonaan tai osittain:",
+    "mfa_missing_users": "{n} henkilöä",
+    "mfa_used_of": "({users} henkilön {signins} kirjautumisesta)",
+    "mfa_used_unknown": "{n} kirjautumisesta ei tiedetä, vaadittiinko MFA (ei laskettu osuuteen)",
+    "mfa_used_no_log": "ei kirjautumistietoja (lisenssi)",
+    "mfa_excluded_by_reason": "Pois laskuista: käytöstä poistetut {disabled}, vierastunnukset {guest}, "
+    "poissulkuryhmä {group}, sijaisuus ei alkanut {not_started}.",
+    "help_mfa_source_term": "Lukujen lähde",
+    "help_mfa_source": "Luvut tulevat Microsoftin rekisteröintiraportista. Kunnalta, jolla ei ole Entra ID P1 "
+    "-lisenssiä, raporttia ei saa: silloin idops lukee jokaisen käyttäjän tunnistautumismenetelmät yksitellen "
+    "(henkilökunta ensin), ja luvuissa näkyy lähteenä ”käyttäjien menetelmät luettu yksitellen”. Käyttäjää, jonka "
+    "tietoja ei ole vielä luettu, ei lasketa osuuksiin eikä listata MFA:ta vailla olevaksi: kohdassa lukee ”ei "
+    "tietoa” ja syy. Jos tiedot ovat yli vuorokauden vanhoja, ne merkitään vanhentuneiksi.",
+    "explain_title": "Mitä luvut kertovat",
+    "explain_staff": "{n} henkilöä on henkilökuntaa jossakin näkymän koulussa; saman henkilön tunnukset "
+    "tunnistetaan henkilönumerosta.",
+    "explain_account": "{share}: {n} / {total} henkilöllä on täsmälleen yksi käytössä oleva tunnus – se ei vielä "
+    "kerro, kirjaudutaanko kaikkiin sovelluksiin sillä.",
+    "explain_app": "{share}: {n} / {total} henkilökunnan käyttämästä sovelluksesta kirjaudutaan samalla "
+    "Microsoft-tunnuksella.",
+    "explain_headline": "{share}: {n} / {total} henkilöllä on yksi tunnus, ja heidän kuntansa henkilökunta "
+    "kirjautuu jokaiseen sovellukseen sillä.",
+    "explain_headline_separate": "{share}: {n} / {total} henkilöä lasketaan, sillä henkilö lasketaan vain, jos "
+    "hänen kuntansa henkilökunnan sovelluksista yksikään ei vaadi erillistä tunnusta – nyt {apps} sovellusta vaatii "
+    "(eniten käytetty: {top}), joten luku voi olla 0 %, vaikka tunnuskattavuus olisi 100 %.",
 }
 
 EN: dict[str, str] = {
@@ -1120,6 +1182,67 @@ EN: dict[str, str] = {
     "a11y_authority_unit": "Accessibility supervision",
     "a11y_authority_history": "Accessibility supervision moved from the Regional State Administrative Agency for "
     "Southern Finland to Traficom on 1 January 2025.",
+    "run_already_running": "“{name}”: the job is already running. No new run was started.",
+    "run_in_progress": "A run is in progress (since {since}).",
+    "run_busy_button": "Already running",
+    "overdue_title": "Overdue: {n} accounts could not be closed",
+    "overdue_help": "Ending these substitutions has failed, so the accounts are still usable. idops tries again on "
+    "every run of the end job; if it goes on, check the state of the directory service (Entra ID) and idops' "
+    "permissions.",
+    "overdue_item": "ended {ends}, last tried {tried} – {reason}",
+    "overdue_reason_unavailable": "the directory service did not answer",
+    "overdue_reason_throttled": "the directory service throttled the requests",
+    "overdue_reason_forbidden": "idops lacks a permission",
+    "overdue_reason_not_found": "the account was not found",
+    "overdue_reason_other": "the directory service refused",
+    "event_end_overdue": "End overdue: the account could not be closed",
+    "overdue_period": "Closing this account is overdue: the substitution ended {ends}, but closing it has failed "
+    "(last tried {tried}: {reason}). idops keeps trying automatically.",
+    "mfa_no_info": "no data",
+    "mfa_reason_premium_required": "the municipality has no Entra ID P1 licence, so Microsoft's report does not "
+    "exist, and its users' methods have not all been read one by one yet",
+    "mfa_reason_permission_missing": "idops may not read the registration data (an Entra ID application permission "
+    "is missing)",
+    "mfa_reason_sync_failed": "reading the data failed; it is retried on the next run",
+    "mfa_reason_not_synced": "the data has not been read yet",
+    "mfa_reason_other": "the data is missing",
+    "mfa_source_report": "Microsoft's registration report",
+    "mfa_source_per_user_scan": "users' methods read one by one",
+    "mfa_source_mixed": "report and read one by one",
+    "mfa_source_none": "–",
+    "mfa_sources": "Source and age of the numbers by municipality",
+    "mfa_source": "Source",
+    "mfa_as_of_col": "Data as of",
+    "mfa_state": "State",
+    "mfa_state_measured": "up to date",
+    "mfa_stale_short": "out of date",
+    "mfa_stale": "These numbers are old (data as of {when}): no fresher data has come in.",
+    "mfa_unmeasured_short": "{n} without data",
+    "mfa_unmeasured": "{n} people have no data ({reason}); they are left out of the shares.",
+    "mfa_missing_note": "The totals leave out municipalities, wholly or partly:",
+    "mfa_missing_users": "{n} people",
+    "mfa_used_of": "(of {signins} sign-ins of {users} people)",
+    "mfa_used_unknown": "for {n} sign-ins it is not known whether MFA was required (left out of the share)",
+    "mfa_used_no_log": "no sign-in data (licence)",
+    "mfa_excluded_by_reason": "Left out: disabled {disabled}, guests {guest}, exclusion group {group}, substitution "
+    "not started {not_started}.",
+    "help_mfa_source_term": "Source of the numbers",
+    "help_mfa_source": "The numbers come from Microsoft's registration report. A municipality without an Entra ID "
+    "P1 licence has no report: then idops reads each user's authentication methods one by one (staff first), and "
+    "the numbers name their source as “users' methods read one by one”. A user whose data has not been read yet is "
+    "in no share and in no list of people without MFA: the page says “no data” and why. Data older than a day is "
+    "marked out of date.",
+    "explain_title": "What the numbers say",
+    "explain_staff": "{n} people are staff at a school of this view; a person's accounts are matched by their "
+    "employee number.",
+    "explain_account": "{share}: {n} / {total} people have exactly one enabled account – which does not yet say "
+    "that it signs them in everywhere.",
+    "explain_app": "{share}: {n} / {total} of the apps the staff use sign in with the same Microsoft account.",
+    "explain_headline": "{share}: {n} / {total} people have one account, and their municipality's staff sign in to "
+    "every app with it.",
+    "explain_headline_separate": "{share}: {n} / {total} people count, because a person counts only if none of "
+    "their municipality's staff apps needs a separate account – now {apps} apps do (most used: {top}), so this can "
+    "be 0 % while account coverage is 100 %.",
 }
 
 TEXTS: dict[str, dict[str, str]] = {"fi": FI, "en": EN}
@@ -1186,6 +1309,25 @@ def problem_note(lang: Lang, status: str, last_error: str | None) -> str | None:
     if last_error and status in ("requested", "provisioning", "scheduled", "active"):
         return text(lang, "problem_retrying")
     return None
+
+
+def overdue_reason(lang: Lang, code: str | None) -> str:
+    """Why an end could not be carried out, in words (``GraphUnavailable`` → "the directory did not answer")."""
+    kind = {
+        "GraphUnavailable": "unavailable", "GraphThrottled": "throttled", "unavailable": "unavailable",
+        "throttled": "throttled", "no_answer": "unavailable", "forbidden": "forbidden", "not_found": "not_found",
+    }.get(code or "", "other")
+    return text(lang, f"overdue_reason_{kind}")
+
+
+def mfa_reason(lang: Lang, code: str | None) -> str:
+    """Why MFA numbers are unavailable, in plain words (``premium_required`` → "no Entra ID P1 …")."""
+    return _word(lang, "mfa_reason", code, "mfa_reason_other")
+
+
+def mfa_source(lang: Lang, code: str | None) -> str:
+    """Where MFA numbers come from (``report``, ``per_user_scan``, ``mixed``)."""
+    return _word(lang, "mfa_source", code, "mfa_source_none")
 
 
 def code_groups(secret: str, size: int = 4) -> list[str]:

@@ -186,3 +186,14 @@ def test_config_check_exits_2_listing_every_problem(cfg: Path, monkeypatch: pyte
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert "idops.toml: scheduler.timezone:" in err and "IDOPS_DATABSE__URL" in err
+
+
+def test_the_metrics_scrape_token_variable_is_known_and_warned_about_when_missing(
+    cfg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    edit(cfg / "idops.toml", "[emulator]\n", '[api]\nmetrics = "token"\n\n[emulator]\n')
+    monkeypatch.delenv("IDOPS_METRICS_TOKEN", raising=False)
+    assert any("IDOPS_METRICS_TOKEN is not set" in w for w in load_config(cfg).warnings)
+    monkeypatch.setenv("IDOPS_METRICS_TOKEN", "a-scrape-token-of-the-operator")
+    config = load_config(cfg)  # [api] metrics_token_env names it: no typo
+    assert not [w for w in config.warnings if "METRICS_TOKEN" in w]

@@ -1,5 +1,5 @@
 """The container's health check picks its probe from the container's command: the API's ``/healthz``
-on its port, the scheduler's metrics port, nothing for a one-off command."""
+on its port, ``/healthz`` on the scheduler's metrics port, nothing for a one-off command."""
 
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ def test_the_api_is_probed_on_its_port() -> None:
 
 def test_the_scheduler_is_probed_on_its_metrics_port(tmp_path: Path) -> None:
     behind_init = ["/sbin/docker-init", "--", "idops", "scheduler"]
-    assert probe_url(behind_init, {"IDOPS_SCHEDULER__METRICS_PORT": "9500"}) == "http://127.0.0.1:9500/metrics"
+    assert probe_url(behind_init, {"IDOPS_SCHEDULER__METRICS_PORT": "9500"}) == "http://127.0.0.1:9500/healthz"
     (tmp_path / "idops.toml").write_text("[scheduler]\nmetrics_port = 9600\n")
-    assert probe_url(behind_init, {"IDOPS_CONFIG_DIR": str(tmp_path)}) == "http://127.0.0.1:9600/metrics"
-    assert probe_url(behind_init, {"IDOPS_CONFIG_DIR": str(tmp_path / "none")}) == "http://127.0.0.1:9464/metrics"
+    assert probe_url(behind_init, {"IDOPS_CONFIG_DIR": str(tmp_path)}) == "http://127.0.0.1:9600/healthz"
+    assert probe_url(behind_init, {"IDOPS_CONFIG_DIR": str(tmp_path / "none")}) == "http://127.0.0.1:9464/healthz"
 
 
 def test_a_one_off_command_has_nothing_to_probe() -> None:
@@ -61,8 +61,8 @@ def _cmdline(tmp_path: Path, *argv: str) -> Path:
 def test_healthy_when_the_probe_answers_200_unhealthy_when_nothing_listens(tmp_path: Path, api_port: int,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     assert main(_cmdline(tmp_path, "idops", "serve", "--port", str(api_port))) == 0
-    monkeypatch.setenv("IDOPS_SCHEDULER__METRICS_PORT", str(api_port))  # answers 404 on /metrics
-    assert main(_cmdline(tmp_path, "idops", "scheduler")) == 1
+    monkeypatch.setenv("IDOPS_SCHEDULER__METRICS_PORT", str(api_port))  # answers 200 on /healthz
+    assert main(_cmdline(tmp_path, "idops", "scheduler")) == 0
     monkeypatch.setenv("IDOPS_SCHEDULER__METRICS_PORT", "1")  # nothing listens
     assert main(_cmdline(tmp_path, "idops", "scheduler")) == 1
     assert main(_cmdline(tmp_path, "idops", "jobs", "run", "expire")) == 0

@@ -278,6 +278,19 @@ async def test_registration_rows_and_premium_is_required(world: World) -> None:
         await collect(world.directory.list_registration_details_bulk())
 
 
+async def test_authentication_methods_follow_the_registration_and_need_no_licence(world: World) -> None:
+    users = [world.add_user(f"m{i}") for i in range(3)]
+    world.set_registration(users[0], methods=("microsoftAuthenticatorPush", "mobilePhone"))
+    world.set_registration(users[1], methods=("fido2",))
+    world.set_premium(False)  # the per-user listing is the fallback where the report answers 403
+    assert await world.directory.list_authentication_methods(users[0]) == [
+        "password", "microsoftAuthenticator", "phone"]
+    assert await world.directory.list_authentication_methods(users[1]) == ["password", "fido2"]
+    assert await world.directory.list_authentication_methods(users[2]) == ["password"]
+    with pytest.raises(GraphNotFound):
+        await world.directory.list_authentication_methods("99999999-9999-4999-8999-999999999999")
+
+
 async def test_sign_ins_are_interactive_in_a_half_open_window(world: World) -> None:
     uid = world.add_user("kirjautuja")
     end = datetime(2026, 3, 2, tzinfo=UTC)
@@ -330,6 +343,7 @@ def _operations(uid: str, gid: str) -> dict[str, Callable[[Directory], Awaitable
         "list_sign_ins": lambda d: d.list_sign_ins(now - timedelta(days=1), now),
         "list_service_principals": lambda d: d.list_service_principals(),
         "send_mail": lambda d: d.send_mail(f"noreply@{DOMAIN}", ["x@example.fi"], "s", "b"),
+        "list_authentication_methods": lambda d: d.list_authentication_methods(uid),
         "token_claims": lambda d: d.token_claims(),
         "probe": lambda d: d.probe(Probe.USERS),
     }

@@ -135,12 +135,14 @@ async def check_summary_csv(synced: httpx.AsyncClient, make_token: TokenFactory)
     assert len(keys) == len(set(keys))  # one row per (school, role) observation
     for r in rows:
         date.fromisoformat(r["date"])
-        assert int(r["total"]) >= int(r["registered"]) >= 0
+        assert int(r["total"]) >= int(r["measured"]) >= int(r["registered"]) >= 0
+        assert r["state"] == "measured" and r["unavailable_reason"] == ""
+        assert r["source"] == ("report" if int(r["measured"]) else "")
         assert int(r["excluded_total"]) == sum(
             int(r[k]) for k in ("excluded_disabled", "excluded_guest", "excluded_group", "excluded_not_started")
         )
         if int(r["total"]):
-            assert float(r["registered_share"]) == pytest.approx(int(r["registered"]) / int(r["total"]), rel=1e-5)
+            assert float(r["registered_share"]) == pytest.approx(int(r["registered"]) / int(r["measured"]), rel=1e-5)
         assert r["below_target"] in ("true", "false", "")
         assert r["synced_at"].endswith("+00:00")
 
@@ -153,6 +155,9 @@ async def check_trend_and_users_csv(synced: httpx.AsyncClient, make_token: Token
 
     assert list(trend[0].keys()) == list(TREND_COLUMNS)
     assert len({(r["date"], r["municipality"], r["role"]) for r in trend}) == len(trend)
+    staff = [r for r in trend if r["role"] == "staff" and r["capable_share"]]
+    assert staff and all(float(r["target"]) == 1.0 for r in staff)
+    assert all(float(r["gap"]) == pytest.approx(1.0 - float(r["capable_share"]), abs=1e-9) for r in staff)
     users = load_csv(await synced.get("/v1/mfa/users", params={"school": SCHOOL}, headers=h))
     assert list(users[0].keys()) == list(USER_COLUMNS)
     assert all(r["is_mfa_registered"] == "false" and r["school"] == SCHOOL for r in users)

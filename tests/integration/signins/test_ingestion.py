@@ -45,8 +45,9 @@ async def per_day(uow: UnitOfWork) -> dict[date, int]:
         return await uow.signins.counts_for_days(TENANT)
 
 
-async def mfa_usage(uow: UnitOfWork, since: datetime) -> dict[str, tuple[int, int]]:
-    """User id → (interactive sign-ins, MFA-satisfied ones) on UTC days from ``since``'s day on."""
+async def mfa_usage(uow: UnitOfWork, since: datetime) -> dict[str, tuple[int, int, int]]:
+    """User id → (interactive sign-ins, MFA-satisfied ones, successful ones whose MFA is unknown) on UTC
+    days from ``since``'s day on."""
     return await uow.signins.usage_by_user(TENANT.lower(), utc_day(since))
 
 
@@ -63,6 +64,22 @@ def signin_requests(emulator: EmulatorServer) -> list[str]:
 EXPECTED = {date(2026, 11, 17): 3, date(2026, 11, 18): 4, date(2026, 11, 19): 1, date(2026, 11, 20): 3}
 
 
+async def test_sign_ins_without_a_conditional_access_policy_are_unknown_not_without_mfa(
+    uow: UnitOfWork, emulator: EmulatorServer, provider: Provider
+) -> None:
+    """Security defaults (or per-user MFA): v1.0 lists no policy, so whether MFA was done is not known —
+    such sign-ins are counted apart, never as "without MFA"."""
+    st = emulator.state
+    eeva = st.add_user(TENANT, "eeva@koulu.example.fi", "Eeva")
+    for h, mfa in ((8, True), (9, True), (10, False)):
+        st.add_signin(TENANT, eeva, APP, "Microsoft 365", datetime(2026, 11, 19, h, 0, tzinfo=UTC), mfa=mfa,
+                      conditional_access=False)
+    st.add_signin(TENANT, eeva, APP, "Microsoft 365", datetime(2026, 11, 19, 11, 0, tzinfo=UTC), mfa=True)
+    await ingest(uow, provider, [TENANT], NOW, OPTS)
+    async with uow:
+        assert (await mfa_usage(uow, NOW - timedelta(days=30)))[eeva.id] == (4, 1, 3)
+
+
 async def test_first_run_reads_the_backfill_and_aggregates_per_day_user_and_app(
     uow: UnitOfWork, emulator: EmulatorServer, provider: Provider
 ) -> None:
@@ -73,9 +90,9 @@ async def test_first_run_reads_the_backfill_and_aggregates_per_day_user_and_app(
     assert await per_day(uow) == EXPECTED
     async with uow:
         usage = await mfa_usage(uow, NOW - timedelta(days=30))
-        assert usage[users["anna"].id] == (9, 4)  # those at 8, 22, 10 and 6 o'clock satisfied MFA
-        assert usage[users["ben"].id] == (2, 0)  # the failed attempt is an interactive sign-in too
-        assert await mfa_usage(uow, datetime(2026, 11, 20, tzinfo=UTC)) == {users["anna"].id: (3, 1)}
+        assert usage[users["anna"].id] == (9, 4, 0)  # those at 8, 22, 10 and 6 o'clock satisfied MFA
+        assert usage[users["ben"].id] == (2, 0, 0)  # the failed attempt is an interactive sign-in too
+        assert await mfa_usage(uow, datetime(2026, 11, 20, tzinfo=UTC)) == {users["anna"].id: (3, 1, 0)}
         assert await signins_available(uow) is True
         state = await uow.signins.get_state(TENANT)
         assert state is not None and state.watermark == NOW

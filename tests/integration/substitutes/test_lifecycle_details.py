@@ -8,6 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tests.conftest import demo_sign_in
 from tests.integration.substitutes.conftest import OTHER_SCHOOL, SCHOOL, Api
 
 
@@ -25,18 +26,11 @@ def set_free_seats(api: Api, n: int) -> None:
             sku.enabled_units = sku.consumed_units + n
 
 
-async def sign_in(api: Api, who: str) -> None:
-    page = await api.client.get("/sign-in")
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert token
-    assert (await api.client.post("/sign-in/demo", data={"csrf": token.group(1), "who": who})).status_code == 303
-
-
 async def test_the_sku_filled_outside_idops_is_a_409_with_no_account_created(api: Api) -> None:
     set_free_seats(api, 3)
     first = await api.request(given="Eero", surname="Esimerkki")
     assert first.status_code == 201, first.text
-    await sign_in(api, f"principal:{SCHOOL}")
+    await demo_sign_in(api.client, f"principal:{SCHOOL}")
     page = await api.client.get(f"/schools/{SCHOOL}")
     assert 'data-free="2"' in page.text and "Vapaita lisenssejä: 2" in page.text
     set_free_seats(api, 0)  # the last two go to someone else, in the Entra portal
@@ -99,7 +93,7 @@ async def test_reconcile_removes_a_licence_and_a_group_re_added_by_hand_and_list
     assert (await api.client.get("/v1/drift", headers=api.admin("nokia"))).json()["items"] == []
     assert (await api.client.get("/v1/drift", headers=api.principal())).status_code == 403
     assert (await api.run_job("reconcile"))["counts"] == {}
-    await sign_in(api, "itadmin:tampere")
+    await demo_sign_in(api.client, "itadmin:tampere")
     page = await api.client.get("/admin/drift")
     assert "Ylimääräinen lisenssi poistettu" in page.text and "sijaisten lisenssi (8 koulua)" in page.text
     assert "Hervannan koulun sijaisryhmä" in page.text
@@ -185,7 +179,7 @@ async def hand_over_page(api: Api, period_id: str) -> str:
 
 async def test_the_hand_over_page_says_what_the_pass_graph_made_is(api: Api) -> None:
     ahead = (await api.request(starts=timedelta(days=3), days=2)).json()
-    await sign_in(api, f"principal:{SCHOOL}")
+    await demo_sign_in(api.client, f"principal:{SCHOOL}")
 
     page = await hand_over_page(api, ahead["id"])
 

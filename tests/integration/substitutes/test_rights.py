@@ -12,10 +12,10 @@ import httpx
 import pytest
 
 from idops.web.texts import FI
+from tests.conftest import demo_sign_in
 from tests.integration.substitutes.conftest import SCHOOL, FakeApi
 from tests.integration.substitutes.scan import Subject, scan_database
 from tests.integration.substitutes.test_retention_scan import TEAMS
-from tests.integration.web.test_admin_pages import sign_in
 
 LEMPAALA_SCHOOL = "lempaala/sisatmetsa"
 
@@ -187,10 +187,10 @@ async def test_the_person_page_holds_downloads_and_erases_through_the_same_servi
     sub, aino = await _person(api, "Aino", "Äijälä", email="aino.a@example.org")
     page_url = f"/admin/persons/{sub['person_id']}"
 
-    await sign_in(api.client, "principal:tampere/hervanta")
+    await demo_sign_in(api.client, "principal:tampere/hervanta")
     assert (await api.client.get(page_url)).status_code == 404  # a principal: like a page that does not exist
     api.client.cookies.clear()
-    await sign_in(api.client, "itadmin:tampere")
+    await demo_sign_in(api.client, "itadmin:tampere")
     listing = await api.client.get("/admin/substitutes")
     assert f'href="{page_url}"' in listing.text  # reachable from the municipality's substitutes
     page = await api.client.get(page_url)

@@ -16,7 +16,7 @@ from idops.kit.db import Database
 from idops.kit.i18n import percent
 from idops.uow import UnitOfWork
 from idops.web.render import CSP
-from tests.conftest import TokenFactory, bearer
+from tests.conftest import TokenFactory, bearer, demo_sign_in
 from tests.integration.coverage.conftest import Person, write_mirror
 
 TAMPERE = "2b9fbc3d-6284-566a-9f9c-8c8e78852612"
@@ -51,27 +51,24 @@ async def report(config: Config, clean_db: str) -> AsyncIterator[None]:
     await db.dispose()
 
 
-async def sign_in(api: httpx.AsyncClient, who: str) -> None:
-    page = await api.get("/sign-in")
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert token
-    done = await api.post("/sign-in/demo", data={"csrf": token.group(1), "who": who})
-    assert done.status_code == 303
-
-
 async def test_coverage_page_shows_the_services_headline_and_links_the_full_report(
     api: httpx.AsyncClient, make_token: TokenFactory, report: None
 ) -> None:
     from_api = (
         await api.get("/v1/reports/single-login", headers=bearer(make_token("ItAdmin", municipality="tampere")))
     ).json()
-    await sign_in(api, "itadmin:tampere")
+    await demo_sign_in(api, "itadmin:tampere")
     page = await api.get("/admin/single-login")
     assert page.status_code == 200
     share = from_api["headline"]["headline_share"]
     assert f'data-share="{share}"' in page.text
     assert percent(share, "fi") in page.text
     assert "Hervannan koulu" in page.text and "Kalevan koulu" in page.text
+    # each headline number explained in one sentence on the page, linked to its term in the help
+    for term in ("staff-persons", "account-coverage", "app-coverage", "headline"):
+        assert f'<a href="/ohje#{term}">' in page.text and f'data-term="{term}"' in page.text, term
+    explained = re.search(r'<dd data-term="headline">([^<]*)</dd>', page.text)
+    assert explained and percent(share, "fi") in explained.group(1)
 
     full = await api.get("/admin/single-login/report")
     assert full.status_code == 200 and full.headers["content-type"].startswith("text/html")
@@ -101,7 +98,7 @@ async def test_coverage_page_shows_the_services_headline_and_links_the_full_repo
 
 
 async def test_principals_do_not_reach_admin_pages(api: httpx.AsyncClient, report: None) -> None:
-    await sign_in(api, "principal:tampere/hervanta")
+    await demo_sign_in(api, "principal:tampere/hervanta")
     for path in (
         "/admin/mfa",
         "/admin/mfa/unregistered.csv",
@@ -115,7 +112,7 @@ async def test_principals_do_not_reach_admin_pages(api: httpx.AsyncClient, repor
 
 
 async def test_region_comparison_lists_every_municipality(api: httpx.AsyncClient, config: Config, report: None) -> None:
-    await sign_in(api, "region")
+    await demo_sign_in(api, "region")
     page = await api.get("/admin/region")
     assert page.status_code == 200
     for m in config.region.municipalities:

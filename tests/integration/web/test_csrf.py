@@ -12,7 +12,8 @@ import httpx
 
 from idops.web.pages import router as pages
 from idops.web.routing import PageRoute
-from tests.integration.web.test_page_sessions import browser, csrf_of, is_signed_in, sign_in
+from tests.conftest import demo_sign_in
+from tests.integration.web.test_page_sessions import browser, csrf_of, is_signed_in
 
 SCHOOL = "tampere/hervanta"
 
@@ -34,9 +35,9 @@ async def test_no_page_form_is_accepted_without_this_sessions_token(api: httpx.A
     app = api.app  # type: ignore[attr-defined]
     paths = page_posts()
     assert {"/sign-in/demo", "/sign-out", "/sign-out/everywhere"} <= set(paths) and len(paths) >= 8, paths
-    await sign_in(api, f"principal:{SCHOOL}")
+    await demo_sign_in(api, f"principal:{SCHOOL}")
     async with browser(app) as other:
-        await sign_in(other, f"principal:{SCHOOL}")  # the same user, another browser: another token
+        await demo_sign_in(other, f"principal:{SCHOOL}")  # the same user, another browser: another token
         others_token = csrf_of((await other.get("/ohje")).text)
     mine = csrf_of((await api.get("/ohje")).text)
     assert others_token != mine

@@ -19,7 +19,7 @@ from itsdangerous import Signer, URLSafeTimedSerializer
 from idops.container import Container
 from idops.sessions import service as sessions
 from idops.web.session import COOKIE
-from tests.conftest import TokenFactory, bearer
+from tests.conftest import TokenFactory, bearer, demo_sign_in
 
 SCHOOL = "tampere/hervanta"
 FOREIGN_TENANT = "00000000-0000-4000-8000-000000000000"
@@ -34,12 +34,6 @@ def csrf_of(html: str) -> str:
     found = re.search(r'name="csrf" value="([^"]+)"', html)
     assert found
     return found.group(1)
-
-
-async def sign_in(client: httpx.AsyncClient, who: str) -> None:
-    page = await client.get("/sign-in")
-    done = await client.post("/sign-in/demo", data={"csrf": csrf_of(page.text), "who": who})
-    assert done.status_code == 303, done.text
 
 
 def signed(c: Container, raw_id: str) -> str:
@@ -82,7 +76,7 @@ async def second_browser(api: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncCli
 async def test_the_cookie_carries_only_the_signed_session_id(api: httpx.AsyncClient) -> None:
     await api.get("/sign-in")  # the sign-in form's CSRF token starts a visitor's session
     visitor = api.cookies[COOKIE]
-    await sign_in(api, f"principal:{SCHOOL}")
+    await demo_sign_in(api, f"principal:{SCHOOL}")
     c = container_of(api)
     cookie = api.cookies[COOKIE]
     assert cookie != visitor and not await cookie_signs_in(api.app, visitor)  # type: ignore[attr-defined]
@@ -117,7 +111,7 @@ async def test_a_forged_cookie_is_refused_even_when_signed_with_the_real_secret(
 
 
 async def test_a_cookie_from_before_sign_out_is_refused(api: httpx.AsyncClient) -> None:
-    await sign_in(api, f"principal:{SCHOOL}")
+    await demo_sign_in(api, f"principal:{SCHOOL}")
     before = api.cookies[COOKIE]
     home = await api.get(f"/schools/{SCHOOL}/mfa")  # a page that needs no Graph
     assert home.status_code == 200
@@ -132,10 +126,10 @@ async def test_sign_out_everywhere_ends_another_browsers_session(
     api: httpx.AsyncClient, second_browser: httpx.AsyncClient
 ) -> None:
     who = "itadmin:tampere"
-    await sign_in(api, who)
-    await sign_in(second_browser, who)
+    await demo_sign_in(api, who)
+    await demo_sign_in(second_browser, who)
     async with browser(api.app) as third:  # type: ignore[attr-defined]
-        await sign_in(third, f"principal:{SCHOOL}")  # someone else
+        await demo_sign_in(third, f"principal:{SCHOOL}")  # someone else
         other_user = third.cookies[COOKIE]
     assert await is_signed_in(api) and await is_signed_in(second_browser)
 
@@ -153,8 +147,8 @@ async def test_sign_out_everywhere_ends_another_browsers_session(
 async def test_the_api_ends_the_callers_page_sessions(
     api: httpx.AsyncClient, second_browser: httpx.AsyncClient, make_token: TokenFactory
 ) -> None:
-    await sign_in(second_browser, f"principal:{SCHOOL}")
-    await sign_in(api, "itadmin:tampere")
+    await demo_sign_in(second_browser, f"principal:{SCHOOL}")
+    await demo_sign_in(api, "itadmin:tampere")
     token = make_token("Principal", school=SCHOOL)
     ended = await api.post("/v1/me/sessions/end-all", headers=bearer(token))
     assert ended.status_code == 200 and ended.json() == {"ended": 1}
@@ -166,7 +160,7 @@ async def test_the_api_ends_the_callers_page_sessions(
 async def test_a_region_admin_ends_another_users_page_sessions_and_it_is_audited(
     api: httpx.AsyncClient, second_browser: httpx.AsyncClient, make_token: TokenFactory
 ) -> None:
-    await sign_in(second_browser, f"principal:{SCHOOL}")
+    await demo_sign_in(second_browser, f"principal:{SCHOOL}")
     c = container_of(api)
     live = await sessions.find(c.uow(), session_id_of(c, second_browser.cookies[COOKIE]), datetime.now(UTC))
     assert live is not None and live.user is not None

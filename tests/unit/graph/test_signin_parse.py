@@ -1,4 +1,5 @@
-"""v1.0 sign-ins have no authenticationRequirement: MFA is read from the conditional-access result."""
+"""v1.0 sign-ins have no authenticationRequirement: MFA is read from the conditional-access result, and a
+sign-in no policy was applied to (security defaults, per-user MFA) is unknown, never "without MFA"."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ BASE: dict[str, Any] = {"id": "1", "createdDateTime": "2026-11-27T08:00:00Z", "u
         ({"appliedConditionalAccessPolicies": [{"result": "success", "enforcedGrantControls": ["Mfa"]}]}, True),
         ({"appliedConditionalAccessPolicies": [{"result": "failure", "enforcedGrantControls": ["Mfa"]}]}, False),
         ({"appliedConditionalAccessPolicies": [{"result": "success", "enforcedGrantControls": ["Block"]}]}, False),
-        ({"appliedConditionalAccessPolicies": []}, False),
+        ({"appliedConditionalAccessPolicies": [{"result": "notApplied", "enforcedGrantControls": ["Mfa"]}]}, False),
+        ({"appliedConditionalAccessPolicies": [], "conditionalAccessStatus": "notApplied"}, None),
+        ({"conditionalAccessStatus": "success"}, None),
         ({}, None),
     ],
 )

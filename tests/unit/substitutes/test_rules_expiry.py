@@ -91,8 +91,10 @@ async def test_graph_down_across_an_end_keeps_the_period_due_until_graph_is_back
     sub.clock.advance(timedelta(days=2, minutes=1))
     sub.directory().outage()
 
-    assert await expire(sub) == {"failed": 1}
-    assert (await sub.period(pid)).status == "active" and user.account_enabled
+    assert await expire(sub) == {"failed": 1, "failed.GraphUnavailable": 1}  # the run's error summary names why
+    period = await sub.period(pid)
+    assert period.status == "active" and user.account_enabled
+    assert period.end_error == "GraphUnavailable" and period.overdue_since is not None  # overdue, visibly
     assert "expired" not in await sub.actions(pid)
 
     sub.clock.advance(timedelta(minutes=5))
@@ -108,7 +110,7 @@ async def test_one_tenant_down_does_not_hold_up_another(sub: Substitutes) -> Non
     sub.clock.advance(timedelta(days=1, minutes=1))
     sub.directory().outage()
 
-    assert await expire(sub) == {"failed": 1, "expired": 1}
+    assert await expire(sub) == {"failed": 1, "failed.GraphUnavailable": 1, "expired": 1}
     assert (await sub.period(here)).status == "active" and (await sub.period(there)).status == "expired"
     assert (await sub.account(there)).account_enabled is False
 

@@ -24,6 +24,7 @@ from idops.substitutes.reconcile import DRIFT_ACTIONS
 from idops.web import render as render_module
 from idops.web.charts import trend_chart
 from idops.web.render import TEMPLATES, WebRequest, render
+from idops.web.reports import headline_explained
 from idops.web.session import PageSession
 from idops.web.texts import EN, FI, actor_label, code_groups, event_label, job_label, method_label, problem_note
 from tests.conftest import REPO
@@ -212,6 +213,9 @@ def substitute(status: str, last_error: str | None = None) -> dict[str, Any]:
         "created_by": "Principal:o",
         "last_error": last_error,
         "request_id": "a1b2c3d4",
+        "overdue_since": None,
+        "end_attempted_at": None,
+        "end_error": None,
         "revoked_at": NOW if status == "revoked" else None,
         "cancelled_before_start": False,
     }
@@ -330,6 +334,8 @@ def mfa_context(*, with_data: bool) -> dict[str, Any]:
     row = SimpleNamespace(
         role="staff",
         total=10,
+        measured=9,
+        unmeasured=1,
         capable=7,
         registered=8,
         capable_share=0.7,
@@ -338,8 +344,25 @@ def mfa_context(*, with_data: bool) -> dict[str, Any]:
         below_target=True,
         school="tampere/hervanta",
         municipality="tampere",
+        state="stale",
+        stale=True,
+        source="per_user_scan",
+        as_of=NOW,
+        unavailable_reason="premium_required",
+        used_share=0.6,
+        used_users=5,
+        used_known_sign_ins=40,
+        used_unknown=12,
+        signins_available=True,
+        excluded=SimpleNamespace(disabled=1, guest=1, excluded_group=1, not_started=0),
+        excluded_total=3,
     )
-    pupil = SimpleNamespace(**{**vars(row), "role": "pupil", "target": 0.8})
+    pupil = SimpleNamespace(**{**vars(row), "role": "pupil", "target": 0.8, "state": "unavailable", "measured": 0,
+                               "registered": None, "capable": None, "capable_share": None, "used_share": None,
+                               "signins_available": False, "unavailable_reason": "permission_missing"})
+    nokia = SimpleNamespace(
+        **{**vars(pupil), "municipality": "nokia", "role": None, "unavailable_reason": "sync_failed"}
+    )
     days = [date(2026, 11, 30), date(2026, 12, 1)] if with_data else []
     shares = {"staff": {d: 0.7 for d in days}, "pupil": {d: 0.5 for d in days}}
     summary = SimpleNamespace(
@@ -347,6 +370,8 @@ def mfa_context(*, with_data: bool) -> dict[str, Any]:
         rows=[row, pupil] if with_data else [],
         totals=SimpleNamespace(excluded_total=3) if with_data else None,
         targets={"staff": 1.0, "pupil": 0.8},
+        missing=[SimpleNamespace(municipality="nokia", reason="premium_required", users=44),
+                 SimpleNamespace(municipality="orivesi", reason="not_synced", users=0)] if with_data else [],
     )
     return {
         "school_name": "Hervannan koulu" if with_data else None,
@@ -378,7 +403,16 @@ def mfa_context(*, with_data: bool) -> dict[str, Any]:
         "page_size": 50,
         "show_roles": ("staff", "pupil"),
         "csv_href": "/admin/mfa/unregistered.csv",
+        "municipality_label": lambda key: {"tampere": "Tampere", "nokia": "Nokia", "orivesi": "Orivesi"}[key],
+        "sources": [row, nokia] if with_data else [],
+        "overdue": [overdue_end()] if with_data else [],
     }
+
+
+def overdue_end() -> SimpleNamespace:
+    return SimpleNamespace(id="p1", school="tampere/hervanta", display_name="Aino Äijälä (sijainen)",
+                           user_principal_name="aino.aijala@sijaiset.tampere.fi", ends_at=NOW,
+                           overdue_since=NOW, end_attempted_at=NOW, end_error="GraphUnavailable")
 
 
 def request_context(config: Config, *, errors: bool, chosen: bool = False) -> dict[str, Any]:
@@ -498,8 +532,12 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
             ("/saavutettavuus", "Principal", {"feedback_email": ""}),
         ],
         "admin_coverage.html": [
-            ("/admin/single-login", "ItAdmin", {"v": report_view()}),
-            ("/admin/single-login", "ItAdmin", {"v": None}),
+            (
+                "/admin/single-login",
+                "ItAdmin",
+                {"v": report_view(), "explained": headline_explained("fi", report_view())},
+            ),
+            ("/admin/single-login", "ItAdmin", {"v": None, "explained": []}),
         ],
         "admin_jobs.html": [
             (
@@ -521,7 +559,16 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
                             "last": None,
                             "next": None,
                         },
-                    ]
+                        {
+                            "name": "expire",
+                            "label": "Päättäminen",
+                            "description": FI["job_expire_desc"],
+                            "last": job_run,
+                            "next": NOW,
+                            "running": SimpleNamespace(id="r2", started_at=NOW),
+                        },
+                    ],
+                    "overdue": [overdue_end()],
                 },
             )
         ],
@@ -567,6 +614,7 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
                 "RegionAdmin",
                 {
                     "v": report_view(),
+                    "explained": headline_explained("fi", report_view()),
                     "municipality_names": {"tampere": "Tampere", "nokia": "Nokia"},
                     "sso_mode_label": lambda mode: __import__("idops.web.texts", fromlist=["x"]).sso_mode_label(
                         "fi", mode
@@ -725,6 +773,19 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
                     "problem": problem_note("fi", "provisioning", "create_user: HTTP 503"),
                     "errors": {"end_date": "Sijaisuusjakso voi olla enintään 30 päivää."},
                     "service_error": "Päättynyttä sijaisuutta ei voi muuttaa.",
+                },
+            ),
+            (
+                "/substitutes/x",
+                "ItAdmin",
+                {
+                    **detail,
+                    "s": {**substitute("active"), "overdue_since": NOW, "end_attempted_at": NOW,
+                          "end_error": "GraphUnavailable"},
+                    "problem": None,
+                    "live": True,
+                    "errors": {},
+                    "service_error": None,
                 },
             ),
         ],
