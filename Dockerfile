@@ -30,7 +30,12 @@ RUN /opt/idops/bin/pip install --no-deps --no-build-isolation . \
 FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="idops" \
       org.opencontainers.image.description="Identity operations for a region's schools through Microsoft Graph"
-RUN groupadd --system --gid 10001 idops \
+# tini as PID 1: it forwards SIGTERM to idops (which then hands back its job units within
+# [scheduler] shutdown_grace_seconds and exits 0) and reaps zombies.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini=0.19.0-1+b3 \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10001 idops \
  && useradd --system --uid 10001 --gid idops --home-dir /app --no-create-home --shell /usr/sbin/nologin idops
 COPY --from=build /opt/idops /opt/idops
 WORKDIR /app
@@ -48,5 +53,5 @@ EXPOSE 8000 9464
 # its --port; scheduler → /healthz on [scheduler] metrics_port; one-off commands → healthy.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=40s --retries=3 \
   CMD ["idops", "healthcheck"]
-ENTRYPOINT ["idops"]
+ENTRYPOINT ["/usr/bin/tini", "--", "idops"]
 CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]

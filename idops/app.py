@@ -19,6 +19,7 @@ from idops.bootstrap import start
 from idops.config import Config
 from idops.container import Container
 from idops.graph.warmup import warm_up
+from idops.jobruntime import scheduler as schedule
 from idops.jobruntime.runner import publish_last_successes
 
 log = structlog.get_logger("idops.api")
@@ -56,8 +57,6 @@ def create_app(
         scheduler = None
         run_scheduler = config.settings.scheduler.enabled if start_scheduler is None else start_scheduler
         if run_scheduler:
-            from idops.jobruntime import scheduler as schedule
-
             scheduler = schedule.start_scheduler(container)
         warm = asyncio.create_task(warm_up())
         # The demo's own emulator has data at once: fill the MFA and single-login views now. (A test's
@@ -74,10 +73,8 @@ def create_app(
             warm.cancel()
             if first_reports is not None:
                 first_reports.cancel()
-            if scheduler is not None:
-                from idops.jobruntime import scheduler as schedule
-
-                schedule.stop_scheduler(container, scheduler)
+            # job units (scheduled, or run through the API) end within the grace or are handed back
+            await schedule.shut_down(container, scheduler)
             await container.aclose()
 
     app = _IdopsApp(

@@ -14,6 +14,7 @@ import secrets
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,18 +26,22 @@ from idops.auth.demo import DEMO_ISSUER, DemoSigner
 from idops.auth.tokens import JwksCache, TokenValidator, http_jwks_fetcher
 from idops.config import Config, ConfigError
 from idops.container import Container
+from idops.graph.budget import SharedBudget
 from idops.graph.port import DirectoryProvider
 from idops.jobruntime.runner import make_holder_id
+from idops.jobruntime.units import RunningUnits
 from idops.kit.clock import Clock, ShiftedClock, SystemClock
 from idops.kit.db import Database
 from idops.kit.files import create_once, private_file
 from idops.kit.logging import register_secret
 from idops.kit.metrics import Metrics
 from idops.kit.oidc import build_oidc_client
-from idops.kit.ratelimit import SlidingWindow
+from idops.kit.ratelimit import RateLimiter, SlidingWindow
 from idops.kit.response_cache import ResponseCache
 from idops.substitutes.seats import SeatCache
 from idops.substitutes.tenants import LeaveDates, TapPolicies
+from idops.throttle.service import DatabaseBudget, DatabaseRateLimiter
+from idops.uow import UnitOfWork
 from jobs.registry import JOBS
 
 if TYPE_CHECKING:
@@ -62,21 +67,25 @@ def bootstrap(
     signer = DemoSigner.load_or_create(data_dir) if demo_auth else None
     http = httpx.AsyncClient(timeout=15.0, verify=_tls_context())
     metrics = Metrics()
+    clock = clock or SystemClock()
+    database = Database(database_url(config), echo=s.database.echo, pool_size=s.database.pool_size)
+    shared = _shared_limits(database, clock)
     session_secret = _session_secret(config, data_dir)
     _register_secrets(config, session_secret)
     return Container(
         config=config,
-        clock=clock or SystemClock(),
-        database=Database(database_url(config), echo=s.database.echo, pool_size=s.database.pool_size),
-        directories=directories or _graph_directories(config, graph_base_url, metrics),
+        clock=clock,
+        database=database,
+        directories=directories or _graph_directories(config, graph_base_url, metrics, shared),
         metrics=metrics,
         seats=SeatCache(timedelta(seconds=s.substitutes.sku_cache_seconds)),
         leave_dates=LeaveDates(s.substitutes.set_leave_date),
         tap_policies=TapPolicies(),
-        rate_limits=SlidingWindow(),
+        rate_limits=shared.rate_limits,
         mfa_responses=ResponseCache(),
         jobs=JOBS,
         holder=make_holder_id(),
+        running_units=RunningUnits(concurrency=s.scheduler.unit_concurrency),
         http=http,
         token_validator=_token_validator(config, signer, http),
         session_secret=session_secret,
@@ -98,6 +107,27 @@ async def start(config: Config) -> Container:
 
         await asyncio.to_thread(upgrade, container.database.url)
     return container
+
+
+@dataclass(frozen=True, slots=True)
+class SharedLimits:
+    """The limits every process of a deployment must share: the Graph budget (None: each process's
+    pacer alone) and the API's per-caller rate limits."""
+
+    graph_budget: SharedBudget | None
+    rate_limits: RateLimiter
+
+
+def _shared_limits(database: Database, clock: Clock) -> SharedLimits:
+    """PostgreSQL: in the database, so API and scheduler replicas count together. SQLite: a deployment
+    of one process by design (one writer), so the in-process pacer and limiter are exact."""
+    if database.is_sqlite:
+        return SharedLimits(graph_budget=None, rate_limits=SlidingWindow())
+
+    def uow() -> UnitOfWork:
+        return UnitOfWork(database)
+
+    return SharedLimits(graph_budget=DatabaseBudget(uow), rate_limits=DatabaseRateLimiter(uow, clock))
 
 
 @functools.cache
@@ -133,13 +163,16 @@ async def graph_only(config: Config) -> AsyncIterator[DirectoryProvider]:
             emulator.stop()
 
 
-def _graph_directories(config: Config, base_url: str | None, metrics: Metrics) -> DirectoryProvider:
+def _graph_directories(
+    config: Config, base_url: str | None, metrics: Metrics, shared: SharedLimits | None = None
+) -> DirectoryProvider:
     """The msgraph-sdk adapter for every configured tenant (imported here: msgraph is heavy); its
     requests are counted in ``metrics``."""
     from idops.graph.sdk import GraphDirectoryProvider
 
     provider: DirectoryProvider = GraphDirectoryProvider.from_config(
-        config.region, config.settings.graph, base_url_override=base_url, metrics=metrics
+        config.region, config.settings.graph, base_url_override=base_url, metrics=metrics,
+        shared_budget=None if shared is None else shared.graph_budget,
     )
     return provider
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -134,8 +133,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if config.settings.demo:
         _print_demo_help(config, args)
     app = create_app(config)
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, proxy_headers=True, access_log=False)
+    api = config.settings.api
+    server = _graceful_server(app)(uvicorn.Config(
+        app, host=args.host, port=args.port, log_config=None, access_log=False,
+        proxy_headers=True, forwarded_allow_ips=api.forwarded_allow_ips, root_path=api.root_path,
+        # in-flight requests (a job run with ?wait=true) get the jobs' grace; the units are handed back after
+        timeout_graceful_shutdown=max(1, int(config.settings.scheduler.shutdown_grace_seconds)),
+    ))
+    server.run()
     return 0
+
+
+def _graceful_server(app: Any) -> type[Any]:
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        """uvicorn's server, telling the app's job units of SIGTERM at once (they take no more work;
+        the app's shutdown then ends them within the grace). The exit is 0 — a requested stop, not a
+        death by signal (uvicorn re-raises a captured signal once it has shut down)."""
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            container = getattr(app.state, "container", None)
+            if container is not None:
+                container.running_units.request_stop()
+            super().handle_exit(sig, frame)
+            self._captured_signals.clear()
+
+    return GracefulServer
 
 
 def _print_demo_help(config: Config, args: argparse.Namespace) -> None:
@@ -190,7 +214,8 @@ def cmd_jobs_list(args: argparse.Namespace) -> int:
 
 def cmd_jobs_run(args: argparse.Namespace) -> int:
     from idops.bootstrap import start
-    from idops.jobruntime.runner import UnknownJob, run_job
+    from idops.jobruntime.runner import UnknownJob
+    from idops.jobruntime.signals import run_until_stopped
     from jobs.registry import JOBS
 
     if args.name not in JOBS:
@@ -202,44 +227,65 @@ def cmd_jobs_run(args: argparse.Namespace) -> int:
     async def main() -> int:
         c = await start(config)
         try:
-            record = await run_job(c, args.name, trigger="cli")
+            record = await run_until_stopped(c, args.name, trigger="cli")
         except UnknownJob:
             return 2
         finally:
             await c.aclose()
         print(f"{record.name}: {record.outcome} {record.counts} {record.error or ''}".rstrip())
-        return {"succeeded": 0, "skipped": 0, "partial": 1}.get(record.outcome, 1)
+        # interrupted: stopped on request (SIGTERM); the next run resumes it
+        return {"succeeded": 0, "skipped": 0, "interrupted": 0, "partial": 1}.get(record.outcome, 1)
 
     return asyncio.run(main())
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
+    import structlog
+
     from idops.bootstrap import start
     from idops.jobruntime.runner import publish_last_successes
-    from idops.jobruntime.scheduler import start_scheduler, stop_scheduler
+    from idops.jobruntime.scheduler import shut_down, start_scheduler
+    from idops.jobruntime.signals import stop_on_signals
 
     config = _load(args)
     _logging(config)
+    log = structlog.get_logger("idops.scheduler")
 
     async def main() -> None:
         c = await start(config)
+        stopping = stop_on_signals(c)
         await publish_last_successes(c)
         scheduler = start_scheduler(c)
+        metrics = _metrics_server(c)
+        serving = asyncio.create_task(metrics.serve())
+        log.info("scheduler_started", holder=c.holder)
         try:
-            await _metrics_server(c).serve()
+            await stopping.wait()
+            log.info("scheduler_stopping", grace_seconds=config.settings.scheduler.shutdown_grace_seconds)
         finally:
-            stop_scheduler(c, scheduler)
+            await shut_down(c, scheduler)  # units end within the grace or are handed back; leases released
+            metrics.should_exit = True  # /healthz answered until the units are done
+            await serving
             await c.aclose()
+        log.info("scheduler_stopped")
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+    asyncio.run(main())
     return 0
 
 
 def _metrics_server(c: Container) -> uvicorn.Server:
     """The scheduler's own ``/metrics`` and ``/healthz`` (``[scheduler] metrics_host``/``metrics_port``;
-    access as ``[api] metrics``), served from memory by uvicorn in this event loop."""
+    access as ``[api] metrics``), served from memory by uvicorn in this event loop. SIGTERM / SIGINT
+    stay with ``stop_on_signals`` (uvicorn's own handlers would end the server at once, before the job
+    units); the scheduler stops the server after them."""
+    import contextlib
+
     import uvicorn
+
+    class _Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
 
     from idops.kit.metrics import metrics_app, metrics_token
 
@@ -247,7 +293,7 @@ def _metrics_server(c: Container) -> uvicorn.Server:
     app = metrics_app(c.metrics, access=c.config.metrics_access(), token=metrics_token(s.api.metrics_token_env))
     server_config = uvicorn.Config(app, host=s.scheduler.metrics_host, port=s.scheduler.metrics_port,
                                    log_config=None, access_log=False, lifespan="off")
-    return uvicorn.Server(server_config)
+    return _Server(server_config)
 
 
 def cmd_emulator_serve(args: argparse.Namespace) -> int:

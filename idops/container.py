@@ -14,11 +14,12 @@ from idops.auth.tokens import TokenValidator
 from idops.config import Config
 from idops.graph.port import DirectoryProvider
 from idops.jobruntime.spec import JobSpec
+from idops.jobruntime.units import RunningUnits
 from idops.kit.clock import Clock
 from idops.kit.db import Database
 from idops.kit.metrics import Metrics
 from idops.kit.oidc import StarletteOAuth2App
-from idops.kit.ratelimit import SlidingWindow
+from idops.kit.ratelimit import RateLimiter
 from idops.kit.response_cache import ResponseCache
 from idops.substitutes.seats import SeatCache
 from idops.substitutes.tenants import LeaveDates, TapPolicies
@@ -37,10 +38,11 @@ class Container:
     seats: SeatCache
     leave_dates: LeaveDates
     tap_policies: TapPolicies
-    rate_limits: SlidingWindow
+    rate_limits: RateLimiter  # in process (SQLite) or shared by the deployment's processes (PostgreSQL)
     mfa_responses: ResponseCache
     jobs: Mapping[str, JobSpec]
     holder: str  # this process's name on job leases
+    running_units: RunningUnits  # the job units this process works on now
     http: httpx.AsyncClient
     token_validator: TokenValidator
     session_secret: SecretStr | None  # None: pages refuse to sign anyone in (no secret configured)

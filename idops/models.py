@@ -8,17 +8,20 @@ from idops.mfa.models import MfaSnapshot
 from idops.sessions.models import OneShotToken, WebSession
 from idops.signins.models import SignInDaily, SignInIngestion
 from idops.substitutes.models import IdempotencyRecord, OrphanAccount, SubstitutePeriod, SubstitutePerson
+from idops.throttle.models import GraphBudgetRow, RateLimitRow
 
 __all__ = [
     "AuditEvent",
     "DirectoryMembership",
     "DirectoryUserRow",
+    "GraphBudgetRow",
     "IdempotencyRecord",
     "JobLease",
     "JobRun",
     "MfaSnapshot",
     "OneShotToken",
     "OrphanAccount",
+    "RateLimitRow",
     "SignInDaily",
     "SignInIngestion",
     "SingleLoginReport",

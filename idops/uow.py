@@ -34,6 +34,7 @@ from idops.mfa.repository import MfaRepository
 from idops.sessions.repository import SessionRepository
 from idops.signins.repository import SignInRepository
 from idops.substitutes.repository import SubstituteRepository
+from idops.throttle.repository import ThrottleRepository
 
 
 class UnitOfWork:
@@ -47,6 +48,7 @@ class UnitOfWork:
     coverage: CoverageRepository
     directory: DirectoryRepository
     jobs: JobRepository
+    throttle: ThrottleRepository
     sessions: SessionRepository
 
     def __init__(self, database: Database, *, connection: AsyncConnection | None = None) -> None:
@@ -73,6 +75,7 @@ class UnitOfWork:
         self.coverage = CoverageRepository(session)
         self.directory = DirectoryRepository(session)
         self.jobs = JobRepository(session)
+        self.throttle = ThrottleRepository(session)
         self.sessions = SessionRepository(session)
         enter_transaction()
         return self

@@ -6,9 +6,11 @@ sees fresh data. Safe to re-run and to kill at any point (the watermark moves wi
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from idops.signins.service import IngestOptions, ingest
+from idops.config.region import REGION, Shard
+from idops.signins.service import IngestOptions, ingest, prune_aggregates
 
 if TYPE_CHECKING:
     from idops.container import Container
@@ -19,6 +21,18 @@ def options_for(c: Container) -> IngestOptions:
     return IngestOptions(retention_days=max(s.mfa.signin_retention_days, s.coverage.window_days + 1))
 
 
-async def run(c: Container) -> dict[str, int]:
-    result = await ingest(c.uow(), c.directories, c.config.region.tenants(), c.clock.now(), options_for(c))
+def retention(c: Container) -> timedelta:
+    """How long the sign-in aggregate keeps a day."""
+    return timedelta(days=options_for(c).retention_days)
+
+
+async def run(c: Container, shard: Shard = REGION) -> dict[str, int]:
+    """Ingest the tenants of ``shard`` (a unit: one tenant; by default all, then prune)."""
+    result = await ingest(c.uow(), c.directories, shard.tenant_ids(c.config.region), c.clock.now(), options_for(c),
+                          prune=shard.is_region)
     return result.counts()
+
+
+async def finish(c: Container, municipalities: frozenset[str] | None, counts: dict[str, int]) -> dict[str, int]:
+    """After every unit: drop aggregates older than the retention."""
+    return {"pruned": await prune_aggregates(c.uow(), c.clock.now(), retention(c))}

@@ -1,7 +1,8 @@
 """sync_mfa: mirror every tenant's directory and registration report, then write the day's snapshot.
 
-Tenants run in parallel; one failing tenant is counted in ``failed`` and the others still get
-their snapshot. The snapshot's date is the Europe/Helsinki date of the container's clock;
+The job runtime runs it as one unit per tenant (any scheduler process may take any); called on
+its own it does every tenant, in parallel. One failing tenant is counted in ``failed`` and the others
+still get their snapshot. The snapshot's date is the Europe/Helsinki date of the container's clock;
 re-running on the same day replaces that day's rows.
 
 A tenant without the registration report (no Entra ID P1: 403) has its users' authentication methods
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from idops.config.region import REGION, Shard
 from idops.directory.method_scan import ScanResult, scan_tenant
 from idops.directory.sync import TenantSyncResult, checkpoint, sync_tenants
 from idops.mfa import service
@@ -37,13 +39,15 @@ if TYPE_CHECKING:
     from idops.container import Container
 
 log = structlog.get_logger("idops.jobs.sync_mfa")
+REASONS = ("premium_required", "permission_missing", "sync_failed")
 
 
-async def run(c: Container) -> dict[str, int]:
+async def run(c: Container, shard: Shard = REGION) -> dict[str, int]:
+    """Sync and snapshot the tenants of ``shard`` (a unit: one tenant; by default all of them)."""
     now = c.clock.now()
     day = service.snapshot_day(now)
-    tenants = list(c.config.region.tenants())
-    results = await sync_tenants(c.uow(), c.directories, c.config, tenants, now)
+    tenants = shard.tenant_ids(c.config.region)
+    results = await sync_tenants(c.uow(), c.directories, c.config, tenants, now, write_lock=c.database.write_lock)
     counts = {
         "tenants": 0,
         "failed": 0,
@@ -78,10 +82,11 @@ async def run(c: Container) -> dict[str, int]:
         reason = await _snapshot(c, day, tenant_id, results[tenant_id], scans.get(tenant_id), counts)
         if reason is not None:
             unavailable[reason] += 1
-    for reason in ("premium_required", "permission_missing", "sync_failed"):
-        c.metrics.mfa_unavailable.labels(reason).set(unavailable[reason])
+    for reason in REASONS:
         if unavailable[reason]:
             counts[f"unavailable.{reason}"] = unavailable[reason]
+    if shard.is_region:
+        _publish_unavailable(c, counts)
     c.mfa_responses.clear()  # this process's summaries show the new snapshot at once
     log.info("mfa_synced", day=day.isoformat(), **counts)
     return counts
@@ -109,6 +114,21 @@ def _unavailable_reason(result: TenantSyncResult, scan: ScanResult | None) -> st
     if scan is not None and scan.status in ("permission_missing", "failed"):
         return "permission_missing" if scan.status == "permission_missing" else "sync_failed"
     return result.report_status  # premium_required / permission_missing: not (yet) read per user
+
+
+async def finish(c: Container, municipalities: frozenset[str] | None, counts: dict[str, int]) -> dict[str, int]:
+    """After every unit (``counts``: theirs, summed): this process's MFA summaries show the new snapshots
+    at once, and a region run sets the tenants-without-numbers gauge (an IT admin's run counts only
+    their tenants: it leaves the gauge as the last region run set it)."""
+    c.mfa_responses.clear()
+    if municipalities is None:
+        _publish_unavailable(c, counts)
+    return {}
+
+
+def _publish_unavailable(c: Container, counts: dict[str, int]) -> None:
+    for reason in REASONS:
+        c.metrics.mfa_unavailable.labels(reason).set(counts.get(f"unavailable.{reason}", 0))
 
 
 async def _snapshot(

@@ -40,7 +40,7 @@ async def create_substitute(
     body: SubstituteRequest, c: ContainerDep, uow: UowDep, caller: CallerDep, response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> SubstituteOut:
-    c.rate_limits.check("create", f"{caller.tid}:{caller.oid}", c.config.settings.api.create_rate_per_hour)
+    await c.rate_limits.check("create", f"{caller.tid}:{caller.oid}", c.config.settings.api.create_rate_per_hour)
     result = await requests.request_substitute(uow, c, caller, body, idempotency_key)
     if not result.created:
         response.status_code = 200
@@ -88,7 +88,7 @@ async def revoke_substitute(substitute_id: str, c: ContainerDep, uow: UowDep, ca
 @router.post("/v1/substitutes/{substitute_id}/access-pass", response_model=AccessPassOut, responses=PROBLEMS,
              summary="Issue the one-time sign-in code (returned once, never stored)")
 async def issue_access_pass(substitute_id: str, c: ContainerDep, uow: UowDep, caller: CallerDep) -> JSONResponse:
-    c.rate_limits.check("access_pass", f"{caller.tid}:{caller.oid}", c.config.settings.api.tap_rate_per_hour)
+    await c.rate_limits.check("access_pass", f"{caller.tid}:{caller.oid}", c.config.settings.api.tap_rate_per_hour)
     issued = await access_pass.issue(uow, c, caller, substitute_id)
     out = AccessPassOut(
         temporary_access_pass=issued.secret if issued.kind == "temporary_access_pass" else None,

@@ -40,6 +40,12 @@ class Scope:
     def is_admin(self) -> bool:
         return self.role in ("ItAdmin", "RegionAdmin")
 
+    @property
+    def job_limit(self) -> frozenset[str] | None:
+        """The municipalities an administrator's job runs and run records are limited to; None: the whole
+        region (RegionAdmin only — an IT admin never runs a job region-wide, issue 12)."""
+        return None if self.role == "RegionAdmin" else self.municipalities
+
 
 @dataclass(frozen=True, slots=True)
 class Caller:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -188,3 +189,41 @@ class RegionConfig(_Model):
 
     def municipalities_of_tenant(self, tenant_id: str) -> list[Municipality]:
         return [m for m in self.municipalities if m.tenant_id == tenant_id]
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """The part of the region one unit of a job works on.
+
+    ``Shard()`` is the whole region. ``tenant_id`` alone is one tenant with all its municipalities;
+    with ``municipalities`` only those of that tenant (a tenant several municipalities share, an IT
+    admin of one of them: substitute periods are filtered by municipality, the tenant's directory
+    is still the tenant's).
+    """
+
+    tenant_id: str | None = None
+    municipalities: frozenset[str] | None = None
+
+    @property
+    def is_region(self) -> bool:
+        return self.tenant_id is None and self.municipalities is None
+
+    def tenant_ids(self, region: RegionConfig) -> list[str]:
+        """The tenants this shard touches, in the region's order."""
+        return [t for t in region.tenants() if self.tenant_id is None or t == self.tenant_id]
+
+    def includes(self, tenant_id: str, municipality: str) -> bool:
+        """Does a record of ``municipality`` in ``tenant_id`` (a period, a person) belong to this shard?"""
+        if self.tenant_id is not None and tenant_id != self.tenant_id:
+            return False
+        return self.municipalities is None or municipality in self.municipalities
+
+    @property
+    def whole_tenants(self) -> bool:
+        """True when every municipality of the shard's tenant(s) is in it (orphan accounts of a tenant
+        can then be judged: they belong to no municipality)."""
+        return self.municipalities is None
+
+
+#: The whole region: the default of a job's ``run``.
+REGION = Shard()

@@ -89,6 +89,16 @@ class SchedulerSettings(_Section):
     # expiry invariant) for at most this long.
     lease_seconds: int = Field(default=60, ge=2)
     timezone: str = "Europe/Helsinki"
+    # Job runs are split into units (per tenant or municipality), each under its own lease; any
+    # process with a scheduler works on any open run's units.
+    unit_concurrency: int = Field(default=8, ge=1, le=256)  # units one process runs at once
+    unit_attempts: int = Field(default=3, ge=1, le=20)  # tries of a failing unit per run (a job not split: 1)
+    unit_retry_seconds: float = Field(default=60.0, ge=0)  # before a failed unit's next try (× its attempts)
+    poll_seconds: float = Field(default=5.0, gt=0, le=300)  # how often a scheduler looks for units to work
+    resume_hours: float = Field(default=12.0, gt=0)  # an interrupted run older than this is not resumed
+    # SIGTERM: units still running after this are handed back (their next run resumes them). Keep it
+    # below the orchestrator's grace period (Kubernetes: terminationGracePeriodSeconds, 30 s by default).
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=3600)
     # Where `idops scheduler` serves its Prometheus metrics and /healthz, from memory (the container's
     # health check probes /healthz). Who may read /metrics follows [api] metrics. The default host answers
     # only inside the machine or container; set "0.0.0.0" where Prometheus scrapes it over a private network.
@@ -231,11 +241,17 @@ class ApiSettings(_Section):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     tap_rate_per_hour: int = Field(default=30, ge=1)
     create_rate_per_hour: int = Field(default=60, ge=1)
-    public_url: str = "http://127.0.0.1:8000"
     # Who may read /metrics (also the scheduler's metrics port): "public" (anyone: the demo's default),
     # "token" (`Authorization: Bearer <$metrics_token_env>`: the default outside the demo) or "off".
     metrics: Literal["public", "token", "off"] | None = None
     metrics_token_env: str = "IDOPS_METRICS_TOKEN"  # noqa: S105 — the name of a variable, not a secret
+    # The address users and Entra reach the service at (behind a reverse proxy: the proxy's, with any
+    # path prefix): the pages' sign-in redirect and links are built from it.
+    public_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^\s]+$")
+    # Behind a reverse proxy: the proxies whose X-Forwarded-For / -Proto are believed ("*": any — only
+    # when nothing else can reach the service), and the path prefix the proxy serves it under.
+    forwarded_allow_ips: str = "127.0.0.1"
+    root_path: str = Field(default="", pattern=r"^(/[^\s]*[^/\s])?$")
     # The interactive API documentation (/docs) and its OpenAPI document (/openapi.json). Unset: served
     # in the demo only; a deployment that wants them (an internal network) says so.
     docs: bool | None = None

@@ -638,9 +638,14 @@ async def sync_tenants(
     config: Config,
     tenant_ids: Sequence[str],
     now: datetime,
+    *,
+    write_lock: asyncio.Lock | None = None,
 ) -> dict[str, TenantSyncResult | BaseException]:
-    """Sync ``tenant_ids`` in parallel; one tenant's failure is returned, never raised."""
-    lock = asyncio.Lock()
+    """Sync ``tenant_ids`` in parallel; one tenant's failure is returned, never raised.
+
+    ``write_lock``: serialises the writes (SQLite) — pass one shared by every sync of the process
+    (job units of several tenants run side by side); by default one for these tenants."""
+    lock = write_lock or asyncio.Lock()
     results = await asyncio.gather(
         *(sync_tenant(uow.sibling(), directories.for_tenant(t), config, t, now, write_lock=lock) for t in tenant_ids),
         return_exceptions=True,

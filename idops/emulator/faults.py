@@ -65,11 +65,9 @@ class Decision:
 
 
 def budget_class(method: str, path: str) -> BudgetClass:
-    """Identity & access reports (5 requests / 10 s per tenant) cover sign-ins, audit logs, the
-    registration report and ``authenticationMethod`` reads (graph-facts §6, §10)."""
-    if path.startswith(("/reports/", "/auditLogs/")):
-        return "reports"
-    if method.upper() == "GET" and path.startswith("/users/") and path.endswith("/authentication/methods"):
+    """Graph's throttle class of a request. Authentication methods (``/users/{id}/authentication/…``,
+    creating a TAP among them) count in the identity-and-access-reports budget, not as writes."""
+    if path.startswith(("/reports/", "/auditLogs/")) or "/authentication/" in path:
         return "reports"
     return "reads" if method.upper() == "GET" else "writes"
 

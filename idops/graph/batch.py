@@ -72,6 +72,8 @@ async def _run(transport: Transport, items: list[BatchRequest]) -> dict[str, Bat
         results = {item.id: item for item in map(_response_from_json, (response.json() or {}).get("responses", []))}
         retry: set[str] = set()
         waits: list[float] = []
+        throttled: float | None = None  # the longest Retry-After of a 429 item (0 without the header)
+        throttled_items = 0
         for rid in pending:
             got = results.get(rid)
             if got is None:  # Graph answered without this id: treat as transient
@@ -83,8 +85,12 @@ async def _run(transport: Transport, items: list[BatchRequest]) -> dict[str, Bat
                 if ra is not None:
                     waits.append(ra)
                 if got.status == 429:
-                    transport.throttled(throttle, "write" if throttle == "writes" else "other", ra)
-        delay = max(waits) if waits else policy.backoff(attempt)
+                    throttled = max(throttled or 0.0, ra or 0.0)
+                    throttled_items += 1
+        if throttled is not None:  # the class is held once per answer, however many items were throttled
+            cls = "write" if throttle == "writes" else "other"
+            await transport.throttled(throttle, cls, throttled, count=throttled_items)
+        delay = policy.delay(attempt, max(waits), jitter=throttled is not None) if waits else policy.backoff(attempt)
         give_up = not retry or not policy.may_retry(attempt, delay)
         for rid in list(pending):
             if give_up or rid not in retry:

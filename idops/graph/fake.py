@@ -15,7 +15,8 @@ contract suite in ``tests/integration/graph`` runs the same cases against both, 
   permission to write ``employeeLeaveDateTime``) and ``withdraw(permission)`` (the app lacks an
   application permission: every operation that ``idops.graph.permissions`` says needs it answers 403,
   and the token no longer lists it).
-- Every operation calls ``idops.kit.db.assert_no_transaction`` first, as the adapter does.
+- Every operation calls ``idops.graph.fence.guard`` first (no open transaction, the job unit's
+  lease fence still open), as the adapter does before every request.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from idops.graph.errors import (
     GraphPremiumRequired,
     GraphUnavailable,
 )
+from idops.graph.fence import guard
 from idops.graph.odata import format_datetime
 from idops.graph.permissions import LEAVE_DATE, OPERATIONS
 from idops.graph.port import (
@@ -66,7 +68,6 @@ from idops.graph.port import (
     UserPatch,
 )
 from idops.kit.clock import Clock, SystemClock
-from idops.kit.db import assert_no_transaction
 
 T = TypeVar("T")
 USER_TYPE = "#microsoft.graph.user"
@@ -360,7 +361,7 @@ class FakeDirectory:
 
     def _enter(self, operation: str, subject: str | None = None) -> None:
         """Every request: refuse inside a transaction, record it, then fail if a fault says so."""
-        assert_no_transaction(f"Directory.{operation}")
+        guard(f"Directory.{operation}")
         self.state.calls.append(Call(operation, subject))
         if self.state.down:
             raise GraphUnavailable(f"{operation}: the directory is unreachable", status=503)
@@ -446,7 +447,7 @@ class FakeDirectory:
         return self._user(id_or_upn, waits=just_created).view()
 
     async def update_user(self, user_id: str, patch: UserPatch, *, just_created: bool = False) -> None:
-        assert_no_transaction("Directory.update_user")
+        guard("Directory.update_user")
         if patch.is_empty():
             return
         self._enter("update_user", user_id)
@@ -518,14 +519,14 @@ class FakeDirectory:
     def list_managed_users(
         self, marker: ManagedMarker, *, enabled_only: bool = False
     ) -> AsyncIterator[Page[DirectoryUser]]:
-        assert_no_transaction("Directory.list_managed_users")
+        guard("Directory.list_managed_users")
         return self._paged("list_managed_users", lambda: [
             u.view() for u in self._listed_users()
             if u.extension_attributes.get(marker.attribute) == marker.value and (u.account_enabled or not enabled_only)
         ])
 
     def list_users_bulk(self) -> AsyncIterator[Page[BulkUser]]:
-        assert_no_transaction("Directory.list_users_bulk")
+        guard("Directory.list_users_bulk")
         return self._paged("list_users_bulk", lambda: [
             BulkUser(
                 id=u.id, user_principal_name=u.user_principal_name, display_name=u.display_name,
@@ -546,7 +547,7 @@ class FakeDirectory:
         replication_wait: float = 0.0,
     ) -> dict[str, ChangeResult]:
         """The same contract as the adapter's (see ``port.Directory``), applied to the state at once."""
-        assert_no_transaction("Directory.apply_account_changes")
+        guard("Directory.apply_account_changes")
         if self.state.down:
             raise GraphUnavailable("apply_account_changes: the directory is unreachable", status=503)
         results = {ch.user_id: ChangeResult(ch.user_id) for ch in changes}
@@ -648,7 +649,7 @@ class FakeDirectory:
     # ---- groups, licences ---------------------------------------------------------------------
 
     def list_group_members_bulk(self, group_id: str, *, transitive: bool = True) -> AsyncIterator[Page[BulkMember]]:
-        assert_no_transaction("Directory.list_group_members_bulk")
+        guard("Directory.list_group_members_bulk")
 
         def rows() -> list[BulkMember]:
             st = self.state
@@ -723,7 +724,7 @@ class FakeDirectory:
                                        code="Authentication_RequestFromNonPremiumTenantOrB2CTenant")
 
     def list_registration_details_bulk(self) -> AsyncIterator[Page[BulkRegistration]]:
-        assert_no_transaction("Directory.list_registration_details_bulk")
+        guard("Directory.list_registration_details_bulk")
 
         def rows() -> list[BulkRegistration]:
             self._premium()
@@ -741,7 +742,7 @@ class FakeDirectory:
         return self._paged("list_registration_details_bulk", rows)
 
     def list_sign_ins(self, start: datetime, end: datetime) -> AsyncIterator[Page[SignIn]]:
-        assert_no_transaction("Directory.list_sign_ins")
+        guard("Directory.list_sign_ins")
 
         def rows() -> list[SignIn]:
             self._premium()
@@ -751,7 +752,7 @@ class FakeDirectory:
         return self._paged("list_sign_ins", rows)
 
     def list_service_principals(self) -> AsyncIterator[Page[ServicePrincipal]]:
-        assert_no_transaction("Directory.list_service_principals")
+        guard("Directory.list_service_principals")
         return self._paged("list_service_principals", lambda: list(self.state.service_principals))
 
     # ---- onboarding ---------------------------------------------------------------------------

@@ -37,7 +37,15 @@ window yet counts a request more than ``margin`` after it left us (at completion
 no such behaviour is documented or has been observed. ``tests/unit/graph/test_pacer_budget.py``
 checks both rules against an adversarial server of each kind.
 
-A 429 calls ``penalize(cls, retry_after)``: every request of that class waits until then.
+A 429 calls ``throttled(cls, retry_after)``: every request of that class waits until then, and then
+the class resumes **one request at a time** — the bucket is left with one token at the end of the
+block, and until an answer other than 429 arrives no second request of the class is in flight
+(usage keeps accruing while throttled, graph-facts §10: a burst after the block would be throttled
+again).
+
+A deployment of several processes also asks a ``SharedBudget`` (``idops.graph.budget``) before every
+request of a limited class: the pacer keeps this process's own rules and concurrency, the shared
+budget those of the deployment. Without one (SQLite: one process by design) the pacer is all there is.
 
 Time is injectable (``clock`` returns seconds, ``sleep`` waits seconds), so tests can run a 10 s window
 in 0.1 s by scaling both.
@@ -50,32 +58,15 @@ import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Literal
+
+from idops.graph.budget import MARGIN_SHARE, Budget, SharedBudget
 
 ThrottleClass = Literal["reports", "writes", "reads"]
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
-MARGIN_SHARE = 0.025  # rule 1's margin as a share of the window (0.25 s of Graph's 10 s)
 _EPS = 1e-9  # float slack in the bucket arithmetic (waits are rounded up by it, never down)
-
-
-@dataclass(frozen=True, slots=True)
-class Budget:
-    """At most ``limit`` requests per ``window`` seconds; ``limit=None`` means unlimited.
-
-    ``margin``: seconds after sending by which the server is assumed to have counted a request
-    (rule 1 above); None means ``MARGIN_SHARE × window``.
-    """
-
-    limit: int | None
-    window: float
-    margin: float | None = None
-
-    @property
-    def send_margin(self) -> float:
-        return MARGIN_SHARE * self.window if self.margin is None else self.margin
 
 
 class _Use:
@@ -98,6 +89,7 @@ class _Window:
         self.level = float(limit)  # the pessimistic bucket (rule 2) at time `stamp`; starts full
         self.stamp = now
         self.blocked_until = 0.0
+        self.probing = False  # after a 429: one request in flight until an answer that is not a 429
         self.changed = asyncio.Event()
 
     def bucket(self, now: float) -> float:
@@ -110,6 +102,8 @@ class _Window:
         """0 → go now; >0 → sleep that long; None → wait for an in-flight request to finish."""
         if now < self.blocked_until:
             return self.blocked_until - now
+        if self.probing and self.in_flight > 0:
+            return None
         limit = self.budget.limit
         if limit is None:
             return 0.0
@@ -156,6 +150,20 @@ class _Window:
             self.stamp = max(self.stamp, now)
         self.changed.set()
 
+    def penalize(self, retry_after: float, now: float) -> None:
+        """Hold the class until ``now + retry_after``; then one token, and one request at a time."""
+        self.blocked_until = max(self.blocked_until, now + max(0.0, retry_after))
+        if self.budget.limit is not None:
+            self.level = min(self.bucket(now), 1.0)
+            self.stamp = max(self.stamp, self.blocked_until)
+        self.probing = True
+
+    def answered(self) -> None:
+        """An answer other than 429 came back: the class may have several requests in flight again."""
+        if self.probing:
+            self.probing = False
+            self.changed.set()
+
 
 class Pacer:
     """Pacing and concurrency for one tenant. Create inside the event loop that will use it."""
@@ -167,6 +175,8 @@ class Pacer:
         max_concurrency: int,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        tenant_id: str = "",
+        shared: SharedBudget | None = None,
     ) -> None:
         self.clock = clock
         self.sleep = sleep
@@ -174,6 +184,8 @@ class Pacer:
         self._windows = {name: _Window(b, now) for name, b in budgets.items()}
         self._max_concurrency = max_concurrency
         self._semaphore: asyncio.Semaphore | None = None
+        self.tenant_id = tenant_id
+        self.shared = shared
 
     @classmethod
     def from_settings(
@@ -185,7 +197,11 @@ class Pacer:
         max_concurrency: int,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        tenant_id: str = "",
+        shared: SharedBudget | None = None,
     ) -> Pacer:
+        """``reports`` is Graph's "identity and access reports" budget, which also counts
+        authentication-method requests (creating a TAP), graph-facts §6 and §10."""
         writes_limit = max(1, math.floor(writes_per_second))
         return cls(
             {
@@ -196,6 +212,8 @@ class Pacer:
             max_concurrency=max_concurrency,
             clock=clock,
             sleep=sleep,
+            tenant_id=tenant_id,
+            shared=shared,
         )
 
     def _window(self, cls: str) -> _Window:
@@ -211,9 +229,20 @@ class Pacer:
         return self._semaphore
 
     def penalize(self, cls: str, retry_after: float) -> None:
-        """Graph said 429 with ``retry_after`` seconds: hold every request of ``cls`` until then."""
+        """Graph said 429 with ``retry_after`` seconds: hold every request of ``cls`` in this process
+        until then, then resume one at a time (``throttled`` also tells the other processes)."""
+        self._window(cls).penalize(retry_after, self.clock())
+
+    async def throttled(self, cls: str, retry_after: float) -> None:
+        """A 429 for ``cls``: ``penalize`` here and in the shared budget, if there is one."""
         w = self._window(cls)
-        w.blocked_until = max(w.blocked_until, self.clock() + max(0.0, retry_after))
+        w.penalize(retry_after, self.clock())
+        if self.shared is not None and w.budget.limit is not None:
+            await self.shared.penalize(self.tenant_id, cls, retry_after, w.budget)
+
+    def answered(self, cls: str) -> None:
+        """A request of ``cls`` got an answer other than 429 (ends the one-at-a-time resumption)."""
+        self._window(cls).answered()
 
     @asynccontextmanager
     async def slot(self, cls: str, cost: int = 1) -> AsyncIterator[None]:
@@ -237,9 +266,20 @@ class Pacer:
             else:
                 await self.sleep(wait)
         use = w.reserve(cost)
+        shared = self.shared if w.budget.limit is not None else None
         try:
-            async with self.semaphore:
-                w.sent(use, self.clock())
-                yield
+            while True:
+                async with self.semaphore:
+                    # The shared budget is asked holding the in-flight slot, right before sending: the
+                    # time it records as this request's send is then the real one (within a round trip).
+                    wait = 0.0 if shared is None else await shared.take(self.tenant_id, cls, cost, w.budget)
+                    if wait <= 0.0:
+                        w.sent(use, self.clock())
+                        yield
+                        return
+                await self.sleep(wait)  # another process used the budget: wait without holding a slot
         finally:
             w.release(use, self.clock(), cost)
+
+
+__all__ = ["MARGIN_SHARE", "Budget", "Clock", "Pacer", "Sleep", "ThrottleClass"]

@@ -3,8 +3,9 @@
 The SDK's RetryHandler is switched off for the whole client (``max_retries=0``) so the two never
 multiply; this module decides instead:
 
-- 429: wait ``Retry-After`` (seconds or HTTP-date) and tell the pacer, so every request of the same
-  throttle class waits too. Without the header: jittered exponential back-off.
+- 429: wait ``Retry-After`` (seconds or HTTP-date) plus a random share of it, and tell the pacer, so
+  every request of the same throttle class waits too — in every process when the budget is shared —
+  and the class resumes one request at a time. Without the header: jittered exponential back-off.
 - 503/504, timeouts, connection resets: bounded jittered exponential back-off (``Retry-After`` wins
   when the server sends one).
 - A wait longer than ``max_wait_seconds`` is not slept through: the error surfaces (``GraphThrottled``
@@ -21,6 +22,8 @@ from email.utils import parsedate_to_datetime
 from idops.graph.priority import graph_priority, low_priority
 
 RETRYABLE_STATUSES = frozenset({429, 503, 504})
+#: After a 429, the retry waits ``Retry-After`` plus a random share of it up to this.
+RETRY_AFTER_JITTER = 0.2
 
 __all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "graph_priority", "low_priority", "parse_retry_after"]
 
@@ -63,11 +66,17 @@ class RetryPolicy:
         ceiling = min(self.max_backoff_seconds, self.base_seconds * (2 ** min(attempt, 30)))
         return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
 
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        """The wait before retry ``attempt``: the server's ``Retry-After`` when given, else back-off."""
-        if retry_after is not None:
+    def delay(self, attempt: int, retry_after: float | None, *, jitter: bool = False) -> float:
+        """The wait before retry ``attempt``: the server's ``Retry-After`` when given, else back-off.
+
+        ``jitter`` (after a 429): ``Retry-After`` plus up to ``RETRY_AFTER_JITTER`` of it (at least
+        ``base_seconds / 2``), so processes and tasks throttled together do not retry in lockstep.
+        """
+        if retry_after is None:
+            return self.backoff(attempt)
+        if not jitter:
             return retry_after
-        return self.backoff(attempt)
+        return retry_after + self.rng.uniform(0, max(retry_after * RETRY_AFTER_JITTER, self.base_seconds / 2))
 
     def may_retry(self, attempt: int, delay: float) -> bool:
         return attempt < self.max_retries and delay <= self.max_wait_seconds

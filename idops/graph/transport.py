@@ -33,9 +33,9 @@ from kiota_http.middleware.options import ResponseHandlerOption
 
 from idops.graph.errormap import ErrorInfo, error_info, header, to_exception
 from idops.graph.errors import GraphError, GraphThrottled, GraphUnavailable
+from idops.graph.fence import guard
 from idops.graph.pacer import Pacer
 from idops.graph.retry import RetryPolicy, graph_priority, parse_retry_after
-from idops.kit.db import assert_no_transaction
 
 log = structlog.get_logger("idops.graph")
 
@@ -161,7 +161,6 @@ class Transport:
         """
         full = self.absolute(url)
         path = urlsplit(full).path
-        assert_no_transaction(f"Graph {method} {path}")  # also each page of a listing, not just its start
         cls = request_class(method, path)
         body = None if json_body is None else json.dumps(json_body, separators=(",", ":")).encode()
         hdrs = {"client-request-id": str(uuid.uuid4()), **(headers or {})}
@@ -172,10 +171,14 @@ class Transport:
         replication_started: float | None = None
         replication_try = 0
         while True:
+            # no open transaction, and the job unit's lease fence still open — for every page of a
+            # listing and every retry, not just the first request
+            guard(f"Graph {method} {path}")
             if attempt:
                 hdrs["Retry-Attempt"] = str(attempt)
             try:
                 async with self.pacer.slot(throttle, cost):
+                    guard(f"Graph {method} {path}")  # the wait for the budget may have outlasted a lease
                     raw = await self._once(method, full, body, hdrs)
             except (*_NOT_SENT, *_TRANSIENT) as exc:
                 self.metrics.graph_request(self.tenant_id, cls, method, None)
@@ -204,14 +207,17 @@ class Transport:
             self.metrics.graph_request(self.tenant_id, cls, method, status)
             resp_headers = dict(raw.headers)
             response = Response(status, resp_headers, raw.content, attempt + 1)
+            retry_after = parse_retry_after(response.header("retry-after"))
+            if status == 429:
+                # every request of the class waits, here and (shared budget) in the other processes
+                await self.throttled(throttle, cls, retry_after)
+            else:
+                self.pacer.answered(throttle)
             if 200 <= status < 300:
                 return response
 
-            retry_after = parse_retry_after(response.header("retry-after"))
             if status == 429 or (status in (503, 504) and repeatable):
-                if status == 429:
-                    self.throttled(throttle, cls, retry_after)
-                delay = self.policy.delay(attempt, retry_after)
+                delay = self.policy.delay(attempt, retry_after, jitter=status == 429)
                 if self.policy.may_retry(attempt, delay):
                     log.info(
                         "graph_request_retry", tenant=self.tenant_id, method=method, path=path,
@@ -245,10 +251,12 @@ class Transport:
                 return response
             raise self.failure(method, path, info, hdrs, attempt, retry_after)
 
-    def throttled(self, throttle: str, cls: str, retry_after: float | None) -> None:
-        """Graph answered 429 (a request, or an item of a ``$batch``): hold the pacer's class and count it."""
-        self.pacer.penalize(throttle, retry_after if retry_after is not None else 0.0)
-        self.metrics.graph_throttle(self.tenant_id, cls, retry_after)
+    async def throttled(self, throttle: str, cls: str, retry_after: float | None, *, count: int = 1) -> None:
+        """Graph answered 429 (a request, or ``count`` items of one ``$batch`` answer): hold the pacer's
+        class — here and, with a shared budget, in the other processes — once, and count every 429."""
+        await self.pacer.throttled(throttle, retry_after if retry_after is not None else 0.0)
+        for _ in range(count):
+            self.metrics.graph_throttle(self.tenant_id, cls, retry_after)
 
     def failure(
         self,

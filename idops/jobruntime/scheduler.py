@@ -1,7 +1,10 @@
 """The in-process APScheduler (also used by ``idops scheduler`` as its own process).
 
 The schedule lives in code (the container's job list), so there is no pickled job store: every
-process builds the same schedule, and the database lease decides who actually runs.
+process builds the same schedule. When a job fires in several processes at once, the first opens
+the run and the others record ``skipped``; every scheduler process also looks for units of open
+runs every ``poll_seconds`` (``pick_up``), so the units of a run — whoever opened it, the API
+included — are spread over all of them.
 """
 
 from __future__ import annotations
@@ -11,6 +14,18 @@ from datetime import datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from idops.jobruntime.runner import JobHost, run_job
+from idops.jobruntime.units import stop, sweep, work_units
+
+PICK_UP = "__pick_up_units"
+
+
+async def pick_up(c: JobHost) -> int:
+    """Take back units of dead holders, close finished runs, and work on claimable units of any open
+    run (interrupted ones too: a rolling restart resumes its runs here). Returns the units run."""
+    if c.running_units.stopping:
+        return 0
+    await sweep(c)
+    return await work_units(c)
 
 
 def build_scheduler(c: JobHost) -> AsyncIOScheduler:
@@ -29,6 +44,10 @@ def build_scheduler(c: JobHost) -> AsyncIOScheduler:
             misfire_grace_time=s.misfire_grace_seconds,
             replace_existing=True,
         )
+    scheduler.add_job(
+        pick_up, "interval", seconds=s.poll_seconds, args=[c], id=PICK_UP, name="pick up units",
+        max_instances=1, coalesce=True, replace_existing=True,
+    )
     return scheduler
 
 
@@ -40,9 +59,16 @@ def start_scheduler(c: JobHost) -> AsyncIOScheduler:
     return scheduler
 
 
-def stop_scheduler(c: JobHost, scheduler: AsyncIOScheduler) -> None:
-    scheduler.shutdown(wait=False)
-    c.metrics.scheduler_running.set(0)
+async def shut_down(c: JobHost, scheduler: AsyncIOScheduler | None) -> None:
+    """SIGTERM: fire nothing more, let running units end within ``shutdown_grace_seconds``, hand
+    back the rest (their runs are recorded ``interrupted`` and resumed later). Leases are released."""
+    if scheduler is not None and scheduler.running:
+        scheduler.pause()
+    await stop(c)
+    if scheduler is not None and scheduler.running:
+        scheduler.shutdown(wait=False)
+    if scheduler is not None:
+        c.metrics.scheduler_running.set(0)
 
 
 def next_runs(c: JobHost, now: datetime) -> dict[str, datetime | None]:

@@ -257,17 +257,21 @@ async def ingest(
     tenant_ids: Iterable[str],
     now: datetime,
     options: IngestOptions | None = None,
+    *,
+    prune: bool = True,
 ) -> IngestResult:
-    """Ingest every tenant concurrently (each has its own reports budget), then prune old aggregates."""
+    """Ingest every tenant concurrently (each has its own reports budget), then prune old aggregates
+    (``prune=False``: leave that to the caller — a job unit of one tenant among many)."""
     options = options or IngestOptions()
     tenants = sorted(set(tenant_ids))
     results = await asyncio.gather(*(ingest_tenant(uow.sibling(), directories, t, now, options) for t in tenants))
     out = IngestResult(tenants=list(results))
-    out.pruned = await prune(uow, now, timedelta(days=options.retention_days))
+    if prune:
+        out.pruned = await prune_aggregates(uow, now, timedelta(days=options.retention_days))
     return out
 
 
-async def prune(uow: SignInsUnitOfWork, now: datetime, keep: timedelta) -> int:
+async def prune_aggregates(uow: SignInsUnitOfWork, now: datetime, keep: timedelta) -> int:
     """Forget aggregate rows of UTC days older than ``keep`` (ingestion does it after every run, the
     nightly ``purge`` job too, so the retention holds even when ingestion has stopped)."""
     async with uow:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from idops.config.region import Shard
 from idops.graph.port import AccountChange, ChangeFailure, ChangeResult
 from idops.substitutes.access import apply_changes, target
 from idops.substitutes.counts import Counts
@@ -16,9 +17,11 @@ from idops.substitutes.provisioning import provision
 from idops.substitutes.repository import SubstitutesUnitOfWork
 
 
-async def activate_due(uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "job:activate") -> dict[str, int]:
+async def activate_due(
+    uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "job:activate", shard: Shard | None = None
+) -> dict[str, int]:
     """Enable accounts whose period has started and give them their licences; resume provisioning whose
-    next attempt is due.
+    next attempt is due. ``shard``: only periods of that tenant / those municipalities (a job unit's).
 
     An account whose licence Graph refuses for want of a seat is still enabled — the substitute can sign
     in, and the school sees the shortage (``no_seats`` in the counts, ``licence`` in the audit event);
@@ -26,8 +29,10 @@ async def activate_due(uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: 
     counts = Counts()
     now = c.clock.now()
     async with uow:
-        pending = await uow.substitutes.due([Status.REQUESTED, Status.PROVISIONING])
-        starting = [p for p in await uow.substitutes.due([Status.SCHEDULED], starts_before=now) if p.ends_at > now]
+        pending = await uow.substitutes.due([Status.REQUESTED, Status.PROVISIONING], shard=shard)
+        starting = [
+            p for p in await uow.substitutes.due([Status.SCHEDULED], starts_before=now, shard=shard) if p.ends_at > now
+        ]
     for p in pending:  # ended ones are the expire job's; provision() skips claimed ones
         if p.ends_at > now and (p.next_attempt_at is None or p.next_attempt_at <= now):
             await provision(uow, c, p.id)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import structlog
 
+from idops.config.region import Shard
 from idops.graph.errors import GraphError
 from idops.graph.port import AccountChange, ChangeResult, ManagedMarker
 from idops.substitutes.access import apply_changes, school_groups, target
@@ -199,16 +200,18 @@ def _failure_reason(
 
 
 async def expire_due(
-    uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "job:expire", batch_size: int = 1000
+    uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "job:expire", batch_size: int = 1000,
+    shard: Shard | None = None,
 ) -> dict[str, int]:
-    """Every live period whose end is due or overdue loses its access."""
+    """Every live period whose end is due or overdue loses its access (of ``shard`` only, if given)."""
     total = Counts()
     seen: set[str] = set()
     while True:
         async with uow:
             due = [
                 p
-                for p in await uow.substitutes.due(list(LIVE), ends_before=c.clock.now(), limit=batch_size)
+                for p in await uow.substitutes.due(list(LIVE), ends_before=c.clock.now(), limit=batch_size,
+                                                   shard=shard)
                 if p.id not in seen
             ]
         if not due:
@@ -221,7 +224,7 @@ async def expire_due(
 
 
 async def recheck_recent_ends(
-    uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "job:expire"
+    uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "job:expire", shard: Shard | None = None
 ) -> dict[str, int]:
     """Disable accounts enabled again after their period ended (see ``RECHECK_AFTER_END``).
 
@@ -231,7 +234,7 @@ async def recheck_recent_ends(
     counts = Counts()
     now = c.clock.now()
     async with uow:
-        recent = await uow.substitutes.ended_since(now - RECHECK_AFTER_END)
+        recent = await uow.substitutes.ended_since(now - RECHECK_AFTER_END, shard)
     if not recent:
         return {}
     persons, periods = await load_people(uow, sorted({p.person_id for p in recent}))

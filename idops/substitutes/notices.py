@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from idops.config import School
+from idops.config.region import Shard
 from idops.graph.errors import GraphError, GraphNotFound
 from idops.graph.port import Directory
 from idops.kit.i18n import fi_genitive, when
@@ -112,17 +113,18 @@ class _Principals:
 
 
 async def notify_expiring(
-    uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "job:notify_expiring"
+    uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "job:notify_expiring", shard: Shard | None = None
 ) -> dict[str, int]:
     """Send each principal one digest of the periods of their schools ending within the notice window.
 
     Counts ``periods`` noticed, ``recipients`` and ``mails`` sent, ``failed`` mails, and periods with
     ``no_recipient`` or whose municipality has no sender (``not_configured``). A period is marked noticed
-    once every digest naming it went out; one whose digest failed is tried again on the next run."""
+    once every digest naming it went out; one whose digest failed is tried again on the next run.
+    ``shard``: only periods of that tenant / those municipalities (a job unit's)."""
     counts = Counts()
     now = c.clock.now()
     async with uow:
-        candidates = await uow.substitutes.due(list(NOTICED), ends_before=now + _longest_window(c))
+        candidates = await uow.substitutes.due(list(NOTICED), ends_before=now + _longest_window(c), shard=shard)
     due: list[tuple[SubstitutePeriod, School, str | None]] = []
     for period in candidates:
         found = c.config.region.school(period.school)

@@ -24,6 +24,7 @@ from typing import Any
 
 import structlog
 
+from idops.config.region import Shard
 from idops.graph.errors import GraphError, GraphNotFound
 from idops.graph.port import AccountChange, ChangeFailure, ChangeResult, Directory, DirectoryUser
 from idops.substitutes.access import apply_changes, school_groups, target
@@ -71,7 +72,9 @@ class _Managed:
     skus: frozenset[str]
 
 
-async def reconcile(uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "job:reconcile") -> dict[str, int]:
+async def reconcile(
+    uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "job:reconcile", shard: Shard | None = None
+) -> dict[str, int]:
     """Repair drift between Entra and idops' records, tenant by tenant:
 
     - an idops account whose enabled flag, idops groups or idops licences differ from its periods'
@@ -79,10 +82,14 @@ async def reconcile(uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str
     - a marked account idops has no record of → reported, and by policy (``orphan_action = "disable"``)
       disabled and stripped of idops' groups and licences;
     - a live period whose account was deleted in Entra → ``missing``.
+
+    ``shard``: only its tenant; limited to some municipalities of a shared tenant, only persons of
+    those municipalities are repaired, and orphans (of no municipality) are left to a whole-tenant run.
     """
     counts = Counts()
-    for tenant_id in c.config.region.tenants():
-        await _reconcile_tenant(uow, c, tenant_id, actor, counts)
+    shard = shard or Shard()
+    for tenant_id in shard.tenant_ids(c.config.region):
+        await _reconcile_tenant(uow, c, tenant_id, actor, counts, shard)
     return counts.as_dict()
 
 
@@ -157,14 +164,15 @@ def _repair(
 
 
 async def _reconcile_tenant(
-    uow: SubstitutesUnitOfWork, c: SubstituteDeps, tenant_id: str, actor: str, counts: Counts
+    uow: SubstitutesUnitOfWork, c: SubstituteDeps, tenant_id: str, actor: str, counts: Counts, shard: Shard
 ) -> None:
     directory = c.directories.for_tenant(tenant_id)
     now = c.clock.now()
     managed = _managed(c, tenant_id)
     strip_orphans = c.config.settings.policy.orphan_action == "disable"
     async with uow:
-        known = await uow.substitutes.persons_with_account(tenant_id)
+        everyone = await uow.substitutes.persons_with_account(tenant_id)
+    known = {uid: p for uid, p in everyone.items() if shard.includes(p.tenant_id, p.municipality)}
     periods = (await load_people(uow, [p.id for p in known.values()]))[1] if known else {}
     repairs: list[_Repair] = []
     seen: set[str] = set()
@@ -177,6 +185,8 @@ async def _reconcile_tenant(
                 person = known.get(user.id)
                 groups = member_of.get(user.id.lower(), set())
                 if person is None:
+                    if user.id in everyone or not shard.whole_tenants:
+                        continue  # another municipality's person, or an orphan a whole-tenant run judges
                     orphans.append(user)
                     if strip_orphans:
                         repair = _repair(user, None, enabled=False, groups=frozenset(), skus=frozenset(),

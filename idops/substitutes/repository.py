@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from idops.audit.models import AuditEvent
 from idops.audit.repository import AuditRepository
+from idops.config.region import Shard
 from idops.directory.repository import DirectoryRepository
 from idops.kit.uow import Transactional
 from idops.signins.repository import SignInRepository
@@ -24,6 +25,16 @@ from idops.substitutes.models import (
     SubstitutePeriod,
     SubstitutePerson,
 )
+
+
+def _in_shard(shard: Shard | None) -> list[ColumnElement[bool]]:
+    """Conditions keeping the periods of ``shard`` (a job unit's tenant and municipalities)."""
+    cond: list[ColumnElement[bool]] = []
+    if shard is not None and shard.tenant_id is not None:
+        cond.append(SubstitutePeriod.tenant_id == shard.tenant_id)
+    if shard is not None and shard.municipalities is not None:
+        cond.append(SubstitutePeriod.municipality.in_(sorted(shard.municipalities)))
+    return cond
 
 
 class SubstituteRepository:
@@ -247,17 +258,21 @@ class SubstituteRepository:
         ends_before: datetime | None = None,
         starts_before: datetime | None = None,
         limit: int = 5000,
+        shard: Shard | None = None,
     ) -> Sequence[SubstitutePeriod]:
-        q = select(SubstitutePeriod).where(SubstitutePeriod.status.in_(list(statuses)))
+        """Periods in ``statuses`` (due by the given times), earliest end first; of ``shard`` only."""
+        q = select(SubstitutePeriod).where(SubstitutePeriod.status.in_(list(statuses)), *_in_shard(shard))
         if ends_before is not None:
             q = q.where(SubstitutePeriod.ends_at <= ends_before)
         if starts_before is not None:
             q = q.where(SubstitutePeriod.starts_at <= starts_before)
         return (await self.session.execute(q.order_by(SubstitutePeriod.ends_at).limit(limit))).scalars().all()
 
-    async def ended_since(self, since: datetime) -> Sequence[SubstitutePeriod]:
-        """Expired or revoked periods whose access was taken away at ``since`` or later."""
-        q = select(SubstitutePeriod).where(SubstitutePeriod.status.in_(list(ENDED)), SubstitutePeriod.ended_at >= since)
+    async def ended_since(self, since: datetime, shard: Shard | None = None) -> Sequence[SubstitutePeriod]:
+        """Expired or revoked periods whose access was taken away at ``since`` or later (of ``shard``)."""
+        q = select(SubstitutePeriod).where(
+            SubstitutePeriod.status.in_(list(ENDED)), SubstitutePeriod.ended_at >= since, *_in_shard(shard)
+        )
         return (await self.session.execute(q)).scalars().all()
 
     async def claim_for_provisioning(self, period_id: str, now: datetime, until: datetime) -> bool:
@@ -366,15 +381,20 @@ class SubstituteRepository:
         rows = await self.session.execute(q.order_by(AuditEvent.seq.desc()).limit(limit))
         return [(r[0], r[1]) for r in rows.all()]
 
-    async def persons_to_retire(self) -> Sequence[SubstitutePerson]:
+    async def persons_to_retire(self, shard: Shard | None = None) -> Sequence[SubstitutePerson]:
         """Persons not yet scrubbed none of whose periods is live (every period in a terminal state:
-        expired, revoked, missing, failed or deleted) — the candidates for deletion and scrubbing."""
+        expired, revoked, missing, failed or deleted) — the candidates for deletion and scrubbing. Of
+        ``shard`` only: its tenant, and the person's municipality (where they first substituted) in it —
+        in a tenant several municipalities share, one person is one account, handled once."""
         live = exists().where(
             SubstitutePeriod.person_id == SubstitutePerson.id, SubstitutePeriod.status.in_(list(LIVE))
         )
-        rows = await self.session.execute(
-            select(SubstitutePerson).where(SubstitutePerson.scrubbed_at.is_(None), ~live).order_by(SubstitutePerson.id)
-        )
+        q = select(SubstitutePerson).where(SubstitutePerson.scrubbed_at.is_(None), ~live)
+        if shard is not None and shard.tenant_id is not None:
+            q = q.where(SubstitutePerson.tenant_id == shard.tenant_id)
+        if shard is not None and shard.municipalities is not None:
+            q = q.where(SubstitutePerson.municipality.in_(sorted(shard.municipalities)))
+        rows = await self.session.execute(q.order_by(SubstitutePerson.id))
         return rows.scalars().all()
 
     async def orphans_unseen_since(self, cutoff: datetime) -> Sequence[OrphanAccount]:

@@ -26,6 +26,7 @@ import structlog
 
 from idops.audit.anonymise import REDACTED, ids_in, names_anyone, needles
 from idops.config import EffectivePolicy
+from idops.config.region import Shard
 from idops.graph.errors import GraphError
 from idops.substitutes.accounts import adopt_lost_account
 from idops.substitutes.counts import Counts
@@ -60,17 +61,23 @@ def account_present(person: SubstitutePerson) -> bool:
     return bool(person.entra_user_id or person.user_principal_name)
 
 
-async def purge(uow: ForgettingUnitOfWork, c: SubstituteDeps, *, actor: str = "job:purge") -> dict[str, int]:
+async def purge(
+    uow: ForgettingUnitOfWork, c: SubstituteDeps, *, actor: str = "job:purge", shard: Shard | None = None
+) -> dict[str, int]:
     """Delete the accounts of retired persons ``grace_days`` after their last end, and scrub them
     ``retention_days`` after it (each the municipality's effective policy; scrubbing deletes the
     account first if it is still there, and empties it from Entra's recycle bin). Persons under a
     legal hold are counted in ``held`` and left alone; orphans not seen for the retention period are
     forgotten. Counts: ``accounts_deleted``, ``persons_scrubbed``, ``orphans_forgotten``, ``held``,
-    ``failed`` (Graph refused; tried again on the next run)."""
+    ``failed`` (Graph refused; tried again on the next run).
+
+    ``shard``: only persons of that tenant whose municipality (where they first substituted) is in it
+    — in a tenant several municipalities share, one person is one account, handled once; orphans
+    (of no municipality, or of several) are then left to the caller (``forget_orphans``)."""
     counts = Counts()
     now = c.clock.now()
     async with uow:
-        persons = await uow.substitutes.persons_to_retire()
+        persons = await uow.substitutes.persons_to_retire(shard)
         periods = await uow.substitutes.periods_of_persons([p.id for p in persons])
     for person in persons:
         mine = periods[person.id]
@@ -104,7 +111,8 @@ async def purge(uow: ForgettingUnitOfWork, c: SubstituteDeps, *, actor: str = "j
         if scrubbed:
             c.metrics.persons_scrubbed.inc()
             counts.add("persons_scrubbed")
-    counts.merge(await forget_orphans(uow, c, now))
+    if shard is None:  # a job's units leave the orphans to its region-wide finish
+        counts.merge(await forget_orphans(uow, c, now))
     if counts.get("persons_scrubbed"):
         log.info("persons_scrubbed", persons=counts["persons_scrubbed"])
     return counts.as_dict()

@@ -178,8 +178,9 @@ async def drift_page(
 @router.get("/admin/jobs", name="admin_jobs")
 async def jobs_page(request: Request, caller: AdminDep, c: WebContainer) -> Response:
     lang = web(request).lang
-    last = await runner.last_runs(c)
-    running = await runner.running_jobs(c)
+    limit = caller.scope.job_limit
+    last = await runner.last_runs(c, municipalities=limit)
+    running = await runner.running_jobs(c, municipalities=limit)
     upcoming = next_runs(c, c.clock.now())
     jobs = [
         {
@@ -202,7 +203,11 @@ async def run_job_now(request: Request, name: str, caller: AdminDep, c: WebConta
         raise NotFound()
     lang = web(request).lang
     try:
-        run = await runner.start_run(c, name, trigger="web", requested_by=caller.actor)
+        run = await runner.start_run(c, name, trigger="web", requested_by=caller.actor,
+                                     municipalities=caller.scope.job_limit)
+    except runner.RegionOnly:
+        sess.flash(web(request).session, text(lang, "run_region_only", name=job_label(lang, name)))
+        return RedirectResponse("/admin/jobs", status_code=303)
     except runner.LeaseHeld:
         sess.flash(web(request).session, text(lang, "run_already_running", name=job_label(lang, name)))
         return RedirectResponse("/admin/jobs", status_code=303)

@@ -255,7 +255,7 @@ async def request_submit(
         errors = field_messages(lang, form.errors, period, fields)
         return _request_page(request, c, path, name, form, errors=errors, chosen=chosen, status=422)
     key = data.get("idempotency_key", "")
-    c.rate_limits.check("create", f"{caller.tid}:{caller.oid}", c.config.settings.api.create_rate_per_hour)
+    await c.rate_limits.check("create", f"{caller.tid}:{caller.oid}", c.config.settings.api.create_rate_per_hour)
     try:
         result = await requests.request_substitute(c.uow(), c, caller, body, key if _KEY.match(key) else None)
     except (PolicyViolation, Conflict) as exc:
@@ -416,7 +416,7 @@ async def sign_in_code(request: Request, sid: str, caller: UserDep, c: WebContai
     if w.page_session is None or not await sess.spend_one_shot(c, w.page_session, "code", form.get("once")):
         sess.flash(w.session, text(w.lang, "code_already_shown"), "info")
         return RedirectResponse(f"/substitutes/{sid}", status_code=303)
-    c.rate_limits.check("access_pass", f"{caller.tid}:{caller.oid}", c.config.settings.api.tap_rate_per_hour)
+    await c.rate_limits.check("access_pass", f"{caller.tid}:{caller.oid}", c.config.settings.api.tap_rate_per_hour)
     try:
         issued = await access_pass.issue(c.uow(), c, caller, sid)
     except (PolicyViolation, Conflict) as exc:

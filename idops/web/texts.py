@@ -574,6 +574,7 @@ FI: dict[str, str] = {
     "a11y_authority_history": "Saavutettavuusvalvonta siirtyi Etelä-Suomen aluehallintovirastolta Liikenne- ja "
     "viestintävirasto Traficomille 1.1.2025.",
     "run_already_running": "”{name}”: ajo on jo käynnissä. Uutta ajoa ei käynnistetty.",
+    "run_region_only": "”{name}” koskee koko aluetta: vain alueen pääkäyttäjä voi käynnistää sen.",
     "run_in_progress": "Ajo on käynnissä ({since} alkaen).",
     "run_busy_button": "Ajo on jo käynnissä",
     "overdue_title": "Myöhässä: {n} tunnusta ei ole saatu suljettua",
@@ -1183,6 +1184,7 @@ EN: dict[str, str] = {
     "a11y_authority_history": "Accessibility supervision moved from the Regional State Administrative Agency for "
     "Southern Finland to Traficom on 1 January 2025.",
     "run_already_running": "“{name}”: the job is already running. No new run was started.",
+    "run_region_only": "“{name}” covers the whole region: only a region administrator may run it.",
     "run_in_progress": "A run is in progress (since {since}).",
     "run_busy_button": "Already running",
     "overdue_title": "Overdue: {n} accounts could not be closed",

@@ -46,7 +46,9 @@ def test_entrypoint_and_default_command_exist_in_the_package() -> None:
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     [entrypoint] = instructions("ENTRYPOINT")
     [cmd] = instructions("CMD")
-    program = json.loads(entrypoint)[0]
+    init, separator, program = json.loads(entrypoint)
+    assert (init, separator) == ("/usr/bin/tini", "--")  # PID 1 forwards SIGTERM and reaps (issue 17)
+    assert "tini" in " ".join(instructions("RUN"))
     assert pyproject["project"]["scripts"][program] == "idops.cli:main"
     args = build_parser().parse_args(json.loads(cmd))
     assert args.command == "serve" and args.host == "0.0.0.0"

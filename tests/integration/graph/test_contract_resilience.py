@@ -37,7 +37,8 @@ async def test_retry_after_is_honoured(emulator: EmulatorServer, make_directory:
     emulator.faults.add_rule("429", path_prefix="/users/", remaining=1, retry_after=9)
     got = await directory.get_user(user.id)
     assert got.id == user.id
-    assert clock.slept == [9.0]  # exactly the server's Retry-After, once
+    # the server's Retry-After, once, plus a jitter of at most a fifth of it (no lockstep retries)
+    assert len(clock.slept) == 1 and 9.0 <= clock.slept[0] <= 9.0 * 1.2
     assert attempts(emulator, "GET", f"/v1.0/users/{user.id}") == [None, "1"]
 
 
@@ -209,3 +210,17 @@ async def test_pacer_keeps_a_reports_sync_under_the_budget_while_a_naive_client_
     throttled = statuses.count(429)
     assert throttled >= 3
     assert sum(e.throttled for e in emulator.log.snapshot()) == throttled
+
+
+async def test_creating_an_access_pass_is_paced_in_the_reports_budget(
+    emulator: EmulatorServer, make_directory: DirectoryFactory
+) -> None:
+    """Graph counts authentication-method requests with the identity and access reports (5 / 10 s per
+    tenant), not as directory writes: the second TAP waits for the reports budget, not the writes one."""
+    clock = VirtualTime()
+    directory = make_directory(fast_settings(reports_requests=1, reports_window_seconds=100.0),
+                               clock=clock.now, sleep=clock.sleep)
+    users = [emulator.state.add_user(TENANT, f"tap{i}@{DOMAIN}", f"T{i}").id for i in range(2)]
+    for uid in users:
+        await directory.create_access_pass(uid, start=None, lifetime_minutes=60, usable_once=False)
+    assert clock.t >= 100.0  # one reports request per 100 s; writes (50 / s) would not have waited

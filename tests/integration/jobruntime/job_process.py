@@ -2,7 +2,8 @@
 ``python -m tests.integration.jobruntime.job_process NAME START_AT SECONDS``.
 
 Registers a test job that sleeps, waits until the wall-clock START_AT (so two processes start
-at the same moment), runs it through the real runner, and prints the outcome as JSON.
+at the same moment), runs it through the real runner as ``idops jobs run`` does (SIGTERM: the unit is
+handed back after ``IDOPS_SCHEDULER__SHUTDOWN_GRACE_SECONDS``), and prints the outcome as JSON.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from idops.bootstrap import bootstrap
 from idops.config import load_config
-from idops.jobruntime.runner import run_job
+from idops.jobruntime.signals import run_until_stopped
 from idops.jobruntime.spec import JobSpec, cron
 from idops.kit.clock import ShiftedClock
 from jobs.registry import JOBS
@@ -26,7 +27,7 @@ from tests.conftest import NoDirectories
 SLEEP = float(os.environ.get("SLEEPY_SECONDS", "1"))
 
 
-async def run(_c: object) -> dict[str, int]:
+async def run(_c: object, _shard: object = None) -> dict[str, int]:
     Path(os.environ["SLEEPY_MARK"]).write_text(str(os.getpid()))
     await asyncio.sleep(SLEEP)
     return {"slept": 1}
@@ -40,7 +41,7 @@ async def main(name: str, start_at: float) -> None:
     clock = ShiftedClock(timedelta(seconds=float(os.environ.get("CLOCK_OFFSET", "0"))))
     c = bootstrap(config, clock=clock, directories=NoDirectories())
     await asyncio.sleep(max(0.0, start_at - time.time()))
-    record = await run_job(c, name, trigger="cli")
+    record = await run_until_stopped(c, name, trigger="cli")  # as `idops jobs run`: SIGTERM hands back
     print(json.dumps({"outcome": record.outcome, "error": record.error, "id": record.id}), flush=True)
     await c.aclose()
 

@@ -109,7 +109,7 @@ async def test_every_family_has_a_producer_that_moves_it(
     try:
         empty = families_without_a_sample(c.metrics)
     finally:
-        scheduler.stop_scheduler(c, running)
+        await scheduler.shut_down(c, running)
 
     assert empty == []
     assert sync.outcome == "partial" and sync.counts["unavailable.permission_missing"] == 1
@@ -210,5 +210,5 @@ async def test_the_scheduler_process_serves_its_metrics_on_its_own_port(
     finally:
         server.should_exit = True
         await asyncio.wait_for(serving, 10)
-        scheduler.stop_scheduler(c, running)
+        await scheduler.shut_down(c, running)
         await c.aclose()

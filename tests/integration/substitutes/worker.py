@@ -75,7 +75,7 @@ async def child(cmd: dict[str, Any], index: int) -> dict[str, Any]:
             out["counts"] = await expire_due(c.uow(), c, actor=f"job:expire:{index}")
         for name in cmd.get("jobs", []):
             record = await run_job(c, name, trigger="cli")
-            out[name] = {"outcome": record.outcome, "counts": record.counts, "error": record.error}
+            out[name] = {"outcome": record.outcome, "counts": record.counts, "error": record.error, "id": record.id}
     finally:
         await c.aclose()
     return out

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-import idops.graph.fake
+import idops.graph.fence
 from idops.graph.errors import GraphBadRequest, GraphUnavailable
 from idops.graph.port import AccountChange, ManagedMarker
 from idops.jobruntime.runner import run_job
@@ -78,13 +78,13 @@ def guard_checks(monkeypatch: pytest.MonkeyPatch) -> Counter[tuple[str, bool]]:
     """Every check the fake makes, counted as (operation, a transaction was open); the check itself is
     the real one. A ``TransactionOpenError`` a service swallowed still shows up here."""
     checks: Counter[tuple[str, bool]] = Counter()
-    real = idops.graph.fake.assert_no_transaction
+    real = idops.graph.fence.assert_no_transaction  # what the fake's guard calls first
 
     def counted(what: str) -> None:
         checks[what.removeprefix("Directory."), transaction_open()] += 1
         real(what)
 
-    monkeypatch.setattr(idops.graph.fake, "assert_no_transaction", counted)
+    monkeypatch.setattr(idops.graph.fence, "assert_no_transaction", counted)
     return checks
 
 

@@ -1,0 +1,240 @@
+"""Job units: the lease fence stops Graph work once a lease is lost, a stop hands running units back
+(the run is recorded ``interrupted``, leases are released) and the next run resumes only those, and
+an IT admin's run touches only their municipality's tenant.
+
+The jobs here are this module's ``run``: per tenant, one Graph read of the fake every few
+milliseconds until told to stop (``SLOW`` tenants), or a single read (the rest).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+
+from idops.app import create_app
+from idops.bootstrap import bootstrap
+from idops.config import Config
+from idops.config.region import Shard
+from idops.container import Container
+from idops.graph.fake import FakeDirectoryProvider
+from idops.graph.fence import Fence, WorkFenced, fenced, guard
+from idops.jobruntime.models import JobLease, JobUnit
+from idops.jobruntime.runner import run_job, stop
+from idops.jobruntime.spec import JobSpec, cron
+from idops.jobruntime.units import RunningUnits
+from tests.conftest import TokenFactory, bearer
+
+SLOW: set[str] = set()  # tenants whose unit reads until cancelled
+STARTED: asyncio.Event | None = None
+
+
+async def run(c: Container, shard: Shard) -> dict[str, int]:
+    assert shard.tenant_id is not None
+    directory = c.directories.for_tenant(shard.tenant_id)
+    reads = 0
+    while True:
+        await _read(directory)
+        reads += 1
+        if shard.tenant_id not in SLOW:
+            return {"reads": reads}
+        if STARTED is not None:
+            STARTED.set()
+        await asyncio.sleep(0.01)
+
+
+async def _read(directory: object) -> None:
+    async for _ in directory.list_service_principals():  # type: ignore[attr-defined]
+        pass
+
+
+SPEC = JobSpec("probe", "test job: reads Graph per tenant", cron("0 0 1 1 *"), module=__name__,
+               shard="tenant", municipal=True)
+
+
+def _container(config: Config, fakes: FakeDirectoryProvider) -> Container:
+    c = bootstrap(config, directories=fakes)
+    return dataclasses.replace(c, jobs={**c.jobs, "probe": SPEC}, running_units=RunningUnits(concurrency=8))
+
+
+@pytest.fixture
+def fakes(config: Config) -> FakeDirectoryProvider:
+    return FakeDirectoryProvider.for_region(config.region)
+
+
+@pytest.fixture
+async def container(make_config: Callable[..., Config], fakes: FakeDirectoryProvider) -> AsyncIterator[Container]:
+    global STARTED
+    STARTED = asyncio.Event()
+    SLOW.clear()
+    c = _container(make_config(scheduler={"enabled": False, "lease_seconds": 2, "shutdown_grace_seconds": 0.2}),
+                   fakes)
+    yield c
+    SLOW.clear()
+    await c.aclose()
+
+
+def slow_down(container: Container) -> str:
+    """The unit of the region's first tenant reads Graph until it is cancelled; returns that tenant."""
+    tenant = container.config.region.municipalities[0].tenant_id
+    SLOW.add(tenant)
+    return tenant
+
+
+async def slow_unit_started() -> None:
+    assert STARTED is not None
+    await asyncio.wait_for(STARTED.wait(), 10)
+
+
+@asynccontextmanager
+async def served(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on ``container``, its lifespan run (start-up, and shutdown on leaving)."""
+    app = create_app(container.config, container_factory=lambda: container)
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport,
+                                                                   base_url="http://idops.test") as client:
+        yield client
+
+
+def _reads(fakes: FakeDirectoryProvider, tenant_id: str) -> int:
+    return len(fakes.for_tenant(tenant_id).state.calls)
+
+
+def test_a_fence_refuses_graph_work_once_closed_or_past_its_deadline() -> None:
+    guard("outside any fence")  # no fence: nothing to refuse
+    fence = Fence()
+    with fenced(fence):
+        guard("open fence")
+        fence.deadline = 0.0  # time.monotonic() is past it
+        with pytest.raises(WorkFenced, match="not renewed in time"):
+            guard("late")
+        fence.deadline = float("inf")
+        fence.close("the lease was taken by another process")
+        with pytest.raises(WorkFenced, match="taken by another process"):
+            guard("closed")
+    guard("after the fence")
+
+
+async def test_a_unit_whose_lease_is_stolen_stops_sending_graph_requests(
+    container: Container, fakes: FakeDirectoryProvider
+) -> None:
+    tenant = slow_down(container)
+    job = asyncio.create_task(run_job(container, "probe", trigger="cli",
+                                      municipalities=[container.config.region.municipalities[0].key]))
+    await slow_unit_started()
+    async with container.uow() as uow:  # another process takes the unit's lease (say, after a pause)
+        await uow.jobs.session.execute(
+            update(JobLease).where(JobLease.name == f"probe@{tenant}")
+            .values(holder="thief", expires_at=container.clock.now() + timedelta(hours=1))
+        )
+        await uow.commit()
+    stolen_at = _reads(fakes, tenant)
+    # the next renewal (every lease_seconds / 3) finds the lease gone: the fence closes, the unit stops
+    for _ in range(300):
+        await asyncio.sleep(0.01)
+        if any(r.body.done() for r in container.running_units.running.values()) or not container.running_units.running:
+            break
+    await asyncio.sleep(0.3)
+    stopped_at = _reads(fakes, tenant)
+    await asyncio.sleep(0.3)
+    assert _reads(fakes, tenant) == stopped_at  # no Graph request after the stop
+    assert stopped_at - stolen_at < 200  # ~70 reads fit in a renewal period of 0.67 s; not unbounded
+    async with container.uow() as uow:
+        unit = (await uow.jobs.session.execute(select(JobUnit).where(JobUnit.job == "probe"))).scalar_one()
+    assert unit.status == "running" and unit.holder == container.holder  # left to the lease's new holder
+    job.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await job
+
+
+async def test_stop_hands_back_a_running_unit_and_the_next_run_resumes_only_it(
+    container: Container, fakes: FakeDirectoryProvider, make_config: Callable[..., Config]
+) -> None:
+    region = container.config.region
+    slow = slow_down(container)
+    job = asyncio.create_task(run_job(container, "probe", trigger="scheduler"))
+    await slow_unit_started()
+    for _ in range(1000):  # the other tenants' units end after one read
+        async with container.uow() as uow:
+            ended = (await uow.jobs.session.execute(select(JobUnit).where(JobUnit.status == "succeeded"))).all()
+        if len(ended) == len(region.tenants()) - 1:
+            break
+        await asyncio.sleep(0.01)
+    await stop(container, grace=0.1)  # SIGTERM: the grace passes, the slow unit is handed back
+    first = await asyncio.wait_for(job, 10)
+    assert first.outcome == "interrupted"
+    async with container.uow() as uow:
+        leases = (await uow.jobs.session.execute(select(JobLease))).scalars().all()
+        units = {u.key: u for u in (await uow.jobs.session.execute(select(JobUnit))).scalars()}
+    assert [lease.name for lease in leases if lease.holder == container.holder] == []  # every lease released
+    assert units[slow].status == "pending" and units[slow].attempts == 0  # handed back, the attempt refunded
+    assert {k for k, u in units.items() if u.status == "succeeded"} == set(region.tenants()) - {slow}
+    reads_before = {t: _reads(fakes, t) for t in region.tenants()}
+
+    SLOW.clear()  # the next process (a new container on the same database) resumes the run
+    nxt = _container(container.config, fakes)
+    try:
+        second = await asyncio.wait_for(run_job(nxt, "probe", trigger="scheduler"), 20)
+    finally:
+        await nxt.aclose()
+    assert second.id == first.id and second.outcome == "succeeded"
+    assert {u.key: u.status for u in second.units} == dict.fromkeys(region.tenants(), "succeeded")
+    redone = {t for t in region.tenants() if _reads(fakes, t) > reads_before[t]}
+    assert redone == {slow}  # the ended units were not redone
+
+
+@pytest.fixture
+async def api_with(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    async with served(container) as client:
+        yield client
+
+
+async def test_an_it_admins_job_run_touches_only_their_municipalitys_tenant(
+    api_with: httpx.AsyncClient, container: Container, fakes: FakeDirectoryProvider, make_token: TokenFactory
+) -> None:
+    region = container.config.region
+    nokia = next(m for m in region.municipalities if m.key == "nokia")
+    admin = bearer(make_token("ItAdmin", municipality="nokia"))
+
+    refused = await api_with.post("/v1/jobs/housekeeping/run", headers=admin)
+    assert refused.status_code == 403  # a region-wide job needs RegionAdmin
+
+    ran = await api_with.post("/v1/jobs/probe/run", headers=admin)
+    assert ran.status_code == 200, ran.text
+    assert ran.json()["municipalities"] == ["nokia"]
+    assert [u["key"] for u in ran.json()["units"]] == [nokia.tenant_id]
+    touched = {t for t in region.tenants() if _reads(fakes, t)}
+    assert touched == {nokia.tenant_id}  # no Graph request to another municipality's tenant
+
+    region_run = await api_with.post("/v1/jobs/probe/run", headers=bearer(make_token("RegionAdmin")))
+    assert len(region_run.json()["units"]) == len(region.tenants())
+    # the IT admin's view of that region run: only their tenant's unit and its counts
+    seen = (await api_with.get(f"/v1/jobs/runs/{region_run.json()['id']}", headers=admin)).json()
+    assert [u["key"] for u in seen["units"]] == [nokia.tenant_id]
+    assert seen["counts"] == {"reads": 1}
+    listed = (await api_with.get("/v1/jobs", headers=admin)).json()["items"]
+    assert next(j for j in listed if j["name"] == "probe")["last_run"]["counts"] == {"reads": 1}
+
+
+async def test_the_apps_shutdown_hands_back_a_run_started_through_the_api(
+    container: Container, make_token: TokenFactory
+) -> None:
+    """What ``idops serve`` does on SIGTERM once uvicorn has stopped serving: the lifespan's end."""
+    slow = slow_down(container)
+    async with served(container) as client:
+        started = await client.post("/v1/jobs/probe/run?wait=false", headers=bearer(make_token("RegionAdmin")))
+        assert started.status_code == 202
+        await slow_unit_started()
+    # the lifespan gave the running unit shutdown_grace_seconds (0.2 s), then handed it back
+    async with container.uow() as uow:
+        run = await uow.jobs.get_run(started.json()["id"])
+        units = {u.key: u.status for u in (await uow.jobs.units_of([started.json()["id"]]))[started.json()["id"]]}
+        held = (await uow.jobs.session.execute(select(JobLease).where(JobLease.holder == container.holder))).all()
+    assert run is not None and run.outcome == "interrupted"
+    assert units[slow] == "pending" and held == []
