@@ -16,11 +16,11 @@ from itertools import chain
 from typing import Any, Protocol
 
 from sqlalchemy import Table, bindparam, case, delete, func, or_, select, text, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from idops.directory.models import DirectoryMembership, DirectoryUserRow
 from idops.graph.parse import parse_datetime
+from idops.kit.db import upsert_insert
 from idops.kit.uow import Transactional
 
 USERS: Table = DirectoryUserRow.__table__  # type: ignore[assignment]
@@ -129,12 +129,7 @@ class DirectoryRepository:
         return Encoder(self.session.get_bind().dialect.name)
 
     def _insert(self, table: Table) -> Any:
-        dialect = self.session.get_bind().dialect.name
-        if dialect == "postgresql":
-            return postgresql.insert(table)
-        if dialect == "sqlite":
-            return sqlite.insert(table)
-        raise NotImplementedError(f"upsert is not implemented for {dialect}")
+        return upsert_insert(self.session, table)
 
     async def _upsert(
         self,

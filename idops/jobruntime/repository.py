@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, exists, func, insert, literal, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, exists, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from idops.jobruntime.models import JobLease, JobRun, JobUnit
+from idops.kit.db import upsert_insert
 from idops.kit.uow import Transactional
 
 #: Runs whose units may still be worked on ("interrupted": handed back at a shutdown, resumable).
@@ -32,20 +32,21 @@ class JobRepository:
         self.session = session
 
     async def acquire_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
-        """Take the lease if free or expired (insert, else a conditional update of an expired row)."""
-        try:
-            async with self.session.begin_nested():
-                await self.session.execute(
-                    insert(JobLease).values(name=name, holder=holder, acquired_at=now, expires_at=now + ttl)
-                )
-            return True
-        except IntegrityError:
-            pass
-        result = await self.session.execute(
-            update(JobLease)
-            .where(JobLease.name == name, JobLease.expires_at < now)
-            .values(holder=holder, acquired_at=now, expires_at=now + ttl)
+        """Take the lease if free or expired: one ``INSERT … ON CONFLICT DO UPDATE … WHERE expired``.
+
+        One statement, no savepoint: on SQLite a savepoint opened as a transaction's first statement is
+        committed by its RELEASE (the driver begins transactions only before DML), so a lease taken that
+        way survived the caller's rollback — a process that then refused to open a run left the job's
+        lease held until it expired, and the run it had seen could not close."""
+        stmt = upsert_insert(self.session, JobLease).values(
+            name=name, holder=holder, acquired_at=now, expires_at=now + ttl
         )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[JobLease.name],
+            set_={"holder": holder, "acquired_at": now, "expires_at": now + ttl},
+            where=JobLease.expires_at < now,
+        )
+        result = await self.session.execute(stmt)
         return (result.rowcount or 0) == 1  # type: ignore[attr-defined]
 
     async def renew_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:

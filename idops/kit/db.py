@@ -79,6 +79,18 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
     return create_async_engine(url, **kwargs)
 
 
+def upsert_insert(session: AsyncSession, target: Any) -> Any:
+    """``INSERT … ON CONFLICT`` of the session's dialect (SQLite and PostgreSQL share the syntax)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(target)
+    if name == "sqlite":
+        return sqlite.insert(target)
+    raise NotImplementedError(f"upsert is not implemented for {name}")
+
+
 class Database:
     """Owns the engine and hands out transactional sessions."""
 

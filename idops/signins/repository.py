@@ -8,9 +8,9 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from idops.kit.db import upsert_insert
 from idops.kit.uow import Transactional
 from idops.signins.models import SignInDaily, SignInIngestion
 
@@ -172,13 +172,7 @@ class SignInRepository:
         return {d: int(n) for d, n in (await self.session.execute(stmt)).all()}
 
     def _dialect_insert(self, model: type[Any]) -> Any:
-        """``INSERT … ON CONFLICT`` of the self.session's dialect (SQLite and PostgreSQL share the syntax)."""
-        name = self.session.get_bind().dialect.name
-        if name == "postgresql":
-            return postgresql.insert(model)
-        if name == "sqlite":
-            return sqlite.insert(model)
-        raise NotImplementedError(f"upsert is not implemented for {name}")
+        return upsert_insert(self.session, model)
 
 
 class SignInsUnitOfWork(Transactional, Protocol):

@@ -25,8 +25,8 @@ from idops.config.region import Shard
 from idops.container import Container
 from idops.graph.fake import FakeDirectoryProvider
 from idops.graph.fence import Fence, WorkFenced, fenced, guard
-from idops.jobruntime.models import JobLease, JobUnit
-from idops.jobruntime.runner import run_job, stop
+from idops.jobruntime.models import JobLease, JobRun, JobUnit
+from idops.jobruntime.runner import LeaseHeld, run_job, start_run, stop
 from idops.jobruntime.spec import JobSpec, cron
 from idops.jobruntime.units import RunningUnits
 from tests.conftest import TokenFactory, bearer
@@ -238,3 +238,32 @@ async def test_the_apps_shutdown_hands_back_a_run_started_through_the_api(
         held = (await uow.jobs.session.execute(select(JobLease).where(JobLease.holder == container.holder))).all()
     assert run is not None and run.outcome == "interrupted"
     assert units[slow] == "pending" and held == []
+
+
+async def test_a_refused_start_leaves_the_jobs_lease_free_and_an_idle_run_is_taken_over(
+    container: Container, fakes: FakeDirectoryProvider
+) -> None:
+    """Another process's open run (no unit claimed yet) refuses a second start, and the refusal leaves
+    nothing held (on SQLite a lease taken in a savepoint used to survive the rollback: the run could
+    then not close for a lease's lifetime). A run idle for longer than a lease is taken over."""
+    other = _container(container.config, fakes)
+    try:
+        opened = await start_run(other, "probe", trigger="scheduler")
+        with pytest.raises(LeaseHeld) as held:
+            await start_run(container, "probe", trigger="api")
+        assert held.value.running is not None and held.value.running.id == opened.id
+        async with container.uow() as uow:
+            leases = (await uow.jobs.session.execute(select(JobLease))).scalars().all()
+        assert leases == []  # neither the refused start nor the opening holds the job's lease
+
+        async with container.uow() as uow:  # its opener died before claiming a unit, a lease ago
+            await uow.jobs.session.execute(
+                update(JobRun).where(JobRun.id == opened.id)
+                .values(started_at=container.clock.now() - timedelta(seconds=3))
+            )
+            await uow.commit()
+        taken = await asyncio.wait_for(run_job(container, "probe", trigger="api"), 20)
+        assert taken.id == opened.id and taken.outcome == "succeeded"
+        assert {u.status for u in taken.units} == {"succeeded"}
+    finally:
+        await other.aclose()
