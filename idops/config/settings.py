@@ -92,7 +92,9 @@ class SchedulerSettings(_Section):
     # Job runs are split into units (per tenant or municipality), each under its own lease; any
     # process with a scheduler works on any open run's units.
     unit_concurrency: int = Field(default=8, ge=1, le=256)  # units one process runs at once
-    unit_attempts: int = Field(default=3, ge=1, le=20)  # tries of a failing unit per run (a job not split: 1)
+    # Tries of a failing unit per run (a job not split: 1). Unset: 3 on PostgreSQL; 1 on SQLite — one
+    # process by design, where a run ends as it always did instead of waiting for a retry.
+    unit_attempts: int | None = Field(default=None, ge=1, le=20)
     unit_retry_seconds: float = Field(default=60.0, ge=0)  # before a failed unit's next try (× its attempts)
     poll_seconds: float = Field(default=5.0, gt=0, le=300)  # how often a scheduler looks for units to work
     resume_hours: float = Field(default=12.0, gt=0)  # an interrupted run older than this is not resumed

@@ -142,10 +142,10 @@ async def start_run(
     would add nothing but a second caller waiting on a run whose trigger and requester are another's.
     (``run_job(..., run=held.running)`` is how a caller waits for, and helps with, that run: the API's
     ``?wait=true``.) Only an open run *nobody works on* is taken over, when it covers exactly these
-    units: one ``interrupted`` (handed back at a shutdown), or one idle for longer than a lease — no
-    unit running, nothing started or ended within ``lease_seconds`` (its opener died before claiming).
-    Its ended units are not redone. ``RegionOnly`` when the job cannot be limited to municipalities,
-    ``UnknownJob``.
+    units and none of its units is running: one ``interrupted`` (handed back at a shutdown), one worked
+    on before (its worker stopped or died; the sweep reaped its units), or one opened longer than a
+    lease ago and never claimed (its opener died first). Its ended units are not redone.
+    ``RegionOnly`` when the job cannot be limited to municipalities, ``UnknownJob``.
     """
     spec = c.jobs.get(name)
     if spec is None:
@@ -198,13 +198,15 @@ async def start_run(
 
 
 def _abandoned(run: JobRun, units: list[JobUnit], now: datetime, c: JobHost) -> bool:
-    """Does nobody work on the open ``run``? Interrupted, or idle for longer than a lease."""
+    """Does nobody work on the open ``run``? No unit of it running (a dead holder's were reaped by the
+    sweep) and: it was interrupted, or it was worked on before (a unit was claimed) — its worker stopped
+    or died —, or it was opened longer than a lease ago and never claimed (its opener died first). A run
+    just opened, not yet claimed, is its opener's (and every scheduler's ``pick_up``'s)."""
     if any(u.status == "running" for u in units):
         return False
-    if run.outcome == "interrupted":
+    if run.outcome == "interrupted" or any(u.attempts > 0 for u in units):
         return True
-    moments = [run.started_at, *(t for u in units for t in (u.started_at, u.finished_at) if t is not None)]
-    return as_utc(max(moments, key=as_utc)) + ttl_of(c) < as_utc(now)
+    return as_utc(run.started_at) + ttl_of(c) < as_utc(now)
 
 
 async def run_job(

@@ -103,10 +103,15 @@ def ttl_of(c: UnitHost) -> timedelta:
 
 
 def attempts_of(c: UnitHost, spec: JobSpec | None) -> int:
-    """Tries per run: a job that is not split gets one, as it always had."""
+    """Tries per run: a job that is not split gets one, as it always had; so does every unit on SQLite
+    unless ``unit_attempts`` says otherwise (one process: with it nothing changes — a caller of
+    ``run_job`` never waits ``unit_retry_seconds`` for a retry)."""
     if spec is None or spec.shard == "region":
         return 1
-    return c.config.settings.scheduler.unit_attempts
+    s = c.config.settings
+    if s.scheduler.unit_attempts is not None:
+        return s.scheduler.unit_attempts
+    return 1 if s.database.url.startswith("sqlite") else 3
 
 
 def shard_of(unit: JobUnit) -> Shard:

@@ -32,6 +32,7 @@ from idops.jobruntime.units import RunningUnits
 from tests.conftest import TokenFactory, bearer
 
 SLOW: set[str] = set()  # tenants whose unit reads until cancelled
+FAIL_ONCE: set[str] = set()  # tenants whose unit fails on its first attempt (after its read)
 STARTED: asyncio.Event | None = None
 
 
@@ -42,6 +43,9 @@ async def run(c: Container, shard: Shard) -> dict[str, int]:
     while True:
         await _read(directory)
         reads += 1
+        if shard.tenant_id in FAIL_ONCE:
+            FAIL_ONCE.discard(shard.tenant_id)
+            raise RuntimeError("Graph had a bad moment")
         if shard.tenant_id not in SLOW:
             return {"reads": reads}
         if STARTED is not None:
@@ -245,7 +249,7 @@ async def test_a_refused_start_leaves_the_jobs_lease_free_and_an_idle_run_is_tak
 ) -> None:
     """Another process's open run (no unit claimed yet) refuses a second start, and the refusal leaves
     nothing held (on SQLite a lease taken in a savepoint used to survive the rollback: the run could
-    then not close for a lease's lifetime). A run idle for longer than a lease is taken over."""
+    then not close for a lease's lifetime). A run never claimed for longer than a lease is taken over."""
     other = _container(container.config, fakes)
     try:
         opened = await start_run(other, "probe", trigger="scheduler")
@@ -267,3 +271,30 @@ async def test_a_refused_start_leaves_the_jobs_lease_free_and_an_idle_run_is_tak
         assert {u.status for u in taken.units} == {"succeeded"}
     finally:
         await other.aclose()
+
+
+async def test_a_failing_unit_is_retried_alone_and_on_sqlite_by_default_not_at_all(
+    make_config: Callable[..., Config], fakes: FakeDirectoryProvider
+) -> None:
+    region_tenants = list(FakeDirectoryProvider.for_region(make_config().region).tenant_ids)
+    flaky = region_tenants[0]
+    retrying = _container(make_config(scheduler={"enabled": False, "unit_attempts": 2, "unit_retry_seconds": 0}),
+                          fakes)
+    try:
+        FAIL_ONCE.add(flaky)
+        run = await asyncio.wait_for(run_job(retrying, "probe", trigger="cli"), 20)
+    finally:
+        await retrying.aclose()
+    assert run.outcome == "succeeded"
+    assert {u.key: u.attempts for u in run.units} == {t: 2 if t == flaky else 1 for t in region_tenants}
+    assert {t: _reads(fakes, t) for t in region_tenants} == {t: 2 if t == flaky else 1 for t in region_tenants}
+
+    once = _container(make_config(scheduler={"enabled": False}), fakes)  # SQLite, unit_attempts unset: one try
+    try:
+        FAIL_ONCE.add(flaky)
+        failed = await asyncio.wait_for(run_job(once, "probe", trigger="cli"), 20)
+    finally:
+        FAIL_ONCE.clear()
+        await once.aclose()
+    assert failed.outcome == "partial" and failed.counts["failed"] == 1
+    assert failed.error is not None and f"{flaky}: RuntimeError: Graph had a bad moment" in failed.error
