@@ -8,6 +8,7 @@ from datetime import datetime
 
 from idops.bootstrap import bootstrap
 from idops.config import Config
+from idops.config.region import Shard
 from idops.graph.fake import FakeDirectoryProvider
 from idops.jobruntime import runner
 from idops.jobruntime.spec import JobSpec, cron
@@ -19,8 +20,8 @@ RELEASE = asyncio.Event()
 STARTED = asyncio.Event()
 
 
-async def run(_c: object) -> dict[str, int]:
-    """The held job: runs until the test releases it."""
+async def run(_c: object, _shard: Shard) -> dict[str, int]:
+    """The held job (one unit: it is not split): runs until the test releases it."""
     STARTED.set()
     await RELEASE.wait()
     return {"waited": 1}
