@@ -46,8 +46,9 @@ class JobRepository:
             set_={"holder": holder, "acquired_at": now, "expires_at": now + ttl},
             where=JobLease.expires_at < now,
         )
-        result = await self.session.execute(stmt)
-        return (result.rowcount or 0) == 1  # type: ignore[attr-defined]
+        # RETURNING, not the row count: psycopg's for INSERT … ON CONFLICT is not the rows written
+        taken = (await self.session.execute(stmt.returning(JobLease.name))).scalar_one_or_none()
+        return taken is not None
 
     async def renew_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
         """Extend our lease; False when it is no longer ours (expired and taken by another holder)."""
