@@ -103,10 +103,11 @@ def _domain_routers() -> list[Any]:
     from idops.api.coverage import router as coverage
     from idops.api.jobs import router as jobs
     from idops.api.mfa import router as mfa
+    from idops.api.staff import router as staff
     from idops.api.substitutes import router as substitutes
     from idops.web.pages import router as pages
 
-    return [jobs, substitutes, mfa, coverage, pages]
+    return [jobs, substitutes, mfa, staff, coverage, pages]
 
 
 class _LazyMetrics:

@@ -53,6 +53,7 @@ class EffectivePolicy(BaseModel):
     retention_days: int
     notify_before_hours: int
     working_hours_only_tap: bool
+    staff_tap_lifetime_minutes: int
 
 
 @dataclass(frozen=True)

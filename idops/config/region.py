@@ -35,6 +35,7 @@ class PolicyOverrides(_Model):
     retention_days: int | None = Field(default=None, ge=1, le=3650)
     notify_before_hours: int | None = Field(default=None, ge=0)
     working_hours_only_tap: bool | None = None
+    staff_tap_lifetime_minutes: int | None = Field(default=None, ge=10, le=43200)
 
 
 class Principals(_Model):

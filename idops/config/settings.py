@@ -130,6 +130,8 @@ class PolicySettings(_Section):
     # What to do with marked accounts idops has no record of: report only, or disable too.
     orphan_action: Literal["report", "disable"] = "disable"
     credential_fallback: Literal["one_time_password", "none"] = "one_time_password"
+    # The MFA helpdesk's pass for a staff member re-registering MFA (kept within the tenant's TAP policy).
+    staff_tap_lifetime_minutes: int = Field(default=60, ge=10, le=43200)
 
 
 class SubstituteSettings(_Section):
@@ -208,6 +210,7 @@ class ApiSettings(_Section):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     tap_rate_per_hour: int = Field(default=30, ge=1)
     create_rate_per_hour: int = Field(default=60, ge=1)
+    staff_tap_rate_per_hour: int = Field(default=10, ge=1)  # MFA helpdesk passes per IT admin
     public_url: str = "http://127.0.0.1:8000"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Index, String
+from sqlalchemy import JSON, Boolean, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idops.kit.db import Base
@@ -45,6 +45,8 @@ class DirectoryUserRow(Base):
     synced_at: Mapped[datetime | None]
     sync_run: Mapped[str | None] = mapped_column(String(32))
     report_run: Mapped[str | None] = mapped_column(String(32))
+    # the report's isAdmin (an Entra admin role): the staff helpdesk refuses such users
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class DirectoryMembership(Base):

@@ -47,6 +47,7 @@ USER_ROW = (
     "methods_registered",
     "report_updated_at",
     "report_run",
+    "is_admin",
 )
 USER_COLUMNS = USER_ROW[2:13]
 REPORT_COLUMNS = USER_ROW[13:]
@@ -205,6 +206,7 @@ class DirectoryRepository:
                     methods_registered=[],
                     report_updated_at=None,
                     report_run=run,
+                    is_admin=False,
                 )
             )
         return int(gone.rowcount or 0)  # type: ignore[attr-defined]

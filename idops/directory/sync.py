@@ -215,7 +215,7 @@ class _Rows:
         self.writer = writer
         self.cap = cap
         # registration columns of a user the report has not listed: not registered (docs/definitions.md)
-        self.no_report = (False, False, False, enc.methods(()), None, None)
+        self.no_report = (False, False, False, enc.methods(()), None, None, False)
         self.users: dict[str, tuple[Any, ...]] = {}  # user id → user half, waiting for its report row
         self.reports: dict[str, tuple[Any, ...]] = {}  # user id → (upn, name, report half)
         self.spilled_users: set[str] = set()  # written without their report row
@@ -564,6 +564,7 @@ async def _sync_report(
                         methods(d.methods_registered),
                         graph_time(d.last_updated_date_time),
                         run,
+                        d.is_admin is True,
                     ),
                 )
                 for d in page

@@ -198,6 +198,7 @@ FI: dict[str, str] = {
     # audit events of a substitute period
     "event_requested": "Tunnus pyydetty",
     "event_account_created": "Tunnus luotu Entra ID:hen",
+    "event_staff_access_pass_issued": "Kirjautumiskoodi annettu henkilökunnalle",
     "event_account_restored": "Aiempi tunnus palautettu",
     "event_account_reused": "Aiempi tunnus otettu uudelleen käyttöön",
     "event_provisioned": "Käyttöoikeudet annettu",
@@ -248,6 +249,18 @@ FI: dict[str, str] = {
     "mfa_unregistered": "Henkilökunta, jolla MFA ei ole rekisteröity",
     "mfa_unregistered_help": "Näytetään enintään {n} ensimmäistä. Koko luettelo tiedostona:",
     "mfa_methods": "Rekisteröidyt menetelmät",
+    "staff_code_title": "Kirjautumiskoodi henkilökunnalle",
+    "staff_code_help": "Anna henkilökuntaan kuuluvalle väliaikainen kirjautumiskoodi (Temporary Access Pass), "
+    "jolla hän voi rekisteröidä monivaiheisen tunnistautumisen uudelleen, esimerkiksi kadonneen puhelimen "
+    "tilalle. Koodi näytetään vain kerran, eikä sitä tallenneta.",
+    "staff_code_reason": "Syy",
+    "staff_code_reason_hint": "Tallentuu tapahtumalokiin, esimerkiksi \"puhelin kadonnut, tiketti 4711\".",
+    "staff_code_reason_missing": "Kirjoita syy (vähintään 3 merkkiä).",
+    "staff_steps_title": "Näin MFA rekisteröidään uudelleen",
+    "staff_steps_1": "Avaa osoite",
+    "staff_steps_4": "Poista kadonneen laitteen menetelmä ja lisää uusi, esimerkiksi Microsoft Authenticator "
+    "-sovellus.",
+    "staff_back_to_mfa": "Takaisin MFA-tilanteeseen",
     "mfa_none_unregistered": "Kaikilla on MFA rekisteröity.",
     "mfa_excluded_note": "Laskuista on jätetty pois {n} tunnusta (poistettu käytöstä, vierastunnukset, "
     "palvelutunnukset ja sijaiset, joiden jakso ei ole alkanut).",
@@ -648,6 +661,7 @@ EN: dict[str, str] = {
     "event_action": "Event",
     "event_requested": "Account requested",
     "event_account_created": "Account created in Entra ID",
+    "event_staff_access_pass_issued": "Sign-in code given to staff",
     "event_account_restored": "Earlier account restored",
     "event_account_reused": "Earlier account taken back into use",
     "event_provisioned": "Access granted",
@@ -696,6 +710,16 @@ EN: dict[str, str] = {
     "mfa_unregistered": "Staff without registered MFA",
     "mfa_unregistered_help": "Showing at most the first {n}. The whole list as a file:",
     "mfa_methods": "Registered methods",
+    "staff_code_title": "Sign-in code for staff",
+    "staff_code_help": "Give a staff member a Temporary Access Pass to register multi-factor authentication "
+    "again, for example in place of a lost phone. The code is shown only once and never stored.",
+    "staff_code_reason": "Reason",
+    "staff_code_reason_hint": "Kept in the audit trail, e.g. \"phone lost, ticket 4711\".",
+    "staff_code_reason_missing": "Write a reason (at least 3 characters).",
+    "staff_steps_title": "How to register MFA again",
+    "staff_steps_1": "Open",
+    "staff_steps_4": "Remove the lost device's method and add a new one, for example the Microsoft Authenticator app.",
+    "staff_back_to_mfa": "Back to MFA status",
     "mfa_none_unregistered": "Everyone has registered MFA.",
     "mfa_excluded_note": "{n} accounts are left out of the numbers (disabled, guests, service accounts "
     "and substitutes whose period has not started).",

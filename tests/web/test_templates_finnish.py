@@ -365,6 +365,7 @@ def mfa_context(*, with_data: bool) -> dict[str, Any]:
                 "methods": ", ".join(
                     method_label("fi", m) for m in ("email", "windowsHelloForBusiness", "brandNewMethod")
                 ),
+                "code_href": "/admin/mfa/staff/3e4f5a6b-7c8d-4a1b-9c2d-5b0c6d7e8f90" if with_data else None,
             }
         ],
         "page_size": 50,
@@ -444,6 +445,17 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
         valid_until=NOW + timedelta(hours=8),
         usable_once=False,
     )
+    member = SimpleNamespace(
+        user_id="3e4f5a6b-7c8d-4a1b-9c2d-5b0c6d7e8f90", user_principal_name="bert.berg@edu.tampere.fi",
+        display_name="Bert Berg", school="tampere/kaleva",
+    )
+    staff_pass = SimpleNamespace(
+        access_pass=SimpleNamespace(code="AbCd#3eFgh", start_date_time=NOW, is_usable_once=True),
+        valid_until=NOW + timedelta(hours=1),
+    )
+    staff_form = {
+        "member": member, "school_name": "Kalevan koulu", "action": "/admin/mfa/staff/x", "once": "tok", "issued": None,
+    }
     job_run = SimpleNamespace(
         id="5b0c6d7e-8f90-4a1b-9c2d-3e4f5a6b7c8d",
         started_at=NOW,
@@ -602,6 +614,24 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
                 },
             )
         ],
+        "staff_code.html": [
+            ("/admin/mfa/staff/x", "ItAdmin", {**staff_form, "reason": "", "errors": {}, "service_error": None}),
+            (
+                "/admin/mfa/staff/x",
+                "ItAdmin",
+                {
+                    **staff_form,
+                    "reason": "x",
+                    "errors": {"reason": FI["staff_code_reason_missing"]},
+                    "service_error": "Kunnan Entra-asetukset eivät salli kertakäyttöistä kirjautumiskoodia.",
+                },
+            ),
+            (
+                "/admin/mfa/staff/x",
+                "ItAdmin",
+                {**staff_form, "once": None, "issued": staff_pass, "groups": code_groups("AbCd#3eFgh")},
+            ),
+        ],
         "sign_in_demo.html": [
             (
                 "/sign-in",
@@ -699,7 +729,7 @@ def test_every_audit_action_and_job_the_code_records_has_words() -> None:
     from jobs.registry import JOBS
 
     source = "\n".join(p.read_text() for p in (Path(__file__).parents[2] / "idops").rglob("*.py"))
-    literal = set(re.findall(r'action="([a-z_]+)"', source)) - {"store_true"}
+    literal = set(re.findall(r'action="([a-z_]+)"', source)) - {"store_true", "append"}  # argparse's
     dynamic = {f"account_{how}" for how in re.findall(r'\), "(created|restored|reused)"', source)}
     dynamic |= {f"{kind}_issued" for kind in ("temporary_access_pass", "one_time_password")}
     dynamic |= {s.value for s in (Status.EXPIRED, Status.REVOKED, Status.MISSING)} | {"orphan_disabled"}
