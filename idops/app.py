@@ -100,6 +100,7 @@ def create_app(
 
 def _domain_routers() -> list[Any]:
     """Routers of the domain packages, in the order they appear in the OpenAPI document."""
+    from idops.api.approvals import router as approvals
     from idops.api.coverage import router as coverage
     from idops.api.jobs import router as jobs
     from idops.api.mfa import router as mfa
@@ -107,7 +108,7 @@ def _domain_routers() -> list[Any]:
     from idops.api.substitutes import router as substitutes
     from idops.web.pages import router as pages
 
-    return [jobs, substitutes, mfa, staff, coverage, pages]
+    return [jobs, substitutes, approvals, mfa, staff, coverage, pages]
 
 
 class _LazyMetrics:

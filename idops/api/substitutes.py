@@ -33,7 +33,9 @@ IdempotencyKey = Annotated[
 ]
 
 
-@router.post("/v1/substitutes", status_code=201, response_model=SubstituteOut, responses=PROBLEMS,
+@router.post("/v1/substitutes", status_code=201, response_model=SubstituteOut,
+             responses={**PROBLEMS, 202: {"description": "Over a limit: recorded awaiting_approval",
+                                          "model": SubstituteOut}},
              summary="Request a substitute account (Idempotency-Key: a retry returns the first result)")
 async def create_substitute(
     body: SubstituteRequest, c: ContainerDep, uow: UowDep, caller: CallerDep, response: Response,
@@ -44,6 +46,8 @@ async def create_substitute(
     if not result.created:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
+    if result.awaiting_approval:  # recorded, nothing provisioned: the municipality's IT admins decide
+        response.status_code = 202
     return await views.get_one(uow, caller, result.period_id)
 
 

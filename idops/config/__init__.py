@@ -7,7 +7,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
@@ -54,6 +54,7 @@ class EffectivePolicy(BaseModel):
     notify_before_hours: int
     working_hours_only_tap: bool
     staff_tap_lifetime_minutes: int
+    on_limit: Literal["refuse", "approval"]
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ class PolicyOverrides(_Model):
     notify_before_hours: int | None = Field(default=None, ge=0)
     working_hours_only_tap: bool | None = None
     staff_tap_lifetime_minutes: int | None = Field(default=None, ge=10, le=43200)
+    on_limit: Literal["refuse", "approval"] | None = None
 
 
 class Principals(_Model):

@@ -132,6 +132,9 @@ class PolicySettings(_Section):
     credential_fallback: Literal["one_time_password", "none"] = "one_time_password"
     # The MFA helpdesk's pass for a staff member re-registering MFA (kept within the tenant's TAP policy).
     staff_tap_lifetime_minutes: int = Field(default=60, ge=10, le=43200)
+    # A request over the quota, the duration or lead limit, or the seats: refused (409/422), or recorded
+    # ``awaiting_approval`` for the municipality's IT admins (202).
+    on_limit: Literal["refuse", "approval"] = "refuse"
 
 
 class SubstituteSettings(_Section):

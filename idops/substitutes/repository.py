@@ -15,6 +15,7 @@ from idops.kit.uow import Transactional
 from idops.substitutes.models import (
     ENDED,
     LIVE,
+    OPEN,
     IdempotencyRecord,
     OrphanAccount,
     Status,
@@ -128,7 +129,7 @@ class SubstituteRepository:
             select(SubstitutePeriod).where(
                 SubstitutePeriod.person_id == person_id,
                 SubstitutePeriod.school == school,
-                SubstitutePeriod.status.in_(list(LIVE)),
+                SubstitutePeriod.status.in_(list(OPEN)),
                 SubstitutePeriod.starts_at < ends_at,
                 SubstitutePeriod.ends_at > starts_at,
             )
@@ -149,7 +150,7 @@ class SubstituteRepository:
             SubstitutePerson.municipality == municipality,
             SubstitutePerson.search_name == search_name,
             SubstitutePeriod.school == school,
-            SubstitutePeriod.status.in_(list(LIVE)),
+            SubstitutePeriod.status.in_(list(OPEN)),
             SubstitutePeriod.starts_at < ends_at,
             SubstitutePeriod.ends_at > starts_at,
         ]

@@ -18,7 +18,7 @@ from idops.config.region import Municipality
 from idops.kit.errors import Conflict, FieldProblem, Message, NotFound
 from idops.substitutes import names, policy
 from idops.substitutes.access import school_groups
-from idops.substitutes.accounts import reserve_upn
+from idops.substitutes.accounts import release_unused_upn, reserve_upn
 from idops.substitutes.deps import SubstituteDeps
 from idops.substitutes.models import (
     PROVISIONING_CLAIM,
@@ -56,6 +56,7 @@ _DUPLICATE = Message(
 class RequestResult:
     period_id: str
     created: bool  # False when an Idempotency-Key replayed an earlier request
+    awaiting_approval: bool = False  # over a limit under ``on_limit = "approval"``: nothing provisioned yet
 
 
 def request_hash(body: SubstituteRequest) -> str:
@@ -87,7 +88,7 @@ async def request_substitute(
     municipality, school = found
     now = c.clock.now()
     pol = c.config.policy_for(municipality, school)
-    starts_at = policy.check_new_period(pol, body.starts_at, body.ends_at, now)
+    starts_at, limits = policy.check_new_period_or_limits(pol, body.starts_at, body.ends_at, now)
     ends_at = body.ends_at
     key_hash = request_hash(body) if idempotency_key else None
 
@@ -101,7 +102,11 @@ async def request_substitute(
                     first = await uow.substitutes.get_period(record.period_id)
                     if first is not None and first.status == Status.FAILED and first.last_error == "no seats":
                         raise Conflict(NO_SEATS, period_id=first.id)  # the first answer was this 409: replay it
-                    return RequestResult(record.period_id, created=False)
+                    return RequestResult(
+                        record.period_id,
+                        created=False,
+                        awaiting_approval=first is not None and first.status == Status.AWAITING_APPROVAL,
+                    )
         person = await _person_for(uow, c, caller, body, municipality)
         if body.person_id:
             duplicate = await uow.substitutes.find_overlapping_for_person(person.id, body.school, starts_at, ends_at)
@@ -111,7 +116,11 @@ async def request_substitute(
             )
         if duplicate is not None:
             raise Conflict(_DUPLICATE, field="person", existing_id=duplicate.id)
-        policy.check_quota(pol, await uow.substitutes.count_overlapping(body.school, starts_at, ends_at), school.name)
+        overlapping = await uow.substitutes.count_overlapping(body.school, starts_at, ends_at)
+        if pol.on_limit == "approval" and overlapping >= pol.quota:
+            limits.append("quota")
+        else:
+            policy.check_quota(pol, overlapping, school.name)
         if person.user_principal_name is None:
             await reserve_upn(uow, person, municipality.upn_domain)
         period = SubstitutePeriod(
@@ -122,12 +131,13 @@ async def request_substitute(
             starts_at=starts_at,
             ends_at=ends_at,
             original_ends_at=ends_at,
-            status=Status.REQUESTED,
+            status=Status.AWAITING_APPROVAL if limits else Status.REQUESTED,
+            approval_limits=",".join(limits) or None,
             step=ProvisionStep.UPN_RESERVED,
             created_at=now,
             created_by=caller.actor,
             request_id=structlog.contextvars.get_contextvars().get("request_id"),
-            next_attempt_at=now + PROVISIONING_CLAIM,
+            next_attempt_at=None if limits else now + PROVISIONING_CLAIM,
         )
         uow.substitutes.add(period)
         await uow.flush()
@@ -156,10 +166,14 @@ async def request_substitute(
             },
             personal={"upn": person.user_principal_name},
         )
+        if limits:
+            _record_approval_request(uow, now, period, limits)
         await uow.commit()
         period_id = period.id
 
-    await _check_seats(uow, c, period_id)
+    if limits or await _check_seats(uow, c, period_id):
+        log.info("approval_requested", period_id=period_id, limits=limits or ["seats"])
+        return RequestResult(period_id, created=True, awaiting_approval=True)
     await provision(uow, c, period_id, claimed=True)
     return RequestResult(period_id, created=True)
 
@@ -197,17 +211,30 @@ async def _person_for(
     return person
 
 
-async def _check_seats(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_id: str) -> None:
-    """Refuse (409) when the school's licence has no free seat; the refusal is recorded."""
+async def _check_seats(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_id: str) -> bool:
+    """Refuse (409) when the school's licence has no free seat; the refusal is recorded. Under
+    ``on_limit = "approval"`` the period awaits approval instead: returns True."""
     async with uow:
         period = await uow.substitutes.get_period(period_id)
     assert period is not None
     _, skus = school_groups(c.config, period.school)
     if not skus:
-        return
+        return False
     free = await c.seats.available(c.directories.for_tenant(period.tenant_id), skus, c.clock.now())
     if all(n > 0 for n in free.values()):
-        return
+        return False
+    found = c.config.region.school(period.school)
+    if found is not None and c.config.policy_for(*found).on_limit == "approval":
+        async with uow:
+            awaiting = await uow.substitutes.transition(
+                period_id, [Status.REQUESTED], status=Status.AWAITING_APPROVAL, approval_limits="seats",
+                next_attempt_at=None,
+            )
+            if awaiting:
+                _record_approval_request(uow, c.clock.now(), period, ["seats"], free=free)
+            await uow.commit()
+        if awaiting:
+            return True
     async with uow:
         if await uow.substitutes.transition(
             period_id, [Status.REQUESTED], status=Status.FAILED, last_error="no seats", next_attempt_at=None
@@ -221,15 +248,20 @@ async def _check_seats(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_id:
                 school=period.school,
                 details={"reason": "no_seats", "free": free},
             )
-            # A new person refused before any account existed gives the UPN back, so the next request
-            # for them does not become "aino.aijala2" next to a name nobody holds.
-            pair = await uow.substitutes.period_with_person(period_id)
-            if (
-                pair is not None
-                and pair[1].entra_user_id is None
-                and pair[1].account_deleted_at is None
-                and all(p.id == period_id for p in await uow.substitutes.periods_of_person(pair[1].id))
-            ):
-                pair[1].user_principal_name = pair[1].mail_nickname = None
+            await release_unused_upn(uow, period_id)
         await uow.commit()
     raise Conflict(NO_SEATS, period_id=period_id)
+
+
+def _record_approval_request(
+    uow: SubstitutesUnitOfWork, at: datetime, period: SubstitutePeriod, limits: list[str], **details: object
+) -> None:
+    uow.audit.record(
+        at=at,
+        actor="idops",
+        action="approval_requested",
+        subject_type="period",
+        subject_id=period.id,
+        school=period.school,
+        details={"limits": limits, **details},
+    )

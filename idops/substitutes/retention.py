@@ -26,7 +26,9 @@ async def purge(uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "
     async with uow:
         # Deleted too: a person is scrubbed long after the account's deletion made the periods ``deleted``.
         ended = await uow.substitutes.due(
-            [*ENDED, Status.MISSING, Status.FAILED, Status.DELETED], ends_before=now, limit=100000
+            [*ENDED, Status.MISSING, Status.FAILED, Status.DELETED, Status.DENIED, Status.AWAITING_APPROVAL],
+            ends_before=now,
+            limit=100000,
         )
     by_person: dict[str, list[SubstitutePeriod]] = defaultdict(list)
     for p in ended:

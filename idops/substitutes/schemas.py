@@ -64,6 +64,11 @@ class SubstituteOut(BaseModel):
     revoked_at: datetime | None = None
     last_error: str | None = None
     request_id: str | None = Field(default=None, description="the X-Request-ID of the request that made it")
+    approval_limits: list[str] = Field(
+        default=[], description="awaiting_approval: the limits exceeded (quota, seats, max_lead_days, "
+        "max_duration_days)",
+    )
+    decision_reason: str | None = Field(default=None, description="the approver's reason (approved or denied)")
 
 
 class SubstituteList(BaseModel):
@@ -109,3 +114,11 @@ class PersonOut(BaseModel):
 class PersonList(BaseModel):
     items: list[PersonOut]
     next: str | None = None
+
+
+class Decision(_Strict):
+    reason: str | None = Field(default=None, min_length=3, max_length=500)
+
+
+class Denial(_Strict):
+    reason: str = Field(min_length=3, max_length=500, description="shown to the principal who asked")

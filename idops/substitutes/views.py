@@ -40,6 +40,8 @@ def to_out(period: SubstitutePeriod, person: SubstitutePerson) -> SubstituteOut:
         revoked_at=period.revoked_at,
         last_error=period.last_error,
         request_id=period.request_id,
+        approval_limits=period.approval_limits.split(",") if period.approval_limits else [],
+        decision_reason=period.decision_reason,
     )
 
 

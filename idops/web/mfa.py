@@ -174,15 +174,15 @@ async def staff_code(request: Request, user_id: str, caller: AdminDep, c: WebCon
     if not sess.spend_one_shot(w.session, "staff_code", form.get("once")):
         sess.flash(w.session, text(w.lang, "code_already_shown"), "info")
         return RedirectResponse(f"/admin/mfa/staff/{member.user_id}", status_code=303)
-    retry = {"once": sess.issue_one_shot(w.session, "staff_code"), "reason": reason}
+    once = sess.issue_one_shot(w.session, "staff_code")
     if not 3 <= len(reason) <= 500:
         errors = {"reason": text(w.lang, "staff_code_reason_missing")}
-        return _staff_page(request, c, member, 422, errors=errors, service_error=None, **retry)
+        return _staff_page(request, c, member, 422, errors=errors, service_error=None, once=once, reason=reason)
     c.rate_limits.check("staff_access_pass", caller.actor, c.config.settings.api.staff_tap_rate_per_hour)
     try:
         issued = await helpdesk.issue_staff_access_pass(c.uow(), c, caller, member.user_id, reason)
     except Conflict as exc:
         message = (exc.detail or exc.title).in_language(w.lang)
-        return _staff_page(request, c, member, 409, errors={}, service_error=message, **retry)
+        return _staff_page(request, c, member, 409, errors={}, service_error=message, once=once, reason=reason)
     w.extra_headers.update({"Cache-Control": "no-store", "Pragma": "no-cache"})
     return _staff_page(request, c, member, issued=issued, groups=code_groups(issued.access_pass.code))
