@@ -20,6 +20,27 @@ FI: dict[str, str] = {
     "nav_admin_substitutes": "Kunnan sijaistunnukset",
     "nav_region_substitutes": "Seudun sijaistunnukset",
     "nav_jobs": "Ajastetut ajot",
+    "nav_approvals": "Hyväksynnät",
+    "approvals_title": "Hyväksyntää odottavat pyynnöt",
+    "approvals_help": "Nämä sijaistunnuspyynnöt ylittävät kunnan rajan. Hyväksytty pyyntö käsitellään kuten "
+    "muutkin; hylkäyksen syy näytetään pyytäjälle.",
+    "approvals_none": "Hyväksyntää odottavia pyyntöjä ei ole.",
+    "approval_limits": "Ylitetty raja",
+    "approval_decision": "Päätös",
+    "approve": "Hyväksy",
+    "deny": "Hylkää",
+    "deny_reason": "Hylkäyksen syy",
+    "approval_reason_missing": "Kirjoita hylkäyksen syy (vähintään 3 merkkiä).",
+    "approved_ok": "Pyyntö hyväksytty; tunnus luodaan.",
+    "denied_ok": "Pyyntö hylätty; pyytäjä näkee syyn.",
+    "over_quota": "koulun sijaistunnusten enimmäismäärä",
+    "over_seats": "lisenssit loppuneet",
+    "over_max_lead_days": "pyydetty liian aikaisin",
+    "over_max_duration_days": "jakso liian pitkä",
+    "requested_awaiting": "Pyyntö ylittää kunnan rajan ja odottaa tietohallinnon hyväksyntää. Saat tiedon tällä "
+    "sivulla, kun pyyntö on käsitelty.",
+    "problem_awaiting": "Pyyntö odottaa kunnan tietohallinnon hyväksyntää.",
+    "problem_denied": "Kunnan tietohallinto hylkäsi pyynnön: {reason}",
     "nav_region": "Kuntavertailu",
     "nav_demo_clock": "Demokello",
     "lang_switch": "In English",
@@ -492,6 +513,27 @@ EN: dict[str, str] = {
     "nav_admin_substitutes": "Municipality's substitutes",
     "nav_region_substitutes": "Region's substitutes",
     "nav_jobs": "Scheduled jobs",
+    "nav_approvals": "Approvals",
+    "approvals_title": "Requests awaiting approval",
+    "approvals_help": "These substitute requests exceed a limit of the municipality. An approved request is "
+    "handled like any other; the reason for a denial is shown to the requester.",
+    "approvals_none": "No requests are awaiting approval.",
+    "approval_limits": "Limit exceeded",
+    "approval_decision": "Decision",
+    "approve": "Approve",
+    "deny": "Deny",
+    "deny_reason": "Reason for denial",
+    "approval_reason_missing": "Write the reason for the denial (at least 3 characters).",
+    "approved_ok": "Request approved; the account is being created.",
+    "denied_ok": "Request denied; the requester sees the reason.",
+    "over_quota": "the school's maximum number of substitute accounts",
+    "over_seats": "no licences left",
+    "over_max_lead_days": "requested too far ahead",
+    "over_max_duration_days": "period too long",
+    "requested_awaiting": "The request exceeds a limit of the municipality and awaits IT approval. This page "
+    "shows the decision.",
+    "problem_awaiting": "The request awaits approval by the municipality's IT administration.",
+    "problem_denied": "The municipality's IT administration denied the request: {reason}",
     "nav_region": "Municipality comparison",
     "nav_demo_clock": "Demo clock",
     "lang_switch": "Suomeksi",
@@ -987,9 +1029,13 @@ def sso_mode_label(lang: Lang, mode: str | None) -> str:
     return _word(lang, "sso", mode or "none", "sso_other")
 
 
-def problem_note(lang: Lang, status: str, last_error: str | None) -> str | None:
+def problem_note(lang: Lang, status: str, last_error: str | None, decision_reason: str | None = None) -> str | None:
     """What a principal should know about a period's trouble, in their words — never the recorded
     technical error (that stays in the log, found by the request id the page shows beside this)."""
+    if status == "awaiting_approval":
+        return text(lang, "problem_awaiting")
+    if status == "denied":
+        return text(lang, "problem_denied", reason=decision_reason or "–")
     if status == "missing":
         return text(lang, "problem_missing")
     if status == "failed":

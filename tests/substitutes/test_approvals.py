@@ -4,6 +4,7 @@ the reason."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -54,3 +55,45 @@ async def test_requests_over_a_limit_wait_for_the_municipalitys_it_admin(api: Ap
     assert denied.status_code == 200
     seen = await api.client.get(f"/v1/substitutes/{second.json()['id']}", headers=api.principal(SCHOOL))
     assert (seen.json()["status"], seen.json()["decision_reason"]) == ("denied", "ei budjettia")
+
+
+async def test_the_approvals_page_decides_and_the_principal_sees_the_denial(api: Api) -> None:
+    ids = []
+    for given in ("Aino", "Bertta"):
+        r = await api.request(starts=timedelta(days=70), days=3, given=given)
+        assert r.status_code == 202
+        ids.append(r.json()["id"])
+
+    async def sign_in(who: str) -> None:
+        page = await api.client.get("/sign-in")
+        done = await api.client.post("/sign-in/demo", data={"csrf": csrf(page.text), "who": who})
+        assert done.status_code == 303
+
+    await sign_in("itadmin:tampere")
+    page = await api.client.get("/admin/approvals")
+    assert page.status_code == 200
+    assert all(f'data-id="{i}"' in page.text for i in ids) and "pyydetty liian aikaisin" in page.text
+    token = csrf(page.text)
+    empty = await api.client.post(f"/admin/approvals/{ids[1]}/deny", data={"csrf": token, "reason": ""})
+    assert empty.status_code == 303
+    assert (await api.client.get(f"/v1/substitutes/{ids[1]}", headers=api.principal())).json()["status"] == (
+        "awaiting_approval"
+    )
+    ok = await api.client.post(f"/admin/approvals/{ids[0]}/approve", data={"csrf": token})
+    no = await api.client.post(f"/admin/approvals/{ids[1]}/deny", data={"csrf": token, "reason": "ei budjettia"})
+    assert ok.status_code == no.status_code == 303
+    after = await api.client.get("/admin/approvals")
+    assert 'id="no-approvals"' in after.text
+
+    await api.client.post("/sign-out", data={"csrf": csrf(after.text)})
+    await sign_in("principal:tampere/hervanta")
+    denied = await api.client.get(f"/substitutes/{ids[1]}")
+    assert "Kunnan tietohallinto hylkäsi pyynnön: ei budjettia" in denied.text
+    approved = await api.client.get(f"/v1/substitutes/{ids[0]}", headers=api.principal())
+    assert approved.json()["status"] == "scheduled"
+
+
+def csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found
+    return found.group(1)

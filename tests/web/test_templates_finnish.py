@@ -227,6 +227,10 @@ ACTIONS = (
     "expiry_notice",
     "temporary_access_pass_issued",
     "one_time_password_issued",
+    "approval_requested",
+    "approved",
+    "denied",
+    "staff_access_pass_issued",
     "brand_new_action",
 )
 ACTORS = ("Principal:o", "ItAdmin:o", "RegionAdmin:o", "idops", "job:expire", "job:brand_new", "api:x")
@@ -517,6 +521,19 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
                     "show_roles": ("staff", "pupil"),
                 },
             )
+        ],
+        "admin_approvals.html": [
+            (
+                "/admin/approvals",
+                "ItAdmin",
+                {
+                    "page": SimpleNamespace(
+                        items=[{**substitute("awaiting_approval"), "approval_limits": ["quota", "seats"]}], next=None
+                    ),
+                    "names": {"tampere/hervanta": "Hervannan koulu"},
+                },
+            ),
+            ("/admin/approvals", "ItAdmin", {"page": SimpleNamespace(items=[], next=None), "names": {}}),
         ],
         "admin_substitutes.html": [
             (
