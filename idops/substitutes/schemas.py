@@ -122,3 +122,18 @@ class Decision(_Strict):
 
 class Denial(_Strict):
     reason: str = Field(min_length=3, max_length=500, description="shown to the principal who asked")
+
+
+class BulkRequest(_Strict):
+    items: list[SubstituteRequest] = Field(min_length=1, max_length=50)
+
+
+class BulkItemResult(BaseModel):
+    index: int
+    status: int = Field(description="what a single POST /v1/substitutes would have answered: 201, 200, 202, 4xx…")
+    substitute: SubstituteOut | None = None
+    problem: dict[str, object] | None = Field(default=None, description="application/problem+json body")
+
+
+class BulkResult(BaseModel):
+    results: list[BulkItemResult]
