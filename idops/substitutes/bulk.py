@@ -13,6 +13,7 @@ Contracts:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,6 +37,13 @@ class ItemOutcome:
     index: int
     result: RequestResult | None = None
     error: IdopsError | GraphError | None = None
+
+
+_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,120}$")
+
+
+def valid_key(key: str) -> bool:
+    return bool(_KEY.match(key))
 
 
 def item_key(batch_key: str | None, index: int) -> str | None:

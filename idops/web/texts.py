@@ -21,6 +21,20 @@ FI: dict[str, str] = {
     "nav_region_substitutes": "Seudun sijaistunnukset",
     "nav_jobs": "Ajastetut ajot",
     "nav_approvals": "Hyväksynnät",
+    "bulk_title": "Useita sijaisia kerralla",
+    "bulk_help": "Liitä rivit taulukosta (enintään {n}): nimi; alku; loppu, esimerkiksi "
+    "\"Aino Äijälä; 1.12.2026 8.00; 5.12.2026 16.00\". Kellonajat voi jättää pois (8.00 ja 16.00). "
+    "Sarakkeet voi erottaa puolipisteellä tai sarkaimella.",
+    "bulk_rows": "Rivit",
+    "bulk_submit": "Pyydä tunnukset",
+    "bulk_rows_count": "Liitä 1–{n} riviä.",
+    "bulk_results": "Tulokset riveittäin",
+    "bulk_line": "Rivi",
+    "bulk_outcome": "Tulos",
+    "bulk_unreadable_name": "Nimeä ei voitu lukea: kirjoita etu- ja sukunimi.",
+    "bulk_unreadable_start": "Alkua ei voitu lukea: kirjoita päivä muodossa 1.12.2026.",
+    "bulk_unreadable_end": "Loppua ei voitu lukea: kirjoita päivä muodossa 5.12.2026.",
+    "bulk_graph_down": "Microsoftin palvelu ei vastannut; yritä tätä riviä myöhemmin uudelleen.",
     "approvals_title": "Hyväksyntää odottavat pyynnöt",
     "approvals_help": "Nämä sijaistunnuspyynnöt ylittävät kunnan rajan. Hyväksytty pyyntö käsitellään kuten "
     "muutkin; hylkäyksen syy näytetään pyytäjälle.",
@@ -514,6 +528,20 @@ EN: dict[str, str] = {
     "nav_region_substitutes": "Region's substitutes",
     "nav_jobs": "Scheduled jobs",
     "nav_approvals": "Approvals",
+    "bulk_title": "Several substitutes at once",
+    "bulk_help": "Paste rows from a spreadsheet (at most {n}): name; start; end, for example "
+    "\"Aino Äijälä; 1.12.2026 8.00; 5.12.2026 16.00\". Times may be left out (8.00 and 16.00). "
+    "Separate the columns with semicolons or tabs.",
+    "bulk_rows": "Rows",
+    "bulk_submit": "Request the accounts",
+    "bulk_rows_count": "Paste 1–{n} rows.",
+    "bulk_results": "Results per row",
+    "bulk_line": "Row",
+    "bulk_outcome": "Result",
+    "bulk_unreadable_name": "The name could not be read: write the given name and surname.",
+    "bulk_unreadable_start": "The start could not be read: write the date as 1.12.2026.",
+    "bulk_unreadable_end": "The end could not be read: write the date as 5.12.2026.",
+    "bulk_graph_down": "Microsoft's service did not answer; try this row again later.",
     "approvals_title": "Requests awaiting approval",
     "approvals_help": "These substitute requests exceed a limit of the municipality. An approved request is "
     "handled like any other; the reason for a denial is shown to the requester.",

@@ -4,6 +4,7 @@ results and creates nothing."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -59,3 +60,32 @@ async def test_fourteen_over_a_quota_of_ten_and_a_retry_creates_nothing(api: Api
     too_many = await api.client.post("/v1/substitutes/bulk", json={"items": [item(api, 0)] * 51},
                                      headers=api.principal())
     assert too_many.status_code == 422
+
+
+async def test_the_bulk_page_requests_pasted_rows_and_shows_a_result_per_row(api: Api) -> None:
+    page = await api.client.get("/sign-in")
+    await api.client.post("/sign-in/demo", data={"csrf": field(page.text, "csrf"), "who": "principal:tampere/hervanta"})
+    school = await api.client.get(f"/schools/{SCHOOL}")
+    assert 'id="bulk-link"' in school.text
+    form = await api.client.get(f"/schools/{SCHOOL}/bulk")
+    assert form.status_code == 200
+    pasted = "Aino Äijälä; 1.12.2026; 3.12.2026\nBertta\nCeline Carlsson\t2.12.2026 9.00\t4.12.2026\n"
+    data = {"csrf": field(form.text, "csrf"), "idempotency_key": field(form.text, "idempotency_key"), "rows": pasted}
+    done = await api.client.post(f"/schools/{SCHOOL}/bulk", data=data)
+    assert done.status_code == 200, done.text
+    cells = re.findall(r'<tr data-line="(\d+)">.*?</tr>', done.text, re.S)
+    assert cells == ["1", "2", "3"]
+    assert done.text.count("/substitutes/") >= 2 and "Nimeä ei voitu lukea" in done.text
+    listed = await api.client.get("/v1/substitutes", headers=api.principal())
+    assert sorted(s["display_name"] for s in listed.json()["items"]) == [
+        "Aino Äijälä (sijainen)", "Celine Carlsson (sijainen)",
+    ]
+    again = await api.client.post(f"/schools/{SCHOOL}/bulk", data=data)  # a re-sent form creates nothing
+    assert again.status_code == 200
+    assert len((await api.client.get("/v1/substitutes", headers=api.principal())).json()["items"]) == 2
+
+
+def field(html: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]+)"', html)
+    assert found, name
+    return found.group(1)

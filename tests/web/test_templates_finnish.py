@@ -457,6 +457,7 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
         access_pass=SimpleNamespace(code="AbCd#3eFgh", start_date_time=NOW, is_usable_once=True),
         valid_until=NOW + timedelta(hours=1),
     )
+    bulk_page = {"school_path": "tampere/hervanta", "school_name": "Hervannan koulu", "key": "k", "max_rows": 50}
     staff_form = {
         "member": member, "school_name": "Kalevan koulu", "action": "/admin/mfa/staff/x", "once": "tok", "issued": None,
     }
@@ -521,6 +522,26 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
                     "show_roles": ("staff", "pupil"),
                 },
             )
+        ],
+        "bulk.html": [
+            ("/schools/tampere/hervanta/bulk", "Principal", {**bulk_page, "pasted": "", "error": None, "rows": None}),
+            (
+                "/schools/tampere/hervanta/bulk",
+                "Principal",
+                {**bulk_page, "pasted": "Aino", "error": FI["bulk_rows_count"].format(n=50), "rows": None},
+            ),
+            (
+                "/schools/tampere/hervanta/bulk",
+                "Principal",
+                {
+                    **bulk_page, "pasted": "", "error": None,
+                    "rows": [
+                        {"line": 1, "text": "Aino Äijälä; 1.12.2026; 5.12.2026",
+                         "substitute": substitute("awaiting_approval"), "note": None},
+                        {"line": 2, "text": "Bertta", "substitute": None, "note": FI["bulk_unreadable_name"]},
+                    ],
+                },
+            ),
         ],
         "admin_approvals.html": [
             (
