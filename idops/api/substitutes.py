@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -128,12 +128,20 @@ async def revoke_substitute(substitute_id: str, c: ContainerDep, uow: UowDep, ca
 
 @router.post("/v1/substitutes/{substitute_id}/access-pass", response_model=AccessPassOut, responses=PROBLEMS,
              summary="Issue the one-time sign-in code (returned once, never stored)")
-async def issue_access_pass(substitute_id: str, c: ContainerDep, uow: UowDep, caller: CallerDep) -> JSONResponse:
+async def issue_access_pass(
+    substitute_id: str, c: ContainerDep, uow: UowDep, caller: CallerDep,
+    deliver: Annotated[Literal["email"] | None, Query(
+        description="email: send the code to the substitute's contact e-mail (municipality policy "
+        "code_delivery); the response then holds no code"
+    )] = None,
+) -> JSONResponse:
     c.rate_limits.check("access_pass", f"{caller.tid}:{caller.oid}", c.config.settings.api.tap_rate_per_hour)
-    issued = await access_pass.issue(uow, c, caller, substitute_id)
+    issued = await access_pass.issue(uow, c, caller, substitute_id, deliver=deliver == "email")
+    shown = None if issued.delivered_to else issued.secret
     out = AccessPassOut(
-        temporary_access_pass=issued.secret if issued.kind == "temporary_access_pass" else None,
-        one_time_password=issued.secret if issued.kind == "one_time_password" else None,
+        temporary_access_pass=shown if issued.kind == "temporary_access_pass" else None,
+        one_time_password=shown if issued.kind == "one_time_password" else None,
+        delivered_to=issued.delivered_to,
         valid_from=issued.valid_from, valid_until=issued.valid_until, is_usable_once=issued.usable_once,
     )
     return JSONResponse(out.model_dump(mode="json", exclude_none=True),

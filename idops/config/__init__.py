@@ -55,6 +55,7 @@ class EffectivePolicy(BaseModel):
     working_hours_only_tap: bool
     staff_tap_lifetime_minutes: int
     on_limit: Literal["refuse", "approval"]
+    code_delivery: bool
 
 
 @dataclass(frozen=True)

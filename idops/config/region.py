@@ -37,6 +37,7 @@ class PolicyOverrides(_Model):
     working_hours_only_tap: bool | None = None
     staff_tap_lifetime_minutes: int | None = Field(default=None, ge=10, le=43200)
     on_limit: Literal["refuse", "approval"] | None = None
+    code_delivery: bool | None = None
 
 
 class Principals(_Model):

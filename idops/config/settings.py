@@ -135,6 +135,9 @@ class PolicySettings(_Section):
     # A request over the quota, the duration or lead limit, or the seats: refused (409/422), or recorded
     # ``awaiting_approval`` for the municipality's IT admins (202).
     on_limit: Literal["refuse", "approval"] = "refuse"
+    # The principal may have idops e-mail the sign-in code to the substitute's contact address (sendMail
+    # from the municipality's notification_sender). Off: the code is only ever shown to the principal.
+    code_delivery: bool = False
 
 
 class SubstituteSettings(_Section):

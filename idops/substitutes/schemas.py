@@ -84,6 +84,7 @@ class AccessPassOut(BaseModel):
     valid_from: datetime
     valid_until: datetime
     is_usable_once: bool = False
+    delivered_to: str | None = Field(default=None, description="deliver=email: the (masked) address it went to")
 
 
 class EventOut(BaseModel):

@@ -39,6 +39,7 @@ def make_policy(**overrides: object) -> EffectivePolicy:
         "working_hours_only_tap": False,
         "staff_tap_lifetime_minutes": 60,
         "on_limit": "refuse",
+        "code_delivery": False,
     }
     values.update(overrides)
     return EffectivePolicy.model_validate(values)
