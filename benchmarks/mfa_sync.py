@@ -376,7 +376,7 @@ def main() -> None:
         return
 
     sys.path.insert(0, str(REPO))
-    from tests.mfa.remote_emulator import remote_emulator
+    from tests.integration.mfa.remote_emulator import remote_emulator
 
     region, apps = _region()
     results: dict[int, dict[str, Any]] = {}

@@ -24,6 +24,8 @@ from idops.kit.db import Base, Database
 from idops.migrations import upgrade
 from idops.uow import UnitOfWork
 
+pytest_plugins = ("pytester",)  # tests/unit/test_isolation.py runs a small suite under the unit guard
+
 REPO = Path(__file__).resolve().parent.parent
 
 

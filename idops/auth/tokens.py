@@ -6,7 +6,6 @@ Demo mode validates its own tokens through this same code; only the JWKS source 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -150,10 +149,3 @@ class TokenValidator:
         if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
             raise InvalidToken("roles claim missing or malformed")
         return claims
-
-
-def parse_jwks(text: str) -> dict[str, Any]:
-    data = json.loads(text)
-    if not isinstance(data, dict):
-        raise ValueError("JWKS is not an object")
-    return data

@@ -89,20 +89,6 @@ class CoverageRepository:
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def history(self, limit: int = 60) -> list[tuple[date, datetime, float | None, int]]:
-        """(date, generated_at, headline share, staff persons) of recent runs, newest first."""
-        stmt = (
-            select(
-                SingleLoginReport.report_date,
-                SingleLoginReport.generated_at,
-                SingleLoginReport.headline_share,
-                SingleLoginReport.staff_persons,
-            )
-            .order_by(SingleLoginReport.generated_at.desc())
-            .limit(limit)
-        )
-        return [(d, g, h, n) for d, g, h, n in (await self.session.execute(stmt)).all()]
-
     async def unscrubbed_before(self, cutoff: datetime) -> list[str]:
         """Ids of runs generated before ``cutoff`` whose names are not all scrubbed yet, oldest first."""
         stmt = (

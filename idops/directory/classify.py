@@ -17,7 +17,7 @@ staff/pupil/substitute group set, or an exclusion scope), so 100 000 users cost 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
@@ -199,15 +199,3 @@ def classify(user: UserFacts, mask: int, index: GroupIndex, now: datetime) -> Cl
                 reason = None
             placements.append(Placement(muni, school, role, reason))
     return Classification(base, tuple(placements))
-
-
-def empty_exclusions() -> dict[ExclusionReason, int]:
-    return dict.fromkeys(EXCLUSION_REASONS, 0)
-
-
-def count_exclusions(reasons: Iterable[ExclusionReason | None]) -> Mapping[ExclusionReason, int]:
-    out = empty_exclusions()
-    for r in reasons:
-        if r is not None:
-            out[r] += 1
-    return out

@@ -3,7 +3,7 @@
 It keeps real state — users (UPN unique, soft delete to a recycle bin, restore, purge), groups,
 licence SKUs with seats, the TAP policy and the passes issued (never their codes), registration
 rows, sign-ins, service principals, an outbox — and answers as the adapter does over Graph: the
-contract suite in ``tests/graph`` runs the same cases against both, so the two cannot drift apart.
+contract suite in ``tests/integration/graph`` runs the same cases against both, so the two cannot drift apart.
 
 - ``FakeTenant`` is the "server side": one tenant's state, with helpers to seed and inspect it.
 - ``FakeDirectory`` is one process's view of it, as ``GraphDirectory`` is: it remembers the accounts

@@ -34,8 +34,8 @@ response (safe against any server model), which added the full latency of the fi
 cycle: little against the emulator on an idle machine, seconds against Graph (which can take
 seconds per sign-in page) or a loaded machine. Not covered: a server that keeps a strict sliding
 window yet counts a request more than ``margin`` after it left us (at completion, behind a queue);
-no such behaviour is documented or has been observed. ``tests/graph/test_pacer_budget.py`` checks both rules against an
-adversarial server of each kind.
+no such behaviour is documented or has been observed. ``tests/unit/graph/test_pacer_budget.py``
+checks both rules against an adversarial server of each kind.
 
 A 429 calls ``penalize(cls, retry_after)``: every request of that class waits until then.
 

@@ -3,7 +3,7 @@
 Everything outside ``idops/graph/`` speaks these dataclasses and the ``Directory``
 protocol — domain operations only, no Graph paths, filters or error bodies. One
 ``Directory`` serves one tenant. Two implementations, held to one contract suite
-(``tests/graph``): the msgraph-sdk adapter (``idops.graph.sdk.GraphDirectory``) and the
+(``tests/integration/graph``): the msgraph-sdk adapter (``idops.graph.sdk.GraphDirectory``) and the
 in-memory fake for unit tests (``idops.graph.fake.FakeDirectory``).
 
 Conventions:

@@ -27,7 +27,7 @@ from tests.browser import decide
 from tests.e2e.helpers import A11y
 
 REPO = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 60.0
+START_TIMEOUT = 180.0  # a cold start on a loaded 2-core machine (demo data, emulator) can take a minute
 BROWSER = decide(os.environ)
 BROWSER_FIXTURES = {"page", "e2e_browser", "browser_type_launch_args"}
 

@@ -133,10 +133,10 @@ def test_a_variable_that_is_no_setting_and_resembles_none_is_only_a_warning(cfg:
 
 
 def test_a_key_set_twice_is_named_with_its_line(cfg: Path) -> None:
-    edit(cfg / "idops.toml", "[emulator]\nport = 8765\n", "[emulator]\nport = 8765\nport = 8766\n")
+    edit(cfg / "idops.toml", "seed = 1\n", "seed = 1\nseed = 2\n")
     [problem] = problems(cfg)
     assert problem.startswith("idops.toml: line ")
-    assert problem.endswith(": emulator.port: key is set twice")
+    assert problem.endswith(": emulator.seed: key is set twice")
 
 
 def test_a_table_declared_twice_is_named(cfg: Path) -> None:

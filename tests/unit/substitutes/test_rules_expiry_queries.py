@@ -3,7 +3,7 @@ conditional UPDATE and one audit row per period, recorded in one transaction, an
 exactly the account changes — nothing read per account.
 
 Graph round trips ($batch of 20) are the adapter's business and are counted against the emulator in
-``tests/substitutes/test_round_trips.py`` (1 000 expiries: ≤ 200 batches + one listing); the fake
+``tests/integration/substitutes/test_round_trips.py`` (1 000 expiries: ≤ 200 batches + one listing); the fake
 counts operations, which is what this test holds."""
 
 from __future__ import annotations
