@@ -104,11 +104,12 @@ def _domain_routers() -> list[Any]:
     from idops.api.coverage import router as coverage
     from idops.api.jobs import router as jobs
     from idops.api.mfa import router as mfa
+    from idops.api.persons import router as persons
     from idops.api.staff import router as staff
     from idops.api.substitutes import router as substitutes
     from idops.web.pages import router as pages
 
-    return [jobs, substitutes, approvals, mfa, staff, coverage, pages]
+    return [jobs, substitutes, persons, approvals, mfa, staff, coverage, pages]
 
 
 class _LazyMetrics:

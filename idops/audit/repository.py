@@ -7,10 +7,12 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from idops.audit.anonymise import redact
 from idops.audit.models import AuditEvent
+from idops.kit.db import new_id
 
 
 class AuditRepository:
@@ -58,5 +60,34 @@ class AuditRepository:
         )
         return rows.scalars().all()
 
-    async def anonymise_person(self, person_id: str) -> None:
-        await self.session.execute(update(AuditEvent).where(AuditEvent.person_id == person_id).values(personal=None))
+    async def events_naming(self, person_id: str, period_ids: Sequence[str]) -> Sequence[AuditEvent]:
+        """Every event about a person: tagged with them, about them, or about one of their periods
+        (some period events — a refused request, a provisioning retry — carry no ``person_id``)."""
+        about = [AuditEvent.person_id == person_id,
+                 and_(AuditEvent.subject_type == "person", AuditEvent.subject_id == person_id)]
+        for i in range(0, len(period_ids), 500):
+            about.append(and_(AuditEvent.subject_type == "period", AuditEvent.subject_id.in_(period_ids[i : i + 500])))
+        rows = await self.session.execute(select(AuditEvent).where(or_(*about)).order_by(AuditEvent.seq))
+        return rows.scalars().all()
+
+    @staticmethod
+    def anonymise(events: Sequence[AuditEvent], found: frozenset[str]) -> None:
+        """Keep the events, drop what names the person: ``personal`` goes, ``details`` is redacted
+        (``idops.audit.anonymise.redact``: personal keys emptied, strings holding ``found`` replaced)."""
+        for event in events:
+            event.personal = None
+            event.details = redact(event.details or {}, found)
+
+    async def anonymise_orphan(self, entra_user_id: str, found: frozenset[str]) -> int:
+        """Events about an orphan account: ``personal`` (its UPN) goes and the account id is replaced
+        by a fresh random id, the same for all of them, so the trail still reads as one account's."""
+        rows = (
+            await self.session.execute(
+                select(AuditEvent).where(AuditEvent.subject_type == "orphan", AuditEvent.subject_id == entra_user_id)
+            )
+        ).scalars().all()
+        pseudonym = new_id()
+        for event in rows:
+            event.subject_id = pseudonym
+        self.anonymise(rows, found)
+        return len(rows)

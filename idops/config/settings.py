@@ -195,6 +195,10 @@ class MfaSettings(_Section):
     targets: dict[Literal["staff", "pupil", "substitute"], float] = {"staff": 1.0, "pupil": 0.8}
     exclusion_group_ids: list[str] = []
     signin_retention_days: int = Field(default=35, ge=1, le=400)
+    # Directory-mirror rows no complete sync has refreshed for this long are deleted by ``purge``
+    # (a sync that keeps failing, a tenant taken out of the configuration): the mirror never outlives
+    # the directory it mirrors by more than this.
+    mirror_stale_days: int = Field(default=30, ge=2, le=400)
 
     @field_validator("targets")
     @classmethod

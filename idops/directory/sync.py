@@ -31,7 +31,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, NamedTuple, TypeVar
 
@@ -486,8 +486,11 @@ async def _consume_users(
     synced_at = enc.time(now)
     graph_time = enc.graph_time
     # Classification depends only on (mask, enabled, guest, hire date in the future): computed once
-    # per distinct combination, of which a tenant has a few dozen.
-    classified: dict[tuple[int, bool, bool, bool], tuple[str | None, tuple[tuple[str | None, ...], ...]]] = {}
+    # per distinct combination, of which a tenant has a few dozen. The third item: a pupil and nothing
+    # else (see ``minimal``).
+    classified: dict[
+        tuple[int, bool, bool, bool], tuple[str | None, tuple[tuple[str | None, ...], ...], bool]
+    ] = {}
     guests: dict[str | None, bool] = {}  # userType → is a guest (a handful of distinct values)
     async for page in pages:
         out: list[tuple[Any, ...]] = []
@@ -509,24 +512,28 @@ async def _consume_users(
                 c = classified[key] = (
                     cl.user_reason,
                     tuple((p.municipality, p.school, p.role, p.excluded_reason, run) for p in cl.placements),
+                    bool(cl.placements) and all(p.role == "pupil" for p in cl.placements),
                 )
-            out.append(
-                (
-                    tenant_id,
-                    uid,
-                    u.user_principal_name or "",
-                    u.display_name or "",
-                    u.employee_id,
-                    u.mail,
-                    enabled,
-                    user_type,
-                    u.employee_type,
-                    graph_time(hire_raw),
-                    c[0],
-                    synced_at,
-                    run,
+            if c[2]:
+                out.append(minimal(tenant_id, uid, enabled, user_type, c[0], synced_at, run))
+            else:
+                out.append(
+                    (
+                        tenant_id,
+                        uid,
+                        u.user_principal_name or "",
+                        u.display_name or "",
+                        u.employee_id,
+                        u.mail,
+                        enabled,
+                        user_type,
+                        u.employee_type,
+                        graph_time(hire_raw),
+                        c[0],
+                        synced_at,
+                        run,
+                    )
                 )
-            )
             if c[1]:
                 for p in c[1]:
                     member_rows.append((tenant_id, uid, *p))
@@ -534,6 +541,16 @@ async def _consume_users(
         counts[0] += len(page)
         rows.add_users(out)
         await rows.flush()
+
+
+def minimal(
+    tenant_id: str, uid: str, enabled: bool, user_type: str | None, reason: str | None, synced_at: Any, run: str
+) -> tuple[Any, ...]:
+    """The row of a pupil (a user whose every placement is ``pupil``): only what the counts need —
+    the object id (the key of memberships and sign-in counts), enabled, guest and the exclusion.
+    No UPN, name, e-mail, employee id, type or hire date: pupils are children, they are counted and
+    never listed (docs/data-protection.md), so idops does not keep who they are."""
+    return (tenant_id, uid, "", "", None, None, enabled, user_type, None, None, reason, synced_at, run)
 
 
 async def _sync_report(
@@ -622,3 +639,16 @@ async def sync_tenants(
             raise r  # cancellation and interpreter exits are not per-tenant failures
         out[t] = r
     return out
+
+
+async def prune_stale(uow: DirectoryUnitOfWork, now: datetime, keep: timedelta) -> int:
+    """The mirror's retention: delete users (and their memberships) that no complete sync has seen for
+    ``keep`` — a tenant whose sync keeps failing, or that was taken out of the configuration. Users who
+    leave a tenant are removed by the next complete sync already (``finish_run``). Returns the number
+    of users removed."""
+    async with uow:
+        removed = await uow.directory.forget_stale(now - keep)
+        await uow.commit()
+    if removed:
+        log.info("directory_stale_rows_removed", users=removed)
+    return removed

@@ -35,6 +35,18 @@ def redact(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
+class NoQueryStrings(logging.Filter):
+    """Access-log lines (uvicorn's: client, method, path, version, status) without the query string:
+    a person search (``/v1/substitute-persons?q=aino``) carries a name, and logs are kept by the
+    platform, not by idops' retention (docs/data-protection.md). The path's ids stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
 def configure_logging(fmt: str = "json", level: str = "INFO", stream: Any = None) -> None:
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -67,7 +79,12 @@ def configure_logging(fmt: str = "json", level: str = "INFO", stream: Any = None
         lg = logging.getLogger(name)
         lg.handlers[:] = []
         lg.propagate = True
-    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    access = logging.getLogger("uvicorn.access")
+    access.filters[:] = [f for f in access.filters if not isinstance(f, NoQueryStrings)] + [NoQueryStrings()]
+    # Drivers and the engine log statements with their bound parameters at DEBUG/INFO: names, e-mails
+    # and UPNs of real people. Never below WARNING, whatever the service's level (docs/data-protection.md).
+    for name in ("sqlalchemy.engine", "aiosqlite", "asyncpg", "psycopg"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)

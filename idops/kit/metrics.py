@@ -23,6 +23,10 @@ class Metrics:
         self.active_substitutes = Gauge(
             "idops_active_substitutes", "Substitute periods currently active", ["municipality"], registry=r
         )
+        self.persons_scrubbed = Counter(
+            "idops_persons_scrubbed_total", "Substitute persons whose personal data was removed (retention or erasure)",
+            registry=r,
+        )
         self.expiry_lag = Gauge(
             "idops_expiry_lag_seconds", "How late the most overdue expiry is (0 = none overdue)", registry=r
         )

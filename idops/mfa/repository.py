@@ -212,8 +212,9 @@ class MfaRepository:
         after: Sequence[Any] | None,
         limit: int,
     ) -> list[dict[str, Any]]:
-        """Counted users (not excluded at that school) without ``measure`` (registered / capable),
-        one row per (user, school), ordered by municipality, school, UPN, id (keyset ``after``)."""
+        """Counted staff and substitutes (not excluded at that school) without ``measure`` (registered /
+        capable), one row per (user, school), ordered by municipality, school, UPN, id (keyset
+        ``after``). Never pupils: they are only counted (docs/data-protection.md)."""
         flag = U.is_mfa_registered if measure == "registered" else U.is_mfa_capable
         stmt = (
             select(
@@ -232,7 +233,8 @@ class MfaRepository:
                 U.synced_at,
             )
             .join(U, and_(U.tenant_id == M.tenant_id, U.user_id == M.user_id))
-            .where(M.excluded_reason.is_(None), flag.is_(False), _where(visible, M.municipality, M.school))
+            .where(M.excluded_reason.is_(None), flag.is_(False), M.role != "pupil",
+                   _where(visible, M.municipality, M.school))
             .order_by(M.municipality, M.school, U.upn, U.user_id)
             .limit(limit)
         )

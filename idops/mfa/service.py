@@ -52,6 +52,10 @@ _BAD_GROUP = Message(
 _BAD_RANGE = Message("Aikavälin alku on sen lopun jälkeen.", "The start of the range is after its end.")
 _LONG_RANGE = Message("Aikaväli saa olla enintään 10 vuotta.", "The range may span at most 10 years.")
 _NO_DATA = Message("MFA-tietoja ei ole vielä synkronoitu.", "MFA data has not been synced yet.")
+_NO_PUPIL_LIST = Message(
+    "Oppilaita ei listata nimeltä: oppilaiden MFA-tilanne näkyy vain lukuina (tietosuoja).",
+    "Pupils are not listed by name: their MFA status is shown as counts only (data protection).",
+)
 
 USED_WINDOW = timedelta(days=30)
 DIMENSIONS: tuple[Dimension, ...] = ("municipality", "school", "role")
@@ -344,7 +348,11 @@ async def users_without_mfa(
     cursor: str | None = None,
     limit: int = 50,
 ) -> UserPage:
-    """Counted users who have not registered (or are not capable), one item per (user, school)."""
+    """Counted users who have not registered (or are not capable), one item per (user, school).
+    Staff and substitutes only: pupils are children and are counted, never listed — the mirror keeps
+    no name of theirs (docs/data-protection.md). ``role="pupil"`` raises ``BadRequest`` saying so."""
+    if role == "pupil":
+        raise BadRequest(_NO_PUPIL_LIST, field="role")
     visible = visible_for(scope, config, municipality, school)
     after = decode_cursor(cursor, 4)
     async with uow:

@@ -138,6 +138,24 @@ class SignInRepository:
         result = await self.session.execute(delete(SignInDaily).where(SignInDaily.day < before))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
+    async def days_of_user(self, tenant_id: str, user_id: str) -> list[SignInDaily]:
+        """One account's aggregate rows, oldest first (a data subject's export)."""
+        stmt = (
+            select(SignInDaily)
+            .where(SignInDaily.tenant_id == tenant_id, SignInDaily.user_id.in_(sorted({user_id, user_id.lower()})))
+            .order_by(SignInDaily.day, SignInDaily.app_id)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def forget_user(self, tenant_id: str, user_id: str) -> int:
+        """Delete one account's aggregate rows (its person was scrubbed or erased)."""
+        result = await self.session.execute(
+            delete(SignInDaily).where(
+                SignInDaily.tenant_id == tenant_id, SignInDaily.user_id.in_(sorted({user_id, user_id.lower()}))
+            )
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     async def counts_for_days(self, tenant_id: str) -> dict[date, int]:
         """Successful sign-ins per day of one tenant (tests, diagnostics)."""
         stmt = (

@@ -261,7 +261,14 @@ async def ingest(
     tenants = sorted(set(tenant_ids))
     results = await asyncio.gather(*(ingest_tenant(uow.sibling(), directories, t, now, options) for t in tenants))
     out = IngestResult(tenants=list(results))
-    async with uow:
-        out.pruned = await uow.signins.prune(utc_day(now) - timedelta(days=options.retention_days))
-        await uow.commit()
+    out.pruned = await prune(uow, now, timedelta(days=options.retention_days))
     return out
+
+
+async def prune(uow: SignInsUnitOfWork, now: datetime, keep: timedelta) -> int:
+    """Forget aggregate rows of UTC days older than ``keep`` (ingestion does it after every run, the
+    nightly ``purge`` job too, so the retention holds even when ingestion has stopped)."""
+    async with uow:
+        pruned = await uow.signins.prune(utc_day(now) - keep)
+        await uow.commit()
+    return pruned

@@ -74,6 +74,11 @@ class SubstitutePerson(Base):
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(128))
     scrubbed_at: Mapped[datetime | None]
+    # A legal hold (an investigation, a dispute) suspends scrubbing and refuses erasure until lifted.
+    # ``legal_hold_reason`` is a case reference written by an IT admin; it is scrubbed with the person.
+    legal_hold_at: Mapped[datetime | None]
+    legal_hold_by: Mapped[str | None] = mapped_column(String(128))
+    legal_hold_reason: Mapped[str | None] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     periods: Mapped[list[SubstitutePeriod]] = relationship(back_populates="person", lazy="raise")

@@ -336,7 +336,7 @@ async def _fail_and_clean(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_
             if row is not None and row.entra_user_id:
                 row.entra_user_id, row.account_deleted_at = None, now
         if await uow.substitutes.transition(
-            period_id, LIVE, status=Status.FAILED, next_attempt_at=None, last_error=error[:500]
+            period_id, LIVE, status=Status.FAILED, next_attempt_at=None, last_error=error[:500], ended_at=now
         ):
             uow.audit.record(
                 at=now,

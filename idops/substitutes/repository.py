@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from idops.audit.repository import AuditRepository
+from idops.directory.repository import DirectoryRepository
 from idops.kit.uow import Transactional
+from idops.signins.repository import SignInRepository
 from idops.substitutes.models import (
     ENDED,
     LIVE,
@@ -291,6 +293,30 @@ class SubstituteRepository:
         )
         return True
 
+    async def persons_to_retire(self) -> Sequence[SubstitutePerson]:
+        """Persons not yet scrubbed none of whose periods is live (every period in a terminal state:
+        expired, revoked, missing, failed or deleted) — the candidates for deletion and scrubbing."""
+        live = exists().where(
+            SubstitutePeriod.person_id == SubstitutePerson.id, SubstitutePeriod.status.in_(list(LIVE))
+        )
+        rows = await self.session.execute(
+            select(SubstitutePerson).where(SubstitutePerson.scrubbed_at.is_(None), ~live).order_by(SubstitutePerson.id)
+        )
+        return rows.scalars().all()
+
+    async def orphans_unseen_since(self, cutoff: datetime) -> Sequence[OrphanAccount]:
+        """Orphans the reconcile job has not seen since ``cutoff`` (deleted in Entra, or adopted)."""
+        rows = await self.session.execute(select(OrphanAccount).where(OrphanAccount.last_seen_at < cutoff))
+        return rows.scalars().all()
+
+    async def forget_orphan(self, tenant_id: str, entra_user_id: str) -> int:
+        result = await self.session.execute(
+            delete(OrphanAccount).where(
+                OrphanAccount.tenant_id == tenant_id, OrphanAccount.entra_user_id.in_(_spellings(entra_user_id))
+            )
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     async def count_active_by_municipality(self) -> dict[str, int]:
         rows = await self.session.execute(
             select(SubstitutePeriod.municipality, func.count())
@@ -313,8 +339,21 @@ class SubstituteRepository:
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def _spellings(object_id: str) -> list[str]:
+    """An Entra object id as stored (Graph writes ids in lowercase; compare both, keep the index)."""
+    return sorted({object_id, object_id.lower()})
+
+
 class SubstitutesUnitOfWork(Transactional, Protocol):
     """The unit of work the substitutes services receive (``idops.uow.UnitOfWork`` is one)."""
 
     substitutes: SubstituteRepository
     audit: AuditRepository
+
+
+class ForgettingUnitOfWork(SubstitutesUnitOfWork, Protocol):
+    """What scrubbing and the data-subject rights also reach: the directory mirror and the sign-in
+    aggregate hold a person's account (by its object id) until the person is forgotten."""
+
+    directory: DirectoryRepository
+    signins: SignInRepository

@@ -237,7 +237,8 @@ async def _check_seats(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_id:
             return True
     async with uow:
         if await uow.substitutes.transition(
-            period_id, [Status.REQUESTED], status=Status.FAILED, last_error="no seats", next_attempt_at=None
+            period_id, [Status.REQUESTED], status=Status.FAILED, last_error="no seats", next_attempt_at=None,
+            ended_at=c.clock.now(),  # the retention period counts from here (idops.substitutes.retention)
         ):
             uow.audit.record(
                 at=c.clock.now(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -138,3 +138,165 @@ class BulkItemResult(BaseModel):
 
 class BulkResult(BaseModel):
     results: list[BulkItemResult]
+
+
+# --- a person's data: the IT admin's view, the data subject's export, erasure, legal hold -------------
+
+
+class LegalHoldIn(_Strict):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)] = Field(
+        description="A case reference (e.g. the register number of the matter); scrubbed with the person",
+        examples=["TAM/1234/2026"],
+    )
+
+
+class LegalHoldOut(BaseModel):
+    at: datetime
+    by: str | None
+    reason: str | None
+
+
+class PersonDetail(BaseModel):
+    """A substitute person as the IT admins of their municipality see them (``GET /v1/substitute-persons/{id}``)."""
+
+    person_id: str
+    municipality: str
+    given_name: str | None = Field(description="None once scrubbed")
+    surname: str | None
+    display_name: str | None
+    email: str | None
+    mobile_phone: str | None
+    user_principal_name: str | None
+    entra_user_id: str | None
+    created_at: datetime
+    account_deleted_at: datetime | None
+    scrubbed_at: datetime | None
+    legal_hold: LegalHoldOut | None
+    scrub_due_at: datetime | None = Field(description="when the nightly purge removes the personal data "
+                                          "(None while a period is open or a legal hold is on)")
+    periods: list[SubstituteOut]
+
+
+class ExportPerson(BaseModel):
+    id: str
+    tenant_id: str
+    municipality: str
+    given_name: str | None
+    surname: str | None
+    display_name: str | None
+    email: str | None
+    mobile_phone: str | None
+    user_principal_name: str | None
+    mail_nickname: str | None
+    entra_user_id: str | None
+    created_at: datetime
+    created_by: str = Field(description="the role that recorded the person (never another person's id)")
+    account_deleted_at: datetime | None
+    scrubbed_at: datetime | None
+    legal_hold: LegalHoldOut | None
+
+
+class ExportPeriod(BaseModel):
+    id: str
+    school: str
+    municipality: str
+    status: str
+    starts_at: datetime
+    ends_at: datetime
+    original_ends_at: datetime
+    created_at: datetime
+    created_by: str
+    activated_at: datetime | None
+    ended_at: datetime | None
+    revoked_at: datetime | None
+    revoked_by: str | None
+    notified_at: datetime | None
+    deleted_at: datetime | None
+    last_error: str | None
+
+
+class ExportEvent(BaseModel):
+    id: str
+    at: datetime
+    actor: str = Field(description="a role or job, never another person's id")
+    action: str
+    subject_type: str
+    subject_id: str
+    school: str | None
+    details: dict[str, object]
+    personal: dict[str, object] | None
+
+
+class ExportMembership(BaseModel):
+    municipality: str
+    school: str
+    role: str
+    excluded_reason: str | None
+
+
+class ExportAccount(BaseModel):
+    """The person's account as the directory mirror last saw it (written by ``sync_mfa``)."""
+
+    tenant_id: str
+    user_id: str
+    user_principal_name: str
+    display_name: str
+    mail: str | None
+    employee_id: str | None
+    account_enabled: bool
+    employee_type: str | None
+    employee_hire_date: datetime | None
+    is_mfa_registered: bool
+    is_mfa_capable: bool
+    is_passwordless_capable: bool
+    methods_registered: list[str]
+    report_updated_at: datetime | None
+    synced_at: datetime | None
+    memberships: list[ExportMembership]
+
+
+class ExportSignInDay(BaseModel):
+    day: date
+    app_id: str
+    app_display_name: str
+    sign_ins: int
+    mfa_sign_ins: int
+    failed_sign_ins: int
+
+
+class ExportRetention(BaseModel):
+    grace_days: int
+    retention_days: int
+    last_end: datetime | None = Field(description="None while a period is open")
+    account_deletion_due_at: datetime | None
+    scrub_due_at: datetime | None
+
+
+class PersonExport(BaseModel):
+    """Everything idops holds about one substitute person (a data subject's right of access)."""
+
+    generated_at: datetime
+    controller: str = Field(description="the municipality (the controller of this register)")
+    person: ExportPerson
+    periods: list[ExportPeriod]
+    events: list[ExportEvent]
+    directory_account: ExportAccount | None
+    sign_ins: list[ExportSignInDay]
+    retention: ExportRetention
+    processors: list[str]
+
+
+class ErasureIn(_Strict):
+    end_open_periods: bool = Field(
+        default=False,
+        description="End the person's open substitutions now (each recorded as revoked by you); without "
+        "it, erasure is refused while one is open",
+    )
+
+
+class ErasureOut(BaseModel):
+    person_id: str
+    erased_at: datetime
+    already_erased: bool
+    periods_ended: int
+    account_deleted: bool

@@ -258,6 +258,63 @@ FI: dict[str, str] = {
     "event_orphan_found": "Tuntematon idops-tunnus löytyi",
     "event_orphan_disabled": "Tuntematon idops-tunnus suljettu",
     "event_scrubbed": "Henkilötiedot poistettu säilytysajan jälkeen",
+    "event_exported": "Henkilön tiedot ladattu (tarkastusoikeus)",
+    "event_erased": "Henkilötiedot poistettu pyynnöstä",
+    "event_legal_hold_set": "Oikeudellinen säilytysvelvoite asetettu",
+    "event_legal_hold_lifted": "Oikeudellinen säilytysvelvoite purettu",
+    "person_link": "Henkilötiedot",
+    "person_data_title": "Sijaisen henkilötiedot",
+    "person_scrubbed_name": "(henkilötiedot poistettu)",
+    "person_recorded": "Tallennettu",
+    "person_account_deleted": "Tunnus poistettu Entra ID:stä",
+    "person_retention_title": "Säilytysaika",
+    "person_scrubbed_on": (
+        "Henkilötiedot poistettiin {date}. Sijaisuuksien päivämäärät ja tapahtumat säilyvät nimettöminä."
+    ),
+    "person_retention_held": (
+        "Oikeudellinen säilytysvelvoite on voimassa: tunnusta ja henkilötietoja ei poisteta ennen kuin se"
+        " puretaan."
+    ),
+    "person_scrub_due": "Henkilötiedot poistetaan automaattisesti {date}.",
+    "person_scrub_after": (
+        "Henkilötiedot poistetaan automaattisesti {n} päivän kuluttua viimeisen sijaisuuden "
+        "päättymisestä."
+    ),
+    "person_periods": "Sijaisuudet",
+    "person_export_title": "Tietojen tarkastus",
+    "person_export_help": (
+        "Lataa kaikki idopsiin tallennetut tiedot henkilöstä tiedostona (JSON), esimerkiksi "
+        "tarkastuspyyntöön vastaamiseksi. Lataus kirjataan tapahtumalokiin."
+    ),
+    "person_export": "Lataa tiedot",
+    "person_hold_title": "Oikeudellinen säilytysvelvoite",
+    "person_hold_help": (
+        "Aseta säilytysvelvoite, jos tietoja tarvitaan selvitykseen tai riita-asiaan: tunnusta ja "
+        "henkilötietoja ei silloin poisteta automaattisesti eikä pyynnöstä."
+    ),
+    "person_hold_on": "Säilytysvelvoite asetettu {date}, peruste: {reason}.",
+    "person_hold_reason": "Peruste (esimerkiksi asian diaarinumero)",
+    "person_hold_reason_error": "Anna peruste (enintään 200 merkkiä).",
+    "person_hold_set": "Aseta säilytysvelvoite",
+    "person_hold_lift": "Pura säilytysvelvoite",
+    "person_hold_set_ok": "Säilytysvelvoite asetettu.",
+    "person_hold_lifted_ok": "Säilytysvelvoite purettu.",
+    "person_erase_title": "Tietojen poistaminen",
+    "person_erase_help": (
+        "Poistaa henkilön tunnuksen Entra ID:stä ja henkilötiedot idopsista heti. Sijaisuuksien "
+        "päivämäärät ja tapahtumat säilyvät nimettöminä."
+    ),
+    "person_erase_held": "Tietoja ei voi poistaa, kun säilytysvelvoite on voimassa.",
+    "person_erase": "Poista henkilötiedot",
+    "erase_title": "Poistetaanko henkilötiedot?",
+    "erase_text": (
+        "Tunnus {upn} poistetaan Entra ID:stä (myös poistettujen kohteiden säilöstä), ja nimi, "
+        "yhteystiedot ja tunnus poistetaan idopsista. Poistoa ei voi perua."
+    ),
+    "erase_open": "Henkilöllä on avoimia sijaisuuksia ({n}):",
+    "erase_end_open": "Päätä avoimet sijaisuudet nyt",
+    "erase_confirm": "Poista pysyvästi",
+    "erased_ok": "Henkilötiedot poistettu.",
     "event_other": "Muu tapahtuma",
     "actor_idops": "idops (automaattinen)",
     "actor_job": "Ajastettu ajo: {job}",
@@ -761,6 +818,60 @@ EN: dict[str, str] = {
     "event_orphan_found": "Unknown idops account found",
     "event_orphan_disabled": "Unknown idops account disabled",
     "event_scrubbed": "Personal data removed after retention",
+    "event_exported": "Person's data downloaded (right of access)",
+    "event_erased": "Personal data erased on request",
+    "event_legal_hold_set": "Legal hold set",
+    "event_legal_hold_lifted": "Legal hold lifted",
+    "person_link": "Personal data",
+    "person_data_title": "Substitute's personal data",
+    "person_scrubbed_name": "(personal data removed)",
+    "person_recorded": "Recorded",
+    "person_account_deleted": "Account deleted from Entra ID",
+    "person_retention_title": "Retention",
+    "person_scrubbed_on": (
+        "The personal data was removed on {date}. The substitutions' dates and events remain without "
+        "names."
+    ),
+    "person_retention_held": (
+        "A legal hold is on: the account and the personal data are not removed until it is lifted."
+    ),
+    "person_scrub_due": "The personal data is removed automatically on {date}.",
+    "person_scrub_after": "The personal data is removed automatically {n} days after the last substitution ends.",
+    "person_periods": "Substitutions",
+    "person_export_title": "Right of access",
+    "person_export_help": (
+        "Download everything idops holds about the person as a file (JSON), for example to answer an "
+        "access request. The download is recorded in the audit trail."
+    ),
+    "person_export": "Download the data",
+    "person_hold_title": "Legal hold",
+    "person_hold_help": (
+        "Set a legal hold when the data is needed for an investigation or a dispute: the account and the "
+        "personal data are then removed neither automatically nor on request."
+    ),
+    "person_hold_on": "Legal hold set on {date}, reference: {reason}.",
+    "person_hold_reason": "Reference (for example the register number of the matter)",
+    "person_hold_reason_error": "Give a reference (at most 200 characters).",
+    "person_hold_set": "Set a legal hold",
+    "person_hold_lift": "Lift the legal hold",
+    "person_hold_set_ok": "Legal hold set.",
+    "person_hold_lifted_ok": "Legal hold lifted.",
+    "person_erase_title": "Erasure",
+    "person_erase_help": (
+        "Deletes the person's account from Entra ID and their personal data from idops at once. The "
+        "substitutions' dates and events remain without names."
+    ),
+    "person_erase_held": "The data cannot be erased while a legal hold is on.",
+    "person_erase": "Erase the personal data",
+    "erase_title": "Erase the personal data?",
+    "erase_text": (
+        "The account {upn} is deleted from Entra ID (also from its deleted items), and the name, contact "
+        "details and account name are removed from idops. This cannot be undone."
+    ),
+    "erase_open": "The person has open substitutions ({n}):",
+    "erase_end_open": "End the open substitutions now",
+    "erase_confirm": "Erase permanently",
+    "erased_ok": "Personal data erased.",
     "event_other": "Other event",
     "actor_idops": "idops (automatic)",
     "actor_job": "Scheduled job: {job}",

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import time
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -157,3 +160,39 @@ def test_region_admin_compares_municipalities(page: Page, server: Server, a11y: 
     expect(page.locator("nav.main")).to_be_visible()
     expect(page.locator("nav.crumbs a")).to_have_attribute("href", "/admin/single-login")
     a11y.page(page, "full single-login report (API)", axe_widths=(360,))  # the same template as above
+
+
+def test_it_admin_downloads_and_erases_a_person_from_their_page(page: Page, server: Server, a11y: A11y) -> None:
+    """From the municipality's substitutes to the person's page: the download is the API's export, the
+    erasure asks to confirm ending the open substitution, and afterwards the page shows no name."""
+    from tests.e2e.test_principal import service_now
+
+    sign_in(page, "itadmin:tampere")
+    now = service_now(page)
+    with server.api(server.token("--role", "Principal", "--school", "tampere/hervanta")) as api:
+        created = api.post("/v1/substitutes", json={
+            "school": "tampere/hervanta", "given_name": "Eeva", "surname": "Poistettava",
+            "starts_at": now.isoformat(), "ends_at": (now + timedelta(days=2)).isoformat(),
+            "contact": {"email": "eeva.poistettava@example.org"},
+        })
+        assert created.status_code == 201, created.text
+    person = f"/admin/persons/{created.json()['person_id']}"
+    page.goto("/admin/substitutes")
+    page.locator(f'a[href="{person}"]').first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Eeva Poistettava")
+    expect(page.locator("#email")).to_have_text("eeva.poistettava@example.org")
+    a11y.page(page, "person page")
+    with page.expect_download() as download:
+        page.locator("#export").click()
+    exported = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert exported["person"]["email"] == "eeva.poistettava@example.org" and len(exported["periods"]) == 1
+
+    page.locator("#erase").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Poistetaanko henkilötiedot?")
+    a11y.page(page, "erasure confirmation")
+    page.get_by_label("Päätä avoimet sijaisuudet nyt").check()
+    page.locator("#confirm-erase").click()
+    expect(page.get_by_role("status").first).to_have_text("Henkilötiedot poistettu.")
+    expect(page.get_by_role("heading", level=1)).to_have_text("(henkilötiedot poistettu)")
+    expect(page.locator("#email")).to_have_text("–")
+    a11y.page(page, "person page after erasure")

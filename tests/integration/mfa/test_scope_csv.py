@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
 from idops.container import Container
 from idops.emulator.generator import GeneratedRegion, generate_region
@@ -35,7 +37,24 @@ def schools_of(path: str, body: dict[str, object]) -> set[str]:
 @pytest.fixture
 def generated() -> GeneratedRegion:
     region, apps = region_dicts()
-    return generate_region(region, apps, seed=3, users_per_tenant=100, now=NOW)
+    out = generate_region(region, apps, seed=3, users_per_tenant=100, now=NOW)
+    unregister_staff(out, region, [SCHOOL, OTHER_SCHOOL])
+    return out
+
+
+def unregister_staff(generated: GeneratedRegion, region: dict[str, Any], schools: list[str]) -> None:
+    """One staff member of each school without MFA: the users list shows staff and substitutes only
+    (pupils are counted, never listed), and a small generated school may have every adult registered."""
+    for path in schools:
+        muni, key = path.split("/")
+        (m,) = [m for m in region["municipalities"] if m["key"] == muni]
+        (s,) = [s for s in m["schools"] if s["key"] == key]
+        tenant = generated.state.tenant(m["tenant_id"])
+        members = tenant.groups[s["staff_group_ids"][0].lower()].members
+        user = next(tenant.users[uid] for uid in members
+                    if uid in tenant.users and tenant.users[uid].account_enabled
+                    and tenant.users[uid].user_type != "Guest")
+        user.reg_flags, user.reg_methods = 0, ()
 
 
 async def test_scope_matrix_of_three_roles_and_three_endpoints(
@@ -163,3 +182,37 @@ async def check_paging(synced: httpx.AsyncClient, make_token: TokenFactory) -> N
             break
     assert got == [(u["user_id"], u["school"]) for u in everyone][: len(got)]
     assert (await synced.get("/v1/mfa/users", params={"cursor": "garbage!"}, headers=h)).status_code == 400
+
+
+async def test_pupils_are_counted_but_never_listed_and_the_mirror_keeps_no_name_of_theirs(
+    synced: httpx.AsyncClient, make_token: TokenFactory, clean_db: str
+) -> None:
+    """Pupils are children: the mirror keeps for them only what the counts need (docs/data-protection.md)."""
+    engine = create_engine(clean_db.replace("+aiosqlite", "").replace("+asyncpg", "+psycopg"))
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT u.upn, u.display_name, u.mail, u.employee_id, u.employee_type, m.role, u.is_mfa_registered "
+            "FROM directory_users u JOIN directory_memberships m "
+            "ON m.tenant_id = u.tenant_id AND m.user_id = u.user_id")).all()
+        pupils_only = conn.execute(text(
+            "SELECT COUNT(*) FROM directory_users u WHERE NOT EXISTS (SELECT 1 FROM directory_memberships m "
+            "WHERE m.tenant_id = u.tenant_id AND m.user_id = u.user_id AND m.role <> 'pupil') "
+            "AND EXISTS (SELECT 1 FROM directory_memberships m "
+            "WHERE m.tenant_id = u.tenant_id AND m.user_id = u.user_id)")).scalar_one()
+    engine.dispose()
+    pupils = [r for r in rows if r.role == "pupil"]
+    staff = [r for r in rows if r.role == "staff"]
+    assert pupils_only > 100 and len(pupils) >= pupils_only
+    assert all((r.upn, r.display_name, r.mail, r.employee_id, r.employee_type) == ("", "", None, None, None)
+               for r in pupils)
+    assert all(r.upn and r.display_name for r in staff)  # adults are listed, so their names are kept
+    assert any(r.is_mfa_registered for r in pupils) and not all(r.is_mfa_registered for r in pupils)
+
+    h = bearer(make_token("ItAdmin", municipality="tampere"))
+    summary = (await synced.get("/v1/mfa/summary", params={"group_by": "role"}, headers=h)).json()
+    (pupil_row,) = [r for r in summary["rows"] if r["role"] == "pupil"]
+    assert pupil_row["total"] > pupil_row["registered"] > 0  # still counted
+    listed = (await synced.get("/v1/mfa/users", params={"limit": 1000}, headers=h)).json()["items"]
+    assert listed and {u["role"] for u in listed} <= {"staff", "substitute"}
+    r = await synced.get("/v1/mfa/users", params={"role": "pupil"}, headers=h)
+    assert r.status_code == 400 and "Oppilaita ei listata" in r.json()["detail"]

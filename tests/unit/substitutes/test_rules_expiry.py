@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from idops.graph.errors import GraphForbidden
 from idops.kit.errors import Conflict
 from idops.substitutes.activation import activate_due
 from idops.substitutes.changes import extend, revoke
@@ -13,7 +14,7 @@ from idops.substitutes.ending import expire_due, recheck_recent_ends
 from idops.substitutes.retention import purge
 
 if TYPE_CHECKING:
-    from tests.unit.substitutes.conftest import Substitutes
+    from tests.unit.substitutes.conftest import MakeSubstitutes, Substitutes
 
 
 async def expire(sub: Substitutes) -> dict[str, int]:
@@ -190,3 +191,31 @@ async def test_the_account_is_deleted_after_the_grace_period_and_the_person_scru
     assert all(e.personal is None for e in await sub.events(pid))
     assert (await sub.actions(person.id, "person")) == ["scrubbed"]
     assert "persons_scrubbed" not in await purge(sub.c.uow(), sub.c)
+
+
+async def test_a_refused_recycle_bin_purge_holds_the_scrub_only_while_entra_could_still_restore_the_account(
+    make_sub: MakeSubstitutes,
+) -> None:
+    """App-only purge from the recycle bin is permission- and version-dependent (graph-facts.md §2).
+    While the deleted account is restorable the person is kept (its id is needed to purge it later);
+    once Entra's 30 days are over the account is gone anyway and retention must not wait for ever."""
+    sub = await make_sub(policy={"grace_days": 7, "retention_days": 20})
+    pid = await sub.request(days=1, contact={"email": "aino@example.fi"})
+    user = await sub.account(pid)
+    sub.clock.advance(timedelta(days=1, minutes=1))
+    await expire(sub)
+    sub.clock.advance(timedelta(days=7))
+    assert await purge(sub.c.uow(), sub.c) == {"accounts_deleted": 1}
+    deleted_at = (await sub.person_of(pid)).account_deleted_at
+    assert deleted_at is not None
+    sub.directory().fail_next("purge_deleted_user", GraphForbidden("Authorization_RequestDenied"), times=50)
+
+    sub.clock.advance(timedelta(days=13))  # retention is due; the deletion is 13 days old
+    assert await purge(sub.c.uow(), sub.c) == {"failed": 1}
+    assert (await sub.person_of(pid)).email == "aino@example.fi"
+    assert sub.state().deleted_user(user.id) is user  # still restorable: the id is still needed
+
+    sub.clock.set(deleted_at + timedelta(days=30))  # Entra has emptied its recycle bin itself
+    assert await purge(sub.c.uow(), sub.c) == {"persons_scrubbed": 1}
+    person = await sub.person_of(pid)
+    assert person.scrubbed_at is not None and (person.email, person.entra_user_id) == (None, None)

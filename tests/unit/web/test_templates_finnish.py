@@ -427,6 +427,31 @@ def request_context(config: Config, *, errors: bool, chosen: bool = False) -> di
     }
 
 
+def person(*, scrubbed: bool = False, held: bool = False, periods: tuple[str, ...] = ("active", "expired")
+           ) -> dict[str, Any]:
+    """The person page's context in one of its states (what ``idops.web.persons`` passes)."""
+    p = SimpleNamespace(
+        person_id="p",
+        municipality="tampere",
+        given_name=None if scrubbed else "Aino",
+        surname=None if scrubbed else "Mäkelä",
+        display_name=None if scrubbed else "Aino Mäkelä (sijainen)",
+        email=None if scrubbed else "aino@example.fi",
+        mobile_phone=None,
+        user_principal_name=None if scrubbed else "aino.makela@sijaiset.tampere.fi",
+        entra_user_id=None,
+        created_at=NOW,
+        account_deleted_at=NOW if scrubbed else None,
+        scrubbed_at=NOW if scrubbed else None,
+        legal_hold=SimpleNamespace(at=NOW, by="ItAdmin", reason="TRE/123/2026") if held else None,
+        scrub_due_at=None if ("active" in periods or held or scrubbed) else NOW + timedelta(days=90),
+        periods=[SimpleNamespace(**substitute(st)) for st in periods],
+    )
+    live = [x for x in p.periods if x.status == "active"]
+    return {"p": p, "name": "(henkilötiedot poistettu)" if scrubbed else "Aino Mäkelä (sijainen)",
+            "names": {"tampere/hervanta": "Hervannan koulu"}, "open_periods": live}
+
+
 def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]]:
     """template → [(path, role, context)]: each state worth rendering."""
     events = [
@@ -615,6 +640,18 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
             ),
         ],
         "help.html": [("/ohje", "Principal", {"targets": {"staff": 1.0, "pupil": 0.8}})],
+        "person.html": [
+            ("/admin/persons/p", "ItAdmin", {**person(), "retention_days": 90, "hold_error": None}),
+            ("/admin/persons/p", "ItAdmin", {**person(periods=("expired",)), "retention_days": 90,
+                                             "hold_error": FI["person_hold_reason_error"]}),
+            ("/admin/persons/p", "RegionAdmin", {**person(held=True), "retention_days": 90, "hold_error": None}),
+            ("/admin/persons/p", "ItAdmin", {**person(scrubbed=True, periods=("deleted",)), "retention_days": None,
+                                             "hold_error": None}),
+        ],
+        "erase_confirm.html": [
+            ("/admin/persons/p/erase", "ItAdmin", person()),
+            ("/admin/persons/p/erase", "ItAdmin", person(periods=("revoked",))),
+        ],
         "home.html": [("/", "Principal", {"schools": [("tampere/hervanta", "Hervannan koulu")]})],
         "mfa.html": [
             ("/admin/mfa", "ItAdmin", mfa_context(with_data=True)),
