@@ -1,7 +1,7 @@
 """directory mirror: is_admin from the registration report (the staff helpdesk refuses admins)
 
 Revision ID: 7c1e5b0a9d24
-Revises: 0002
+Revises: 0003_legal_hold
 Create Date: 2026-12-01 18:50:00.000000
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = '7c1e5b0a9d24'
-down_revision: str | None = '0002'
+down_revision: str | None = '0003_legal_hold'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
