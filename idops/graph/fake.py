@@ -136,6 +136,7 @@ class FakeUser:
     mfa_registered: bool = False
     mfa_capable: bool = False
     passwordless_capable: bool = False
+    is_admin: bool = False
     methods_registered: tuple[str, ...] = ()
 
     def view(self) -> DirectoryUser:
@@ -244,8 +245,11 @@ class FakeTenant:
         return sku
 
     def set_registration(self, user_id: str, *, registered: bool, capable: bool | None = None,
-                         passwordless: bool = False, methods: tuple[str, ...] | None = None) -> None:
+                         passwordless: bool = False, methods: tuple[str, ...] | None = None,
+                         admin: bool | None = None) -> None:
         user = self.users[user_id]
+        if admin is not None:
+            user.is_admin = admin
         user.mfa_registered = registered
         user.mfa_capable = registered if capable is None else capable
         user.passwordless_capable = passwordless
@@ -733,7 +737,7 @@ class FakeDirectory:
                     id=u.id, user_principal_name=u.user_principal_name, user_display_name=u.display_name,
                     is_mfa_registered=u.mfa_registered, is_mfa_capable=u.mfa_capable,
                     is_passwordless_capable=u.passwordless_capable, methods_registered=u.methods_registered,
-                    last_updated_date_time=as_of,
+                    last_updated_date_time=as_of, is_admin=u.is_admin,
                 )
                 for u in self._listed_users()
             ]

@@ -18,6 +18,7 @@ from idops.signins.repository import SignInRepository
 from idops.substitutes.models import (
     ENDED,
     LIVE,
+    OPEN,
     IdempotencyRecord,
     OrphanAccount,
     Status,
@@ -131,7 +132,7 @@ class SubstituteRepository:
             select(SubstitutePeriod).where(
                 SubstitutePeriod.person_id == person_id,
                 SubstitutePeriod.school == school,
-                SubstitutePeriod.status.in_(list(LIVE)),
+                SubstitutePeriod.status.in_(list(OPEN)),
                 SubstitutePeriod.starts_at < ends_at,
                 SubstitutePeriod.ends_at > starts_at,
             )
@@ -152,7 +153,7 @@ class SubstituteRepository:
             SubstitutePerson.municipality == municipality,
             SubstitutePerson.search_name == search_name,
             SubstitutePeriod.school == school,
-            SubstitutePeriod.status.in_(list(LIVE)),
+            SubstitutePeriod.status.in_(list(OPEN)),
             SubstitutePeriod.starts_at < ends_at,
             SubstitutePeriod.ends_at > starts_at,
         ]

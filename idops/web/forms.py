@@ -232,3 +232,51 @@ def field_messages(
         found.setdefault(name, []).append(problem.message.in_language(lang))
     order = {name: i for i, name in enumerate(FIELD_ORDER)}
     return {name: " ".join(found[name]) for name in sorted(found, key=lambda n: order.get(n, len(order)))}
+
+
+@dataclass
+class BulkLine:
+    """One pasted row: ``name; start; end`` (a spreadsheet's tab-separated columns work too)."""
+
+    number: int  # 1-based line of the paste
+    text: str
+    body: SubstituteRequest | None = None
+    error: str | None = None  # a field of the row that could not be read ("name", "start", "end")
+
+
+def _moment(value: str, default: time) -> datetime | None:
+    parts = value.split()
+    d = parse_date(parts[0]) if parts else None
+    t = parse_time(parts[1]) if len(parts) > 1 else default
+    return helsinki(d, t) if d is not None and t is not None else None
+
+
+def parse_bulk_lines(pasted: str, school: str) -> list[BulkLine]:
+    """Rows of ``Etunimi Sukunimi; 1.12.2026 8.00; 5.12.2026 16.00`` (times optional: 8.00 and 16.00). The
+    last word of the name is the surname. Empty lines are skipped; a row that cannot be read says which
+    field, and the requests' own validation judges the rest."""
+    out = []
+    for number, raw in enumerate(pasted.splitlines(), start=1):
+        text = raw.strip()
+        if not text:
+            continue
+        cells = [c.strip() for c in (text.split("\t") if "\t" in text else text.split(";"))]
+        line = BulkLine(number, text)
+        names = cells[0].split() if cells else []
+        starts = _moment(cells[1], DAY_START) if len(cells) > 1 else None
+        ends = _moment(cells[2], DAY_END) if len(cells) > 2 else None
+        if len(names) < 2:
+            line.error = "name"
+        elif starts is None:
+            line.error = "start"
+        elif ends is None:
+            line.error = "end"
+        else:
+            try:
+                line.body = SubstituteRequest(
+                    school=school, given_name=" ".join(names[:-1]), surname=names[-1], starts_at=starts, ends_at=ends
+                )
+            except ValidationError:
+                line.error = "name"
+        out.append(line)
+    return out

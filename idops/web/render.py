@@ -152,6 +152,7 @@ def nav_items(w: WebRequest, path: str) -> list[NavItem]:
                     "nav_region_substitutes" if caller.scope.role == "RegionAdmin" else "nav_admin_substitutes",
                 ),
                 ("/admin/drift", "nav_drift"),
+                ("/admin/approvals", "nav_approvals"),
                 ("/admin/jobs", "nav_jobs"),
             ]
             if caller.scope.role == "RegionAdmin":

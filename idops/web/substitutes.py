@@ -268,13 +268,16 @@ async def request_submit(
     out = await views.get_one(c.uow(), caller, result.period_id)
     sess.flash(
         web(request).session,
-        text(
+        text(lang, "requested_awaiting")
+        if result.awaiting_approval
+        else text(
             lang,
             "requested_ok",
             name=out.display_name or body.surname,
             start=when(out.starts_at, lang),
             end=when(out.ends_at, lang),
         ),
+        "info" if result.awaiting_approval else "ok",
     )
     return RedirectResponse(f"/substitutes/{out.id}", status_code=303)
 
@@ -318,7 +321,7 @@ async def _detail_page(
             {"at": e.at, "action": event_label(w.lang, e.action), "actor": actor_label(w.lang, e.actor)}
             for e in events.items
         ],
-        problem=problem_note(w.lang, out.status, out.last_error),
+        problem=problem_note(w.lang, out.status, out.last_error, out.decision_reason),
         live=live,
         latest_end=latest_end,
         max_days=pol.max_duration_days,
