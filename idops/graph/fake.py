@@ -31,6 +31,7 @@ from functools import partial
 from typing import Any, Literal, TypeVar
 
 from idops.config.region import RegionConfig
+from idops.graph.batch import BATCH_LIMIT
 from idops.graph.changes import failure_for
 from idops.graph.errors import (
     AccessPassPolicyDisabled,
@@ -211,6 +212,9 @@ class FakeTenant:
         self.service_principals: list[ServicePrincipal] = []
         self.outbox: list[SentMail] = []
         self.calls: list[Call] = []
+        # HTTP requests the adapter would send for the same calls: one per port request or page, and one
+        # per ``$batch`` of up to 20 account-change steps (a step is a ``Call``, not a round trip)
+        self.round_trips = 0
         self.premium = True
         self.withdrawn: set[str] = set()  # application permissions the app lacks in this tenant
         self.lag_new_users = False
@@ -366,6 +370,7 @@ class FakeDirectory:
         """Every request: refuse inside a transaction, record it, then fail if a fault says so."""
         assert_no_transaction(f"Directory.{operation}")
         self.state.calls.append(Call(operation, subject))
+        self.state.round_trips += 1
         if self.state.down:
             raise GraphUnavailable(f"{operation}: the directory is unreachable", status=503)
         fault = self.state._take_fault(operation, subject)
@@ -555,12 +560,16 @@ class FakeDirectory:
             raise GraphUnavailable("apply_account_changes: the directory is unreachable", status=503)
         results = {ch.user_id: ChangeResult(ch.user_id) for ch in changes}
         for phase in (1, 2):
-            for ch in changes:
-                res = results[ch.user_id]
-                if res.gone or (phase == 2 and ch.takes_access_away and not res.ok):
-                    continue
-                for step, action in self._steps(ch, phase, leave_date_allowed):
-                    self._run_step(step, ch.user_id, action, res, waits=replication_wait > 0)
+            skip = {u for u, r in results.items() if r.gone or (phase == 2 and not r.ok)}
+            steps = [
+                (ch.user_id, step, action)
+                for ch in changes
+                if not (ch.user_id in skip and (results[ch.user_id].gone or ch.takes_access_away))
+                for step, action in self._steps(ch, phase, leave_date_allowed)
+            ]
+            self.state.round_trips += -(-len(steps) // BATCH_LIMIT)  # the adapter's $batch calls of ≤ 20
+            for user_id, step, action in steps:
+                self._run_step(step, user_id, action, results[user_id], waits=replication_wait > 0)
         return results
 
     def _steps(self, ch: AccountChange, phase: int,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NoReturn
@@ -57,6 +58,7 @@ class RequestResult:
     period_id: str
     created: bool  # False when an Idempotency-Key replayed an earlier request
     awaiting_approval: bool = False  # over a limit under ``on_limit = "approval"``: nothing provisioned yet
+    to_provision: bool = False  # recorded and claimed: the caller provisions it (``record_request``)
 
 
 def request_hash(body: SubstituteRequest) -> str:
@@ -84,6 +86,35 @@ async def request_substitute(
     """Validate and durably record a request, then provision it. Raises typed domain errors: among them
     ``Conflict`` with ``candidates`` when the name matches earlier persons but no contact does (see
     ``returning``), and ``Conflict`` ``NO_SEATS`` when the school's licence has no free seat."""
+    result = await record_request(uow, c, caller, body, idempotency_key)
+    if result.to_provision:
+        await provision(uow, c, result.period_id, claimed=True)
+        await refuse_if_seats_ran_out(uow, result.period_id)
+    return result
+
+
+async def refuse_if_seats_ran_out(uow: SubstitutesUnitOfWork, period_id: str) -> None:
+    """After provisioning: Graph refused the licence (a seat taken outside idops since the count was read)
+    — the same 409 as the seat check's, and whatever provisioning created is gone again."""
+    async with uow:
+        done = await uow.substitutes.get_period(period_id)
+    if done is not None and done.status == Status.FAILED and done.last_error == NO_SEATS_ERROR:
+        await _refuse_for_seats(uow, period_id)
+
+
+async def record_request(
+    uow: SubstitutesUnitOfWork,
+    c: SubstituteDeps,
+    caller: Caller,
+    body: SubstituteRequest,
+    idempotency_key: str | None,
+    *,
+    taken: Counter[str] | None = None,
+) -> RequestResult:
+    """``request_substitute`` without the provisioning: validated, recorded, the seats checked. The
+    result's ``to_provision`` says whether the caller must now provision the period (it holds the claim).
+    ``taken``: seats earlier requests of the same batch will take (not yet assigned in Graph); a period
+    that takes a seat adds to it."""
     if not caller.scope.sees_school(body.school):
         raise NotFound(_SCHOOL_NOT_FOUND)
     found = c.config.region.school(body.school)
@@ -195,23 +226,19 @@ async def request_substitute(
         await uow.commit()
         period_id = period.id
 
-    if limits or await _check_seats(uow, c, period_id):
+    if limits or await _check_seats(uow, c, period_id, taken):
         log.info("approval_requested", period_id=period_id, limits=limits or ["seats"])
         return RequestResult(period_id, created=True, awaiting_approval=True)
-    await provision(uow, c, period_id, claimed=True)
-    async with uow:
-        done = await uow.substitutes.get_period(period_id)
-    if done is not None and done.status == Status.FAILED and done.last_error == NO_SEATS_ERROR:
-        # Graph refused the licence (a seat taken outside idops since the count was read): the same 409
-        # as the check's, and whatever provisioning created is gone again.
-        await _refuse_for_seats(uow, period_id)
-    return RequestResult(period_id, created=True)
+    return RequestResult(period_id, created=True, to_provision=True)
 
 
-async def _check_seats(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_id: str) -> bool:
-    """Refuse (409) when the period takes its school's licence now and the licence has no free seat;
-    the refusal is recorded. Near the edge (``substitutes.seat_margin``) the count is read fresh. Under
-    ``on_limit = "approval"`` the period awaits approval instead: returns True."""
+async def _check_seats(
+    uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_id: str, taken: Counter[str] | None = None
+) -> bool:
+    """Refuse (409) when the period takes its school's licence now and the licence has no free seat (less
+    those ``taken`` by the batch so far); the refusal is recorded. Near the edge
+    (``substitutes.seat_margin``) the count is read fresh. Under ``on_limit = "approval"`` the period awaits
+    approval instead: returns True."""
     async with uow:
         period = await uow.substitutes.get_period(period_id)
     assert period is not None
@@ -220,7 +247,11 @@ async def _check_seats(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_id:
         return False  # the seat is taken at the start (licence_while = "active"), not now
     directory = c.directories.for_tenant(period.tenant_id)
     free = await c.seats.available(directory, skus, c.clock.now(), margin=c.config.settings.substitutes.seat_margin)
+    if taken is not None:
+        free = {sku: n - taken[sku] for sku, n in free.items()}
     if all(n > 0 for n in free.values()):
+        if taken is not None:
+            taken.update(free.keys())
         return False
     found = c.config.region.school(period.school)
     if found is not None and c.config.policy_for(*found).on_limit == "approval":
