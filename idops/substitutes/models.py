@@ -116,6 +116,10 @@ class SubstitutePeriod(Base):
     # the limits a request awaiting approval exceeds ("quota,seats"), and the approver's reason
     approval_limits: Mapped[str | None] = mapped_column(String(64))
     decision_reason: Mapped[str | None] = mapped_column(Text)
+    # when the municipality's IT admins got the digest naming the request, and when the requester was told
+    # the decision (each sent once; see idops.substitutes.approval_notices)
+    approvers_notified_at: Mapped[datetime | None]
+    decision_notified_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(128))
     request_id: Mapped[str | None] = mapped_column(String(64))

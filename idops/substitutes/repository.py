@@ -291,6 +291,34 @@ class SubstituteRepository:
         )
         return (result.rowcount or 0) == 1  # type: ignore[attr-defined]
 
+    async def approvals_to_announce(self, limit: int = 5000) -> Sequence[SubstitutePeriod]:
+        """Periods awaiting approval whose approvers have not had the digest naming them."""
+        q = select(SubstitutePeriod).where(
+            SubstitutePeriod.status == Status.AWAITING_APPROVAL, SubstitutePeriod.approvers_notified_at.is_(None)
+        )
+        return (await self.session.execute(q.order_by(SubstitutePeriod.created_at).limit(limit))).scalars().all()
+
+    async def decisions_to_tell(self, limit: int = 5000) -> Sequence[str]:
+        """Ids of periods that awaited approval, have been decided, and whose requester was not told."""
+        q = select(SubstitutePeriod.id).where(
+            SubstitutePeriod.approval_limits.is_not(None),
+            SubstitutePeriod.status != Status.AWAITING_APPROVAL,
+            SubstitutePeriod.decision_notified_at.is_(None),
+        )
+        return (await self.session.execute(q.order_by(SubstitutePeriod.created_at).limit(limit))).scalars().all()
+
+    async def claim_decision_notice(self, period_id: str, at: datetime | None) -> bool:
+        """Mark the requester told (``at``), only if nobody did; ``at=None`` gives a failed send's claim back."""
+        told = SubstitutePeriod.decision_notified_at
+        cond = told.is_(None) if at else told.is_not(None)
+        result = await self.session.execute(
+            update(SubstitutePeriod)
+            .where(SubstitutePeriod.id == period_id, cond)
+            .values(decision_notified_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        return (result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
     async def persons_with_account(self, tenant_id: str) -> dict[str, SubstitutePerson]:
         rows = await self.session.execute(
             select(SubstitutePerson).where(

@@ -1,4 +1,5 @@
-"""substitute periods: awaiting_approval (status widened), approval_limits, decision_reason
+"""substitute periods: awaiting_approval (status widened), approval_limits, decision_reason, and when
+the approvers and the requester were notified
 
 Revision ID: 3d8f2a6c1b57
 Revises: 7c1e5b0a9d24
@@ -24,10 +25,14 @@ def upgrade() -> None:
                               existing_nullable=False)
         batch_op.add_column(sa.Column('approval_limits', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('decision_reason', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('approvers_notified_at', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('decision_notified_at', sa.DateTime(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('substitute_periods', schema=None) as batch_op:
+        batch_op.drop_column('decision_notified_at')
+        batch_op.drop_column('approvers_notified_at')
         batch_op.drop_column('decision_reason')
         batch_op.drop_column('approval_limits')
         batch_op.alter_column('status', existing_type=sa.String(length=24), type_=sa.String(length=16),
