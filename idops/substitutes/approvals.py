@@ -6,7 +6,9 @@ Contracts:
   a period that does not exist. A period no longer awaiting approval is a ``Conflict`` (decided once).
 - Approve: ``awaiting_approval`` → ``requested`` and provisioning runs as for any request (Graph after
   the decision's transaction). Deny: → ``denied`` with the reason the principal sees; a UPN reserved for
-  a person with no account is given back. Both are audited with the reason.
+  a person with no account is given back. Both are audited with the reason, and the requester is
+  mailed the decision (``approval_notices.tell_decision``; the ``notify_approvals`` job retries a failed
+  send).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import structlog
 from idops.auth.scope import Caller
 from idops.kit.errors import Conflict, Message, NotFound
 from idops.substitutes.accounts import release_unused_upn
+from idops.substitutes.approval_notices import tell_decision
 from idops.substitutes.changes import NOT_FOUND, visible_period
 from idops.substitutes.deps import SubstituteDeps
 from idops.substitutes.models import PROVISIONING_CLAIM, Status
@@ -55,6 +58,7 @@ async def approve(
         await uow.commit()
     log.info("request_approved", period_id=period_id)
     await provision(uow, c, period_id, claimed=True)
+    await tell_decision(uow, c, period_id)
 
 
 async def deny(uow: SubstitutesUnitOfWork, c: SubstituteDeps, caller: Caller, period_id: str, reason: str) -> None:
@@ -63,7 +67,8 @@ async def deny(uow: SubstitutesUnitOfWork, c: SubstituteDeps, caller: Caller, pe
     now = c.clock.now()
     async with uow:
         if not await uow.substitutes.transition(
-            period_id, [Status.AWAITING_APPROVAL], status=Status.DENIED, decision_reason=reason, next_attempt_at=None
+            period_id, [Status.AWAITING_APPROVAL], status=Status.DENIED, decision_reason=reason, next_attempt_at=None,
+            ended_at=now,  # the retention period counts from here (idops.substitutes.retention)
         ):
             raise Conflict(_DECIDED)
         uow.audit.record(
@@ -73,3 +78,4 @@ async def deny(uow: SubstitutesUnitOfWork, c: SubstituteDeps, caller: Caller, pe
         await release_unused_upn(uow, period_id)
         await uow.commit()
     log.info("request_denied", period_id=period_id)
+    await tell_decision(uow, c, period_id)

@@ -79,8 +79,8 @@ async def test_a_denied_request_shows_the_reason_and_gives_the_name_back(make_su
     assert (seen.status, seen.decision_reason) == ("denied", "liian pitkä jakso")
     assert (await sub.person_of(long.period_id)).user_principal_name is None
     assert sub.state().count("create_user") == 0
-    events = await sub.events(long.period_id)
-    assert events[-1].action == "denied" and events[-1].details["reason"] == "liian pitkä jakso"
+    denied = [e for e in await sub.events(long.period_id) if e.action == "denied"]
+    assert len(denied) == 1 and denied[0].details["reason"] == "liian pitkä jakso"
     # a rule that is not a limit is still refused outright
     with pytest.raises(PolicyViolation):
         await sub.request(days=-1)
