@@ -26,6 +26,12 @@ FI: dict[str, str] = {
     "\"Aino Äijälä; 1.12.2026 8.00; 5.12.2026 16.00\". Kellonajat voi jättää pois (8.00 ja 16.00). "
     "Sarakkeet voi erottaa puolipisteellä tai sarkaimella.",
     "bulk_rows": "Rivit",
+    "bulk_grid_title": "Sijaiset",
+    "bulk_grid_help": "Kirjoita riveille nimi, alku ja loppu (enintään {n} riviä), esimerkiksi Aino Äijälä, "
+    "1.12.2026 8.00 ja 5.12.2026 16.00; kellonajat voi jättää pois (8.00 ja 16.00). Taulukosta kopioidut rivit "
+    "voi liittää ensimmäiseen nimikenttään.",
+    "bulk_add_row": "Lisää rivi",
+    "bulk_paste_title": "Liitä rivit tekstinä",
     "bulk_submit": "Pyydä tunnukset",
     "bulk_rows_count": "Liitä 1–{n} riviä.",
     "bulk_results": "Tulokset riveittäin",
@@ -712,6 +718,12 @@ EN: dict[str, str] = {
     "\"Aino Äijälä; 1.12.2026 8.00; 5.12.2026 16.00\". Times may be left out (8.00 and 16.00). "
     "Separate the columns with semicolons or tabs.",
     "bulk_rows": "Rows",
+    "bulk_grid_title": "Substitutes",
+    "bulk_grid_help": "Write a name, start and end on each row (at most {n} rows), for example Aino Äijälä, "
+    "1.12.2026 8.00 and 5.12.2026 16.00; times may be left out (8.00 and 16.00). Rows copied from a "
+    "spreadsheet can be pasted into the first name cell.",
+    "bulk_add_row": "Add a row",
+    "bulk_paste_title": "Paste rows as text",
     "bulk_submit": "Request the accounts",
     "bulk_rows_count": "Paste 1–{n} rows.",
     "bulk_results": "Results per row",

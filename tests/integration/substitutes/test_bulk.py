@@ -84,6 +84,21 @@ async def test_the_bulk_page_requests_pasted_rows_and_shows_a_result_per_row(api
     assert again.status_code == 200
     assert len((await api.client.get("/v1/substitutes", headers=api.principal())).json()["items"]) == 2
 
+    # the form's rows: "add row" without JavaScript keeps what was typed and adds one; a row that failed
+    # comes back into the form to be corrected, the others do not
+    grid = {"csrf": field(again.text, "csrf"), "idempotency_key": field(again.text, "idempotency_key"),
+            "row_name": ["Daniel Dahl", "Eero"], "row_start": ["2.12.2026", "2.12.2026"],
+            "row_end": ["3.12.2026", "3.12.2026"]}
+    longer = await api.client.post(f"/schools/{SCHOOL}/bulk", data={**grid, "add_row": "1"})
+    assert longer.text.count('name="row_name"') == 3 and 'value="Daniel Dahl"' in longer.text
+    assert len((await api.client.get("/v1/substitutes", headers=api.principal())).json()["items"]) == 2
+    sent = await api.client.post(f"/schools/{SCHOOL}/bulk", data={**grid, "row_name": ["Daniel Dahl", "Eero", ""],
+                                                                   "row_start": ["2.12.2026", "2.12.2026", ""],
+                                                                   "row_end": ["3.12.2026", "3.12.2026", ""]})
+    assert re.findall(r'<tr data-line="(\d+)">', sent.text) == ["1", "2"]
+    assert re.findall(r'name="row_name" value="([^"]*)"', sent.text) == ["Eero"]
+    assert len((await api.client.get("/v1/substitutes", headers=api.principal())).json()["items"]) == 3
+
 
 def field(html: str, name: str) -> str:
     found = re.search(rf'name="{name}" value="([^"]+)"', html)

@@ -610,11 +610,13 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
             )
         ],
         "bulk.html": [
-            ("/schools/tampere/hervanta/bulk", "Principal", {**bulk_page, "pasted": "", "error": None, "rows": None}),
+            ("/schools/tampere/hervanta/bulk", "Principal",
+             {**bulk_page, "pasted": "", "error": None, "rows": None, "grid": [("", "", "")] * 5}),
             (
                 "/schools/tampere/hervanta/bulk",
                 "Principal",
-                {**bulk_page, "pasted": "Aino", "error": FI["bulk_rows_count"].format(n=50), "rows": None},
+                {**bulk_page, "pasted": "Aino", "error": FI["bulk_rows_count"].format(n=50), "rows": None,
+                 "grid": [("Aino Äijälä", "1.12.2026", "")]},
             ),
             (
                 "/schools/tampere/hervanta/bulk",
@@ -626,6 +628,7 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
                          "substitute": substitute("awaiting_approval"), "note": None},
                         {"line": 2, "text": "Bertta", "substitute": None, "note": FI["bulk_unreadable_name"]},
                     ],
+                    "grid": [("Bertta", "", "")],
                 },
             ),
         ],
