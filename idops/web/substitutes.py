@@ -326,6 +326,7 @@ async def _detail_page(
         latest_end=latest_end,
         max_days=pol.max_duration_days,
         code_token=code_token,
+        can_deliver=pol.code_delivery and bool(found[0].notification_sender),
         errors=errors or {},
         service_error=service_error,
         end_date=end_date if end_date is not None else date_value(out.ends_at),
@@ -421,9 +422,12 @@ async def sign_in_code(request: Request, sid: str, caller: UserDep, c: WebContai
         return RedirectResponse(f"/substitutes/{sid}", status_code=303)
     c.rate_limits.check("access_pass", f"{caller.tid}:{caller.oid}", c.config.settings.api.tap_rate_per_hour)
     try:
-        issued = await access_pass.issue(c.uow(), c, caller, sid)
+        issued = await access_pass.issue(c.uow(), c, caller, sid, deliver=form.get("deliver") == "email")
     except (PolicyViolation, Conflict) as exc:
         sess.flash(w.session, (exc.detail or exc.title).in_language(w.lang), "error")
+        return RedirectResponse(f"/substitutes/{sid}", status_code=303)
+    if issued.delivered_to:  # e-mailed: the code is in that one message only, never on a page
+        sess.flash(w.session, text(w.lang, "code_mailed", to=issued.delivered_to))
         return RedirectResponse(f"/substitutes/{sid}", status_code=303)
     w.extra_headers.update({"Cache-Control": "no-store", "Pragma": "no-cache"})
     name = school_name(c, out.school)

@@ -31,6 +31,8 @@ FI: dict[str, str] = {
     "1.12.2026 8.00 ja 5.12.2026 16.00; kellonajat voi jättää pois (8.00 ja 16.00). Taulukosta kopioidut rivit "
     "voi liittää ensimmäiseen nimikenttään.",
     "bulk_add_row": "Lisää rivi",
+    "code_mail": "Lähetä koodi sijaisen sähköpostiin",
+    "code_mailed": "Kirjautumiskoodi ja ohjeet lähetettiin osoitteeseen {to}. Koodia ei näytetä täällä.",
     "bulk_paste_title": "Liitä rivit tekstinä",
     "bulk_submit": "Pyydä tunnukset",
     "bulk_rows_count": "Liitä 1–{n} riviä.",
@@ -723,6 +725,8 @@ EN: dict[str, str] = {
     "1.12.2026 8.00 and 5.12.2026 16.00; times may be left out (8.00 and 16.00). Rows copied from a "
     "spreadsheet can be pasted into the first name cell.",
     "bulk_add_row": "Add a row",
+    "code_mail": "E-mail the code to the substitute",
+    "code_mailed": "The sign-in code and instructions were e-mailed to {to}. The code is not shown here.",
     "bulk_paste_title": "Paste rows as text",
     "bulk_submit": "Request the accounts",
     "bulk_rows_count": "Paste 1–{n} rows.",

@@ -4,12 +4,14 @@ exactly one message with the code, the API answer holds none, and no log line or
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 import pytest
 import structlog
 
 from idops.config import Config
+from tests.conftest import demo_sign_in
 from tests.integration.substitutes.conftest import Api
 from tests.integration.substitutes.test_secrets import Collect, database_text, stdlib_logs
 
@@ -50,6 +52,19 @@ async def test_the_code_is_mailed_once_to_the_substitute_and_exists_nowhere_else
     mail = mails[0]
     assert mail.to == ("aino.aijala@example.org",) and mail.sender.lower() == municipality.notification_sender
     assert sub["user_principal_name"] in mail.body and "Voimassa:" in mail.body and "myaccount" in mail.body
+
+    # the page: the principal chooses e-mail; the answer shows where it went, never the code
+    await demo_sign_in(api.client, "principal:tampere/hervanta")
+    page = await api.client.get(f"/substitutes/{sub['id']}")
+    assert 'id="mail-code"' in page.text
+    once = re.search(r'name="once" value="([^"]+)"', page.text)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert once and csrf
+    mailed = await api.client.post(f"/substitutes/{sub['id']}/sign-in-code", follow_redirects=True,
+                                   data={"csrf": csrf.group(1), "once": once.group(1), "deliver": "email"})
+    assert "a***@example.org" in mailed.text and "Koodia ei näytetä" in mailed.text
+    code = tenant.taps[user_id].code  # the second pass replaced the first
+    assert code not in mailed.text and [m for m in tenant.sent_mail if code in m.body] == [tenant.sent_mail[-1]]
 
     logged = [json.dumps(e, default=str) for e in events] + stdlib_logs.lines
     assert not [line for line in logged if code in line], "the code was logged"

@@ -512,6 +512,7 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
         "latest_end": NOW,
         "max_days": 30,
         "code_token": "tok",
+        "can_deliver": True,
         "end_date": "3.12.2026",
         "end_time": "16.00",
     }
