@@ -36,7 +36,7 @@ from idops.web.forms import (
     time_value,
 )
 from idops.web.guards import UserDep, WebContainer
-from idops.web.render import render, web
+from idops.web.render import act_then_back, render, web
 from idops.web.routing import PageRoute
 from idops.web.texts import actor_label, code_groups, event_label, problem_note, text
 
@@ -400,14 +400,7 @@ async def end_confirm(request: Request, sid: str, caller: UserDep, c: WebContain
 
 @router.post("/substitutes/{sid}/end")
 async def end_now(request: Request, sid: str, caller: UserDep, c: WebContainer) -> Response:
-    lang = web(request).lang
-    try:
-        await changes.revoke(c.uow(), c, caller, sid)
-    except Conflict as exc:
-        sess.flash(web(request).session, (exc.detail or exc.title).in_language(lang), "error")
-        return RedirectResponse(f"/substitutes/{sid}", status_code=303)
-    sess.flash(web(request).session, text(lang, "ended_ok"))
-    return RedirectResponse(f"/substitutes/{sid}", status_code=303)
+    return await act_then_back(request, changes.revoke(c.uow(), c, caller, sid), "ended_ok", f"/substitutes/{sid}")
 
 
 @router.post("/substitutes/{sid}/sign-in-code")
