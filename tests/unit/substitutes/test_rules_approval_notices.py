@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pytest
+
 from idops.graph.errors import GraphUnavailable
-from idops.substitutes import approvals
+from idops.kit.errors import NotFound
+from idops.substitutes import approvals, views
 from idops.substitutes.approval_notices import announce_approvals, tell_decisions
 from idops.substitutes.bulk import request_many
 
@@ -96,3 +99,33 @@ async def test_a_decision_notice_that_failed_is_sent_by_the_job(make_sub: MakeSu
     assert await tell_decisions(sub.c.uow(), sub.c) == {"told": 1}
     assert await tell_decisions(sub.c.uow(), sub.c) == {}
     assert [m.subject for m in sub.state().outbox] == ["Sijaistunnuspyyntö hylätty: AinoK Äijälä"]
+
+
+async def test_in_a_shared_tenant_only_the_requests_municipality_decides_and_is_mailed(
+    make_sub: MakeSubstitutes,
+) -> None:
+    """Lempäälä and Vesilahti share one tenant: Vesilahti's IT admin neither sees nor decides Lempäälä's
+    request (404, as for one that does not exist), and only Lempäälä's IT admins get its digest."""
+    sub = await make_sub(policy={"on_limit": "approval"})
+    region = sub.c.config.region
+    lempaala, vesilahti = region.municipality("lempaala"), region.municipality("vesilahti")
+    assert lempaala and vesilahti and lempaala.tenant_id == vesilahti.tenant_id
+    state = sub.state(f"lempaala/{lempaala.schools[0].key}")
+    for m in (lempaala, vesilahti):
+        state.add_user(f"it@{m.key}.fi", "IT", id=m.it_admins.object_ids[0], mail=f"it@{m.key}.fi")
+    school = f"lempaala/{lempaala.schools[0].key}"
+    long = await sub.request_result(school=school, days=40, caller=sub.principal(school))  # over 30 days
+    assert long.awaiting_approval
+
+    with pytest.raises(NotFound):
+        await approvals.approve(sub.c.uow(), sub.c, sub.admin("vesilahti"), long.period_id, None)
+    with pytest.raises(NotFound):
+        await approvals.deny(sub.c.uow(), sub.c, sub.admin("vesilahti"), long.period_id, "ei meidän")
+    theirs = await views.list_page(sub.c.uow(), sub.admin("vesilahti"), school=None, status=["awaiting_approval"],
+                                   active_on=None, person_id=None, cursor=None, limit=50)
+    assert theirs.items == []
+
+    state.outbox.clear()
+    assert (await announce_approvals(sub.c.uow(), sub.c))["mails"] == 1
+    assert [m.to for m in state.outbox] == [("it@lempaala.fi",)]
+    assert state.outbox[0].sender == lempaala.notification_sender
