@@ -5,6 +5,7 @@ results and creates nothing."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -35,8 +36,14 @@ async def test_fourteen_over_a_quota_of_ten_and_a_retry_creates_nothing(api: Api
     assert found is not None and api.container.config.policy_for(*found).quota == 10
     body = {"items": [item(api, i) for i in range(14)]}
     headers = {**api.principal(), "Idempotency-Key": "flunssaviikko-48"}
+    api.emulator.log.clear()
     r = await api.client.post("/v1/substitutes/bulk", json=body, headers=headers)
     assert r.status_code == 200, r.text
+    # over the adapter: an account each, then all 10 group adds in one $batch (the periods start later, so
+    # no licence yet: licence_while = "active") — 11 round trips where one request at a time took 20
+    trips = Counter((e.method, e.path) for e in api.emulator.log.snapshot() if not e.in_batch)
+    assert trips == Counter({("POST", "/v1.0/users"): 10, ("POST", "/v1.0/$batch"): 1})
+    assert api.emulator.log.count("POST", "/v1.0/groups/", in_batch=True) == 10
     results = r.json()["results"]
     assert [x["index"] for x in results] == list(range(14))
     assert [x["status"] for x in results] == [201] * 10 + [202] * 4
