@@ -5,7 +5,9 @@ Contracts:
 - Only IT and region admins; the target must be in the directory mirror as ``staff`` at a school the
   caller sees whole. Unknown users and users of another municipality are the same ``NotFound``;
   pupils, substitutes, guests, disabled accounts and Entra admins (the report's ``isAdmin``) are
-  ``Forbidden``.
+  ``Forbidden`` — and so is anyone whose row did not come from the registration report (a tenant without
+  P1 read by the per-user scan, or a user the report left out): whether they hold an admin role is then
+  unknown, and a pass to an admin would hand the IT admin that admin's account. Fail closed.
 - The lifetime is the municipality's ``staff_tap_lifetime_minutes`` (default 60) kept within the
   tenant's TAP policy. A disabled TAP policy is a ``Conflict`` — there is no password fallback for staff.
 - The code is returned once and never stored, logged or audited; the audit event records who issued a
@@ -45,6 +47,12 @@ _STAFF_ONLY = Message(
 _NO_ADMINS = Message(
     "Ylläpitäjäroolin haltijalle koodia ei anneta täältä: ota yhteyttä Entra-ylläpitoon.",
     "Users holding an administrator role cannot get a code here: contact the Entra administrators.",
+)
+_ADMIN_UNKNOWN = Message(
+    "Ylläpitäjäroolia ei voitu tarkistaa (rekisteröintiraporttia ei ole tälle käyttäjälle): koodia ei anneta "
+    "täältä, ota yhteyttä Entra-ylläpitoon.",
+    "Whether this user holds an administrator role is unknown (no registration report for them): no code "
+    "here, contact the Entra administrators.",
 )
 _NOT_ACTIVE = Message(
     "Tunnus on poistettu käytöstä tai se on vierastunnus; kirjautumiskoodia ei voi antaa.",
@@ -105,6 +113,8 @@ async def staff_member(uow: MfaUnitOfWork, config: Config, caller: Caller, user_
     first = rows[0]
     if first["is_admin"]:
         raise Forbidden(_NO_ADMINS)
+    if first["registration_source"] != "report":
+        raise Forbidden(_ADMIN_UNKNOWN)
     if not first["account_enabled"] or (first["user_type"] or "").lower() == "guest":
         raise Forbidden(_NOT_ACTIVE)
     return StaffMember(

@@ -277,6 +277,7 @@ class MfaRepository:
                 U.upn,
                 U.display_name,
                 U.is_admin,
+                U.registration_source,
                 U.account_enabled,
                 U.user_type,
             )

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from structlog.testing import capture_logs
 
 from idops.audit.models import AuditEvent
@@ -79,7 +79,12 @@ async def test_the_helpdesk_gives_staff_a_pass_once_and_refuses_everyone_else(
     region = bearer(make_token("RegionAdmin"))
     target = next(p for p in await _people(container, "tampere", "staff") if p["user_id"] != entra_admin_id)
     pupil = (await _people(container, "tampere", "pupil"))[0]
-    elsewhere = (await _people(container, "pirkkala", "staff"))[0]
+    elsewhere, unchecked = (await _people(container, "pirkkala", "staff"))[:2]
+    # read by the per-user scan (a tenant without P1): whether they are an Entra admin is unknown
+    async with container.uow() as uow:
+        await uow.mfa.session.execute(update(DirectoryUserRow).where(DirectoryUserRow.user_id == unchecked["user_id"])
+                                      .values(registration_source="per_user_scan", is_admin=False))
+        await uow.commit()
 
     async def post(user_id: str, headers: dict[str, str], reason: str = "puhelin hukassa") -> httpx.Response:
         return await mfa_api.post(f"/v1/staff/{user_id}/access-pass", json={"reason": reason}, headers=headers)
@@ -123,8 +128,11 @@ async def test_the_helpdesk_gives_staff_a_pass_once_and_refuses_everyone_else(
     # refused ones too (probing for staff is what the limit is for); another admin is not held back
     codes = [(await post(target["user_id"], admin)).status_code for _ in range(RATE - 4)]
     assert codes == [200] * (RATE - 5) + [429]
-    # the region admin sees every municipality
+    # the region admin sees every municipality — but gets no pass for someone who might be an admin
     assert (await post(elsewhere["user_id"], region)).status_code == 200
+    refused = await post(unchecked["user_id"], region)
+    assert refused.status_code == 403 and "Ylläpitäjäroolia ei voitu tarkistaa" in refused.json()["detail"]
+    assert unchecked["user_id"] not in generated.state.tenants[_tenant(container, "pirkkala")].taps
     assert elsewhere["user_id"] in generated.state.tenants[_tenant(container, "pirkkala")].taps
 
     # the pages: the MFA page links each unregistered staff member to the helpdesk form
