@@ -111,15 +111,17 @@ class _IdopsApp(FastAPI):
 
 def _domain_routers() -> list[Any]:
     """Routers of the domain packages, in the order they appear in the OpenAPI document."""
+    from idops.api.approvals import router as approvals
     from idops.api.coverage import router as coverage
     from idops.api.jobs import router as jobs
     from idops.api.mfa import router as mfa
     from idops.api.persons import router as persons
     from idops.api.sessions import router as sessions
+    from idops.api.staff import router as staff
     from idops.api.substitutes import router as substitutes
     from idops.web.pages import router as pages
 
-    return [jobs, substitutes, persons, mfa, coverage, sessions, pages]
+    return [jobs, substitutes, persons, approvals, mfa, staff, coverage, sessions, pages]
 
 
 class _LazyMetrics:

@@ -53,6 +53,11 @@ JOBS: dict[str, JobSpec] = {
             shard="municipality",
             municipal=True,
         ),
+        JobSpec(
+            "notify_approvals",
+            "E-mail IT admins a digest of requests awaiting approval; tell requesters the decision.",
+            every(lambda s: s.lifecycle_interval_seconds),
+        ),
         JobSpec("housekeeping", "Forget old job runs, idempotency keys and page sessions.", cron("10 4 * * *")),
         JobSpec(
             "sync_mfa",

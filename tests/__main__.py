@@ -17,6 +17,10 @@ def main(argv: list[str]) -> int:
     from tests.browser import obtain
 
     obtain(os.environ)
+    # The suite starts many Python processes (workers, servers, CLI runs): let them keep compiled bytecode
+    # (and pytest its rewritten test modules) instead of compiling every import again.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    sys.dont_write_bytecode = False
     workers = os.environ.get("IDOPS_TEST_WORKERS", "2")
     args = ["-n", workers, "--dist", "loadgroup", *argv] if workers != "0" else list(argv)
     code = int(pytest.main(args))

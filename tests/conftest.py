@@ -130,6 +130,8 @@ def make_config(clean_db: str, data_dir: Path) -> Callable[..., Config]:
             "database": {"url": clean_db},
             "scheduler": {"enabled": False},
             "logging": {"format": "json", "level": "INFO"},
+            # The demo asks IT admins over a limit; tests start from refusals, approval tests opt in.
+            "policy": {"on_limit": "refuse"},
         }
         for k, v in overrides.items():
             if isinstance(v, dict) and isinstance(base.get(k), dict):

@@ -54,6 +54,9 @@ class EffectivePolicy(BaseModel):
     notify_before_hours: int
     working_hours_only_tap: bool
     licence_while: Literal["active", "requested"]
+    staff_tap_lifetime_minutes: int
+    on_limit: Literal["refuse", "approval"]
+    code_delivery: bool
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,9 @@ class PolicyOverrides(_Model):
     notify_before_hours: int | None = Field(default=None, ge=0)
     working_hours_only_tap: bool | None = None
     licence_while: Literal["active", "requested"] | None = None
+    staff_tap_lifetime_minutes: int | None = Field(default=None, ge=10, le=43200)
+    on_limit: Literal["refuse", "approval"] | None = None
+    code_delivery: bool | None = None
 
 
 class Principals(_Model):

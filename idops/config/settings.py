@@ -149,6 +149,14 @@ class PolicySettings(_Section):
     # seat is reserved ahead, at the price of holding it idle until the start).
     licence_while: Literal["active", "requested"] = "active"
     credential_fallback: Literal["one_time_password", "none"] = "one_time_password"
+    # The MFA helpdesk's pass for a staff member re-registering MFA (kept within the tenant's TAP policy).
+    staff_tap_lifetime_minutes: int = Field(default=60, ge=10, le=43200)
+    # A request over the quota, the duration or lead limit, or the seats: refused (409/422), or recorded
+    # ``awaiting_approval`` for the municipality's IT admins (202).
+    on_limit: Literal["refuse", "approval"] = "refuse"
+    # The principal may have idops e-mail the sign-in code to the substitute's contact address (sendMail
+    # from the municipality's notification_sender). Off: the code is only ever shown to the principal.
+    code_delivery: bool = False
 
 
 class SubstituteSettings(_Section):
@@ -243,6 +251,7 @@ class ApiSettings(_Section):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     tap_rate_per_hour: int = Field(default=30, ge=1)
     create_rate_per_hour: int = Field(default=60, ge=1)
+    staff_tap_rate_per_hour: int = Field(default=10, ge=1)  # MFA helpdesk passes per IT admin
     # Who may read /metrics (also the scheduler's metrics port): "public" (anyone: the demo's default),
     # "token" (`Authorization: Bearer <$metrics_token_env>`: the default outside the demo) or "off".
     metrics: Literal["public", "token", "off"] | None = None

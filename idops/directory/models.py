@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Index, String
+from sqlalchemy import JSON, Boolean, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idops.kit.db import Base
@@ -51,6 +51,8 @@ class DirectoryUserRow(Base):
     # one where the tenant has no report; report_updated_at is when they were read). None: unknown —
     # the user counts in no share and is in no "without MFA" list.
     registration_source: Mapped[str | None] = mapped_column(String(16))
+    # the report's isAdmin (an Entra admin role): the staff helpdesk refuses such users
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class DirectoryMembership(Base):

@@ -48,6 +48,7 @@ USER_ROW = (
     "report_updated_at",
     "report_run",
     "registration_source",
+    "is_admin",
 )
 USER_COLUMNS = USER_ROW[2:13]
 REPORT_COLUMNS = USER_ROW[13:]
@@ -204,6 +205,7 @@ class DirectoryRepository:
                     report_updated_at=None,
                     report_run=run,
                     registration_source="report",
+                    is_admin=False,
                 )
             )
         return int(gone.rowcount or 0)  # type: ignore[attr-defined]

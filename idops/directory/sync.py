@@ -222,8 +222,8 @@ class _Rows:
         self.cap = cap
         # registration columns of a user written before (or without) their report row: unknown, until the
         # report lists them, or the run's clean-up marks them not registered (listed by no complete
-        # report: docs/definitions.md), or a per-user method scan reads them
-        self.no_report = (False, False, False, enc.methods(()), None, None, None)
+        # report: docs/definitions.md), or a per-user method scan reads them; no admin role known
+        self.no_report = (False, False, False, enc.methods(()), None, None, None, False)
         self.users: dict[str, tuple[Any, ...]] = {}  # user id → user half, waiting for its report row
         self.reports: dict[str, tuple[Any, ...]] = {}  # user id → (upn, name, report half)
         self.spilled_users: set[str] = set()  # written without their report row
@@ -592,6 +592,7 @@ async def _sync_report(
                         graph_time(d.last_updated_date_time),
                         run,
                         "report",
+                        d.is_admin is True,
                     ),
                 )
                 for d in page

@@ -335,14 +335,18 @@ class EmulatorState:
         passwordless: bool = False,
         methods: tuple[str, ...] | None = None,
         at: datetime | None = None,
+        admin: bool | None = None,
     ) -> None:
-        """Change a user's registration row; the report shows the old row until ``at + report_lag``."""
+        """Change a user's registration row; the report shows the old row until ``at + report_lag``.
+        ``admin`` sets the row's ``isAdmin`` (None keeps it)."""
         with self.lock:
             u = self.tenants[tenant_id].users[user_id]
             flags = (MFA_REGISTERED if registered else 0) | (
                 MFA_CAPABLE if (registered if capable is None else capable) else 0
             )
             flags |= (PASSWORDLESS if passwordless else 0) | (u.reg_flags & (SSPR_REGISTERED | IS_ADMIN))
+            if admin is not None:
+                flags = flags | IS_ADMIN if admin else flags & ~IS_ADMIN
             if methods is None:
                 methods = ("microsoftAuthenticatorPush", "mobilePhone") if registered else ()
             u.reg_prev_flags, u.reg_prev_methods = u.reg_flags, u.reg_methods

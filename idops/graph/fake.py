@@ -32,6 +32,7 @@ from functools import partial
 from typing import Any, Literal, TypeVar
 
 from idops.config.region import RegionConfig
+from idops.graph.batch import BATCH_LIMIT
 from idops.graph.changes import failure_for
 from idops.graph.errors import (
     AccessPassPolicyDisabled,
@@ -137,6 +138,7 @@ class FakeUser:
     mfa_registered: bool = False
     mfa_capable: bool = False
     passwordless_capable: bool = False
+    is_admin: bool = False
     methods_registered: tuple[str, ...] = ()
 
     def view(self) -> DirectoryUser:
@@ -211,6 +213,9 @@ class FakeTenant:
         self.service_principals: list[ServicePrincipal] = []
         self.outbox: list[SentMail] = []
         self.calls: list[Call] = []
+        # HTTP requests the adapter would send for the same calls: one per port request or page, and one
+        # per ``$batch`` of up to 20 account-change steps (a step is a ``Call``, not a round trip)
+        self.round_trips = 0
         self.premium = True
         self.withdrawn: set[str] = set()  # application permissions the app lacks in this tenant
         self.lag_new_users = False
@@ -245,8 +250,11 @@ class FakeTenant:
         return sku
 
     def set_registration(self, user_id: str, *, registered: bool, capable: bool | None = None,
-                         passwordless: bool = False, methods: tuple[str, ...] | None = None) -> None:
+                         passwordless: bool = False, methods: tuple[str, ...] | None = None,
+                         admin: bool | None = None) -> None:
         user = self.users[user_id]
+        if admin is not None:
+            user.is_admin = admin
         user.mfa_registered = registered
         user.mfa_capable = registered if capable is None else capable
         user.passwordless_capable = passwordless
@@ -363,6 +371,7 @@ class FakeDirectory:
         """Every request: refuse inside a transaction, record it, then fail if a fault says so."""
         guard(f"Directory.{operation}")
         self.state.calls.append(Call(operation, subject))
+        self.state.round_trips += 1
         if self.state.down:
             raise GraphUnavailable(f"{operation}: the directory is unreachable", status=503)
         fault = self.state._take_fault(operation, subject)
@@ -552,12 +561,16 @@ class FakeDirectory:
             raise GraphUnavailable("apply_account_changes: the directory is unreachable", status=503)
         results = {ch.user_id: ChangeResult(ch.user_id) for ch in changes}
         for phase in (1, 2):
-            for ch in changes:
-                res = results[ch.user_id]
-                if res.gone or (phase == 2 and ch.takes_access_away and not res.ok):
-                    continue
-                for step, action in self._steps(ch, phase, leave_date_allowed):
-                    self._run_step(step, ch.user_id, action, res, waits=replication_wait > 0)
+            skip = {u for u, r in results.items() if r.gone or (phase == 2 and not r.ok)}
+            steps = [
+                (ch.user_id, step, action)
+                for ch in changes
+                if not (ch.user_id in skip and (results[ch.user_id].gone or ch.takes_access_away))
+                for step, action in self._steps(ch, phase, leave_date_allowed)
+            ]
+            self.state.round_trips += -(-len(steps) // BATCH_LIMIT)  # the adapter's $batch calls of ≤ 20
+            for user_id, step, action in steps:
+                self._run_step(step, user_id, action, results[user_id], waits=replication_wait > 0)
         return results
 
     def _steps(self, ch: AccountChange, phase: int,
@@ -734,7 +747,7 @@ class FakeDirectory:
                     id=u.id, user_principal_name=u.user_principal_name, user_display_name=u.display_name,
                     is_mfa_registered=u.mfa_registered, is_mfa_capable=u.mfa_capable,
                     is_passwordless_capable=u.passwordless_capable, methods_registered=u.methods_registered,
-                    last_updated_date_time=as_of,
+                    last_updated_date_time=as_of, is_admin=u.is_admin,
                 )
                 for u in self._listed_users()
             ]

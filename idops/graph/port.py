@@ -150,6 +150,7 @@ class BulkRegistration(msgspec.Struct, frozen=True, gc=False, rename="camel"):
     is_passwordless_capable: bool | None = None
     methods_registered: tuple[str, ...] | None = None
     last_updated_date_time: str | None = None  # DateTimeOffset text
+    is_admin: bool | None = None  # holds an Entra admin role: the staff helpdesk never issues it a pass
 
 
 @dataclass(frozen=True, slots=True)

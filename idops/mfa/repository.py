@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from idops.audit.repository import AuditRepository
 from idops.directory.models import DirectoryMembership as M
 from idops.directory.models import DirectoryUserRow as U
 from idops.kit.uow import Transactional
@@ -263,8 +264,33 @@ class MfaRepository:
         return [dict(r) for r in (await self.session.execute(stmt)).mappings()]
 
 
+    async def placements_of(self, user_id: str, visible: Visible) -> list[dict[str, Any]]:
+        """One user's mirror row with each of their school placements inside ``visible`` (empty when the
+        user is unknown or placed only outside it)."""
+        stmt = (
+            select(
+                M.municipality,
+                M.school,
+                M.role,
+                U.tenant_id,
+                U.user_id,
+                U.upn,
+                U.display_name,
+                U.is_admin,
+                U.registration_source,
+                U.account_enabled,
+                U.user_type,
+            )
+            .join(U, and_(U.tenant_id == M.tenant_id, U.user_id == M.user_id))
+            .where(U.user_id == user_id, _where(visible, M.municipality, M.school))
+            .order_by(M.municipality, M.school)
+        )
+        return [dict(r) for r in (await self.session.execute(stmt)).mappings()]
+
+
 class MfaUnitOfWork(Transactional, Protocol):
     """The unit of work the mfa services receive (``idops.uow.UnitOfWork`` is one)."""
 
     mfa: MfaRepository
     signins: SignInRepository
+    audit: AuditRepository

@@ -262,3 +262,21 @@ def users_csv_rows(items: list[UnregisteredUser]) -> list[dict[str, object]]:
         d["methods_registered"] = ";".join(u.methods_registered)
         out.append(d)
     return out
+
+
+class StaffAccessPassIn(BaseModel):
+    """Why the pass is issued (kept in the audit trail), e.g. "puhelin hukassa, tiketti 4711"."""
+
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class StaffAccessPassOut(BaseModel):
+    """Returned exactly once; never stored."""
+
+    user_id: str
+    user_principal_name: str
+    display_name: str
+    temporary_access_pass: str
+    valid_from: datetime
+    valid_until: datetime
+    is_usable_once: bool

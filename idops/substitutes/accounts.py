@@ -69,3 +69,16 @@ async def reserve_upn(
             return
         taken.add(upn)
     raise Conflict(_NO_UPN)
+
+
+async def release_unused_upn(uow: SubstitutesUnitOfWork, period_id: str) -> None:
+    """A new person refused or denied before any account existed gives the UPN back, so the next request
+    for them does not become "aino.aijala2" next to a name nobody holds. Call inside an open transaction."""
+    pair = await uow.substitutes.period_with_person(period_id)
+    if (
+        pair is not None
+        and pair[1].entra_user_id is None
+        and all(p.id == period_id for p in await uow.substitutes.periods_of_person(pair[1].id))
+    ):
+        pair[1].user_principal_name = pair[1].mail_nickname = None
+        pair[1].account_deleted_at = None

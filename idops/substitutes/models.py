@@ -22,12 +22,16 @@ class Status(enum.StrEnum):
     REVOKED = "revoked"
     FAILED = "failed"
     MISSING = "missing"
+    AWAITING_APPROVAL = "awaiting_approval"  # over a limit; an IT admin approves (→ requested) or denies
+    DENIED = "denied"
 
 
 # Periods whose account may still need access (or must still be taken away).
 LIVE = (Status.REQUESTED, Status.PROVISIONING, Status.SCHEDULED, Status.ACTIVE)
 ENDED = (Status.EXPIRED, Status.REVOKED)
-TERMINAL = (Status.DELETED, Status.FAILED)
+TERMINAL = (Status.DELETED, Status.FAILED, Status.DENIED)
+# Periods a new request for the same person and time duplicates: live ones and those awaiting approval.
+OPEN = (*LIVE, Status.AWAITING_APPROVAL)
 
 #: How long one provisioning attempt holds a period (the API request or the ``activate`` job, never
 #: both); a crashed holder's claim runs out and the next attempt resumes.
@@ -104,11 +108,18 @@ class SubstitutePeriod(Base):
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
     original_ends_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(16), default=Status.REQUESTED)
+    status: Mapped[str] = mapped_column(String(24), default=Status.REQUESTED)
     step: Mapped[str] = mapped_column(String(16), default=ProvisionStep.NONE)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # the limits a request awaiting approval exceeds ("quota,seats"), and the approver's reason
+    approval_limits: Mapped[str | None] = mapped_column(String(64))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    # when the municipality's IT admins got the digest naming the request, and when the requester was told
+    # the decision (each sent once; see idops.substitutes.approval_notices)
+    approvers_notified_at: Mapped[datetime | None]
+    decision_notified_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(128))
     request_id: Mapped[str | None] = mapped_column(String(64))

@@ -14,14 +14,14 @@ an extension makes it due again.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
 
 from idops.config import School
-from idops.config.region import Shard
+from idops.config.region import Principals, Shard
 from idops.graph.errors import GraphError, GraphNotFound
 from idops.graph.port import Directory
 from idops.kit.i18n import fi_genitive, when
@@ -50,6 +50,8 @@ class Entry:
     upn: str | None
     school_name: str
     ends_at: datetime
+    starts_at: datetime | None = None
+    limits: tuple[str, ...] = ()  # a request awaiting approval: the limits it exceeds
 
 
 @dataclass
@@ -70,21 +72,22 @@ def is_due(period: SubstitutePeriod, window: timedelta, now: datetime) -> bool:
     )
 
 
-class _Principals:
-    """The principals of a tenant's schools as recipients, each user and group read once per run."""
+class Recipients:
+    """Configured people of a tenant (a school's principals, a municipality's IT admins) as mail
+    recipients: enabled users with a mailbox, each user and group read once per run."""
 
     def __init__(self, directory: Directory) -> None:
         self.directory = directory
         self._users: dict[str, Recipient | None] = {}
         self._groups: dict[str, list[str]] = {}
 
-    async def of(self, school: School) -> list[Recipient]:
-        ids = list(school.principals.object_ids)
-        for gid in school.principals.group_ids:
+    async def of(self, who: Principals) -> list[Recipient]:
+        ids = list(who.object_ids)
+        for gid in who.group_ids:
             ids += await self._members(gid)
         found: dict[str, Recipient] = {}
         for oid in dict.fromkeys(i.lower() for i in ids):
-            recipient = await self._user(oid)
+            recipient = await self.user(oid)
             if recipient is not None:
                 found.setdefault(recipient.mail.lower(), recipient)
         return list(found.values())
@@ -101,7 +104,7 @@ class _Principals:
                 self._groups[group_id] = []
         return self._groups[group_id]
 
-    async def _user(self, oid: str) -> Recipient | None:
+    async def user(self, oid: str) -> Recipient | None:
         if oid not in self._users:
             try:
                 user = await self.directory.get_user(oid)
@@ -138,34 +141,90 @@ async def notify_expiring(
         return {}
     async with uow:
         persons = await uow.substitutes.persons_by_ids(sorted({p.person_id for p, _, _ in due}))
+    delivery = await deliver_digests(
+        c,
+        [(p, school.principals, sender, entry(p, persons.get(p.person_id), school.name)) for p, school, sender in due],
+        lambda lang, entries: digest_text(lang, entries, c.config.settings.api.public_url),
+        counts,
+    )
+    async with uow:
+        for period, _, _ in due:
+            if not delivery.outcome(period.id)[0]:
+                continue  # tried again on the next run
+            if await uow.substitutes.transition(period.id, list(NOTICED), notified_at=now):
+                delivery.record(uow, now, actor, "expiry_notice", period, counts)
+        await uow.commit()
+    return counts.as_dict()
 
+
+@dataclass
+class Delivery:
+    """What ``deliver_digests`` reached: per period, the digests naming it, or why nobody is told
+    (``no_recipient``, ``not_configured``, ``failed``)."""
+
+    unreached: dict[str, str] = field(default_factory=dict)
+    in_digests: dict[str, set[tuple[str, str, str]]] = field(default_factory=lambda: defaultdict(set))
+    sent: set[tuple[str, str, str]] = field(default_factory=set)
+
+    def outcome(self, period_id: str) -> tuple[bool, str | None]:
+        """(whether the period counts as noticed now, why nobody was told). Not noticed: a recipient
+        could not be read or a digest naming it failed — tried again on the next run."""
+        reason = self.unreached.get(period_id)
+        if reason == "failed" or (reason is None and not self.in_digests[period_id] <= self.sent):
+            return False, None
+        return True, reason
+
+    def record(
+        self, uow: SubstitutesUnitOfWork, at: datetime, actor: str, action: str, period: SubstitutePeriod,
+        counts: Counts,
+    ) -> None:
+        """Audit a period marked noticed (inside the caller's transaction) and count it."""
+        _, reason = self.outcome(period.id)
+        uow.audit.record(
+            at=at,
+            actor=actor,
+            action=action,
+            subject_type="period",
+            subject_id=period.id,
+            person_id=period.person_id,
+            school=period.school,
+            details={"recipients": len(self.in_digests[period.id]), **({"reason": reason} if reason else {})},
+        )
+        counts.add(reason or "periods")
+
+
+async def deliver_digests(
+    c: SubstituteDeps,
+    due: Sequence[tuple[SubstitutePeriod, Principals, str | None, Entry]],
+    text: Callable[[str, list[Entry]], tuple[str, str]],
+    counts: Counts,
+) -> Delivery:
+    """Send each recipient one digest (``text(lang, entries)`` → subject, body) of the periods naming them:
+    ``due`` holds each period with the people to tell, the sender mailbox (None: not configured) and its
+    entry. Counts ``mails``, ``failed`` mails and ``recipients``; Graph is called outside transactions."""
+    delivery = Delivery()
     digests: dict[tuple[str, str, str], _Digest] = {}
-    in_digests: dict[str, set[tuple[str, str, str]]] = defaultdict(set)
-    principals: dict[str, _Principals] = {}
-    unreached: dict[str, str] = {}  # period id → why nobody is told ("no_recipient", "not_configured", "failed")
-    for period, school, sender in due:
+    finders: dict[str, Recipients] = {}
+    for period, who, sender, item in due:
         if not sender:
-            unreached[period.id] = "not_configured"
+            delivery.unreached[period.id] = "not_configured"
             continue
-        finder = principals.setdefault(period.tenant_id, _Principals(c.directories.for_tenant(period.tenant_id)))
+        finder = finders.setdefault(period.tenant_id, Recipients(c.directories.for_tenant(period.tenant_id)))
         try:
-            recipients = await finder.of(school)
+            recipients = await finder.of(who)
         except GraphError as exc:
             log.warning("notify_recipients_failed", period_id=period.id, error=type(exc).__name__)
-            unreached[period.id] = "failed"
+            delivery.unreached[period.id] = "failed"
             continue
         if not recipients:
-            unreached[period.id] = "no_recipient"
+            delivery.unreached[period.id] = "no_recipient"
             continue
-        entry = _entry(period, persons.get(period.person_id), school)
         for recipient in recipients:
             key = (period.tenant_id, sender, recipient.mail.lower())
-            digests.setdefault(key, _Digest(period.tenant_id, sender, recipient)).entries.append(entry)
-            in_digests[period.id].add(key)
-
-    sent: set[tuple[str, str, str]] = set()
+            digests.setdefault(key, _Digest(period.tenant_id, sender, recipient)).entries.append(item)
+            delivery.in_digests[period.id].add(key)
     for key, digest in digests.items():
-        subject, body = digest_text(digest.recipient.lang, digest.entries, c.config.settings.api.public_url)
+        subject, body = text(digest.recipient.lang, digest.entries)
         try:
             await c.directories.for_tenant(digest.tenant_id).send_mail(
                 digest.sender, [digest.recipient.mail], subject, body
@@ -174,32 +233,10 @@ async def notify_expiring(
             log.warning("notify_failed", periods=len(digest.entries), error=type(exc).__name__)
             counts.add("failed")
             continue
-        sent.add(key)
+        delivery.sent.add(key)
         counts.add("mails")
-    counts.add("recipients", len({key[2] for key in sent}))
-
-    async with uow:
-        for period, _, _ in due:
-            reason = unreached.get(period.id)
-            if reason == "failed" or (reason is None and not in_digests[period.id] <= sent):
-                continue  # tried again on the next run
-            if reason:
-                counts.add(reason)
-            if await uow.substitutes.transition(period.id, list(NOTICED), notified_at=now):
-                uow.audit.record(
-                    at=now,
-                    actor=actor,
-                    action="expiry_notice",
-                    subject_type="period",
-                    subject_id=period.id,
-                    person_id=period.person_id,
-                    school=period.school,
-                    details={"recipients": len(in_digests[period.id]), **({"reason": reason} if reason else {})},
-                )
-                if reason is None:
-                    counts.add("periods")
-        await uow.commit()
-    return counts.as_dict()
+    counts.add("recipients", len({key[2] for key in delivery.sent}))
+    return delivery
 
 
 def _longest_window(c: SubstituteDeps) -> timedelta:
@@ -209,9 +246,12 @@ def _longest_window(c: SubstituteDeps) -> timedelta:
     return timedelta(hours=max(hours, default=0))
 
 
-def _entry(period: SubstitutePeriod, person: SubstitutePerson | None, school: School) -> Entry:
+def entry(period: SubstitutePeriod, person: SubstitutePerson | None, school_name: str) -> Entry:
     name = f"{person.given_name} {person.surname}".strip() if person else ""
-    return Entry(period.id, name or "–", person.user_principal_name if person else None, school.name, period.ends_at)
+    return Entry(
+        period.id, name or "–", person.user_principal_name if person else None, school_name, period.ends_at,
+        period.starts_at, tuple(period.approval_limits.split(",")) if period.approval_limits else (),
+    )
 
 
 def _link(public_url: str, period_id: str) -> str:

@@ -91,6 +91,23 @@ def check_new_period(p: EffectivePolicy, starts_at: datetime, ends_at: datetime,
     return max(starts_at, now)
 
 
+APPROVABLE = ("max_lead_days", "max_duration_days")
+
+
+def check_new_period_or_limits(
+    p: EffectivePolicy, starts_at: datetime, ends_at: datetime, now: datetime
+) -> tuple[datetime, list[str]]:
+    """``check_new_period``, except that with ``on_limit = "approval"`` a period that breaks only the lead
+    and duration limits is accepted, and those limits are returned: the request then awaits approval.
+    Any other broken rule (an end before the start, a start long past) is raised as before."""
+    checks = _period_checks(p, starts_at, ends_at, now)
+    limits = [str(limit["limit"]) for _, limit in checks if limit.get("limit") in APPROVABLE]
+    if p.on_limit != "approval" or len(limits) != len(checks):
+        _raise_first(checks)
+        limits = []
+    return max(starts_at, now), limits
+
+
 def check_duration(p: EffectivePolicy, starts_at: datetime, ends_at: datetime) -> None:
     """Extensions too: the whole period, counted from its start, stays within the maximum."""
     _raise_first(_duration_checks(p, starts_at, ends_at))

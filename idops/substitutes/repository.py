@@ -19,6 +19,7 @@ from idops.signins.repository import SignInRepository
 from idops.substitutes.models import (
     ENDED,
     LIVE,
+    OPEN,
     IdempotencyRecord,
     OrphanAccount,
     Status,
@@ -142,7 +143,7 @@ class SubstituteRepository:
             select(SubstitutePeriod).where(
                 SubstitutePeriod.person_id == person_id,
                 SubstitutePeriod.school == school,
-                SubstitutePeriod.status.in_(list(LIVE)),
+                SubstitutePeriod.status.in_(list(OPEN)),
                 SubstitutePeriod.starts_at < ends_at,
                 SubstitutePeriod.ends_at > starts_at,
             )
@@ -163,7 +164,7 @@ class SubstituteRepository:
             SubstitutePerson.municipality == municipality,
             SubstitutePerson.search_name == search_name,
             SubstitutePeriod.school == school,
-            SubstitutePeriod.status.in_(list(LIVE)),
+            SubstitutePeriod.status.in_(list(OPEN)),
             SubstitutePeriod.starts_at < ends_at,
             SubstitutePeriod.ends_at > starts_at,
         ]
@@ -301,6 +302,34 @@ class SubstituteRepository:
             update(SubstitutePeriod)
             .where(*cond)
             .values(**values, version=SubstitutePeriod.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        return (result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+    async def approvals_to_announce(self, limit: int = 5000) -> Sequence[SubstitutePeriod]:
+        """Periods awaiting approval whose approvers have not had the digest naming them."""
+        q = select(SubstitutePeriod).where(
+            SubstitutePeriod.status == Status.AWAITING_APPROVAL, SubstitutePeriod.approvers_notified_at.is_(None)
+        )
+        return (await self.session.execute(q.order_by(SubstitutePeriod.created_at).limit(limit))).scalars().all()
+
+    async def decisions_to_tell(self, limit: int = 5000) -> Sequence[str]:
+        """Ids of periods that awaited approval, have been decided, and whose requester was not told."""
+        q = select(SubstitutePeriod.id).where(
+            SubstitutePeriod.approval_limits.is_not(None),
+            SubstitutePeriod.status != Status.AWAITING_APPROVAL,
+            SubstitutePeriod.decision_notified_at.is_(None),
+        )
+        return (await self.session.execute(q.order_by(SubstitutePeriod.created_at).limit(limit))).scalars().all()
+
+    async def claim_decision_notice(self, period_id: str, at: datetime | None) -> bool:
+        """Mark the requester told (``at``), only if nobody did; ``at=None`` gives a failed send's claim back."""
+        told = SubstitutePeriod.decision_notified_at
+        cond = told.is_(None) if at else told.is_not(None)
+        result = await self.session.execute(
+            update(SubstitutePeriod)
+            .where(SubstitutePeriod.id == period_id, cond)
+            .values(decision_notified_at=at)
             .execution_options(synchronize_session=False)
         )
         return (result.rowcount or 0) == 1  # type: ignore[attr-defined]

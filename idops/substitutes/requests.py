@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NoReturn
 
 import structlog
 
@@ -17,7 +19,7 @@ from idops.auth.scope import Caller
 from idops.kit.errors import Conflict, FieldProblem, Message, NotFound
 from idops.substitutes import names, policy
 from idops.substitutes.access import holds_licence, school_groups
-from idops.substitutes.accounts import reserve_upn
+from idops.substitutes.accounts import release_unused_upn, reserve_upn
 from idops.substitutes.deps import SubstituteDeps
 from idops.substitutes.models import (
     NO_SEATS_ERROR,
@@ -55,6 +57,8 @@ _DUPLICATE = Message(
 class RequestResult:
     period_id: str
     created: bool  # False when an Idempotency-Key replayed an earlier request
+    awaiting_approval: bool = False  # over a limit under ``on_limit = "approval"``: nothing provisioned yet
+    to_provision: bool = False  # recorded and claimed: the caller provisions it (``record_request``)
 
 
 def request_hash(body: SubstituteRequest) -> str:
@@ -82,6 +86,35 @@ async def request_substitute(
     """Validate and durably record a request, then provision it. Raises typed domain errors: among them
     ``Conflict`` with ``candidates`` when the name matches earlier persons but no contact does (see
     ``returning``), and ``Conflict`` ``NO_SEATS`` when the school's licence has no free seat."""
+    result = await record_request(uow, c, caller, body, idempotency_key)
+    if result.to_provision:
+        await provision(uow, c, result.period_id, claimed=True)
+        await refuse_if_seats_ran_out(uow, result.period_id)
+    return result
+
+
+async def refuse_if_seats_ran_out(uow: SubstitutesUnitOfWork, period_id: str) -> None:
+    """After provisioning: Graph refused the licence (a seat taken outside idops since the count was read)
+    — the same 409 as the seat check's, and whatever provisioning created is gone again."""
+    async with uow:
+        done = await uow.substitutes.get_period(period_id)
+    if done is not None and done.status == Status.FAILED and done.last_error == NO_SEATS_ERROR:
+        await _refuse_for_seats(uow, period_id)
+
+
+async def record_request(
+    uow: SubstitutesUnitOfWork,
+    c: SubstituteDeps,
+    caller: Caller,
+    body: SubstituteRequest,
+    idempotency_key: str | None,
+    *,
+    taken: Counter[str] | None = None,
+) -> RequestResult:
+    """``request_substitute`` without the provisioning: validated, recorded, the seats checked. The
+    result's ``to_provision`` says whether the caller must now provision the period (it holds the claim).
+    ``taken``: seats earlier requests of the same batch will take (not yet assigned in Graph); a period
+    that takes a seat adds to it."""
     if not caller.scope.sees_school(body.school):
         raise NotFound(_SCHOOL_NOT_FOUND)
     found = c.config.region.school(body.school)
@@ -90,7 +123,7 @@ async def request_substitute(
     municipality, school = found
     now = c.clock.now()
     pol = c.config.policy_for(municipality, school)
-    starts_at = policy.check_new_period(pol, body.starts_at, body.ends_at, now)
+    starts_at, limits = policy.check_new_period_or_limits(pol, body.starts_at, body.ends_at, now)
     ends_at = body.ends_at
     key_hash = request_hash(body) if idempotency_key else None
 
@@ -104,7 +137,11 @@ async def request_substitute(
                     first = await uow.substitutes.get_period(record.period_id)
                     if first is not None and first.status == Status.FAILED and first.last_error == NO_SEATS_ERROR:
                         raise Conflict(NO_SEATS, period_id=first.id)  # the first answer was this 409: replay it
-                    return RequestResult(record.period_id, created=False)
+                    return RequestResult(
+                        record.period_id,
+                        created=False,
+                        awaiting_approval=first is not None and first.status == Status.AWAITING_APPROVAL,
+                    )
         if not body.person_id and not body.force_new_person:
             duplicate = await uow.substitutes.find_live_duplicate_by_name(
                 municipality.key,
@@ -122,7 +159,11 @@ async def request_substitute(
             duplicate = await uow.substitutes.find_overlapping_for_person(person.id, body.school, starts_at, ends_at)
             if duplicate is not None:
                 raise Conflict(_DUPLICATE, field="person", existing_id=duplicate.id)
-        policy.check_quota(pol, await uow.substitutes.count_overlapping(body.school, starts_at, ends_at), school.name)
+        overlapping = await uow.substitutes.count_overlapping(body.school, starts_at, ends_at)
+        if pol.on_limit == "approval" and overlapping >= pol.quota:
+            limits.append("quota")
+        else:
+            policy.check_quota(pol, overlapping, school.name)
         if person.user_principal_name is None:
             await reserve_upn(uow, person, municipality.upn_domain)
         period = SubstitutePeriod(
@@ -133,12 +174,13 @@ async def request_substitute(
             starts_at=starts_at,
             ends_at=ends_at,
             original_ends_at=ends_at,
-            status=Status.REQUESTED,
+            status=Status.AWAITING_APPROVAL if limits else Status.REQUESTED,
+            approval_limits=",".join(limits) or None,
             step=ProvisionStep.UPN_RESERVED,
             created_at=now,
             created_by=caller.actor,
             request_id=structlog.contextvars.get_contextvars().get("request_id"),
-            next_attempt_at=now + PROVISIONING_CLAIM,
+            next_attempt_at=None if limits else now + PROVISIONING_CLAIM,
         )
         uow.substitutes.add(period)
         await uow.flush()
@@ -179,33 +221,50 @@ async def request_substitute(
             },
             personal={"upn": person.user_principal_name},
         )
+        if limits:
+            _record_approval_request(uow, now, period, limits)
         await uow.commit()
         period_id = period.id
 
-    await _check_seats(uow, c, period_id)
-    await provision(uow, c, period_id, claimed=True)
-    async with uow:
-        done = await uow.substitutes.get_period(period_id)
-    if done is not None and done.status == Status.FAILED and done.last_error == NO_SEATS_ERROR:
-        # Graph refused the licence (a seat taken outside idops since the count was read): the same 409
-        # as the check's, and whatever provisioning created is gone again.
-        await _refuse_for_seats(uow, period_id)
-    return RequestResult(period_id, created=True)
+    if limits or await _check_seats(uow, c, period_id, taken):
+        log.info("approval_requested", period_id=period_id, limits=limits or ["seats"])
+        return RequestResult(period_id, created=True, awaiting_approval=True)
+    return RequestResult(period_id, created=True, to_provision=True)
 
 
-async def _check_seats(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_id: str) -> None:
-    """Refuse (409) when the period takes its school's licence now and the licence has no free seat;
-    the refusal is recorded. Near the edge (``substitutes.seat_margin``) the count is read fresh."""
+async def _check_seats(
+    uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_id: str, taken: Counter[str] | None = None
+) -> bool:
+    """Refuse (409) when the period takes its school's licence now and the licence has no free seat (less
+    those ``taken`` by the batch so far); the refusal is recorded. Near the edge
+    (``substitutes.seat_margin``) the count is read fresh. Under ``on_limit = "approval"`` the period awaits
+    approval instead: returns True."""
     async with uow:
         period = await uow.substitutes.get_period(period_id)
     assert period is not None
     _, skus = school_groups(c.config, period.school)
     if not skus or not holds_licence(c.config, period, c.clock.now()):
-        return  # the seat is taken at the start (licence_while = "active"), not now
+        return False  # the seat is taken at the start (licence_while = "active"), not now
     directory = c.directories.for_tenant(period.tenant_id)
     free = await c.seats.available(directory, skus, c.clock.now(), margin=c.config.settings.substitutes.seat_margin)
+    if taken is not None:
+        free = {sku: n - taken[sku] for sku, n in free.items()}
     if all(n > 0 for n in free.values()):
-        return
+        if taken is not None:
+            taken.update(free.keys())
+        return False
+    found = c.config.region.school(period.school)
+    if found is not None and c.config.policy_for(*found).on_limit == "approval":
+        async with uow:
+            awaiting = await uow.substitutes.transition(
+                period_id, [Status.REQUESTED], status=Status.AWAITING_APPROVAL, approval_limits="seats",
+                next_attempt_at=None,
+            )
+            if awaiting:
+                _record_approval_request(uow, c.clock.now(), period, ["seats"], free=free)
+            await uow.commit()
+        if awaiting:
+            return True
     async with uow:
         if await uow.substitutes.transition(
             period_id, [Status.REQUESTED], status=Status.FAILED, last_error=NO_SEATS_ERROR, next_attempt_at=None,
@@ -224,18 +283,23 @@ async def _check_seats(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_id:
     await _refuse_for_seats(uow, period_id)
 
 
-async def _refuse_for_seats(uow: SubstitutesUnitOfWork, period_id: str) -> None:
-    """Answer a period failed for want of seats with 409. A new person refused before any account of
-    theirs exists gives the UPN back, so the next request for them does not become "aino.aijala2" next
-    to a name nobody holds."""
+async def _refuse_for_seats(uow: SubstitutesUnitOfWork, period_id: str) -> NoReturn:
+    """Answer a period failed for want of seats with 409, the person's unused UPN given back."""
     async with uow:
-        pair = await uow.substitutes.period_with_person(period_id)
-        if (
-            pair is not None
-            and pair[1].entra_user_id is None
-            and all(p.id == period_id for p in await uow.substitutes.periods_of_person(pair[1].id))
-        ):
-            pair[1].user_principal_name = pair[1].mail_nickname = None
-            pair[1].account_deleted_at = None
+        await release_unused_upn(uow, period_id)
         await uow.commit()
     raise Conflict(NO_SEATS, period_id=period_id)
+
+
+def _record_approval_request(
+    uow: SubstitutesUnitOfWork, at: datetime, period: SubstitutePeriod, limits: list[str], **details: object
+) -> None:
+    uow.audit.record(
+        at=at,
+        actor="idops",
+        action="approval_requested",
+        subject_type="period",
+        subject_id=period.id,
+        school=period.school,
+        details={"limits": limits, **details},
+    )

@@ -81,6 +81,11 @@ class SubstituteOut(BaseModel):
     end_error: str | None = Field(
         default=None, description="Why the last attempt failed (e.g. GraphUnavailable, unavailable, forbidden)"
     )
+    approval_limits: list[str] = Field(
+        default=[], description="awaiting_approval: the limits exceeded (quota, seats, max_lead_days, "
+        "max_duration_days)",
+    )
+    decision_reason: str | None = Field(default=None, description="the approver's reason (approved or denied)")
 
 
 class OverdueEnd(BaseModel):
@@ -109,6 +114,7 @@ class AccessPassOut(BaseModel):
     valid_from: datetime
     valid_until: datetime
     is_usable_once: bool = False
+    delivered_to: str | None = Field(default=None, description="deliver=email: the (masked) address it went to")
 
 
 class EventOut(BaseModel):
@@ -174,6 +180,29 @@ class DriftOut(BaseModel):
     orphans: list[OrphanOut]
     items: list[CorrectionOut]
     next: str | None = None
+
+
+class Decision(_Strict):
+    reason: str | None = Field(default=None, min_length=3, max_length=500)
+
+
+class Denial(_Strict):
+    reason: str = Field(min_length=3, max_length=500, description="shown to the principal who asked")
+
+
+class BulkRequest(_Strict):
+    items: list[SubstituteRequest] = Field(min_length=1, max_length=50)
+
+
+class BulkItemResult(BaseModel):
+    index: int
+    status: int = Field(description="what a single POST /v1/substitutes would have answered: 201, 200, 202, 4xx…")
+    substitute: SubstituteOut | None = None
+    problem: dict[str, object] | None = Field(default=None, description="application/problem+json body")
+
+
+class BulkResult(BaseModel):
+    results: list[BulkItemResult]
 
 
 # --- a person's data: the IT admin's view, the data subject's export, erasure, legal hold -------------

@@ -54,6 +54,8 @@ def to_out(period: SubstitutePeriod, person: SubstitutePerson) -> SubstituteOut:
         overdue_since=period.overdue_since,
         end_attempted_at=period.end_attempted_at,
         end_error=period.end_error,
+        approval_limits=period.approval_limits.split(",") if period.approval_limits else [],
+        decision_reason=period.decision_reason,
     )
 
 

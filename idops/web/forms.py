@@ -232,3 +232,63 @@ def field_messages(
         found.setdefault(name, []).append(problem.message.in_language(lang))
     order = {name: i for i, name in enumerate(FIELD_ORDER)}
     return {name: " ".join(found[name]) for name in sorted(found, key=lambda n: order.get(n, len(order)))}
+
+
+@dataclass
+class BulkLine:
+    """One row: the form's name, start and end cells, or a pasted ``name; start; end`` (a spreadsheet's
+    tab-separated columns work too)."""
+
+    number: int  # 1-based row of the form, then of the paste
+    text: str
+    cells: tuple[str, str, str] = ("", "", "")
+    body: SubstituteRequest | None = None
+    error: str | None = None  # a field of the row that could not be read ("name", "start", "end")
+
+
+def _moment(value: str, default: time) -> datetime | None:
+    parts = value.split()
+    d = parse_date(parts[0]) if parts else None
+    t = parse_time(parts[1]) if len(parts) > 1 else default
+    return helsinki(d, t) if d is not None and t is not None else None
+
+
+def pasted_rows(pasted: str) -> list[list[str]]:
+    """A paste's lines as cells: split at tabs (a spreadsheet's columns) or else at semicolons."""
+    return [[c.strip() for c in (raw.split("\t") if "\t" in raw else raw.split(";"))] for raw in pasted.splitlines()]
+
+
+def parse_bulk_lines(pasted: str, school: str, first: int = 1) -> list[BulkLine]:
+    """Pasted rows of ``Etunimi Sukunimi; 1.12.2026 8.00; 5.12.2026 16.00``, numbered from ``first``."""
+    return parse_bulk_rows(pasted_rows(pasted), school, first)
+
+
+def parse_bulk_rows(rows: Sequence[Sequence[str]], school: str, first: int = 1) -> list[BulkLine]:
+    """Rows of cells name, start, end (times optional: 8.00 and 16.00), numbered from ``first``. The last
+    word of the name is the surname. Empty rows are skipped (but counted); a row that cannot be read says
+    which field, and the requests' own validation judges the rest."""
+    out = []
+    for number, row in enumerate(rows, start=first):
+        cells = [c.strip() for c in row]
+        if not any(cells):
+            continue
+        padded = (*cells, "", "", "")
+        line = BulkLine(number, "; ".join(c for c in cells if c), (padded[0], padded[1], padded[2]))
+        names = cells[0].split() if cells else []
+        starts = _moment(cells[1], DAY_START) if len(cells) > 1 else None
+        ends = _moment(cells[2], DAY_END) if len(cells) > 2 else None
+        if len(names) < 2:
+            line.error = "name"
+        elif starts is None:
+            line.error = "start"
+        elif ends is None:
+            line.error = "end"
+        else:
+            try:
+                line.body = SubstituteRequest(
+                    school=school, given_name=" ".join(names[:-1]), surname=names[-1], starts_at=starts, ends_at=ends
+                )
+            except ValidationError:
+                line.error = "name"
+        out.append(line)
+    return out

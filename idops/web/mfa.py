@@ -11,19 +11,22 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from idops.auth.scope import Caller
 from idops.container import Container
+from idops.kit.errors import Conflict
 from idops.kit.formats import Dialect, DialectQuery, csv_response
+from idops.mfa import helpdesk
 from idops.mfa import schemas as mfa_schemas
 from idops.mfa import service as mfa
+from idops.web import session as sess
 from idops.web.charts import trend_chart
 from idops.web.guards import AdminDep, UserDep, WebContainer
 from idops.web.render import render, web
 from idops.web.routing import PageRoute
 from idops.web.substitutes import landing, overdue_for, school_of
-from idops.web.texts import method_label, text
+from idops.web.texts import code_groups, method_label, text
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -97,6 +100,7 @@ async def _dashboard(request: Request, c: Container, caller: Caller, school: str
                 "upn": u.user_principal_name,
                 "school": names.get(u.school or "", "–"),
                 "methods": ", ".join(method_label(lang, m) for m in u.methods_registered) or "–",
+                "code_href": f"/admin/mfa/staff/{u.user_id}" if caller.scope.is_admin else None,
             }
             for u in missing.items
         ],
@@ -142,3 +146,62 @@ async def school_unregistered_csv(
 ) -> Response:
     path, _ = school_of(c, caller, municipality, school)
     return await _unregistered_csv(c, caller, path, dialect)
+
+
+def _staff_page(
+    request: Request,
+    c: Container,
+    member: helpdesk.StaffMember,
+    status: int = 200,
+    issued: helpdesk.StaffPass | None = None,
+    **ctx: Any,
+) -> Response:
+    """The form (``issued`` None: ``once``, ``reason``, ``errors``, ``service_error``) or the code shown once."""
+    lang = web(request).lang
+    names = {f"{m.key}/{sc.key}": sc.name for m in c.config.region.municipalities for sc in m.schools}
+    return render(
+        request, "staff_code.html", status,
+        crumbs=[("/admin/mfa", text(lang, "nav_mfa")), (None, text(lang, "staff_code_title"))],
+        member=member, school_name=names.get(member.school, member.school),
+        action=f"/admin/mfa/staff/{member.user_id}", issued=issued, **ctx,
+    )
+
+
+async def _one_shot(c: Container, request: Request) -> str | None:
+    """The form's one-shot token: a reloaded POST of a shown code finds it spent."""
+    page = web(request).page_session
+    return await sess.issue_one_shot(c, page, "staff_code") if page is not None else None
+
+
+@router.get("/admin/mfa/staff/{user_id}", name="staff_code_form")
+async def staff_code_form(request: Request, user_id: str, caller: AdminDep, c: WebContainer) -> Response:
+    """The helpdesk form: who, and a reason. Refusals (404, 403) before anything is shown."""
+    member = await helpdesk.staff_member(c.uow(), c.config, caller, user_id)
+    once = await _one_shot(c, request)
+    return _staff_page(request, c, member, once=once, reason="", errors={}, service_error=None)
+
+
+@router.post("/admin/mfa/staff/{user_id}")
+async def staff_code(request: Request, user_id: str, caller: AdminDep, c: WebContainer) -> Response:
+    """Issue the pass (``POST /v1/staff/{user_id}/access-pass``'s service and rate limit) and show it in
+    this response only; a reloaded POST finds its one-shot token spent and goes back to the form."""
+    w = web(request)
+    member = await helpdesk.staff_member(c.uow(), c.config, caller, user_id)
+    form = await request.form()
+    reason = str(form.get("reason") or "").strip()
+    if w.page_session is None or not await sess.spend_one_shot(c, w.page_session, "staff_code", form.get("once")):
+        sess.flash(w.session, text(w.lang, "code_already_shown"), "info")
+        return RedirectResponse(f"/admin/mfa/staff/{member.user_id}", status_code=303)
+    if not 3 <= len(reason) <= 500:
+        errors = {"reason": text(w.lang, "staff_code_reason_missing")}
+        return _staff_page(request, c, member, 422, errors=errors, service_error=None,
+                           once=await _one_shot(c, request), reason=reason)
+    await c.rate_limits.check("staff_access_pass", caller.actor, c.config.settings.api.staff_tap_rate_per_hour)
+    try:
+        issued = await helpdesk.issue_staff_access_pass(c.uow(), c, caller, member.user_id, reason)
+    except Conflict as exc:
+        message = (exc.detail or exc.title).in_language(w.lang)
+        return _staff_page(request, c, member, 409, errors={}, service_error=message,
+                           once=await _one_shot(c, request), reason=reason)
+    w.extra_headers.update({"Cache-Control": "no-store", "Pragma": "no-cache"})
+    return _staff_page(request, c, member, issued=issued, groups=code_groups(issued.access_pass.code))

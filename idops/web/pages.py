@@ -13,7 +13,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from idops.web import admin, demo, info, mfa, persons, signin, substitutes
+from idops.web import admin, approvals, bulk, demo, info, mfa, persons, signin, substitutes
 
 STATIC = Path(__file__).parent / "static"
 MEDIA_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml"}
@@ -23,6 +23,8 @@ router.include_router(signin.router)
 router.include_router(substitutes.router)
 router.include_router(mfa.router)
 router.include_router(admin.router)
+router.include_router(approvals.router)
+router.include_router(bulk.router)
 router.include_router(persons.router)
 router.include_router(info.router)
 router.include_router(demo.router)

@@ -13,13 +13,11 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from idops.auth.scope import Caller
 from idops.container import Container
-from idops.kit.errors import Conflict
 from idops.substitutes import rights
 from idops.substitutes.models import LIVE
 from idops.substitutes.schemas import ErasureIn, PersonDetail
-from idops.web import session as sess
 from idops.web.guards import AdminDep, WebContainer
-from idops.web.render import render, web
+from idops.web.render import act_then_back, render, web
 from idops.web.routing import PageRoute
 from idops.web.texts import text
 
@@ -83,20 +81,14 @@ async def set_hold(request: Request, pid: str, caller: AdminDep, c: WebContainer
     if not reason or len(reason) > 200:
         return await _person_page(request, c, caller, pid, hold_error=text(lang, "person_hold_reason_error"),
                                   status=422)
-    try:
-        await rights.set_legal_hold(c.uow(), c, caller, pid, reason)
-    except Conflict as exc:
-        sess.flash(web(request).session, (exc.detail or exc.title).in_language(lang), "error")
-        return RedirectResponse(f"/admin/persons/{pid}", status_code=303)
-    sess.flash(web(request).session, text(lang, "person_hold_set_ok"))
-    return RedirectResponse(f"/admin/persons/{pid}", status_code=303)
+    return await act_then_back(request, rights.set_legal_hold(c.uow(), c, caller, pid, reason),
+                               "person_hold_set_ok", f"/admin/persons/{pid}")
 
 
 @router.post("/admin/persons/{pid}/hold/lift")
 async def lift_hold(request: Request, pid: str, caller: AdminDep, c: WebContainer) -> Response:
-    await rights.lift_legal_hold(c.uow(), c, caller, pid)
-    sess.flash(web(request).session, text(web(request).lang, "person_hold_lifted_ok"))
-    return RedirectResponse(f"/admin/persons/{pid}", status_code=303)
+    return await act_then_back(request, rights.lift_legal_hold(c.uow(), c, caller, pid),
+                               "person_hold_lifted_ok", f"/admin/persons/{pid}")
 
 
 @router.get("/admin/persons/{pid}/erase", name="admin_person_erase")
@@ -121,12 +113,6 @@ async def erase_confirm(request: Request, pid: str, caller: AdminDep, c: WebCont
 async def erase(request: Request, pid: str, caller: AdminDep, c: WebContainer) -> Response:
     """Refusals (legal hold, open periods not confirmed, provisioning) come back as a message on the
     person's page; a Graph failure is the app's error page (nothing was erased; retry)."""
-    lang = web(request).lang
     confirmed = (await request.form()).get("end_open_periods") == "yes"
-    try:
-        await rights.erase(c.uow(), c, caller, pid, ErasureIn(end_open_periods=confirmed))
-    except Conflict as exc:
-        sess.flash(web(request).session, (exc.detail or exc.title).in_language(lang), "error")
-        return RedirectResponse(f"/admin/persons/{pid}", status_code=303)
-    sess.flash(web(request).session, text(lang, "erased_ok"))
-    return RedirectResponse(f"/admin/persons/{pid}", status_code=303)
+    return await act_then_back(request, rights.erase(c.uow(), c, caller, pid, ErasureIn(end_open_periods=confirmed)),
+                               "erased_ok", f"/admin/persons/{pid}")

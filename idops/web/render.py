@@ -11,6 +11,7 @@ page route — error pages for browsers, the API's HTML report — builds one wi
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -19,10 +20,11 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined, select_autoescape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, RedirectResponse
 
 from idops.auth.scope import Caller
 from idops.kit import i18n
+from idops.kit.errors import Conflict
 from idops.kit.i18n import SUPPORTED
 from idops.web import session as sess
 from idops.web import texts
@@ -152,6 +154,7 @@ def nav_items(w: WebRequest, path: str) -> list[NavItem]:
                     "nav_region_substitutes" if caller.scope.role == "RegionAdmin" else "nav_admin_substitutes",
                 ),
                 ("/admin/drift", "nav_drift"),
+                ("/admin/approvals", "nav_approvals"),
                 ("/admin/jobs", "nav_jobs"),
             ]
             if caller.scope.role == "RegionAdmin":
@@ -236,3 +239,16 @@ def with_security_headers(response: HTMLResponse, extra: dict[str, str] | None =
         if name not in response.headers or (extra and name in extra):
             response.headers[name] = value
     return response
+
+
+async def act_then_back(request: Request, action: Awaitable[Any], done: str, back: str) -> RedirectResponse:
+    """A form's post that changes one thing: run ``action``, then back to ``back`` with the text ``done``
+    as a notice — or, when the rules refuse it (a ``Conflict``), with their reason as an error."""
+    w = web(request)
+    try:
+        await action
+    except Conflict as exc:
+        sess.flash(w.session, (exc.detail or exc.title).in_language(w.lang), "error")
+    else:
+        sess.flash(w.session, texts.text(w.lang, done))
+    return RedirectResponse(back, status_code=303)

@@ -36,7 +36,7 @@ from idops.web.forms import (
     time_value,
 )
 from idops.web.guards import UserDep, WebContainer
-from idops.web.render import render, web
+from idops.web.render import act_then_back, render, web
 from idops.web.routing import PageRoute
 from idops.web.texts import actor_label, code_groups, event_label, problem_note, text
 
@@ -268,13 +268,16 @@ async def request_submit(
     out = await views.get_one(c.uow(), caller, result.period_id)
     sess.flash(
         web(request).session,
-        text(
+        text(lang, "requested_awaiting")
+        if result.awaiting_approval
+        else text(
             lang,
             "requested_ok",
             name=out.display_name or body.surname,
             start=when(out.starts_at, lang),
             end=when(out.ends_at, lang),
         ),
+        "info" if result.awaiting_approval else "ok",
     )
     return RedirectResponse(f"/substitutes/{out.id}", status_code=303)
 
@@ -318,11 +321,12 @@ async def _detail_page(
             {"at": e.at, "action": event_label(w.lang, e.action), "actor": actor_label(w.lang, e.actor)}
             for e in events.items
         ],
-        problem=problem_note(w.lang, out.status, out.last_error),
+        problem=problem_note(w.lang, out.status, out.last_error, out.decision_reason),
         live=live,
         latest_end=latest_end,
         max_days=pol.max_duration_days,
         code_token=code_token,
+        can_deliver=pol.code_delivery and bool(found[0].notification_sender),
         errors=errors or {},
         service_error=service_error,
         end_date=end_date if end_date is not None else date_value(out.ends_at),
@@ -396,14 +400,7 @@ async def end_confirm(request: Request, sid: str, caller: UserDep, c: WebContain
 
 @router.post("/substitutes/{sid}/end")
 async def end_now(request: Request, sid: str, caller: UserDep, c: WebContainer) -> Response:
-    lang = web(request).lang
-    try:
-        await changes.revoke(c.uow(), c, caller, sid)
-    except Conflict as exc:
-        sess.flash(web(request).session, (exc.detail or exc.title).in_language(lang), "error")
-        return RedirectResponse(f"/substitutes/{sid}", status_code=303)
-    sess.flash(web(request).session, text(lang, "ended_ok"))
-    return RedirectResponse(f"/substitutes/{sid}", status_code=303)
+    return await act_then_back(request, changes.revoke(c.uow(), c, caller, sid), "ended_ok", f"/substitutes/{sid}")
 
 
 @router.post("/substitutes/{sid}/sign-in-code")
@@ -418,9 +415,12 @@ async def sign_in_code(request: Request, sid: str, caller: UserDep, c: WebContai
         return RedirectResponse(f"/substitutes/{sid}", status_code=303)
     await c.rate_limits.check("access_pass", f"{caller.tid}:{caller.oid}", c.config.settings.api.tap_rate_per_hour)
     try:
-        issued = await access_pass.issue(c.uow(), c, caller, sid)
+        issued = await access_pass.issue(c.uow(), c, caller, sid, deliver=form.get("deliver") == "email")
     except (PolicyViolation, Conflict) as exc:
         sess.flash(w.session, (exc.detail or exc.title).in_language(w.lang), "error")
+        return RedirectResponse(f"/substitutes/{sid}", status_code=303)
+    if issued.delivered_to:  # e-mailed: the code is in that one message only, never on a page
+        sess.flash(w.session, text(w.lang, "code_mailed", to=issued.delivered_to))
         return RedirectResponse(f"/substitutes/{sid}", status_code=303)
     w.extra_headers.update({"Cache-Control": "no-store", "Pragma": "no-cache"})
     name = school_name(c, out.school)

@@ -20,6 +20,49 @@ FI: dict[str, str] = {
     "nav_admin_substitutes": "Kunnan sijaistunnukset",
     "nav_region_substitutes": "Seudun sijaistunnukset",
     "nav_jobs": "Ajastetut ajot",
+    "nav_approvals": "Hyväksynnät",
+    "bulk_title": "Useita sijaisia kerralla",
+    "bulk_help": "Liitä rivit taulukosta (enintään {n}): nimi; alku; loppu, esimerkiksi "
+    "\"Aino Äijälä; 1.12.2026 8.00; 5.12.2026 16.00\". Kellonajat voi jättää pois (8.00 ja 16.00). "
+    "Sarakkeet voi erottaa puolipisteellä tai sarkaimella.",
+    "bulk_rows": "Rivit",
+    "bulk_grid_title": "Sijaiset",
+    "bulk_grid_help": "Kirjoita riveille nimi, alku ja loppu (enintään {n} riviä), esimerkiksi Aino Äijälä, "
+    "1.12.2026 8.00 ja 5.12.2026 16.00; kellonajat voi jättää pois (8.00 ja 16.00). Taulukosta kopioidut rivit "
+    "voi liittää ensimmäiseen nimikenttään.",
+    "bulk_add_row": "Lisää rivi",
+    "code_mail": "Lähetä koodi sijaisen sähköpostiin",
+    "code_mailed": "Kirjautumiskoodi ja ohjeet lähetettiin osoitteeseen {to}. Koodia ei näytetä täällä.",
+    "bulk_paste_title": "Liitä rivit tekstinä",
+    "bulk_submit": "Pyydä tunnukset",
+    "bulk_rows_count": "Liitä 1–{n} riviä.",
+    "bulk_results": "Tulokset riveittäin",
+    "bulk_line": "Rivi",
+    "bulk_outcome": "Tulos",
+    "bulk_unreadable_name": "Nimeä ei voitu lukea: kirjoita etu- ja sukunimi.",
+    "bulk_unreadable_start": "Alkua ei voitu lukea: kirjoita päivä muodossa 1.12.2026.",
+    "bulk_unreadable_end": "Loppua ei voitu lukea: kirjoita päivä muodossa 5.12.2026.",
+    "bulk_graph_down": "Microsoftin palvelu ei vastannut; yritä tätä riviä myöhemmin uudelleen.",
+    "approvals_title": "Hyväksyntää odottavat pyynnöt",
+    "approvals_help": "Nämä sijaistunnuspyynnöt ylittävät kunnan rajan. Hyväksytty pyyntö käsitellään kuten "
+    "muutkin; hylkäyksen syy näytetään pyytäjälle.",
+    "approvals_none": "Hyväksyntää odottavia pyyntöjä ei ole.",
+    "approval_limits": "Ylitetty raja",
+    "approval_decision": "Päätös",
+    "approve": "Hyväksy",
+    "deny": "Hylkää",
+    "deny_reason": "Hylkäyksen syy",
+    "approval_reason_missing": "Kirjoita hylkäyksen syy (vähintään 3 merkkiä).",
+    "approved_ok": "Pyyntö hyväksytty; tunnus luodaan.",
+    "denied_ok": "Pyyntö hylätty; pyytäjä näkee syyn.",
+    "over_quota": "koulun sijaistunnusten enimmäismäärä",
+    "over_seats": "lisenssit loppuneet",
+    "over_max_lead_days": "pyydetty liian aikaisin",
+    "over_max_duration_days": "jakso liian pitkä",
+    "requested_awaiting": "Pyyntö ylittää kunnan rajan ja odottaa tietohallinnon hyväksyntää. Saat tiedon tällä "
+    "sivulla, kun pyyntö on käsitelty.",
+    "problem_awaiting": "Pyyntö odottaa kunnan tietohallinnon hyväksyntää.",
+    "problem_denied": "Kunnan tietohallinto hylkäsi pyynnön: {reason}",
     "nav_region": "Kuntavertailu",
     "nav_demo_clock": "Demokello",
     "lang_switch": "In English",
@@ -105,6 +148,8 @@ FI: dict[str, str] = {
     "status_deleted": "poistettu",
     "status_failed": "epäonnistui",
     "status_missing": "puuttuu Entra ID:stä",
+    "status_awaiting_approval": "odottaa hyväksyntää",
+    "status_denied": "hylätty",
     # request form
     "request_title": "Pyydä sijaistunnus",
     "returning_title": "Onko henkilö ollut aiemmin sijaisena kunnassa?",
@@ -207,11 +252,15 @@ FI: dict[str, str] = {
     "event_requested": "Tunnus pyydetty",
     "event_account_created": "Tunnus luotu Entra ID:hen",
     "event_page_sessions_ended": "Kirjautumiset päätetty kaikilla laitteilla",
+    "event_staff_access_pass_issued": "Kirjautumiskoodi annettu henkilökunnalle",
     "event_account_restored": "Aiempi tunnus palautettu",
     "event_account_reused": "Aiempi tunnus otettu uudelleen käyttöön",
     "event_provisioned": "Käyttöoikeudet annettu",
     "event_provisioning_retry": "Luonti keskeytyi, yritetään uudelleen",
     "event_failed": "Tunnuksen luonti epäonnistui",
+    "event_approval_requested": "Pyyntö ylittää rajan: odottaa tietohallinnon hyväksyntää",
+    "event_approved": "Tietohallinto hyväksyi pyynnön",
+    "event_denied": "Tietohallinto hylkäsi pyynnön",
     "event_activated": "Tunnus otettu käyttöön",
     "event_ends_at_changed": "Päättymisaikaa muutettu",
     "event_revoke_requested": "Päättäminen pyydetty",
@@ -220,6 +269,8 @@ FI: dict[str, str] = {
     "event_missing": "Tunnus puuttui Entra ID:stä",
     "event_deleted": "Tunnus poistettu",
     "event_expiry_notice": "Muistutus päättymisestä lähetetty",
+    "event_approval_digest": "Hyväksyntäpyyntö lähetetty tietohallinnolle",
+    "event_decision_notice": "Päätös ilmoitettu pyytäjälle",
     "event_temporary_access_pass_issued": "Kirjautumiskoodi annettu",
     "event_one_time_password_issued": "Kertakäyttöinen salasana annettu",
     "event_re_disabled": "Käsin käyttöön otettu tunnus suljettu uudelleen",
@@ -355,6 +406,18 @@ FI: dict[str, str] = {
     "mfa_unregistered": "Henkilökunta, jolla MFA ei ole rekisteröity",
     "mfa_unregistered_help": "Näytetään enintään {n} ensimmäistä. Koko luettelo tiedostona:",
     "mfa_methods": "Rekisteröidyt menetelmät",
+    "staff_code_title": "Kirjautumiskoodi henkilökunnalle",
+    "staff_code_help": "Anna henkilökuntaan kuuluvalle väliaikainen kirjautumiskoodi (Temporary Access Pass), "
+    "jolla hän voi rekisteröidä monivaiheisen tunnistautumisen uudelleen, esimerkiksi kadonneen puhelimen "
+    "tilalle. Koodi näytetään vain kerran, eikä sitä tallenneta.",
+    "staff_code_reason": "Syy",
+    "staff_code_reason_hint": "Tallentuu tapahtumalokiin, esimerkiksi \"puhelin kadonnut, tiketti 4711\".",
+    "staff_code_reason_missing": "Kirjoita syy (vähintään 3 merkkiä).",
+    "staff_steps_title": "Näin MFA rekisteröidään uudelleen",
+    "staff_steps_1": "Avaa osoite",
+    "staff_steps_4": "Poista kadonneen laitteen menetelmä ja lisää uusi, esimerkiksi Microsoft Authenticator "
+    "-sovellus.",
+    "staff_back_to_mfa": "Takaisin MFA-tilanteeseen",
     "mfa_none_unregistered": "Kaikilla on MFA rekisteröity.",
     "mfa_excluded_note": "Laskuista on jätetty pois {n} tunnusta (poistettu käytöstä, vierastunnukset, "
     "palvelutunnukset ja sijaiset, joiden jakso ei ole alkanut).",
@@ -461,6 +524,9 @@ FI: dict[str, str] = {
     "job_purge_desc": "Poistaa tunnukset varoajan jälkeen ja henkilötiedot säilytysajan jälkeen.",
     "job_notify_expiring": "Päättymismuistutukset",
     "job_notify_expiring_desc": "Muistuttaa rehtoreita sähköpostilla ennen sijaistunnusten päättymistä.",
+    "job_notify_approvals": "Hyväksyntäilmoitukset",
+    "job_notify_approvals_desc": "Lähettää tietohallinnolle koosteen hyväksyntää odottavista pyynnöistä ja "
+    "kertoo pyytäjälle päätöksen.",
     "job_housekeeping": "Siivous",
     "job_housekeeping_desc": "Poistaa vanhat ajotiedot ja käytetyt pyyntöavaimet.",
     "job_sync_mfa": "MFA-synkronointi",
@@ -649,6 +715,49 @@ EN: dict[str, str] = {
     "nav_admin_substitutes": "Municipality's substitutes",
     "nav_region_substitutes": "Region's substitutes",
     "nav_jobs": "Scheduled jobs",
+    "nav_approvals": "Approvals",
+    "bulk_title": "Several substitutes at once",
+    "bulk_help": "Paste rows from a spreadsheet (at most {n}): name; start; end, for example "
+    "\"Aino Äijälä; 1.12.2026 8.00; 5.12.2026 16.00\". Times may be left out (8.00 and 16.00). "
+    "Separate the columns with semicolons or tabs.",
+    "bulk_rows": "Rows",
+    "bulk_grid_title": "Substitutes",
+    "bulk_grid_help": "Write a name, start and end on each row (at most {n} rows), for example Aino Äijälä, "
+    "1.12.2026 8.00 and 5.12.2026 16.00; times may be left out (8.00 and 16.00). Rows copied from a "
+    "spreadsheet can be pasted into the first name cell.",
+    "bulk_add_row": "Add a row",
+    "code_mail": "E-mail the code to the substitute",
+    "code_mailed": "The sign-in code and instructions were e-mailed to {to}. The code is not shown here.",
+    "bulk_paste_title": "Paste rows as text",
+    "bulk_submit": "Request the accounts",
+    "bulk_rows_count": "Paste 1–{n} rows.",
+    "bulk_results": "Results per row",
+    "bulk_line": "Row",
+    "bulk_outcome": "Result",
+    "bulk_unreadable_name": "The name could not be read: write the given name and surname.",
+    "bulk_unreadable_start": "The start could not be read: write the date as 1.12.2026.",
+    "bulk_unreadable_end": "The end could not be read: write the date as 5.12.2026.",
+    "bulk_graph_down": "Microsoft's service did not answer; try this row again later.",
+    "approvals_title": "Requests awaiting approval",
+    "approvals_help": "These substitute requests exceed a limit of the municipality. An approved request is "
+    "handled like any other; the reason for a denial is shown to the requester.",
+    "approvals_none": "No requests are awaiting approval.",
+    "approval_limits": "Limit exceeded",
+    "approval_decision": "Decision",
+    "approve": "Approve",
+    "deny": "Deny",
+    "deny_reason": "Reason for denial",
+    "approval_reason_missing": "Write the reason for the denial (at least 3 characters).",
+    "approved_ok": "Request approved; the account is being created.",
+    "denied_ok": "Request denied; the requester sees the reason.",
+    "over_quota": "the school's maximum number of substitute accounts",
+    "over_seats": "no licences left",
+    "over_max_lead_days": "requested too far ahead",
+    "over_max_duration_days": "period too long",
+    "requested_awaiting": "The request exceeds a limit of the municipality and awaits IT approval. This page "
+    "shows the decision.",
+    "problem_awaiting": "The request awaits approval by the municipality's IT administration.",
+    "problem_denied": "The municipality's IT administration denied the request: {reason}",
     "nav_region": "Municipality comparison",
     "nav_demo_clock": "Demo clock",
     "lang_switch": "Suomeksi",
@@ -730,6 +839,8 @@ EN: dict[str, str] = {
     "status_deleted": "deleted",
     "status_failed": "failed",
     "status_missing": "missing in Entra ID",
+    "status_awaiting_approval": "awaiting approval",
+    "status_denied": "denied",
     "request_title": "Request a substitute account",
     "returning_title": "Has the person been a substitute in the municipality before?",
     "returning_help": "Search earlier substitutes by name or e-mail. A returning substitute gets "
@@ -832,11 +943,15 @@ EN: dict[str, str] = {
     "event_requested": "Account requested",
     "event_account_created": "Account created in Entra ID",
     "event_page_sessions_ended": "Signed out on every device",
+    "event_staff_access_pass_issued": "Sign-in code given to staff",
     "event_account_restored": "Earlier account restored",
     "event_account_reused": "Earlier account taken back into use",
     "event_provisioned": "Access granted",
     "event_provisioning_retry": "Creation interrupted, retrying",
     "event_failed": "Creating the account failed",
+    "event_approval_requested": "The request exceeds a limit: awaiting IT approval",
+    "event_approved": "IT approved the request",
+    "event_denied": "IT denied the request",
     "event_activated": "Account enabled",
     "event_ends_at_changed": "End changed",
     "event_revoke_requested": "Ending requested",
@@ -845,6 +960,8 @@ EN: dict[str, str] = {
     "event_missing": "Account missing in Entra ID",
     "event_deleted": "Account deleted",
     "event_expiry_notice": "Expiry reminder sent",
+    "event_approval_digest": "Approval request sent to IT",
+    "event_decision_notice": "Decision sent to the requester",
     "event_temporary_access_pass_issued": "Sign-in code given",
     "event_one_time_password_issued": "One-time password given",
     "event_re_disabled": "Account enabled by hand was disabled again",
@@ -977,6 +1094,16 @@ EN: dict[str, str] = {
     "mfa_unregistered": "Staff without registered MFA",
     "mfa_unregistered_help": "Showing at most the first {n}. The whole list as a file:",
     "mfa_methods": "Registered methods",
+    "staff_code_title": "Sign-in code for staff",
+    "staff_code_help": "Give a staff member a Temporary Access Pass to register multi-factor authentication "
+    "again, for example in place of a lost phone. The code is shown only once and never stored.",
+    "staff_code_reason": "Reason",
+    "staff_code_reason_hint": "Kept in the audit trail, e.g. \"phone lost, ticket 4711\".",
+    "staff_code_reason_missing": "Write a reason (at least 3 characters).",
+    "staff_steps_title": "How to register MFA again",
+    "staff_steps_1": "Open",
+    "staff_steps_4": "Remove the lost device's method and add a new one, for example the Microsoft Authenticator app.",
+    "staff_back_to_mfa": "Back to MFA status",
     "mfa_none_unregistered": "Everyone has registered MFA.",
     "mfa_excluded_note": "{n} accounts are left out of the numbers (disabled, guests, service accounts "
     "and substitutes whose period has not started).",
@@ -1076,6 +1203,9 @@ EN: dict[str, str] = {
     "job_purge_desc": "Deletes accounts after the grace period and personal data after retention.",
     "job_notify_expiring": "Expiry reminders",
     "job_notify_expiring_desc": "E-mails principals before their substitutes' accounts end.",
+    "job_notify_approvals": "Approval notices",
+    "job_notify_approvals_desc": "E-mails IT admins a digest of requests awaiting approval and tells requesters "
+    "the decision.",
     "job_housekeeping": "Housekeeping",
     "job_housekeeping_desc": "Forgets old job runs and used request keys.",
     "job_sync_mfa": "MFA sync",
@@ -1301,9 +1431,13 @@ def sso_mode_label(lang: Lang, mode: str | None) -> str:
     return _word(lang, "sso", mode or "none", "sso_other")
 
 
-def problem_note(lang: Lang, status: str, last_error: str | None) -> str | None:
+def problem_note(lang: Lang, status: str, last_error: str | None, decision_reason: str | None = None) -> str | None:
     """What a principal should know about a period's trouble, in their words — never the recorded
     technical error (that stays in the log, found by the request id the page shows beside this)."""
+    if status == "awaiting_approval":
+        return text(lang, "problem_awaiting")
+    if status == "denied":
+        return text(lang, "problem_denied", reason=decision_reason or "–")
     if status == "missing":
         return text(lang, "problem_missing")
     if status == "failed":

@@ -43,12 +43,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    """Debian's Chromium by path (``playwright install`` is never run); in CI without one, a failure."""
+def browser_type_launch_args() -> dict[str, Any]:
+    """Debian's Chromium by path (``playwright install`` is never run); in CI without one, a failure.
+    (Playwright's own pytest plugin is not loaded: these fixtures are the whole browser set-up.)"""
     if BROWSER.failure is not None:
         pytest.fail(BROWSER.failure, pytrace=False)
     return {
-        **browser_type_launch_args,
         "executable_path": BROWSER.chromium,
         "args": [
             "--headless",

@@ -334,3 +334,36 @@ def test_a_returning_substitute_is_found_and_gets_the_same_account(page: Page, s
     expect(page.locator(".error-summary")).to_be_focused()
     expect(page.locator('.error-summary a[href="#f-person"]')).to_have_count(1)
     expect(page.locator("#f-person-error")).to_contain_text("Samalle henkilölle on jo sijaistunnus")
+
+
+def test_several_substitutes_from_a_spreadsheet_paste_with_a_result_per_row(page: Page, a11y: A11y) -> None:
+    """The bulk form: "add row" adds a row in place; rows copied from a spreadsheet (tab-separated) and
+    pasted into the first name cell fill the rows below, adding one where needed; each row gets its result."""
+    sign_in(page, PRINCIPAL)
+    page.goto(f"/schools/{SCHOOL}/bulk")
+    rows = page.locator("#bulk-grid tbody tr")
+    expect(rows).to_have_count(5)
+    page.get_by_role("button", name="Lisää rivi").click()
+    expect(rows).to_have_count(6)
+    expect(page).to_have_url(re.compile(r"/bulk$"))  # in place, no post
+    start = datetime.now(HELSINKI) + timedelta(days=20)
+    day = fi_date(start)
+    names = ("Ulla Uusitalo", "Veikko Vuori", "Wilma Wirtanen", "Xenia Xu", "Yrjö Ylönen", "Zacharias Zetterberg",
+             "Åke Åberg")
+    sheet = "\n".join(f"{name}\t{day}\t{day}" for name in names) + "\n"
+    page.get_by_label("Nimi, rivi 1", exact=True).evaluate(
+        """(input, text) => { const data = new DataTransfer(); data.setData('text', text);
+           input.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true,
+                                                            cancelable: true})); }""",
+        sheet,
+    )
+    expect(rows).to_have_count(7)
+    expect(page.get_by_label("Nimi, rivi 7", exact=True)).to_have_value("Åke Åberg")
+    expect(page.get_by_label("Päättyy, rivi 2", exact=True)).to_have_value(day)
+    a11y.page(page, "bulk form filled from a paste")
+    page.get_by_role("button", name="Pyydä tunnukset").click()
+    results = page.locator("#bulk-results tbody tr")
+    expect(results).to_have_count(7)
+    expect(results.nth(6)).to_contain_text("Åke Åberg")
+    expect(page.locator("#bulk-results a[href^='/substitutes/']")).to_have_count(7)
+    a11y.page(page, "bulk results")

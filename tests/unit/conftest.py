@@ -30,6 +30,9 @@ INET = (socket.AF_INET, socket.AF_INET6)
 # The standard library asks ``uname -p`` once per process for ``platform.processor()``; azure.identity does
 # that when it is first imported (its user agent). Ask now, before any test runs, not inside the guard.
 platform.processor()
+# urllib3 opens an AF_INET6 socket at import to learn whether the host has IPv6; msal (under azure.identity's
+# credentials) imports it lazily, in whichever test first builds a credential. Import it now.
+import urllib3  # noqa: E402, F401
 
 
 class LeftTheProcess(RuntimeError):

@@ -54,11 +54,14 @@ def _imported(module: str, path: Path) -> Iterator[str]:
                     yield f"{base}.{alias.name}"
 
 
+IMPORTS = {module: frozenset(_imported(module, path)) for module, path in MODULES.items()}  # parsed once
+
+
 def _edges() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
-    for module, path in MODULES.items():
+    for module in MODULES:
         targets = set()
-        for name in _imported(module, path):
+        for name in IMPORTS[module]:
             # the module itself, or the nearest enclosing module of the repository
             while name and name not in MODULES:
                 name = name.rpartition(".")[0]
@@ -135,8 +138,8 @@ def test_no_package_imports_itself_through_others() -> None:
 def _importers_of(prefixes: tuple[str, ...]) -> dict[str, set[str]]:
     """Modules that import anything under ``prefixes`` (third-party names included), with what."""
     out: dict[str, set[str]] = {}
-    for module, path in MODULES.items():
-        hits = {n for n in _imported(module, path) if any(n == p or n.startswith(p + ".") for p in prefixes)}
+    for module in MODULES:
+        hits = {n for n in IMPORTS[module] if any(n == p or n.startswith(p + ".") for p in prefixes)}
         if hits:
             out[module] = hits
     return out
@@ -180,9 +183,9 @@ SERVICES = tuple(
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_services_never_import_fastapi_or_open_sessions(service: str) -> None:
-    assert not any(n.split(".")[0] in ("fastapi", "starlette") for n in _imported(service, MODULES[service]))
+    assert not any(n.split(".")[0] in ("fastapi", "starlette") for n in IMPORTS[service])
     assert "idops.kit.db" not in EDGES[service] or service.endswith(".models")
-    assert "sqlalchemy" not in {n.split(".")[0] for n in _imported(service, MODULES[service])}, service
+    assert "sqlalchemy" not in {n.split(".")[0] for n in IMPORTS[service]}, service
 
 
 def test_jobs_never_import_routers() -> None:

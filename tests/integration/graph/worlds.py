@@ -70,7 +70,7 @@ class World(Protocol):
 
     def set_tap_policy(self, *, state: str = "enabled", maximum: int = 480, usable_once: bool = False) -> None: ...
 
-    def set_registration(self, user_id: str, *, methods: tuple[str, ...]) -> None: ...
+    def set_registration(self, user_id: str, *, methods: tuple[str, ...], admin: bool = False) -> None: ...
 
     def set_premium(self, premium: bool) -> None: ...
 
@@ -158,8 +158,8 @@ class GraphWorld:
             policy = self.state.tenant(TENANT).tap_policy
             policy.state, policy.maximum_lifetime_in_minutes, policy.is_usable_once = state, maximum, usable_once
 
-    def set_registration(self, user_id: str, *, methods: tuple[str, ...]) -> None:
-        self.state.set_registration(TENANT, user_id, registered=True, methods=methods)
+    def set_registration(self, user_id: str, *, methods: tuple[str, ...], admin: bool = False) -> None:
+        self.state.set_registration(TENANT, user_id, registered=True, methods=methods, admin=admin)
 
     def set_premium(self, premium: bool) -> None:
         self.state.set_premium(TENANT, premium)
@@ -255,8 +255,8 @@ class FakeWorld:
             self.state.tap_policy, state=state, maximum_lifetime_in_minutes=maximum, is_usable_once=usable_once
         )
 
-    def set_registration(self, user_id: str, *, methods: tuple[str, ...]) -> None:
-        self.state.set_registration(user_id, registered=True, methods=methods)
+    def set_registration(self, user_id: str, *, methods: tuple[str, ...], admin: bool = False) -> None:
+        self.state.set_registration(user_id, registered=True, methods=methods, admin=admin)
 
     def set_premium(self, premium: bool) -> None:
         self.state.premium = premium

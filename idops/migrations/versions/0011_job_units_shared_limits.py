@@ -1,7 +1,7 @@
 """job runs split into units; the Graph budget and API rate limits shared by a deployment's processes
 
 Revision ID: b5e17a3c9d42
-Revises: a14c0b5e0b51
+Revises: 3d8f2a6c1b57
 Create Date: 2026-12-01 17:42:29.287844
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import idops.kit.db
 
 
 revision: str = 'b5e17a3c9d42'
-down_revision: str | None = 'a14c0b5e0b51'
+down_revision: str | None = '3d8f2a6c1b57'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
