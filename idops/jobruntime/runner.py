@@ -24,7 +24,7 @@ import structlog
 
 from idops.config.region import RegionConfig
 from idops.jobruntime.models import JobRun, JobUnit
-from idops.jobruntime.repository import OPEN
+from idops.jobruntime.repository import ENDED_UNITS, OPEN
 from idops.jobruntime.units import (
     UnitHost,
     close_if_done,
@@ -166,9 +166,15 @@ async def start_run(
         opened = await uow.jobs.open_runs(name)
         units = await uow.jobs.units_of([r.id for r in opened])
         chosen: JobRun | None = None
+        done: list[str] = []
         for run in opened:
             theirs = {u.key for u in units[run.id]}
             if not theirs & keys:
+                continue
+            if all(u.status in ENDED_UNITS for u in units[run.id]):
+                # nothing left to do (its close is due: the sweep's may have found the job's lease held).
+                # Taken over, it would close at once and this caller's work would not be done at all.
+                done.append(run.id)
                 continue
             if theirs == keys and run.municipalities == limit and _abandoned(run, units[run.id], now, c):
                 event = "job_run_resumed" if run.outcome == "interrupted" else "job_run_taken_over"
@@ -193,6 +199,8 @@ async def start_run(
         await uow.flush()
         run_units = (await uow.jobs.units_of([chosen.id]))[chosen.id]
         await uow.commit()
+    for run_id in done:
+        await close_if_done(c, run_id)
     c.running_units.runs.add(chosen.id)
     return RunRecord.of(chosen, run_units)
 

@@ -302,3 +302,25 @@ async def test_a_failing_unit_is_retried_alone_and_on_sqlite_by_default_not_at_a
         await once.aclose()
     assert failed.outcome == "partial" and failed.counts["failed"] == 1
     assert failed.error is not None and f"{flaky}: RuntimeError: Graph had a bad moment" in failed.error
+
+
+async def test_a_run_whose_units_all_ended_is_closed_not_taken_over(
+    container: Container, fakes: FakeDirectoryProvider
+) -> None:
+    """A dead worker's last unit reaped (abandoned) but the run not yet closed: the next start opens a
+    run of its own — taking the old one over would close it at once and do none of the work."""
+    other = _container(container.config, fakes)
+    try:
+        old = await start_run(other, "probe", trigger="scheduler")
+    finally:
+        await other.aclose()
+    async with container.uow() as uow:
+        await uow.jobs.session.execute(update(JobUnit).where(JobUnit.run_id == old.id)
+                                       .values(status="abandoned", attempts=1, finished_at=container.clock.now()))
+        await uow.commit()
+    new = await asyncio.wait_for(run_job(container, "probe", trigger="cli"), 20)
+    assert new.id != old.id and new.outcome == "succeeded"
+    assert all(_reads(fakes, t) == 1 for t in container.config.region.tenants())  # the work was done
+    async with container.uow() as uow:
+        closed = await uow.jobs.get_run(old.id)
+    assert closed is not None and closed.outcome == "abandoned"
