@@ -17,6 +17,8 @@ from idops.kit.uow import Transactional
 OPEN = ("running", "interrupted")
 #: Units that are done, one way or another.
 ENDED_UNITS = ("succeeded", "partial", "failed", "abandoned")
+#: The error of a unit taken back from a holder whose lease expired (it died, or lost the lease).
+REAPED = "the process running it stopped (lease expired)"
 
 
 def lease_name(job: str, key: str) -> str:
@@ -228,6 +230,13 @@ class JobRepository:
             .values(outcome="interrupted").execution_options(synchronize_session=False)
         )
         return (result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+    async def retry_reaped(self, run_id: str) -> None:
+        """Units of ``run_id`` abandoned because their holder died (``REAPED``): pending again."""
+        await self.session.execute(
+            update(JobUnit).where(JobUnit.run_id == run_id, JobUnit.status == "abandoned", JobUnit.error == REAPED)
+            .values(status="pending", error=None, finished_at=None).execution_options(synchronize_session=False)
+        )
 
     async def resume_run(self, run_id: str) -> None:
         await self.session.execute(

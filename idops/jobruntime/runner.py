@@ -179,6 +179,9 @@ async def start_run(
             if theirs == keys and run.municipalities == limit and _abandoned(run, units[run.id], now, c):
                 event = "job_run_resumed" if run.outcome == "interrupted" else "job_run_taken_over"
                 await uow.jobs.resume_run(run.id)
+                # a dead worker's units (reaped: abandoned when out of attempts — on SQLite after one)
+                # get one more try: a new run would have redone them, so must the one taking its place
+                await uow.jobs.retry_reaped(run.id)
                 chosen = run
                 log.info(event, job=name, run_id=run.id, trigger=trigger)
                 break

@@ -35,7 +35,7 @@ from idops.config.region import Shard
 from idops.graph.fence import Fence, fenced
 from idops.graph.retry import low_priority
 from idops.jobruntime.models import JobRun, JobUnit
-from idops.jobruntime.repository import ENDED_UNITS, OPEN, JobsUnitOfWork, lease_name
+from idops.jobruntime.repository import ENDED_UNITS, OPEN, REAPED, JobsUnitOfWork, lease_name
 from idops.jobruntime.spec import JobSpec
 from idops.kit.clock import Clock, as_utc
 from idops.kit.metrics import Metrics
@@ -366,7 +366,7 @@ async def sweep(c: UnitHost, name: str | None = None) -> None:
             again = unit.attempts < attempts_of(c, c.jobs.get(unit.job))
             status = "pending" if again else "abandoned"
             if await uow.jobs.reap_unit(unit, status=status, now=now,
-                                        error="the process running it stopped (lease expired)"):
+                                        error=REAPED):
                 log.warning("job_unit_reaped", job=unit.job, run_id=unit.run_id, unit=unit.key, status=status)
         runs = await uow.jobs.open_runs(name)
         for run in runs:

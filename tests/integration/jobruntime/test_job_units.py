@@ -26,6 +26,7 @@ from idops.container import Container
 from idops.graph.fake import FakeDirectoryProvider
 from idops.graph.fence import Fence, WorkFenced, fenced, guard
 from idops.jobruntime.models import JobLease, JobRun, JobUnit
+from idops.jobruntime.repository import REAPED
 from idops.jobruntime.runner import LeaseHeld, run_job, start_run, stop
 from idops.jobruntime.spec import JobSpec, cron
 from idops.jobruntime.units import RunningUnits, attempts_of
@@ -304,23 +305,35 @@ async def test_a_failing_unit_is_retried_alone_and_on_sqlite_by_default_not_at_a
     assert failed.error is not None and f"{flaky}: RuntimeError: Graph had a bad moment" in failed.error
 
 
-async def test_a_run_whose_units_all_ended_is_closed_not_taken_over(
+async def test_a_dead_workers_run_is_taken_over_with_its_reaped_unit_and_an_ended_one_is_not(
     container: Container, fakes: FakeDirectoryProvider
 ) -> None:
-    """A dead worker's last unit reaped (abandoned) but the run not yet closed: the next start opens a
-    run of its own — taking the old one over would close it at once and do none of the work."""
+    """The worker died: the sweep reaped its unit (abandoned: on SQLite one attempt). The next start takes
+    the run over and gives that unit another try — a new run would have redone it — but not the units
+    that ended. A run whose units have all ended is closed instead (taken over, it would do nothing)."""
+    tenants = container.config.region.tenants()
+    dead, done = list(tenants)[:2]
     other = _container(container.config, fakes)
     try:
         old = await start_run(other, "probe", trigger="scheduler")
     finally:
         await other.aclose()
     async with container.uow() as uow:
-        await uow.jobs.session.execute(update(JobUnit).where(JobUnit.run_id == old.id)
-                                       .values(status="abandoned", attempts=1, finished_at=container.clock.now()))
+        await uow.jobs.session.execute(update(JobUnit).where(JobUnit.run_id == old.id, JobUnit.key == dead)
+                                       .values(status="abandoned", attempts=1, error=REAPED))
+        await uow.jobs.session.execute(update(JobUnit).where(JobUnit.run_id == old.id, JobUnit.key == done)
+                                       .values(status="succeeded", attempts=1, counts={"reads": 1}))
+        await uow.commit()
+    taken = await asyncio.wait_for(run_job(container, "probe", trigger="cli"), 20)
+    assert taken.id == old.id and taken.outcome == "succeeded"
+    assert {t: _reads(fakes, t) for t in tenants} == {t: 0 if t == done else 1 for t in tenants}
+
+    async with container.uow() as uow:  # now a run whose every unit ended, but left open
+        await uow.jobs.session.execute(update(JobRun).where(JobRun.id == old.id).values(outcome="running"))
         await uow.commit()
     new = await asyncio.wait_for(run_job(container, "probe", trigger="cli"), 20)
     assert new.id != old.id and new.outcome == "succeeded"
-    assert all(_reads(fakes, t) == 1 for t in container.config.region.tenants())  # the work was done
+    assert {t: _reads(fakes, t) for t in tenants} == {t: 1 if t == done else 2 for t in tenants}
     async with container.uow() as uow:
         closed = await uow.jobs.get_run(old.id)
-    assert closed is not None and closed.outcome == "abandoned"
+    assert closed is not None and closed.outcome == "succeeded"
