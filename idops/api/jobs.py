@@ -1,4 +1,8 @@
-"""``GET /v1/jobs`` and ``POST /v1/jobs/{name}/run`` (administrators)."""
+"""``GET /v1/jobs`` and ``POST /v1/jobs/{name}/run``.
+
+Every job runs over the whole region (all tenants), so starting one is for region admins only; an IT
+admin sees the jobs, their outcomes and times but not the runs' counts or errors, which are the region's.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from typing import Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from idops.api.deps import AdminDep, ContainerDep
+from idops.api.deps import AdminDep, ContainerDep, RegionAdminDep
+from idops.auth.scope import Caller
 from idops.jobruntime import runner
 from idops.jobruntime.scheduler import next_runs
 from idops.kit.errors import Conflict, Message, NotFound
@@ -29,8 +34,12 @@ class JobRunOut(BaseModel):
     error: str | None
 
     @classmethod
-    def of(cls, r: runner.RunRecord) -> JobRunOut:
-        return cls(**{f: getattr(r, f) for f in cls.model_fields})
+    def of(cls, r: runner.RunRecord, caller: Caller | None = None) -> JobRunOut:
+        """The run as ``caller`` may see it: counts and errors only for region admins (they are the region's)."""
+        out = cls(**{f: getattr(r, f) for f in cls.model_fields})
+        if caller is not None and caller.scope.role != "RegionAdmin":
+            out.counts, out.error = {}, None
+        return out
 
 
 class JobOut(BaseModel):
@@ -46,7 +55,7 @@ class JobList(BaseModel):
 
 
 @router.get("", response_model=JobList, summary="Every job with its last run and next run")
-async def list_jobs(c: ContainerDep, _admin: AdminDep) -> JobList:
+async def list_jobs(c: ContainerDep, admin: AdminDep) -> JobList:
     last = await runner.last_runs(c)
     upcoming = next_runs(c, c.clock.now())
     items = [
@@ -54,7 +63,7 @@ async def list_jobs(c: ContainerDep, _admin: AdminDep) -> JobList:
             name=name,
             description=spec.description,
             next_run_at=upcoming.get(name),
-            last_run=JobRunOut.of(last[name]) if name in last else None,
+            last_run=JobRunOut.of(last[name], admin) if name in last else None,
         )
         for name, spec in c.jobs.items()
     ]
@@ -69,14 +78,15 @@ async def list_jobs(c: ContainerDep, _admin: AdminDep) -> JobList:
         "While another run of the job holds its lease (anywhere: the scheduler, another replica, the CLI) "
         "the answer is **409** naming that run (`running_run_id`, `running_since`); nothing is started. "
         "With an explicit `?wait=true` the running run is awaited instead and returned (its `trigger` "
-        "shows whose run it was)."
+        "shows whose run it was). Jobs run over the whole region: **region admins only** (an IT admin "
+        "gets 403; `GET /v1/jobs` shows them outcomes and times without the region's counts)."
     ),
     responses={202: {"model": JobRunOut}, 404: {}, 409: {}},
 )
 async def run_job_now(
     name: str,
     c: ContainerDep,
-    admin: AdminDep,
+    admin: RegionAdminDep,
     response: Response,
     wait: bool | None = Query(
         default=None,
@@ -117,8 +127,8 @@ def _already_running(held: runner.LeaseHeld) -> Conflict:
 
 
 @router.get("/runs/{run_id}", response_model=JobRunOut, summary="One run record")
-async def get_run(run_id: str, c: ContainerDep, _admin: AdminDep) -> JobRunOut:
+async def get_run(run_id: str, c: ContainerDep, admin: AdminDep) -> JobRunOut:
     run = await runner.get_run(c, run_id)
     if run is None:
         raise NotFound()
-    return JobRunOut.of(run)
+    return JobRunOut.of(run, admin)

@@ -192,12 +192,14 @@ async def jobs_page(request: Request, caller: AdminDep, c: WebContainer) -> Resp
         }
         for n in c.jobs
     ]
-    return render(request, "admin_jobs.html", jobs=jobs, overdue=await overdue_for(c, caller))
+    return render(request, "admin_jobs.html", jobs=jobs, overdue=await overdue_for(c, caller),
+                  can_run=caller.scope.role == "RegionAdmin")
 
 
 @router.post("/admin/jobs/{name}/run")
-async def run_job_now(request: Request, name: str, caller: AdminDep, c: WebContainer) -> Response:
-    """Start a run in the background (like ``POST /v1/jobs/{name}/run?wait=false``)."""
+async def run_job_now(request: Request, name: str, caller: RegionAdminDep, c: WebContainer) -> Response:
+    """Start a run in the background (like ``POST /v1/jobs/{name}/run?wait=false``): region admins only,
+    as every job runs over the whole region."""
     if name not in c.jobs:
         raise NotFound()
     lang = web(request).lang

@@ -111,6 +111,23 @@ async def test_principals_do_not_reach_admin_pages(api: httpx.AsyncClient, repor
         assert (await api.get(path)).status_code == 404, path
 
 
+async def test_it_admins_cannot_start_region_wide_jobs_from_the_page(api: httpx.AsyncClient, report: None) -> None:
+    """Every job runs over the whole region: the IT admin's jobs page says so and has no run button, and
+    posting the run form anyway starts nothing (404, as for any page outside their role)."""
+    await demo_sign_in(api, "itadmin:tampere")
+    page = await api.get("/admin/jobs")
+    assert page.status_code == 200
+    assert 'id="jobs-region-only"' in page.text and "/admin/jobs/housekeeping/run" not in page.text
+    csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]  # the sign-out form's
+    pressed = await api.post("/admin/jobs/housekeeping/run", data={"csrf": csrf})
+    assert pressed.status_code == 404
+    assert "käynnistetty" not in (await api.get("/admin/jobs")).text
+
+    await demo_sign_in(api, "region")
+    page = await api.get("/admin/jobs")
+    assert 'id="jobs-region-only"' not in page.text and "/admin/jobs/housekeeping/run" in page.text
+
+
 async def test_region_comparison_lists_every_municipality(api: httpx.AsyncClient, config: Config, report: None) -> None:
     await demo_sign_in(api, "region")
     page = await api.get("/admin/region")
