@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import inspect, text
 
@@ -28,6 +29,21 @@ from idops.uow import UnitOfWork
 pytest_plugins = ("pytester",)  # tests/unit/test_isolation.py runs a small suite under the unit guard
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """structlog's default console renderer prints an exception with every frame's locals through rich:
+    seconds per logged traceback when a frame holds a container (a failing job unit blocked its event
+    loop ~10 s under load). Tests that do not configure logging themselves get plain tracebacks, as
+    ``idops.kit.logging`` gives the service."""
+    structlog.configure(processors=[
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.StackInfoRenderer(),
+        structlog.dev.set_exc_info,
+        structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S", utc=False),
+        structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback),
+    ])
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
