@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from idops.jobruntime.models import JobLease, JobRun
+from idops.kit.db import savepoint
 from idops.kit.uow import Transactional
 
 
@@ -23,7 +24,7 @@ class JobRepository:
     async def acquire_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
         """Take the lease if free or expired (insert, else a conditional update of an expired row)."""
         try:
-            async with self.session.begin_nested():
+            async with savepoint(self.session):
                 await self.session.execute(
                     insert(JobLease).values(name=name, holder=holder, acquired_at=now, expires_at=now + ttl)
                 )

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from idops.audit.models import AuditEvent
 from idops.audit.repository import AuditRepository
 from idops.directory.repository import DirectoryRepository
+from idops.kit.db import savepoint
 from idops.kit.uow import Transactional
 from idops.signins.repository import SignInRepository
 from idops.substitutes.models import (
@@ -39,7 +40,7 @@ class SubstituteRepository:
     async def try_add_idempotency(self, record: IdempotencyRecord) -> bool:
         """Store an Idempotency-Key; False when the same key raced in from a parallel request."""
         try:
-            async with self.session.begin_nested():
+            async with savepoint(self.session):
                 self.session.add(record)
                 await self.session.flush()
             return True
@@ -49,7 +50,7 @@ class SubstituteRepository:
     async def try_take_upn(self, person: SubstitutePerson, upn: str, mail_nickname: str) -> bool:
         """Give ``person`` this UPN; False when another person of the tenant took it first (unique key)."""
         try:
-            async with self.session.begin_nested():
+            async with savepoint(self.session):
                 person.user_principal_name, person.mail_nickname = upn, mail_nickname
                 await self.session.flush()
             return True
