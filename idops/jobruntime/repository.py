@@ -34,12 +34,8 @@ class JobRepository:
         self.session = session
 
     async def acquire_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
-        """Take the lease if free or expired: one ``INSERT … ON CONFLICT DO UPDATE … WHERE expired``.
-
-        One statement, no savepoint: on SQLite a savepoint opened as a transaction's first statement is
-        committed by its RELEASE (the driver begins transactions only before DML), so a lease taken that
-        way survived the caller's rollback — a process that then refused to open a run left the job's
-        lease held until it expired, and the run it had seen could not close."""
+        """Take the lease if free or expired: one ``INSERT … ON CONFLICT DO UPDATE … WHERE expired``
+        (one statement, so it needs no savepoint and rolls back with the caller's transaction)."""
         stmt = upsert_insert(self.session, JobLease).values(
             name=name, holder=holder, acquired_at=now, expires_at=now + ttl
         )

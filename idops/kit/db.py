@@ -58,6 +58,21 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+@asynccontextmanager
+async def savepoint(session: AsyncSession) -> AsyncIterator[None]:
+    """``session.begin_nested()`` that is a savepoint on SQLite too. Python's sqlite3 driver begins a
+    transaction only before a write, so a SAVEPOINT sent first would open the transaction itself and its
+    RELEASE would commit everything so far: the caller's later rollback would undo nothing (a job lease
+    or a reserved UPN would outlive a failed request). Begin the transaction first."""
+    conn = await session.connection()
+    if conn.dialect.name == "sqlite":
+        raw = await conn.get_raw_connection()
+        if not raw.driver_connection.in_transaction:  # type: ignore[union-attr]
+            await conn.exec_driver_sql("BEGIN")
+    async with session.begin_nested():
+        yield
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")

@@ -238,7 +238,8 @@ def configure_logging(fmt: str = "json", level: str = "INFO", stream: Any = None
         lg = logging.getLogger(name)
         lg.handlers[:] = []
         lg.propagate = True
-        lg.setLevel(logging.NOTSET)  # an earlier uvicorn.Config(log_level=…) in this process set its own
+        if name.startswith("uvicorn"):
+            lg.setLevel(logging.NOTSET)  # an earlier uvicorn.Config(log_level=…) in this process set its own
     access = logging.getLogger("uvicorn.access")
     access.filters[:] = [f for f in access.filters if not isinstance(f, NoQueryStrings)] + [NoQueryStrings()]
     # Drivers and the engine log statements with their bound parameters at DEBUG/INFO: names, e-mails

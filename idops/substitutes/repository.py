@@ -14,6 +14,7 @@ from idops.audit.models import AuditEvent
 from idops.audit.repository import AuditRepository
 from idops.config.region import Shard
 from idops.directory.repository import DirectoryRepository
+from idops.kit.db import savepoint
 from idops.kit.uow import Transactional
 from idops.signins.repository import SignInRepository
 from idops.substitutes.models import (
@@ -50,7 +51,7 @@ class SubstituteRepository:
     async def try_add_idempotency(self, record: IdempotencyRecord) -> bool:
         """Store an Idempotency-Key; False when the same key raced in from a parallel request."""
         try:
-            async with self.session.begin_nested():
+            async with savepoint(self.session):
                 self.session.add(record)
                 await self.session.flush()
             return True
@@ -60,7 +61,7 @@ class SubstituteRepository:
     async def try_take_upn(self, person: SubstitutePerson, upn: str, mail_nickname: str) -> bool:
         """Give ``person`` this UPN; False when another person of the tenant took it first (unique key)."""
         try:
-            async with self.session.begin_nested():
+            async with savepoint(self.session):
                 person.user_principal_name, person.mail_nickname = upn, mail_nickname
                 await self.session.flush()
             return True

@@ -190,15 +190,19 @@ async def jobs_page(request: Request, caller: AdminDep, c: WebContainer) -> Resp
             "last": last.get(n),
             "next": upcoming.get(n),
             "running": running.get(n),
+            # an IT admin runs a job for their municipalities; one with a region-wide step needs RegionAdmin
+            "can_run": limit is None or c.jobs[n].municipal,
         }
         for n in c.jobs
     ]
-    return render(request, "admin_jobs.html", jobs=jobs, overdue=await overdue_for(c, caller))
+    return render(request, "admin_jobs.html", jobs=jobs, overdue=await overdue_for(c, caller),
+                  limited=limit is not None)
 
 
 @router.post("/admin/jobs/{name}/run")
 async def run_job_now(request: Request, name: str, caller: AdminDep, c: WebContainer) -> Response:
-    """Start a run in the background (like ``POST /v1/jobs/{name}/run?wait=false``)."""
+    """Start a run in the background (like ``POST /v1/jobs/{name}/run?wait=false``); an IT admin's run is
+    limited to their municipalities."""
     if name not in c.jobs:
         raise NotFound()
     lang = web(request).lang

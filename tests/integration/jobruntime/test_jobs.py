@@ -121,12 +121,17 @@ def test_sigterm_during_a_job_hands_its_unit_back_and_the_next_run_resumes_it(cl
 
 
 async def test_jobs_api_shows_last_outcome_and_next_run(api: httpx.AsyncClient, make_token: TokenFactory) -> None:
+    """A job with a region-wide step (housekeeping) is started by a region admin; an IT admin gets 403 and
+    sees its outcomes and times but not the region's counts."""
     admin = bearer(make_token("RegionAdmin"))
+    it_admin = bearer(make_token("ItAdmin", municipality="nokia"))
     before = (await api.get("/v1/jobs", headers=admin)).json()["items"]
     housekeeping = next(j for j in before if j["name"] == "housekeeping")
     assert housekeeping["last_run"] is None and housekeeping["next_run_at"] is not None
     assert housekeeping["municipal"] is False
 
+    refused = await api.post("/v1/jobs/housekeeping/run", headers=it_admin)
+    assert refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
     run = await api.post("/v1/jobs/housekeeping/run", headers=admin)
     assert run.status_code == 200, run.text
     assert run.json()["outcome"] == "succeeded"
@@ -141,6 +146,13 @@ async def test_jobs_api_shows_last_outcome_and_next_run(api: httpx.AsyncClient, 
     after = (await api.get("/v1/jobs", headers=admin)).json()["items"]
     last = next(j for j in after if j["name"] == "housekeeping")["last_run"]
     assert last["id"] == run.json()["id"] and last["outcome"] == "succeeded" and last["trigger"] == "api"
+    assert last["counts"] == run.json()["counts"]
+    seen = next(j for j in (await api.get("/v1/jobs", headers=it_admin)).json()["items"] if j["name"] == "housekeeping")
+    assert seen["last_run"]["outcome"] == "succeeded" and seen["last_run"]["counts"] == {}
+    one = (await api.get(f"/v1/jobs/runs/{last['id']}", headers=it_admin)).json()
+    assert one["outcome"] == "succeeded" and one["counts"] == {} and one["error"] is None
+    runs = [j["last_run"] for j in (await api.get("/v1/jobs", headers=admin)).json()["items"] if j["last_run"]]
+    assert len(runs) == 1  # the refused IT admin's attempt started nothing
 
 
 async def test_run_without_waiting_answers_202_with_the_run_id(api: httpx.AsyncClient,

@@ -111,6 +111,26 @@ async def test_principals_do_not_reach_admin_pages(api: httpx.AsyncClient, repor
         assert (await api.get(path)).status_code == 404, path
 
 
+async def test_it_admins_start_jobs_for_their_municipality_only_from_the_page(api: httpx.AsyncClient,
+                                                                             report: None) -> None:
+    """The IT admin's jobs page says their runs are limited to their municipality and offers no button for a
+    job with a region-wide step; posting that form anyway starts nothing and says why."""
+    await demo_sign_in(api, "itadmin:tampere")
+    page = await api.get("/admin/jobs")
+    assert page.status_code == 200
+    assert 'id="jobs-limited"' in page.text
+    assert "/admin/jobs/housekeeping/run" not in page.text and "/admin/jobs/expire/run" in page.text
+    csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    pressed = await api.post("/admin/jobs/housekeeping/run", data={"csrf": csrf})
+    assert pressed.status_code == 303
+    after = (await api.get("/admin/jobs")).text
+    assert "koskee koko aluetta" in after and "käynnistetty" not in after
+
+    await demo_sign_in(api, "region")
+    page = await api.get("/admin/jobs")
+    assert 'id="jobs-limited"' not in page.text and "/admin/jobs/housekeeping/run" in page.text
+
+
 async def test_region_comparison_lists_every_municipality(api: httpx.AsyncClient, config: Config, report: None) -> None:
     await demo_sign_in(api, "region")
     page = await api.get("/admin/region")
