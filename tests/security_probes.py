@@ -47,7 +47,8 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "jobs": ("who may run and read jobs", (
         "tests/integration/jobruntime/test_jobs.py::test_principals_cannot_run_jobs",
         "tests/integration/jobruntime/test_jobs.py::test_jobs_api_shows_last_outcome_and_next_run",
-        "tests/integration/web/test_admin_pages.py::test_it_admins_cannot_start_region_wide_jobs_from_the_page",
+        "tests/integration/web/test_admin_pages.py::test_it_admins_start_jobs_for_their_municipality_only_from_the_page",
+        "tests/integration/jobruntime/test_job_units.py::test_an_it_admins_job_run*",
     )),
     "CSRF": ("every page form without, with an empty, another session's or a cut token", (
         "tests/integration/web/test_csrf.py::*",

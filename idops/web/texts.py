@@ -503,7 +503,10 @@ FI: dict[str, str] = {
     "outcome": "Tulos",
     "next_run": "Seuraava ajo",
     "run_now": "Aja nyt",
-    "jobs_limited": "Käynnistämäsi ajo koskee vain oman kuntasi Entra-tenanttia ja kouluja; näet vain oman kuntasi osuudet ja määrät.",
+    "jobs_limited": (
+        "Käynnistämäsi ajo koskee vain oman kuntasi Entra-tenanttia ja kouluja; näet vain oman kuntasi osuudet"
+        " ja määrät."
+    ),
     "run_started": "Ajo ”{name}” käynnistetty.",
     "job_error_note": "Ajossa oli virheitä. Lokista ne löytyvät ajon tunnisteella",
     "never": "ei koskaan",
@@ -1184,7 +1187,10 @@ EN: dict[str, str] = {
     "outcome": "Outcome",
     "next_run": "Next run",
     "run_now": "Run now",
-    "jobs_limited": "A run you start covers only your municipality's tenant and schools; you see only your municipality's units and counts.",
+    "jobs_limited": (
+        "A run you start covers only your municipality's tenant and schools; you see only your municipality's"
+        " units and counts."
+    ),
     "run_started": "Job “{name}” started.",
     "job_error_note": "The run had errors. Find them in the log by the run's id",
     "never": "never",

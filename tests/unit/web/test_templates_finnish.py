@@ -569,13 +569,15 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
                             "description": FI["job_sync_mfa_desc"],
                             "last": job_run,
                             "next": NOW,
+                            "can_run": True,
                         },
                         {
-                            "name": "purge",
-                            "label": "Poisto",
-                            "description": FI["job_purge_desc"],
+                            "name": "housekeeping",
+                            "label": "Siivous",
+                            "description": FI["job_housekeeping_desc"],
                             "last": None,
                             "next": None,
+                            "can_run": False,
                         },
                         {
                             "name": "expire",
@@ -587,6 +589,7 @@ def contexts(config: Config) -> dict[str, list[tuple[str, Role, dict[str, Any]]]
                         },
                     ],
                     "overdue": [overdue_end()],
+                    "limited": True,
                 },
             )
         ],
