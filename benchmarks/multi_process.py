@@ -1,0 +1,111 @@
+"""Benchmark: ``idops scheduler`` processes on PostgreSQL sharing the demo region's 8 municipalities (7
+tenants): ``ingest_signins`` and ``sync_mfa`` at once, at Graph's real budgets, time-scaled.
+
+    .venv/bin/python -m benchmarks.multi_process --database postgresql+psycopg://postgres@127.0.0.1:55432/postgres
+    ./dev bench multi_process --database … --processes 1 3 --users-per-tenant 2000 --window 1
+
+- The emulator (a child process) serves the generated demo region, **every tenant premium** (a tenant
+  without P1 has its users' methods read one by one: ~72 min per 2 000 staff at Graph's budget, which
+  ``mfa_method_scan`` measures), 30 days of sign-ins, and **enforces** Graph's budgets
+  (``Faults.realistic_budgets``: reports 5 / 10 s, reads 4 000 / 10 s, writes 3 000 / 150 s per tenant),
+  time-scaled so the reports window is ``--window`` s. idops' reports window is the same.
+- For each count of ``--processes``: a fresh PostgreSQL database, full buckets, that many ``idops
+  scheduler`` processes (the shipped config, PostgreSQL: shared Graph budget and job units; their own
+  crons never fire here). This process then opens a run of each job at one moment, as the API does,
+  and waits until both are closed; the schedulers' ``pick_up`` (every ``--poll`` s) works on the units.
+- Reported: wall time from opening to the last close; the **ideal**: the slowest tenant's reports-class
+  requests (sign-in pages and registration-report pages of both jobs, as the emulator answered them)
+  under the token bucket (the first 5 free, then 5 per window); 429s the emulator answered; units
+  succeeded per job (each tenant complete); per process peak RSS (``VmHWM``) and CPU; database size.
+  The run with 1 process is the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from benchmarks.fleet import (
+    EmulatorSpec,
+    Schedulers,
+    config_dir,
+    database_size,
+    drop_database,
+    fresh_database,
+    ideal_seconds,
+    idops_env,
+    load_average,
+    realistic_faults,
+    region_of,
+    remote_emulator,
+    requests_summary,
+    run_jobs,
+)
+
+JOBS = ("ingest_signins", "sync_mfa")
+
+
+def units_line(record: Any) -> dict[str, Any]:
+    """A run's outcome, its units by status and the counts that show every tenant's work."""
+    statuses: dict[str, int] = {}
+    for u in record.units:
+        statuses[u.status] = statuses.get(u.status, 0) + 1
+    keep = ("tenants", "users", "sign_ins", "failed", "unavailable")
+    return {"outcome": record.outcome, "units": statuses,
+            "counts": {k: v for k, v in record.counts.items() if k in keep}}
+
+
+def one_run(emulator: Any, config: Path, admin_url: str, processes: int, a: argparse.Namespace,
+            faults: dict[str, Any]) -> dict[str, Any]:
+    url = fresh_database(admin_url)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            env = idops_env(config, url, Path(tmp), emulator.base_url, a.window,
+                            SCHEDULER__POLL_SECONDS=a.poll)
+            emulator.reset(faults)
+            load_before = load_average()
+            with Schedulers(env, processes) as schedulers:
+                done = asyncio.run(run_jobs(env, JOBS))
+                rss, cpu = schedulers.peak_rss_mb(), schedulers.cpu_seconds()
+            log = emulator.log()
+        size = database_size(url)
+    finally:
+        drop_database(admin_url, url)
+    summary = requests_summary(log)
+    ideal = max((ideal_seconds(n, 5, a.window) for n in summary["reports_ok"].values()), default=0.0)
+    return {
+        "processes": processes, "seconds": round(done["seconds"], 2), "ideal_s": round(ideal, 2),
+        "ratio": round(done["seconds"] / ideal, 3) if ideal else None,
+        "requests": summary["requests"], "429": summary["429"], "429_by_class": summary["429_by_class"],
+        "max_reports_requests_per_tenant": max(summary["reports_ok"].values(), default=0),
+        "jobs": {name: units_line(rec) for name, rec in done["runs"].items()},
+        "peak_rss_mb": [round(r, 1) for r in rss], "cpu_s": [round(c, 1) for c in cpu],
+        "db_mb": round(size / 2**20, 1), "load": [round(load_before, 2), round(load_average(), 2)],
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--database", required=True, help="a PostgreSQL URL whose server may create databases")
+    p.add_argument("--processes", type=int, nargs="+", default=[1, 3])
+    p.add_argument("--users-per-tenant", type=int, default=5000)
+    p.add_argument("--rate", type=float, default=0.6, help="sign-ins per user per day (generator)")
+    p.add_argument("--window", type=float, default=2.5, help="the reports window in seconds (Graph: 10)")
+    p.add_argument("--poll", type=float, default=1.0, help="[scheduler] poll_seconds of the processes")
+    a = p.parse_args()
+    config = config_dir(Path(tempfile.mkdtemp(prefix="idops-bench-config-")))
+    region, apps = region_of(config)
+    faults = realistic_faults(a.window)
+    spec = EmulatorSpec(region, apps, a.users_per_tenant, faults, signins_per_user_per_day=a.rate,
+                        non_premium_tenants=[])
+    with remote_emulator(spec) as emulator:
+        for n in a.processes:
+            print(json.dumps(one_run(emulator, config, a.database, n, a, faults)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
