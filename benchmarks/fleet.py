@@ -8,6 +8,7 @@ Used by ``shared_budget``, ``multi_process``, ``many_tenants`` and ``single_logi
 from __future__ import annotations
 
 import asyncio
+import json
 import multiprocessing
 import os
 import shutil
@@ -15,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -50,6 +52,18 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU of a live process (all its threads), from ``/proc/PID/stat``."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu() -> tuple[int, int]:
+    """(busy, total) jiffies of every core since boot (``/proc/stat``): two readings give the share of
+    the machine's CPU that was busy between them, whoever used it (idops, PostgreSQL, the emulator, others)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+def busy_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    return (after[0] - before[0]) / max(1, after[1] - before[1])
 
 
 def load_average() -> float:
@@ -365,7 +379,7 @@ class Schedulers:
                 p.kill()
 
 
-async def run_jobs(env: Mapping[str, str], names: Sequence[str], timeout: float = 3600.0) -> dict[str, Any]:
+async def run_jobs(env: Mapping[str, str], names: Sequence[str], give_up_after: float = 3600.0) -> dict[str, Any]:
     """Open a run of each of ``names`` at once (as the API does; the schedulers' ``pick_up`` works on
     their units) and wait until every run has closed. Returns the seconds from opening to the last
     close and each run's record."""
@@ -385,7 +399,7 @@ async def run_jobs(env: Mapping[str, str], names: Sequence[str], timeout: float 
     try:
         t0 = time.monotonic()
         runs = [await start_run(c, name, trigger="benchmark") for name in names]
-        deadline = t0 + timeout
+        deadline = t0 + give_up_after
         records = {}
         while time.monotonic() < deadline:
             records = {r.name: await get_run(c, r.id) for r in runs}
@@ -396,3 +410,52 @@ async def run_jobs(env: Mapping[str, str], names: Sequence[str], timeout: float 
     finally:
         await c.aclose()
     return {"seconds": seconds, "runs": records}
+
+
+def unit_summary(record: Any) -> dict[str, Any]:
+    """A run's outcome, its units by status, the counts that show every tenant's work, and its units'
+    own times (the slowest, and the sum: what one worker doing them one by one would need)."""
+    statuses: Counter[str] = Counter(u.status for u in record.units)
+    seconds = [(u.finished_at - u.started_at).total_seconds() for u in record.units
+               if u.started_at is not None and u.finished_at is not None]
+    keep = ("tenants", "users", "sign_ins", "failed", "unavailable")
+    return {"outcome": record.outcome, "units": dict(statuses),
+            "counts": {k: v for k, v in record.counts.items() if k in keep},
+            "unit_s_max": round(max(seconds, default=0.0), 2), "unit_s_sum": round(sum(seconds), 1)}
+
+
+def measure(emulator: RemoteEmulator, config: Path, admin_url: str, processes: int, jobs: Sequence[str], *,
+            window: float, faults: Mapping[str, Any], keep: Path | None = None, **settings: object) -> dict[str, Any]:
+    """One measurement: a fresh database, full buckets, ``processes`` schedulers, a run of each of
+    ``jobs`` opened at once and awaited; then the processes' peak RSS and CPU, the emulator's CPU and
+    log, the machine's busy share and the database's size (the database is dropped afterwards).
+    ``keep``: the processes' data directory (their logs, ``scheduler-N.log``, and the emulator's request
+    log, ``emulator-log.json``) instead of a temporary one."""
+    url = fresh_database(admin_url)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            data_dir = Path(tmp) if keep is None else keep
+            data_dir.mkdir(parents=True, exist_ok=True)
+            env = idops_env(config, url, data_dir, emulator.base_url, window, **settings)
+            emulator.reset(faults)
+            load_before, machine_before, emulator_before = load_average(), machine_cpu(), cpu_seconds(emulator.pid)
+            with Schedulers(env, processes) as schedulers:
+                done = asyncio.run(run_jobs(env, jobs))
+                rss, cpu = schedulers.peak_rss_mb(), schedulers.cpu_seconds()
+            busy, emulator_cpu = busy_share(machine_before, machine_cpu()), cpu_seconds(emulator.pid) - emulator_before
+            log = emulator.log()
+            if keep is not None:
+                (keep / "emulator-log.json").write_text(json.dumps(log))
+        size = database_size(url)
+    finally:
+        drop_database(admin_url, url)
+    summary = requests_summary(log)
+    return {
+        "processes": processes, "seconds": round(done["seconds"], 2),
+        "requests": summary["requests"], "429": summary["429"], "429_by_class": summary["429_by_class"],
+        "reports_ok": summary["reports_ok"],
+        "jobs": {name: unit_summary(rec) for name, rec in done["runs"].items()},
+        "peak_rss_mb": [round(r, 1) for r in rss], "cpu_s": [round(c, 1) for c in cpu],
+        "emulator_cpu_s": round(emulator_cpu, 1), "machine_busy": round(busy, 2),
+        "db_mb": round(size / 2**20, 1), "load": [round(load_before, 2), round(load_average(), 2)],
+    }

@@ -296,8 +296,11 @@ async def _record(
 
 async def work_units(c: UnitHost, run_id: str | None = None) -> int:
     """Claim and run units (of ``run_id``, or of any open run) until none is claimable now, at most
-    ``unit_concurrency`` at once in this process; returns how many were run."""
+    ``unit_concurrency`` at once in this process; returns how many were run. While its own units run
+    it looks again every ``poll_seconds`` (at most 1 s), not only when one of them ends: a run opened
+    meanwhile (the API, another process) is not left waiting behind an hour's unit."""
     slot = c.running_units
+    look_again = min(1.0, c.config.settings.scheduler.poll_seconds)
     mine: set[asyncio.Task[None]] = set()
     ran = 0
     try:
@@ -312,7 +315,8 @@ async def work_units(c: UnitHost, run_id: str | None = None) -> int:
                 slot.slots.release()
                 if not mine:
                     break
-                await asyncio.wait(mine, return_when=asyncio.FIRST_COMPLETED)  # a retry may be due now
+                # one of them ended (a retry may be due now), or time to look for new units
+                await asyncio.wait(mine, timeout=look_again, return_when=asyncio.FIRST_COMPLETED)
                 mine = {t for t in mine if not t.done()}
                 continue
             slot.runs.add(unit.run_id)

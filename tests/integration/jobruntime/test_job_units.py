@@ -27,7 +27,8 @@ from idops.graph.fake import FakeDirectoryProvider
 from idops.graph.fence import Fence, WorkFenced, fenced, guard
 from idops.jobruntime.models import JobLease, JobRun, JobUnit
 from idops.jobruntime.repository import REAPED
-from idops.jobruntime.runner import LeaseHeld, run_job, start_run, stop
+from idops.jobruntime.runner import LeaseHeld, get_run, run_job, start_run, stop
+from idops.jobruntime.scheduler import pick_up
 from idops.jobruntime.spec import JobSpec, cron
 from idops.jobruntime.units import RunningUnits, attempts_of
 from tests.conftest import TokenFactory, bearer
@@ -63,9 +64,13 @@ SPEC = JobSpec("probe", "test job: reads Graph per tenant", cron("0 0 1 1 *"), m
                shard="tenant", municipal=True)
 
 
+OTHER = dataclasses.replace(SPEC, name="probe_other")
+
+
 def _container(config: Config, fakes: FakeDirectoryProvider) -> Container:
     c = bootstrap(config, directories=fakes)
-    return dataclasses.replace(c, jobs={**c.jobs, "probe": SPEC}, running_units=RunningUnits(concurrency=8))
+    return dataclasses.replace(c, jobs={**c.jobs, "probe": SPEC, "probe_other": OTHER},
+                               running_units=RunningUnits(concurrency=8))
 
 
 @pytest.fixture
@@ -192,6 +197,33 @@ async def test_stop_hands_back_a_running_unit_and_the_next_run_resumes_only_it(
     assert {u.key: u.status for u in second.units} == dict.fromkeys(region.tenants(), "succeeded")
     redone = {t for t in region.tenants() if _reads(fakes, t) > reads_before[t]}
     assert redone == {slow}  # the ended units were not redone
+
+
+async def test_a_scheduler_busy_with_a_long_unit_still_picks_up_a_run_opened_meanwhile(
+    container: Container,
+) -> None:
+    """``pick_up`` keeps looking for claimable units while its own run on (it looked again only when one
+    of them ended: a process holding an hour's unit — a tenant's per-user method scan — left the units
+    of every run the API or another process opened meanwhile to the other processes, or to nobody)."""
+    region = container.config.region
+    slow = slow_down(container)
+    first = region.municipalities_of_tenant(slow)[0].key
+    other = next(m.key for m in region.municipalities if m.tenant_id != slow)
+    await start_run(container, "probe", trigger="api", municipalities=[first])
+    busy = asyncio.create_task(pick_up(container))  # claims the slow unit and works on it
+    await slow_unit_started()
+    opened = await start_run(container, "probe_other", trigger="api", municipalities=[other])
+    try:
+        for _ in range(100):  # poll_seconds is capped at 1 s for the look-again
+            record = await get_run(container, opened.id)
+            if record is not None and record.outcome == "succeeded":
+                break
+            await asyncio.sleep(0.05)
+        assert record is not None and record.outcome == "succeeded"
+        assert not busy.done()  # the slow unit is still being worked on
+    finally:
+        await stop(container, grace=0.1)
+        await asyncio.wait_for(busy, 10)
 
 
 @pytest.fixture
