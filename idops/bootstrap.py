@@ -8,10 +8,8 @@ built-in Graph emulator when the configuration asks for it, and migrates the dem
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import secrets
-import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -38,6 +36,7 @@ from idops.kit.metrics import Metrics
 from idops.kit.oidc import build_oidc_client
 from idops.kit.ratelimit import RateLimiter, SlidingWindow
 from idops.kit.response_cache import ResponseCache
+from idops.kit.tls import tls_context
 from idops.substitutes.seats import SeatCache
 from idops.substitutes.tenants import LeaveDates, TapPolicies
 from idops.throttle.service import DatabaseBudget, DatabaseRateLimiter
@@ -65,7 +64,7 @@ def bootstrap(
     data_dir = config.resolve_path(s.data_dir)
     demo_auth = s.auth.mode == "demo"
     signer = DemoSigner.load_or_create(data_dir) if demo_auth else None
-    http = httpx.AsyncClient(timeout=15.0, verify=_tls_context())
+    http = httpx.AsyncClient(timeout=15.0, verify=tls_context())
     metrics = Metrics()
     clock = clock or SystemClock()
     database = Database(database_url(config), echo=s.database.echo, pool_size=s.database.pool_size)
@@ -128,14 +127,6 @@ def _shared_limits(database: Database, clock: Clock) -> SharedLimits:
         return UnitOfWork(database)
 
     return SharedLimits(graph_budget=DatabaseBudget(uow), rate_limits=DatabaseRateLimiter(uow, clock))
-
-
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """The process's one TLS context (httpx's default: certifi's CA bundle, or ``SSL_CERT_FILE``/``_DIR``).
-    Loading the CA bundle costs ~0.1 s, which httpx would pay for every client built; a context is
-    safe to share between clients, so every ``bootstrap()`` of a process reuses this one."""
-    return httpx.create_ssl_context()
 
 
 async def _emulator(config: Config, clock: Clock | None) -> tuple[EmulatorServer | None, str | None]:

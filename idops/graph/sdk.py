@@ -66,6 +66,7 @@ from idops.graph.port import (
 from idops.graph.retry import RetryPolicy
 from idops.graph.transport import GraphMetrics, Transport, json_or_none
 from idops.kit.db import assert_no_transaction
+from idops.kit.tls import tls_context
 
 log = structlog.get_logger("idops.graph")
 T = TypeVar("T")
@@ -108,7 +109,7 @@ def build_http_client(settings: GraphSettings) -> httpx.AsyncClient:
         max_connections=settings.max_concurrency_per_tenant * 2,
         max_keepalive_connections=settings.max_concurrency_per_tenant,
     )
-    client = httpx.AsyncClient(timeout=timeout, limits=limits, http2=True, trust_env=False)
+    client = httpx.AsyncClient(timeout=timeout, limits=limits, http2=True, trust_env=False, verify=tls_context())
     no_retry = RetryHandlerOption(delay=0.0, max_retries=0, should_retry=False)
     options = {**graph_default_options, no_retry.get_key(): no_retry}
     return GraphClientFactory.create_with_default_middleware(options=options, client=client)
