@@ -1,7 +1,8 @@
 """``./dev bench``: run every benchmark, one after another (each prints ratios against its baseline).
 
-``./dev bench NAME [args]`` runs one (graph_stream, mfa_sync, mfa_method_scan, single_login; shared_budget only so: it
-needs PostgreSQL). Benchmarks are never part of the timed test suite.
+``./dev bench NAME [args]`` runs one (graph_stream, mfa_sync, mfa_method_scan, single_login; shared_budget,
+multi_process and many_tenants only so: they need PostgreSQL, ``--database URL``). Benchmarks are never part
+of the timed test suite.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import subprocess
 import sys
 
 ALL = ("graph_stream", "mfa_sync", "mfa_method_scan", "single_login")
-ON_DEMAND = ("shared_budget",)  # needs a PostgreSQL server (--database URL): not in the ``./dev bench`` run
+# these need a PostgreSQL server (--database URL): not in the ``./dev bench`` run
+ON_DEMAND = ("shared_budget", "multi_process", "many_tenants")
 
 
 def main(argv: list[str]) -> int:

@@ -106,6 +106,25 @@ def database_size(url: str) -> int:
     return size
 
 
+def postgres_cpu(url: str) -> float | None:
+    """CPU seconds the PostgreSQL server of ``url`` has used so far — its postmaster and every backend
+    that has exited (``/proc``: the postmaster's own and its reaped children's times; a server on this
+    machine only, else None). Read it while no benchmark connection is open: a live backend's time is
+    not in it yet. Other users of the same server count too."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            backend = int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+        postmaster = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return None
+    finally:
+        engine.dispose()
+    time.sleep(0.2)  # our backend has exited and been reaped (its time is in cutime/cstime then)
+    fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def drop_database(admin_url: str, url: str) -> None:
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
@@ -428,7 +447,8 @@ def measure(emulator: RemoteEmulator, config: Path, admin_url: str, processes: i
             window: float, faults: Mapping[str, Any], keep: Path | None = None, **settings: object) -> dict[str, Any]:
     """One measurement: a fresh database, full buckets, ``processes`` schedulers, a run of each of
     ``jobs`` opened at once and awaited; then the processes' peak RSS and CPU, the emulator's CPU and
-    log, the machine's busy share and the database's size (the database is dropped afterwards).
+    log, the PostgreSQL server's CPU (every user of it: this machine is shared), the machine's busy share
+    and the database's size (the database is dropped afterwards).
     ``keep``: the processes' data directory (their logs, ``scheduler-N.log``, and the emulator's request
     log, ``emulator-log.json``) instead of a temporary one."""
     url = fresh_database(admin_url)
@@ -438,11 +458,13 @@ def measure(emulator: RemoteEmulator, config: Path, admin_url: str, processes: i
             data_dir.mkdir(parents=True, exist_ok=True)
             env = idops_env(config, url, data_dir, emulator.base_url, window, **settings)
             emulator.reset(faults)
+            postgres_before = postgres_cpu(url)
             load_before, machine_before, emulator_before = load_average(), machine_cpu(), cpu_seconds(emulator.pid)
             with Schedulers(env, processes) as schedulers:
                 done = asyncio.run(run_jobs(env, jobs))
                 rss, cpu = schedulers.peak_rss_mb(), schedulers.cpu_seconds()
             busy, emulator_cpu = busy_share(machine_before, machine_cpu()), cpu_seconds(emulator.pid) - emulator_before
+            postgres_after = postgres_cpu(url)
             log = emulator.log()
             if keep is not None:
                 (keep / "emulator-log.json").write_text(json.dumps(log))
@@ -457,5 +479,7 @@ def measure(emulator: RemoteEmulator, config: Path, admin_url: str, processes: i
         "jobs": {name: unit_summary(rec) for name, rec in done["runs"].items()},
         "peak_rss_mb": [round(r, 1) for r in rss], "cpu_s": [round(c, 1) for c in cpu],
         "emulator_cpu_s": round(emulator_cpu, 1), "machine_busy": round(busy, 2),
+        "postgres_cpu_s": None if postgres_before is None or postgres_after is None
+        else round(postgres_after - postgres_before, 1),
         "db_mb": round(size / 2**20, 1), "load": [round(load_before, 2), round(load_average(), 2)],
     }

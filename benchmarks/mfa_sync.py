@@ -37,27 +37,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+from benchmarks.fleet import REPO, peak_rss_mb, region_of
+
 NOW = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 MUNICIPALITY = "pirkkala"
 
 
-def _peak_rss_mb() -> float:
-    """This program's own high-water mark (``VmHWM``), which starts fresh at exec."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
-
-
 def _region() -> tuple[dict[str, Any], dict[str, Any]]:
-    import tomllib
-
-    with (REPO / "config" / "region.toml").open("rb") as f:
-        region = tomllib.load(f)
-    with (REPO / "config" / "apps.toml").open("rb") as f:
-        apps = tomllib.load(f)
+    region, apps = region_of()
     region["municipalities"] = [m for m in region["municipalities"] if m["key"] == MUNICIPALITY]
     return region, apps
 
@@ -337,7 +324,7 @@ def child_main(args: argparse.Namespace) -> None:
         result = asyncio.run(_child_naive(args.base_url, db, args.baseline_users))
     else:
         result = _child_summary(db, args.clients, args.requests, cached=args.child == "summary")
-    result["peak_rss_mb"] = _peak_rss_mb()
+    result["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(result, default=str))
 
 

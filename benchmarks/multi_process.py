@@ -23,7 +23,6 @@ tenants): ``ingest_signins`` and ``sync_mfa`` at once, at Graph's real budgets, 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import tempfile
 from pathlib import Path
@@ -31,61 +30,28 @@ from typing import Any
 
 from benchmarks.fleet import (
     EmulatorSpec,
-    Schedulers,
     config_dir,
-    database_size,
-    drop_database,
-    fresh_database,
     ideal_seconds,
-    idops_env,
-    load_average,
+    measure,
     realistic_faults,
     region_of,
     remote_emulator,
-    requests_summary,
-    run_jobs,
 )
 
 JOBS = ("ingest_signins", "sync_mfa")
 
 
-def units_line(record: Any) -> dict[str, Any]:
-    """A run's outcome, its units by status and the counts that show every tenant's work."""
-    statuses: dict[str, int] = {}
-    for u in record.units:
-        statuses[u.status] = statuses.get(u.status, 0) + 1
-    keep = ("tenants", "users", "sign_ins", "failed", "unavailable")
-    return {"outcome": record.outcome, "units": statuses,
-            "counts": {k: v for k, v in record.counts.items() if k in keep}}
-
-
-def one_run(emulator: Any, config: Path, admin_url: str, processes: int, a: argparse.Namespace,
+def one_run(emulator: Any, config: Path, processes: int, a: argparse.Namespace,
             faults: dict[str, Any]) -> dict[str, Any]:
-    url = fresh_database(admin_url)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            env = idops_env(config, url, Path(tmp), emulator.base_url, a.window,
-                            SCHEDULER__POLL_SECONDS=a.poll)
-            emulator.reset(faults)
-            load_before = load_average()
-            with Schedulers(env, processes) as schedulers:
-                done = asyncio.run(run_jobs(env, JOBS))
-                rss, cpu = schedulers.peak_rss_mb(), schedulers.cpu_seconds()
-            log = emulator.log()
-        size = database_size(url)
-    finally:
-        drop_database(admin_url, url)
-    summary = requests_summary(log)
-    ideal = max((ideal_seconds(n, 5, a.window) for n in summary["reports_ok"].values()), default=0.0)
-    return {
-        "processes": processes, "seconds": round(done["seconds"], 2), "ideal_s": round(ideal, 2),
-        "ratio": round(done["seconds"] / ideal, 3) if ideal else None,
-        "requests": summary["requests"], "429": summary["429"], "429_by_class": summary["429_by_class"],
-        "max_reports_requests_per_tenant": max(summary["reports_ok"].values(), default=0),
-        "jobs": {name: units_line(rec) for name, rec in done["runs"].items()},
-        "peak_rss_mb": [round(r, 1) for r in rss], "cpu_s": [round(c, 1) for c in cpu],
-        "db_mb": round(size / 2**20, 1), "load": [round(load_before, 2), round(load_average(), 2)],
-    }
+    m = measure(emulator, config, a.database, processes, JOBS, window=a.window, faults=faults,
+                SCHEDULER__POLL_SECONDS=a.poll)
+    per_tenant = m.pop("reports_ok")
+    ideal = max((ideal_seconds(n, 5, a.window) for n in per_tenant.values()), default=0.0)
+    seconds = m.pop("seconds")
+    return {"processes": m.pop("processes"), "seconds": seconds, "ideal_s": round(ideal, 2),
+            "ratio": round(seconds / ideal, 3) if ideal else None,
+            **m,
+            "max_reports_requests_per_tenant": max(per_tenant.values(), default=0)}
 
 
 def main() -> None:
@@ -104,7 +70,7 @@ def main() -> None:
                         non_premium_tenants=[])
     with remote_emulator(spec) as emulator:
         for n in a.processes:
-            print(json.dumps(one_run(emulator, config, a.database, n, a, faults)), flush=True)
+            print(json.dumps(one_run(emulator, config, n, a, faults)), flush=True)
 
 
 if __name__ == "__main__":

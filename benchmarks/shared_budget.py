@@ -24,32 +24,20 @@ import json
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
+from benchmarks.fleet import fresh_database
 from idops.graph.budget import Budget
 from idops.kit.db import Database
-from idops.migrations import upgrade
 from idops.throttle.service import DatabaseBudget
 from idops.uow import UnitOfWork
 from tests.integration.throttle.budget_process import emulator_with_sign_ins, spawn
 
 TENANT = "2b9fbc3d-6284-566a-9f9c-8c8e78852612"  # the demo region's first tenant
-
-
-def fresh_database(admin_url: str) -> str:
-    name = f"idops_bench_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    url = f"{admin_url.rpartition('/')[0]}/{name}"
-    upgrade(url)
-    return url
 
 
 def listing_run(url: str, processes: int, local: bool, a: argparse.Namespace) -> dict[str, Any]:

@@ -24,32 +24,21 @@ import asyncio
 import itertools
 import json
 import math
-import multiprocessing
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-REPO = Path(__file__).resolve().parent.parent
+from benchmarks.fleet import REPO, EmulatorSpec, peak_rss_mb, region_of, remote_emulator
+
 NOW = datetime(2026, 11, 20, 4, 30, tzinfo=UTC)
-
-
-def _peak_rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
 
 
 def _config(db_url: str, data_dir: Path, window: float) -> Any:
@@ -77,7 +66,7 @@ async def _child(kind: str, db_url: str, data_dir: str) -> dict[str, Any]:
         staff = await _naive(db, config)
     seconds = time.perf_counter() - t0
     await db.dispose()
-    return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb(), "staff_persons": staff}
+    return {"seconds": seconds, "peak_rss_mb": peak_rss_mb(), "staff_persons": staff}
 
 
 async def _naive(db: Any, config: Any) -> int:
@@ -102,40 +91,6 @@ async def _naive(db: Any, config: Any) -> int:
     return int(body["region"]["numbers"]["staff_persons"])
 
 
-def _serve(conn: Any, region: Any, apps: Any, seed: int, users: int, rate: float, faults: Any) -> None:
-    from idops.emulator.faults import Faults
-    from idops.emulator.generator import generate_region
-    from idops.emulator.server import EmulatorServer
-    from idops.kit.clock import FrozenClock
-
-    gen = generate_region(region, apps, seed=seed, users_per_tenant=users, now=NOW,
-                          signins_per_user_per_day=rate, eager_truth=False)
-    f = Faults()
-    f.load_json(faults)
-    server = EmulatorServer(gen.state, faults=f, clock=FrozenClock(NOW)).start()
-    conn.send(server.base_url)
-    conn.recv()
-    server.stop()
-
-
-@contextmanager
-def _remote_emulator(region: Any, apps: Any, seed: int, users: int, rate: float, faults: Any) -> Iterator[str]:
-    """The emulator in a child process, so its rendering does not compete with idops for the GIL."""
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_serve, args=(child, region, apps, seed, users, rate, faults), daemon=True)
-    proc.start()
-    try:
-        if not parent.poll(600):
-            raise RuntimeError("the emulator process did not start")
-        yield str(parent.recv())
-    finally:
-        parent.send("stop")
-        proc.join(timeout=10)
-        if proc.is_alive():
-            proc.kill()
-
-
 def _run_child(kind: str, db_url: str, data_dir: Path) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks.single_login", "--child", kind, "--db", db_url,
@@ -153,8 +108,7 @@ async def _main(args: argparse.Namespace) -> None:
     from idops.signins.service import IngestOptions, ingest
     from idops.uow import UnitOfWork
 
-    region = tomllib.loads((REPO / "config" / "region.toml").read_text())
-    apps = tomllib.loads((REPO / "config" / "apps.toml").read_text())
+    region, apps = region_of()
     faults = Faults()
     faults.set_budget("reports", 5, 10.0)
     faults.time_scale = args.window / 10.0
@@ -171,8 +125,10 @@ async def _main(args: argparse.Namespace) -> None:
         await conn.run_sync(Base.metadata.create_all)
     uow = UnitOfWork(db)
     t0 = time.perf_counter()
-    with _remote_emulator(region, apps, args.seed, args.users_per_tenant, args.rate, faults.to_json()) as base_url:
-        admin = base_url.rsplit("/v1.0", 1)[0] + "/_emulator"
+    spec = EmulatorSpec(region, apps, args.users_per_tenant, faults.to_json(), seed=args.seed,
+                        signins_per_user_per_day=args.rate, frozen_at=NOW)
+    with remote_emulator(spec) as emulator:
+        base_url, admin = emulator.base_url, emulator.admin
         print(f"emulator ready in {time.perf_counter() - t0:.1f} s", flush=True)
         directories = GraphDirectoryProvider.from_config(config.region, config.settings.graph,
                                                          base_url_override=base_url)
