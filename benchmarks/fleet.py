@@ -72,8 +72,15 @@ def load_average() -> float:
 
 def ideal_seconds(requests: int, budget: int, window: float) -> float:
     """The least time ``requests`` can take under a token bucket of ``budget`` per ``window`` that starts
-    full (the emulator's, and Graph's reports budget): the first ``budget`` free, then ``budget / window``."""
+    full (the emulator's model): the first ``budget`` free, then ``budget / window``."""
     return max(0, requests - budget) * window / budget
+
+
+def ideal_window_seconds(requests: int, budget: int, window: float) -> float:
+    """The least time ``requests`` can take when at most ``budget`` may leave in any ``window`` (a
+    sliding window — what idops' pacer keeps, safe under either server model):
+    ``floor((requests - 1) / budget) × window`` (``single_login``'s ideal)."""
+    return max(0, (requests - 1) // budget) * window
 
 
 def is_reports(path: str) -> bool:

@@ -29,7 +29,7 @@ from benchmarks.fleet import (
     EmulatorSpec,
     config_dir,
     generated_region_toml,
-    ideal_seconds,
+    ideal_window_seconds,
     measure,
     realistic_faults,
     region_of,
@@ -57,7 +57,7 @@ def main() -> None:
                 m = measure(emulator, config, a.database, n, ["sync_mfa"], window=a.window, faults=faults,
                             SCHEDULER__POLL_SECONDS=a.poll)
                 per_tenant = m.pop("reports_ok")
-                ideal = max((ideal_seconds(r, 5, a.window) for r in per_tenant.values()), default=0.0)
+                ideal = max((ideal_window_seconds(r, 5, a.window) for r in per_tenant.values()), default=0.0)
                 print(json.dumps({"tenants": tenants, **m, "ideal_s": round(ideal, 2),
                                   "max_reports_requests_per_tenant": max(per_tenant.values(), default=0)}),
                       flush=True)
