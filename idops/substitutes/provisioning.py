@@ -208,7 +208,8 @@ def _access_change(
     created_at: datetime | None,
 ) -> tuple[AccountChange, datetime]:
     """The school's groups, and its licence when held now (policy ``licence_while``); and when the
-    account's ``accountEnabled`` was decided — at ``created_at`` (the create of this attempt), or now."""
+    account's ``accountEnabled`` was decided — at ``created_at`` (the create of this attempt, if what it
+    decided still holds), or now."""
     assert person.entra_user_id
     now = c.clock.now()
     want = target(c.config, periods, now)
@@ -218,10 +219,11 @@ def _access_change(
         add_groups=tuple(sorted(groups)),
         add_skus=tuple(sorted(skus & want.skus)),
     )
-    if created_at is not None:
+    if created_at is not None and target(c.config, periods, created_at).enabled == want.enabled:
         return change, created_at
-    # A reused or restored account, or one an attempt that died created (its state decided then, for
-    # a moment that has passed): set enabled and the leave date for the period as it is now.
+    # A reused or restored account, one an attempt that died created (its state decided then, for a
+    # moment that has passed), or one created just before the period started: enabled and the leave
+    # date for the period as it is now.
     change.enabled = want.enabled
     change.leave_date = want.leave_date
     return change, now
