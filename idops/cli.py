@@ -128,6 +128,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         overrides["demo"] = True
     config = _load(args, **overrides)
     _logging(config)
+    if taken := _port_in_use(args.host, args.port):
+        print(f"idops serve: {args.host}:{args.port} is already in use ({taken}): is another idops serve "
+              "or demo running? Stop it or choose another --port.", file=sys.stderr)
+        return 1
     from idops.app import create_app
 
     if config.settings.demo:
@@ -142,6 +146,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     ))
     server.run()
     return 0
+
+
+def _port_in_use(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on, checked before start-up: uvicorn binds only after the
+    app's start-up, and a second demo's start-up waited on the first one's SQLite file without a word."""
+    import socket
+
+    if port == 0:
+        return None
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
 
 
 def _graceful_server(app: Any) -> type[Any]:

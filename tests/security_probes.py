@@ -59,6 +59,7 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
                     "tests/unit/sessions/test_service.py::*",
                     "tests/integration/web/test_sign_in_and_session.py::*",
                     "tests/integration/substitutes/test_sign_in_code_page.py::*",
+                    "tests/unit/config/test_config.py::test_web_sign_in_outside_the_demo_needs_an_https_public_url*",
                 )),
     "secrets": ("secrets in logs (both formats, tracebacks), reprs, config check output; files 0600/0700", (
         "tests/integration/substitutes/test_secrets_in_logs.py::*",
@@ -68,7 +69,8 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
         "tests/unit/test_config_check.py::*secret*",
     )),
     "headers": ("CSP, X-Frame-Options, nosniff, Referrer-Policy on pages, error pages and the API's HTML "
-                "report; /docs off outside the demo", (
+                "report; /docs off outside the demo; /metrics needs its scrape token", (
+                    "tests/integration/observability/test_metrics_fed.py::test_metrics_need_the_token*",
                     "tests/integration/web/test_admin_pages.py::test_coverage_page_shows_the_services_headline*",
                     "tests/integration/web/test_error_pages.py::test_an_unexpected_error_is_a_friendly_page*",
                     "tests/integration/api/test_api_shell.py::test_docs_are_off*",

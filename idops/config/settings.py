@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
@@ -336,6 +337,21 @@ class Settings(BaseSettings):
         """What is on by default in the demo only (``--demo``) and off elsewhere unless configured."""
         if self.api.docs is None:
             self.api.docs = self.demo
+        return self
+
+    @model_validator(mode="after")
+    def _public_url_for_sign_in(self) -> Settings:
+        """Entra sends users back to ``api.public_url``: without it a deployment behind a proxy would send
+        them to the address the request arrived at (the proxy's backend, or a forged Host header)."""
+        if self.demo or not (self.web.oidc_authority and self.web.oidc_client_id):
+            return self
+        if "public_url" not in self.api.model_fields_set:
+            raise ValueError("web sign-in (web.oidc_authority) needs api.public_url: the https:// address "
+                             "users reach idops at, which Entra redirects back to")
+        host = urlsplit(self.api.public_url).hostname or ""
+        if not self.api.public_url.startswith("https://") and host not in ("localhost", "127.0.0.1"):
+            raise ValueError("api.public_url must be an https:// URL for web sign-in (Entra accepts http only "
+                             "for localhost)")
         return self
 
     @classmethod

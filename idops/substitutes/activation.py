@@ -30,13 +30,16 @@ async def activate_due(
     now = c.clock.now()
     async with uow:
         pending = await uow.substitutes.due([Status.REQUESTED, Status.PROVISIONING], shard=shard)
-        starting = [
-            p for p in await uow.substitutes.due([Status.SCHEDULED], starts_before=now, shard=shard) if p.ends_at > now
-        ]
     for p in pending:  # ended ones are the expire job's; provision() skips claimed ones
         if p.ends_at > now and (p.next_attempt_at is None or p.next_attempt_at <= now):
             await provision(uow, c, p.id)
             counts.add("provisioning_resumed")
+    # Read after provisioning: a resumed period it could not record active (``provisioning._finish``)
+    # is scheduled and due, and is enabled in this run.
+    async with uow:
+        starting = [
+            p for p in await uow.substitutes.due([Status.SCHEDULED], starts_before=now, shard=shard) if p.ends_at > now
+        ]
     if not starting:
         return counts.as_dict()
     persons, all_periods = await load_people(uow, sorted({p.person_id for p in starting}))

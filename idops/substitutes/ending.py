@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 
 import structlog
 
@@ -223,6 +224,12 @@ async def expire_due(
     return total.as_dict()
 
 
+def _must_be_off(c: SubstituteDeps, periods: Sequence[SubstitutePeriod], now: datetime) -> bool:
+    """Must the person's account be disabled now (no period running, none being provisioned)?"""
+    in_flight = any(p.status in (Status.REQUESTED, Status.PROVISIONING) and p.ends_at > now for p in periods)
+    return not in_flight and not target(c.config, periods, now).enabled
+
+
 async def recheck_recent_ends(
     uow: SubstitutesUnitOfWork, c: SubstituteDeps, *, actor: str = "job:expire", shard: Shard | None = None
 ) -> dict[str, int]:
@@ -240,9 +247,7 @@ async def recheck_recent_ends(
     persons, periods = await load_people(uow, sorted({p.person_id for p in recent}))
     quiet: dict[str, list[SubstitutePerson]] = defaultdict(list)  # tenant → persons who must be disabled
     for person_id, person in persons.items():
-        mine = periods[person_id]
-        in_flight = any(p.status in (Status.REQUESTED, Status.PROVISIONING) and p.ends_at > now for p in mine)
-        if not in_flight and not target(c.config, mine, now).enabled:
+        if _must_be_off(c, periods[person_id], now):
             quiet[person.tenant_id].append(person)
     marker = managed_marker(c)
     for tenant_id, candidates in quiet.items():
@@ -260,6 +265,11 @@ async def recheck_recent_ends(
             log.warning("recheck_tenant_failed", tenant=tenant_id, error=type(exc).__name__)
             counts.add("failed")
             continue
+        # Decided again now, after the listing: a next period that started meanwhile has had its account
+        # enabled by ``activate`` (another process, recorded active) and keeps it.
+        now = c.clock.now()
+        _, periods = await load_people(uow, sorted({p.id for p in found.values()}))
+        found = {uid: p for uid, p in found.items() if _must_be_off(c, periods[p.id], now)}
         if not found:
             continue
         changes = [AccountChange(uid, enabled=False, revoke_sessions=True) for uid in found]

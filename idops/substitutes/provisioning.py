@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -82,18 +82,19 @@ async def _provision_steps(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period
     ready = await _through_account(uow, c, period_id)
     if ready is None:
         return
-    period, person, periods, created_now = ready
+    period, person, periods, created_at = ready
+    decided_at: datetime | None = None  # resumed after access was granted: an earlier attempt decided it
     if period.step == ProvisionStep.ACCOUNT_READY:
-        change = _access_change(c, period, person, periods, created_now)
+        change, decided_at = _access_change(c, period, person, periods, created_at)
         results = await apply_changes(
             c, period.tenant_id, [change],
-            replication_wait=c.config.settings.graph.replication_wait_seconds, new_accounts=created_now,
+            replication_wait=c.config.settings.graph.replication_wait_seconds, new_accounts=created_at is not None,
         )
         if not await _record_access(uow, c, period_id, person, results[change.user_id]):
             return
         period, person, periods = await _load(uow, period_id)
     if period.step == ProvisionStep.ACCESS_GRANTED:
-        await _finish(uow, c, period_id, person)
+        await _finish(uow, c, period_id, person, decided_at)
 
 
 async def provision_many(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_ids: Sequence[str]) -> None:
@@ -103,34 +104,34 @@ async def provision_many(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_i
     accounts' group and licence steps take 2 round trips instead of 20), then each is finished. A period's
     failure is its own, handled as ``provision`` handles it; Graph unreachable for the batch defers every
     period in it to the ``activate`` job."""
-    batches: dict[tuple[str, bool], list[tuple[str, SubstitutePerson, AccountChange]]] = defaultdict(list)
+    batches: dict[tuple[str, bool], list[tuple[str, SubstitutePerson, AccountChange, datetime]]] = defaultdict(list)
     for period_id in period_ids:
         try:
             ready = await _through_account(uow, c, period_id)
             if ready is None:
                 continue
-            period, person, periods, created_now = ready
+            period, person, periods, created_at = ready
             if period.step == ProvisionStep.ACCOUNT_READY:
-                change = _access_change(c, period, person, periods, created_now)
-                batches[(period.tenant_id, created_now)].append((period_id, person, change))
+                change, decided_at = _access_change(c, period, person, periods, created_at)
+                batches[(period.tenant_id, created_at is not None)].append((period_id, person, change, decided_at))
             elif period.step == ProvisionStep.ACCESS_GRANTED:
-                await _finish(uow, c, period_id, person)
+                await _finish(uow, c, period_id, person, None)
         except (_Transient, _Permanent) as exc:
             await _handle(uow, c, period_id, exc)
     for (tenant_id, new_accounts), batch in batches.items():
         try:
             results = await apply_changes(
-                c, tenant_id, [change for _, _, change in batch],
+                c, tenant_id, [change for _, _, change, _ in batch],
                 replication_wait=c.config.settings.graph.replication_wait_seconds, new_accounts=new_accounts,
             )
         except GraphError as exc:
-            for period_id, _, _ in batch:
+            for period_id, *_ in batch:
                 await _retry_later(uow, c, period_id, f"{type(exc).__name__}: {exc.code}")
             continue
-        for period_id, person, change in batch:
+        for period_id, person, change, decided_at in batch:
             try:
                 if await _record_access(uow, c, period_id, person, results[change.user_id]):
-                    await _finish(uow, c, period_id, person)
+                    await _finish(uow, c, period_id, person, decided_at)
             except (_Transient, _Permanent) as exc:
                 await _handle(uow, c, period_id, exc)
 
@@ -144,9 +145,9 @@ async def _handle(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_id: str,
 
 async def _through_account(
     uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_id: str
-) -> tuple[SubstitutePeriod, SubstitutePerson, list[SubstitutePeriod], bool] | None:
+) -> tuple[SubstitutePeriod, SubstitutePerson, list[SubstitutePeriod], datetime | None] | None:
     """The claimed period marked ``provisioning`` and its person's account made (the first steps), with
-    whether the account was created now; None when there is nothing (more) to do."""
+    when this attempt created the account (None: it did not); None when there is nothing (more) to do."""
     period, person, periods = await _load(uow, period_id)
     if period.status not in (Status.REQUESTED, Status.PROVISIONING):
         return None
@@ -156,12 +157,12 @@ async def _through_account(
         await uow.substitutes.transition(period_id, [Status.REQUESTED], status=Status.PROVISIONING)
         await uow.commit()
     if period.step not in (ProvisionStep.NONE, ProvisionStep.UPN_RESERVED):
-        return period, person, periods, False
-    created = await _account_step(uow, c, period, person, periods)
-    if created is None:
+        return period, person, periods, None
+    live, created_at = await _account_step(uow, c, period, person, periods)
+    if not live:
         return None
     period, person, periods = await _load(uow, period_id)
-    return period, person, periods, created
+    return period, person, periods, created_at
 
 
 async def _account_step(
@@ -170,11 +171,11 @@ async def _account_step(
     period: SubstitutePeriod,
     person: SubstitutePerson,
     periods: list[SubstitutePeriod],
-) -> bool | None:
-    """Make sure the person has their account, and record it. Returns whether it was created now, or None
-    when the period stopped being live meanwhile (its access is then ended)."""
+) -> tuple[bool, datetime | None]:
+    """Make sure the person has their account, and record it. Returns whether the period is still live
+    (if not, its access is ended) and when this attempt created the account (None: it did not)."""
     directory = c.directories.for_tenant(period.tenant_id)
-    user, how = await _ensure_account(uow, c, directory, person, periods)
+    user, how, created_at = await _ensure_account(uow, c, directory, person, periods)
     async with uow:
         row = await uow.substitutes.get_person(person.id)
         assert row is not None
@@ -195,8 +196,8 @@ async def _account_step(
         await uow.commit()
     if not ok:
         await _end_if_no_longer_live(uow, c, period.id)
-        return None
-    return how == "created"
+        return False, None
+    return True, created_at
 
 
 def _access_change(
@@ -204,21 +205,28 @@ def _access_change(
     period: SubstitutePeriod,
     person: SubstitutePerson,
     periods: list[SubstitutePeriod],
-    created_now: bool,
-) -> AccountChange:
-    """The school's groups, and its licence when held now (policy ``licence_while``)."""
+    created_at: datetime | None,
+) -> tuple[AccountChange, datetime]:
+    """The school's groups, and its licence when held now (policy ``licence_while``); and when the
+    account's ``accountEnabled`` was decided — at ``created_at`` (the create of this attempt, if what it
+    decided still holds), or now."""
     assert person.entra_user_id
-    want = target(c.config, periods, c.clock.now())
+    now = c.clock.now()
+    want = target(c.config, periods, now)
     groups, skus = school_groups(c.config, period.school)
     change = AccountChange(
         person.entra_user_id,
         add_groups=tuple(sorted(groups)),
         add_skus=tuple(sorted(skus & want.skus)),
     )
-    if not created_now:  # a reused or restored account: set enabled/leave date for the new period
-        change.enabled = want.enabled
-        change.leave_date = want.leave_date
-    return change
+    if created_at is not None and target(c.config, periods, created_at).enabled == want.enabled:
+        return change, created_at
+    # A reused or restored account, one an attempt that died created (its state decided then, for a
+    # moment that has passed), or one created just before the period started: enabled and the leave
+    # date for the period as it is now.
+    change.enabled = want.enabled
+    change.leave_date = want.leave_date
+    return change, now
 
 
 async def _record_access(
@@ -248,14 +256,24 @@ async def _record_access(
     return ok
 
 
-async def _finish(uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_id: str, person: SubstitutePerson) -> None:
-    """Access granted: the period becomes active (running now) or scheduled."""
+async def _finish(
+    uow: SubstitutesUnitOfWork, c: SubstituteDeps, period_id: str, person: SubstitutePerson,
+    decided_at: datetime | None,
+) -> None:
+    """Access granted: the period becomes active (running now) or scheduled.
+
+    ``active`` promises an enabled account, so it is recorded only when this attempt decided the
+    account's ``accountEnabled`` (at ``decided_at``: the create, or the access change) while the period
+    was already running. Otherwise — its start came while provisioning worked (a slow Graph, or a crash
+    between steps), or an earlier attempt decided it (None) — the period is ``scheduled``, due: the
+    activate job enables the account in Entra before it records ``active``."""
     async with uow:
         period = await uow.substitutes.get_period(period_id)
     assert period is not None
     now = c.clock.now()
     running = period.starts_at <= now < period.ends_at
-    status = Status.ACTIVE if running else Status.SCHEDULED
+    enabled = decided_at is not None and period.starts_at <= decided_at
+    status = Status.ACTIVE if running and enabled else Status.SCHEDULED
     async with uow:
         ok = await uow.substitutes.transition(
             period_id,
@@ -288,20 +306,22 @@ async def _ensure_account(
     directory: Directory,
     person: SubstitutePerson,
     periods: list[SubstitutePeriod],
-) -> tuple[DirectoryUser, str]:
-    """The person's one account: reused if it exists, restored if soft-deleted, else created."""
+) -> tuple[DirectoryUser, str, datetime | None]:
+    """The person's one account: reused if it exists, restored if soft-deleted, else created; and when
+    it was created, if this call created it (``_create``)."""
     try:
         if person.entra_user_id:
             try:
-                return await directory.get_user(person.entra_user_id), "reused"
+                return await directory.get_user(person.entra_user_id), "reused", None
             except GraphNotFound:
                 try:
-                    return await directory.restore_deleted_user(person.entra_user_id), "restored"
+                    return await directory.restore_deleted_user(person.entra_user_id), "restored", None
                 except GraphNotFound:
                     pass  # purged for good: recreate under the same UPN where it is free
                 except GraphConflict:
                     pass  # its UPN was reused meanwhile: a new account with a new UPN
-        return await _create(uow, c, directory, person, periods), "created"
+        user, created_at = await _create(uow, c, directory, person, periods)
+        return user, "created", created_at
     except GraphError as exc:
         raise (_Transient if exc.retryable else _Permanent)(f"{type(exc).__name__}: {exc.code}") from exc
 
@@ -312,13 +332,16 @@ async def _create(
     directory: Directory,
     person: SubstitutePerson,
     periods: list[SubstitutePeriod],
-) -> DirectoryUser:
+) -> tuple[DirectoryUser, datetime | None]:
+    """A new account, enabled as the periods want it at the moment of the create; and that moment —
+    None for the account an attempt that died created (found again), whose state it decided."""
     s_cfg = c.config.settings.substitutes
     tried: set[str] = set()
     municipality = c.config.region.municipality(person.municipality)
     domain = municipality.upn_domain if municipality else person.user_principal_name.split("@")[1]  # type: ignore[union-attr]
     for _ in range(10):
-        want = target(c.config, periods, c.clock.now())
+        now = c.clock.now()
+        want = target(c.config, periods, now)
         assert person.user_principal_name and person.mail_nickname
         new = NewUser(
             user_principal_name=person.user_principal_name,
@@ -337,7 +360,7 @@ async def _create(
             mobile_phone=person.mobile_phone,
         )
         try:
-            return await directory.create_user(new)
+            return await directory.create_user(new), now
         except GraphForbidden:
             if new.employee_leave_date_time is None or not c.leave_dates.allowed(person.tenant_id):
                 raise
@@ -345,7 +368,7 @@ async def _create(
         except GraphConflict:
             mine = await own_account(directory, person)
             if mine is not None:  # an earlier attempt created it and crashed before recording it
-                return mine
+                return mine, None
             # Someone outside idops holds this UPN: take the next free one and remember it first.
             tried.add(person.user_principal_name)
             async with uow:

@@ -134,6 +134,12 @@ def oidc_client(c: Container) -> StarletteOAuth2App:
     return c.oidc
 
 
+def callback_url(c: Container, request: Request) -> str:
+    """Where Entra sends the user back: ``api.public_url`` (the proxy's address with its path prefix), never
+    the Host header of the request (a forged one would carry the code elsewhere)."""
+    return c.config.settings.api.public_url.rstrip("/") + request.app.url_path_for("sign_in_callback")
+
+
 async def oidc_redirect(c: Container, request: Request, redirect_uri: str) -> Any:
     """Start the authorization-code flow; state, nonce and the PKCE verifier go to the session."""
     return await oidc_client(c).authorize_redirect(request, redirect_uri)

@@ -75,7 +75,7 @@ async def entra_start(request: Request, c: WebContainer) -> Response:
     if sess.is_demo_auth(c):
         return RedirectResponse("/sign-in", status_code=303)
     try:
-        response: Response = await auth.oidc_redirect(c, request, str(request.url_for("sign_in_callback")))
+        response: Response = await auth.oidc_redirect(c, request, auth.callback_url(c, request))
     except auth.OidcNotConfigured:
         return error_page(request, 404, text(web(request).lang, "sign_in_not_configured"))
     return response

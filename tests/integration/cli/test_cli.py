@@ -57,6 +57,23 @@ def test_serve_without_demo_refuses_the_shipped_config_before_listening() -> Non
     assert "auth.mode: 'demo' is allowed only with --demo" in r.stderr
 
 
+def test_serve_on_a_port_in_use_says_so_at_once(tmp_path: Path) -> None:
+    """A second ``./dev demo`` beside a running one: a message and exit 1 before any start-up (it used to
+    wait silently on the first demo's SQLite file)."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.perf_counter()
+        r = idops("serve", "--demo", "--port", str(port), "--config-dir", str(CONFIG_DIR), cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    assert f"127.0.0.1:{port} is already in use" in r.stderr and "another idops serve or demo" in r.stderr
+    assert time.perf_counter() - started < 30
+    assert not (tmp_path / "var").exists()  # nothing started: no database, no demo data
+
+
 def test_a_deployment_must_name_its_identity_provider(tmp_path: Path) -> None:
     d = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, d)

@@ -35,6 +35,9 @@ async def serve(config: Config, base_url: str = "https://idops.test") -> AsyncIt
         yield client
 
 
+PUBLIC_URL = "https://idops.example.fi/idops/"
+
+
 @pytest.fixture
 def entra_config(make_config: Callable[..., Config], monkeypatch: pytest.MonkeyPatch) -> Config:
     monkeypatch.setenv("IDOPS_OIDC_CLIENT_SECRET", "client-secret-of-the-pages-app")  # checked at load
@@ -45,6 +48,7 @@ def entra_config(make_config: Callable[..., Config], monkeypatch: pytest.MonkeyP
             "jwks_url": "https://login.example.test/keys",
         },
         web={"oidc_authority": AUTHORITY, "oidc_client_id": CLIENT_ID},
+        api={"public_url": PUBLIC_URL},
     )
 
 
@@ -127,7 +131,8 @@ async def test_oidc_sign_in_uses_pkce_and_the_id_tokens_scope(
         params = await start_sign_in(client)
         assert params["response_type"] == "code" and params["client_id"] == CLIENT_ID
         assert params["code_challenge_method"] == "S256" and len(params["code_challenge"]) >= 43
-        assert params["redirect_uri"] == "https://idops.test/sign-in/callback"
+        # the configured public address (a proxy's, with its path prefix), not the request's host
+        assert params["redirect_uri"] == "https://idops.example.fi/idops/sign-in/callback"
         assert "openid" in params["scope"].split()
 
         entra.claims = entra.id_claims(entra_config, params["nonce"])

@@ -128,3 +128,35 @@ def test_policy_overrides_layer_region_municipality_school() -> None:
     assert config.policy_for(tampere, None).quota == 25  # municipality override
     assert config.policy_for(tampere, tampere.schools[0]).quota == 10  # school quota wins
     assert config.policy_for(nokia, None).quota == config.settings.policy.quota  # region default
+
+
+@pytest.mark.parametrize(
+    ("public_url", "expected"),
+    [
+        (None, "web sign-in (web.oidc_authority) needs api.public_url"),
+        ('"http://idops.example.fi"', "api.public_url must be an https:// URL"),
+        ('"https://idops.example.fi/idops"', None),
+        ('"http://localhost:8000"', None),
+    ],
+)
+def test_web_sign_in_outside_the_demo_needs_an_https_public_url(
+    cfg_dir: Path, monkeypatch: pytest.MonkeyPatch, public_url: str | None, expected: str | None
+) -> None:
+    """Entra sends the user (and the code) back to ``api.public_url``; left to the request's Host header a
+    deployment behind a proxy would send them to the wrong, or a forged, address."""
+    monkeypatch.setenv("IDOPS_DEMO", "false")
+    monkeypatch.setenv("IDOPS_SESSION_SECRET", "s" * 40)
+    monkeypatch.setenv("IDOPS_OIDC_CLIENT_SECRET", "the-pages-app-secret")
+    edit(cfg_dir / "idops.toml", 'mode = "demo"',
+         'mode = "entra"\nissuer = "https://login.microsoftonline.com/{tid}/v2.0"\n'
+         'jwks_url = "https://login.microsoftonline.com/common/discovery/v2.0/keys"')
+    text = (cfg_dir / "idops.toml").read_text()
+    text += ('\n[web]\noidc_authority = "https://login.microsoftonline.com/organizations/v2.0"\n'
+             'oidc_client_id = "pages"\n')
+    if public_url is not None:
+        text += f"\n[api]\npublic_url = {public_url}\n"
+    (cfg_dir / "idops.toml").write_text(text)
+    if expected is None:
+        assert load_config(cfg_dir).settings.api.public_url.startswith(("https://", "http://localhost"))
+    else:
+        assert any(expected in p for p in problems_of(cfg_dir)), problems_of(cfg_dir)

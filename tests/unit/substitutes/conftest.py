@@ -311,6 +311,24 @@ class Substitutes:
             directory.__dict__.pop(operation, None)
         raise AssertionError(f"{operation} was never called")
 
+    async def crash_before(self, owner: Any, name: str, work: Awaitable[object]) -> None:
+        """Run ``work``; the process dies when it first calls ``owner.name`` (a function of a module, say:
+        a step between two of the product's own transactions), before that runs. Fails unless ``work`` died
+        exactly there."""
+
+        async def dies(*args: Any, **kwargs: Any) -> Any:
+            raise Crash(name)
+
+        original = getattr(owner, name)
+        setattr(owner, name, dies)
+        try:
+            await work
+        except Crash:
+            return
+        finally:
+            setattr(owner, name, original)
+        raise AssertionError(f"{name} was never called")
+
     def marked_users(self, school: str = SCHOOL) -> list[FakeUser]:
         """Live accounts carrying idops' marker."""
         (attribute, value), = self.marker().items()

@@ -3,8 +3,9 @@ revoking, the re-check after an end, and what the grace and retention periods th
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from idops.graph.errors import GraphForbidden
 from idops.kit.errors import Conflict
@@ -166,6 +167,37 @@ async def test_an_enable_that_lands_after_the_end_is_undone_by_the_recheck(sub: 
     sub.clock.advance(timedelta(hours=1))  # long after the end, reconcile's job, not the re-check's
     user.account_enabled = True
     assert await recheck_recent_ends(sub.c.uow(), sub.c) == {}
+
+
+async def test_the_recheck_leaves_alone_an_account_whose_next_period_started_during_its_listing(
+    sub: Substitutes,
+) -> None:
+    """A period ended a minute ago; the person's next one starts while the re-check lists the tenant,
+    and an ``activate`` elsewhere (another process) enables the account and records it active. The
+    re-check decided before the start that the account must be off: acting on that would leave an
+    active period with a disabled account."""
+    first = await sub.request(days=1)
+    user = await sub.account(first)
+    person_id = (await sub.person_of(first)).id
+    sub.clock.advance(timedelta(days=1))
+    second = await sub.request(starts=timedelta(minutes=2), days=1, person_id=person_id)
+    sub.clock.advance(timedelta(minutes=1))
+    assert await expire(sub) == {"expired": 1} and user.account_enabled is False
+
+    directory = sub.directory()
+    listing = directory.list_managed_users
+
+    def while_it_starts(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        async def pages() -> AsyncIterator[Any]:
+            sub.clock.advance(timedelta(minutes=1, seconds=1))  # the second period has started
+            assert await activate_due(sub.c.uow(), sub.c) == {"activated": 1}
+            async for page in listing(*args, **kwargs):
+                yield page
+        return pages()
+
+    directory.list_managed_users = while_it_starts  # type: ignore[method-assign]
+    assert await recheck_recent_ends(sub.c.uow(), sub.c) == {}
+    assert (await sub.period(second)).status == "active" and user.account_enabled is True
 
 
 async def test_the_account_is_deleted_after_the_grace_period_and_the_person_scrubbed_after_retention(

@@ -7,12 +7,13 @@ from the database (the period's status and step, the person's account, the audit
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from idops.graph.errors import GraphBadRequest, GraphUnavailable
 from idops.kit.errors import Conflict
+from idops.substitutes import provisioning
 from idops.substitutes.activation import activate_due
 from idops.substitutes.ending import expire_due
 from idops.substitutes.models import PROVISIONING_CLAIM
@@ -280,6 +281,59 @@ async def test_a_crash_after_granting_access_resumes_without_granting_twice(sub:
     assert [sub.state().members(g).count(user.id) for g in sub.groups()] == [1] * len(sub.groups())
     assert user.licences.count(sub.skus()[0].lower()) == 1
     assert sub.state().skus[sub.skus()[0]].consumed_units == 1
+
+
+async def assert_active_only_if_enabled(sub: Substitutes, period_id: str) -> str:
+    """The period's status, after checking what ``active`` promises: the account enabled and licensed."""
+    period, user = await sub.period(period_id), await sub.account(period_id)
+    if period.status == "active":
+        assert user.account_enabled is True and sub.has_access(user), "active, but the account is not"
+    return period.status
+
+
+@pytest.mark.parametrize(("slow", "activated"), [("create_user", 0), ("apply_account_changes", 1)])
+async def test_a_start_passing_while_provisioning_works_is_not_recorded_active_for_a_disabled_account(
+    sub: Substitutes, slow: str, activated: int
+) -> None:
+    """The period starts in a minute, so the account is created disabled; one Graph call takes two
+    minutes. After a slow create the access change enables it and the period is active at once; after a
+    slow access change nothing enabled it: provisioning must not record ``active`` — the activate job
+    enables the account and records it."""
+    directory = sub.directory()
+    original = getattr(directory, slow)
+
+    async def takes_two_minutes(*args: Any, **kwargs: Any) -> Any:
+        sub.clock.advance(timedelta(minutes=2))
+        return await original(*args, **kwargs)
+
+    setattr(directory, slow, takes_two_minutes)
+    pid = await sub.request(starts=timedelta(minutes=1), days=3)
+    delattr(directory, slow)
+    assert await assert_active_only_if_enabled(sub, pid) == ("scheduled" if activated else "active")
+
+    assert await activate_due(sub.c.uow(), sub.c) == ({"activated": 1} if activated else {})
+    assert await assert_active_only_if_enabled(sub, pid) == "active"
+
+
+@pytest.mark.parametrize(("dies", "activated"), [("after the create", 0), ("before the period is finished", 1)])
+async def test_a_crash_before_the_start_resumed_after_it_ends_active_with_the_account_enabled(
+    sub: Substitutes, dies: str, activated: int
+) -> None:
+    """Killed while provisioning a period that starts in a minute (the account is made disabled); the
+    activate job resumes it after the start. Recorded ``active`` for an account still disabled, nothing
+    would ever enable it (the crash test's "active period, disabled account")."""
+    work = sub.request(starts=timedelta(minutes=1), days=3)
+    if dies == "after the create":  # found again, the account is enabled by the access change
+        await sub.crash_after("create_user", work)
+    else:  # access granted and recorded, only the last step left: the activate part of the run enables it
+        await sub.crash_before(provisioning, "_finish", work)
+    (period,) = await sub.periods()
+    sub.clock.advance(PROVISIONING_CLAIM)  # the claim runs out; the period has started
+
+    counts = await activate_due(sub.c.uow(), sub.c)
+    assert await assert_active_only_if_enabled(sub, period.id) == "active"
+    assert counts == {"provisioning_resumed": 1, **({"activated": 1} if activated else {})}
+    assert len(sub.marked_users()) == 1
 
 
 async def test_a_crash_after_the_create_and_then_the_end_disables_the_unrecorded_account(sub: Substitutes) -> None:
