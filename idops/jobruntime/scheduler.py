@@ -9,6 +9,7 @@ included — are spread over all of them.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -17,6 +18,25 @@ from idops.jobruntime.runner import JobHost, run_job
 from idops.jobruntime.units import stop, sweep, work_units
 
 PICK_UP = "__pick_up_units"
+
+
+class PickUpOverlapFilter(logging.Filter):
+    """Drops APScheduler's "skipped: maximum number of running instances" warning for the pick-up only:
+    a pick-up works until no unit is claimable, so while it runs the next ones are skipped by design —
+    that was a WARNING every ``poll_seconds`` (720 an hour) of every busy scheduler. The same warning
+    for a scheduled job (still running when it is due again) is kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        skipped = isinstance(record.msg, str) and record.msg.startswith("Execution of job")
+        job = record.args[0] if skipped and isinstance(record.args, tuple) and record.args else None
+        return getattr(job, "id", None) != PICK_UP
+
+
+def quiet_pick_up_overlaps(logger: logging.Logger | None = None) -> None:
+    """Install the filter once on APScheduler's scheduler logger."""
+    target = logger or logging.getLogger("apscheduler.scheduler")
+    if not any(isinstance(f, PickUpOverlapFilter) for f in target.filters):
+        target.addFilter(PickUpOverlapFilter())
 
 
 async def pick_up(c: JobHost) -> int:
@@ -31,6 +51,7 @@ async def pick_up(c: JobHost) -> int:
 def build_scheduler(c: JobHost) -> AsyncIOScheduler:
     s = c.config.settings.scheduler
     scheduler = AsyncIOScheduler(timezone=s.timezone)
+    quiet_pick_up_overlaps()
     for name, spec in c.jobs.items():
         scheduler.add_job(
             run_job,
