@@ -83,16 +83,24 @@ async def schedule(
     sim: SimTime, pacer: Pacer, streams: list[list[tuple[float, int]]]
 ) -> list[Sent]:
     """Run each stream (a list of (latency, cost)) as one sequential chain of requests."""
+    return await schedule_all(sim, [(pacer, streams)])
+
+
+async def schedule_all(
+    sim: SimTime, runs: list[tuple[Pacer, list[list[tuple[float, int]]]]]
+) -> list[Sent]:
+    """``schedule`` for several pacers (processes) under one driver: two drivers of one ``SimTime``
+    would each keep the loop busy for the other (10 000 yields per step)."""
     out: list[Sent] = []
 
-    async def chain(reqs: list[tuple[float, int]]) -> None:
+    async def chain(pacer: Pacer, reqs: list[tuple[float, int]]) -> None:
         for latency, cost in reqs:
             async with pacer.slot("reports", cost):
                 s = sim.now
                 await sim.sleep(latency)
             out.append(Sent(s, sim.now, cost))
 
-    await sim.run(*(chain(reqs) for reqs in streams))
+    await sim.run(*(chain(pacer, reqs) for pacer, streams in runs for reqs in streams))
     return out
 
 

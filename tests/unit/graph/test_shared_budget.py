@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from idops.graph.budget import BucketState, Budget
 from idops.graph.pacer import Pacer
 from idops.graph.retry import RETRY_AFTER_JITTER, RetryPolicy
-from tests.unit.graph.test_pacer_budget import LIMIT, MARGIN, TOL, WINDOW, Sent, SimTime, _units, schedule
+from tests.unit.graph.test_pacer_budget import LIMIT, MARGIN, TOL, WINDOW, Sent, SimTime, _counts, _units, schedule_all
 
 BUDGET = Budget(LIMIT, WINDOW)
 
@@ -49,15 +49,12 @@ def process(sim: SimTime, shared: MemoryBudget, concurrency: int = 4) -> Pacer:
 def worst_excess_at_arrival(sent: list[Sent]) -> float:
     """The largest excess over the budget when the server counts each request on arrival, within
     ``MARGIN`` of its send, wherever hurts most: as a sliding window and as a token bucket."""
-    units = _units(sent, MARGIN)
     rate = LIMIT / WINDOW
     worst = -math.inf
-    for a in {lo for lo, _ in units}:
-        for b in {hi for _, hi in units}:
-            n = sum(1 for lo, hi in units if lo <= a and hi >= b)
-            if max(0.0, a - b) < WINDOW - TOL:
-                worst = max(worst, n - LIMIT)  # sliding window
-            worst = max(worst, n - LIMIT - rate * max(0.0, a - b))  # token bucket
+    for a, b, n in _counts(_units(sent, MARGIN)):
+        if max(0.0, a - b) < WINDOW - TOL:
+            worst = max(worst, n - LIMIT)  # sliding window
+        worst = max(worst, n - LIMIT - rate * max(0.0, a - b))  # token bucket
     return worst
 
 
@@ -71,13 +68,7 @@ def test_processes_sharing_the_budget_never_exceed_it_together(processes: list[l
     async def go() -> list[Sent]:
         sim = SimTime()
         shared = MemoryBudget(sim)
-        out: list[Sent] = []
-
-        async def one(streams: list[list[tuple[float, int]]]) -> None:
-            out.extend(await schedule(sim, process(sim, shared), streams))
-
-        await asyncio.gather(*(one(streams) for streams in processes))
-        return out
+        return await schedule_all(sim, [(process(sim, shared), streams) for streams in processes])
 
     sent = asyncio.run(go())
     assert len(sent) == sum(len(chain) for streams in processes for chain in streams)
@@ -89,13 +80,7 @@ def test_two_processes_alone_would_double_the_budget() -> None:
     async def go() -> list[Sent]:
         sim = SimTime()
         alone = [Pacer({"reports": BUDGET}, max_concurrency=4, clock=sim.clock, sleep=sim.sleep) for _ in range(2)]
-        out: list[Sent] = []
-
-        async def one(pacer: Pacer) -> None:
-            out.extend(await schedule(sim, pacer, [[(0.1, 1)] * 5]))
-
-        await asyncio.gather(*(one(p) for p in alone))
-        return out
+        return await schedule_all(sim, [(pacer, [[(0.1, 1)] * 5]) for pacer in alone])
 
     assert worst_excess_at_arrival(asyncio.run(go())) >= LIMIT - TOL
 
