@@ -151,7 +151,7 @@ async def start_run(
     if spec is None:
         raise UnknownJob(name)
     limit = None if municipalities is None else sorted(set(municipalities))
-    if limit is not None and not spec.municipal:
+    if not spec.may_run(limit):
         raise RegionOnly(name)
     plans = spec.units(c.config.region, limit)
     keys = {p.key for p in plans}

@@ -80,6 +80,10 @@ class JobSpec:
         fn: FinishFn | None = getattr(module, "finish", None)
         return fn
 
+    def may_run(self, municipalities: Iterable[str] | None) -> bool:
+        """May a run over the whole region (None) or limited to ``municipalities`` be opened?"""
+        return municipalities is None or self.municipal
+
     def trigger(self, s: SchedulerSettings) -> BaseTrigger:
         return self.when(s)
 

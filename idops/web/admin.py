@@ -190,8 +190,7 @@ async def jobs_page(request: Request, caller: AdminDep, c: WebContainer) -> Resp
             "last": last.get(n),
             "next": upcoming.get(n),
             "running": running.get(n),
-            # an IT admin runs a job for their municipalities; one with a region-wide step needs RegionAdmin
-            "can_run": limit is None or c.jobs[n].municipal,
+            "can_run": c.jobs[n].may_run(limit),  # a job with a region-wide step needs RegionAdmin
         }
         for n in c.jobs
     ]
