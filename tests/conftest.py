@@ -61,7 +61,7 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
-def _sync_url(url: str) -> str:
+def sync_url(url: str) -> str:
     return url.replace("+aiosqlite", "").replace("+asyncpg", "+psycopg")
 
 
@@ -70,7 +70,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """One migrated database per test worker (migrations run for real, once)."""
     if PG_URL:
         name = f"idops_test_{_worker()}_{uuid.uuid4().hex[:6]}"
-        admin = create_sync_engine(_sync_url(PG_URL), isolation_level="AUTOCOMMIT")
+        admin = create_sync_engine(sync_url(PG_URL), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
@@ -85,7 +85,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture
 def clean_db(database_url: str) -> str:
     """Empty every table before the test (cheaper than re-creating the schema)."""
-    engine = create_sync_engine(_sync_url(database_url))
+    engine = create_sync_engine(sync_url(database_url))
     with engine.begin() as conn:
         # Tables the migrations made (a model without a migration is caught by test_migrations).
         existing = set(inspect(conn).get_table_names())

@@ -14,7 +14,6 @@ Who runs what:
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +26,6 @@ from idops.jobruntime.scheduler import next_runs
 from idops.kit.errors import Conflict, Forbidden, Message, NotFound
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
-_background: set[asyncio.Task[Any]] = set()
 
 _REGION_ONLY = Message(
     "Tämän tehtävän voi käynnistää vain alueen pääkäyttäjä (se koskee koko aluetta).",
@@ -143,9 +141,7 @@ async def run_job_now(
             return JobRunOut.of(await runner.get_run(c, joined.id, municipalities=limit) or joined)
         raise _already_running(held) from None
     if wait is False:
-        task = asyncio.create_task(runner.run_job(c, name, trigger="api", run=run))
-        _background.add(task)
-        task.add_done_callback(_background.discard)
+        runner.run_in_background(c, name, trigger="api", run=run)
         response.status_code = 202
         return JobRunOut.of(run)
     done = await runner.run_job(c, name, trigger="api", run=run)

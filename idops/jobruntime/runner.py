@@ -254,8 +254,20 @@ async def run_job(
         record = await get_run(c, run.id)
         if record is None or record.outcome not in OPEN or c.running_units.stopping:
             return record or run
-        await asyncio.sleep(poll)  # units held elsewhere, or a retry not yet due
+        await c.running_units.pause(poll)  # units held elsewhere, or a retry not yet due
+        if c.running_units.stopping:
+            continue  # record the run as it is now, and return
         await sweep(c, name)
+
+
+def run_in_background(c: JobHost, name: str, *, trigger: str, run: RunRecord) -> asyncio.Task[RunRecord]:
+    """``run_job`` for a caller that does not wait (the API's ``wait=false``, the page's "run now"),
+    kept by the process's job runtime so that its shutdown (``stop``) ends it before the database
+    closes."""
+    task = asyncio.create_task(run_job(c, name, trigger=trigger, run=run))
+    c.running_units.callers.add(task)
+    task.add_done_callback(c.running_units.callers.discard)
+    return task
 
 
 async def _record_skipped(c: JobHost, name: str, trigger: str, requested_by: str | None) -> RunRecord:

@@ -77,7 +77,9 @@ class RunningUnits:
     running: dict[str, _Running] = field(default_factory=dict)  # unit id → its work, while it runs
     tasks: set[asyncio.Task[None]] = field(default_factory=set)  # each unit's task, until it is recorded
     runs: set[str] = field(default_factory=set)  # runs this process opened or worked on
+    callers: set[asyncio.Task[Any]] = field(default_factory=set)  # background ``run_job``s (API, page)
     _slots: asyncio.Semaphore | None = None
+    _wake: asyncio.Event | None = None
 
     @property
     def slots(self) -> asyncio.Semaphore:
@@ -92,10 +94,21 @@ class RunningUnits:
         if self.stop_requested_at is None:
             self.stop_requested_at = time.monotonic()
 
+    async def pause(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less when ``stop`` begins: a caller waiting for other processes' units
+        returns at once instead of touching the database after the process has let it go."""
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+
     def done(self, task: asyncio.Task[None]) -> None:
         """A unit's task ended (its outcome recorded): its slot is free."""
         self.slots.release()
         self.tasks.discard(task)
+
+
+_CALLER_GRACE_SECONDS = 10.0
 
 
 def ttl_of(c: UnitHost) -> timedelta:
@@ -348,6 +361,17 @@ async def stop(c: UnitHost, grace: float | None = None) -> None:
         r.body.cancel()
     if slot.tasks:  # each unit's task records its hand-back (or its end) and releases its lease
         await asyncio.wait(set(slot.tasks))
+    if slot._wake is not None:
+        slot._wake.set()
+    if slot.callers:
+        # background runs (the API's ``wait=false``, the page's "run now") see ``stopping`` and return
+        # within a poll; one left running would write after the database is closed, or die mid-write
+        # with the loop — on SQLite holding the write lock for whoever opens the file next
+        _, late = await asyncio.wait(set(slot.callers), timeout=_CALLER_GRACE_SECONDS)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late)
     for run_id in list(slot.runs):
         async with c.uow() as uow:
             if await uow.jobs.interrupt_if_idle(run_id):

@@ -7,7 +7,6 @@ the API makes — so a page and ``GET /v1/…`` for the same caller agree by con
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -35,7 +34,6 @@ from idops.web.texts import actor_label, event_label, job_label, text
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-_background: set[asyncio.Task[Any]] = set()
 
 
 # ----------------------------------------------------------------------------------------- coverage
@@ -214,9 +212,7 @@ async def run_job_now(request: Request, name: str, caller: AdminDep, c: WebConta
     except runner.LeaseHeld:
         sess.flash(web(request).session, text(lang, "run_already_running", name=job_label(lang, name)))
         return RedirectResponse("/admin/jobs", status_code=303)
-    task = asyncio.create_task(runner.run_job(c, name, trigger="web", run=run))
-    _background.add(task)
-    task.add_done_callback(_background.discard)
+    runner.run_in_background(c, name, trigger="web", run=run)
     sess.flash(web(request).session, text(lang, "run_started", name=job_label(lang, name)))
     return RedirectResponse("/admin/jobs", status_code=303)
 

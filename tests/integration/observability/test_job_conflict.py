@@ -4,8 +4,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 
+import httpx
+import pytest
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy import text
+
+from idops.app import create_app
 from idops.bootstrap import bootstrap
 from idops.config import Config
 from idops.config.region import Shard
@@ -13,11 +20,18 @@ from idops.graph.fake import FakeDirectoryProvider
 from idops.jobruntime import runner
 from idops.jobruntime.spec import JobSpec, cron
 from idops.kit.clock import FrozenClock
-from tests.conftest import bearer
+from tests.conftest import TokenFactory, bearer, sync_url
 from tests.integration.observability.conftest import Harness
 
 RELEASE = asyncio.Event()
 STARTED = asyncio.Event()
+
+
+@pytest.fixture(autouse=True)
+def fresh_events() -> None:
+    """New events for each test: an asyncio event belongs to the loop of its first waiter."""
+    global RELEASE, STARTED
+    RELEASE, STARTED = asyncio.Event(), asyncio.Event()
 
 
 async def run(_c: object, _shard: Shard) -> dict[str, int]:
@@ -31,8 +45,6 @@ async def test_a_second_run_while_one_holds_the_lease_is_409_and_wait_joins_the_
     harness: Harness,
 ) -> None:
     h = harness
-    RELEASE.clear()
-    STARTED.clear()
     h.c.jobs = {**h.c.jobs, "held": JobSpec("held", "waits for the test", cron("0 0 1 1 *"), module=__name__)}
     admin = bearer(h.token("RegionAdmin"))
 
@@ -97,3 +109,36 @@ async def test_a_run_held_by_another_process_is_409_too_and_the_lease_frees_when
         assert runs("idops_job_runs_total", {"job_name": "expire", "outcome": "skipped"}) is None  # none pretended
     finally:
         await scheduler_process.aclose()
+
+
+async def test_a_background_run_ends_with_the_service_and_leaves_the_database_free(
+    make_config: Callable[..., Config], clock: FrozenClock, fakes: FakeDirectoryProvider, make_token: TokenFactory
+) -> None:
+    """A run started with ``wait=false`` is the service's to end: when the service stops, its unit is
+    handed back, the run recorded ``interrupted`` and its task over before the database closes. (Left
+    running, it wrote after the close or died with the event loop mid-write — on SQLite holding the
+    write lock for whoever opened the file next: CI's "database is locked" in the next test.)"""
+    config = make_config(scheduler={"shutdown_grace_seconds": 0.2})
+    c = bootstrap(config, clock=clock, directories=fakes)
+    c.jobs = {**c.jobs, "held": JobSpec("held", "waits for the test", cron("0 0 1 1 *"), module=__name__)}
+    app = create_app(config, container_factory=lambda: c, start_scheduler=False)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://idops.test"
+    ) as client:
+        started = await client.post("/v1/jobs/held/run?wait=false", headers=bearer(make_token("RegionAdmin")))
+        assert started.status_code == 202, started.text
+        await asyncio.wait_for(STARTED.wait(), 10)
+        callers = [t for t in asyncio.all_tasks() if t.get_coro().__qualname__ == "run_job"]  # type: ignore[union-attr]
+        assert len(callers) == 1
+
+    assert callers[0].done() and not callers[0].cancelled()
+    url = config.settings.database.url
+    engine = create_sync_engine(sync_url(url), connect_args={"timeout": 0} if url.startswith("sqlite") else {})
+    try:
+        with engine.begin() as conn:  # a write at once: nobody holds the lock
+            outcome = conn.execute(text("SELECT outcome FROM job_runs WHERE id = :id"),
+                                   {"id": started.json()["id"]}).scalar_one()
+            conn.execute(text("DELETE FROM job_units"))
+    finally:
+        engine.dispose()
+    assert outcome == "interrupted"

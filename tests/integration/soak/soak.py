@@ -428,7 +428,7 @@ class Soak:
             await asyncio.sleep(2)
 
     def _unsettled(self) -> int:
-        engine = create_engine(_sync_url(self.db_url))
+        engine = create_engine(sync_url(self.db_url))
         try:
             with engine.connect() as conn:
                 n: int = conn.execute(text(
@@ -453,7 +453,7 @@ class Soak:
     # -------------------------------------------------------------------------------- monitor
     def _accounts(self) -> list[tuple[str, str, str, datetime, bool]]:
         """(period id, tenant, entra user id, effective end, may still be live) per period, from the database."""
-        engine = create_engine(_sync_url(self.db_url))
+        engine = create_engine(sync_url(self.db_url))
         try:
             with engine.connect() as conn:
                 rows = conn.execute(text(
@@ -516,7 +516,7 @@ class Soak:
         from idops.audit.models import AuditEvent
         from idops.substitutes.models import SubstitutePeriod, SubstitutePerson
 
-        engine = create_engine(_sync_url(self.db_url))
+        engine = create_engine(sync_url(self.db_url))
         try:
             with engine.connect() as conn:
                 periods = conn.execute(select(SubstitutePeriod.__table__)).mappings().all()
@@ -637,7 +637,7 @@ class Soak:
         for n, line in enumerate(lines, 1):
             if any(s in line for s in secrets) or JWT.search(line):
                 found.append(f"service.log:{n}")
-        engine = create_engine(_sync_url(self.db_url))
+        engine = create_engine(sync_url(self.db_url))
         values = 0
         try:
             with engine.connect() as conn:
@@ -721,7 +721,7 @@ def _rel(v: datetime | str | None, t0: datetime) -> str:
     return "-" if v is None else f"{(_aware(v) - t0).total_seconds():+.1f}s"
 
 
-def _sync_url(url: str) -> str:
+def sync_url(url: str) -> str:
     return url.replace("+aiosqlite", "").replace("+asyncpg", "+psycopg")
 
 
