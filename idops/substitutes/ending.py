@@ -80,6 +80,7 @@ async def end_access(
 
     by_tenant: dict[str, list[AccountChange]] = defaultdict(list)
     change_of: dict[str, str] = {}  # person id → user id
+    upcoming: dict[str, AccountChange] = {}  # persons with a period still to come → what was taken away
     unsure: dict[str, str] = {}  # persons Graph could not tell us about (→ why): their periods stay due
     for person_id, person in persons.items():
         if not person.entra_user_id:
@@ -116,6 +117,8 @@ async def end_access(
             change.clear_leave_date = change.leave_date is None
         by_tenant[person.tenant_id].append(change)
         change_of[person_id] = person.entra_user_id
+        if want.leave_date is not None and (change.enabled is False or change.remove_skus):
+            upcoming[person_id] = change
 
     results: dict[str, ChangeResult] = {}
     tenant_failed: dict[str, str] = {}  # tenant → why its whole batch failed
@@ -175,6 +178,56 @@ async def end_access(
                 )
                 counts.add(final.value)
         await uow.commit()
+    confirmed = {pid: ch for pid, ch in upcoming.items() if (r := results.get(ch.user_id)) is not None and r.ok}
+    counts.merge(await _give_back_started(uow, c, persons, confirmed, actor=actor))
+    return counts.as_dict()
+
+
+async def _give_back_started(
+    uow: SubstitutesUnitOfWork, c: SubstituteDeps, persons: dict[str, SubstitutePerson],
+    taken: dict[str, AccountChange], *, actor: str,
+) -> dict[str, int]:
+    """Decide again after the write, for persons with a period still to come: one that started while the
+    write was in flight has had its account enabled by ``activate`` (another process, recorded active)
+    — and the disable landed after that. Give back what the write took and the running period needs.
+    (Only these persons can flip: nothing else of theirs was due to start.)"""
+    if not taken:
+        return {}
+    now = c.clock.now()
+    async with uow:
+        periods = await uow.substitutes.periods_of_persons(sorted(taken))
+    by_tenant: dict[str, list[AccountChange]] = defaultdict(list)
+    owner_of: dict[str, SubstitutePerson] = {}
+    for person_id, sent in taken.items():
+        want = target(c.config, periods[person_id], now)
+        if not want.enabled:
+            continue
+        back = AccountChange(sent.user_id, enabled=True if sent.enabled is False else None,
+                             add_skus=tuple(sorted(set(sent.remove_skus) & want.skus)), leave_date=want.leave_date)
+        by_tenant[persons[person_id].tenant_id].append(back)
+        owner_of[sent.user_id] = persons[person_id]
+    counts = Counts()
+    for tenant, changes in by_tenant.items():
+        try:
+            results = await apply_changes(c, tenant, changes)
+        except GraphError as exc:  # reconcile finds the account disabled under a running period
+            log.warning("access_restore_failed", tenant=tenant, error=type(exc).__name__)
+            counts.add("failed", len(changes))
+            continue
+        async with uow:
+            for user_id, res in results.items():
+                person = owner_of[user_id]
+                if not res.ok:
+                    counts.add("failed")
+                    continue
+                uow.audit.record(
+                    at=now, actor=actor, action="access_restored", subject_type="person", subject_id=person.id,
+                    person_id=person.id,
+                    details={"entra_user_id": user_id, "reason": "period_started_during_end"},
+                )
+                log.warning("access_restored_after_end", person_id=person.id)
+                counts.add("access_restored")
+            await uow.commit()
     return counts.as_dict()
 
 

@@ -200,6 +200,42 @@ async def test_the_recheck_leaves_alone_an_account_whose_next_period_started_dur
     assert (await sub.period(second)).status == "active" and user.account_enabled is True
 
 
+async def test_an_end_whose_disabling_write_lands_after_the_next_period_started_gives_the_access_back(
+    sub: Substitutes,
+) -> None:
+    """Two processes: ``expire`` decides a minute before the person's next period starts that the account
+    must be off; its write is slow, and meanwhile the next period starts and ``activate`` (elsewhere)
+    enables the account and records the period active. The disable then lands on an account that a
+    running period needs: ``expire`` decides again after its write and gives the access back."""
+    first = await sub.request(days=1)
+    user = await sub.account(first)
+    person_id = (await sub.person_of(first)).id
+    sub.clock.advance(timedelta(days=1))
+    second = await sub.request(starts=timedelta(minutes=1), days=1, person_id=person_id)
+
+    directory = sub.directory()
+    write = directory.apply_account_changes
+    slow: list[object] = []
+
+    async def lands_late(*args: Any, **kwargs: Any) -> Any:
+        if not slow:  # the expire's write (activate's own, below, passes straight through)
+            slow.append(args)
+            sub.clock.advance(timedelta(minutes=1))  # the next period has started
+            assert await activate_due(sub.c.uow(), sub.c) == {"activated": 1}
+            assert user.account_enabled and sub.has_access(user)
+        return await write(*args, **kwargs)
+
+    directory.apply_account_changes = lands_late  # type: ignore[method-assign]
+    assert await expire(sub) == {"expired": 1, "access_restored": 1}
+
+    assert (await sub.period(first)).status == "expired"
+    assert (await sub.period(second)).status == "active"
+    assert user.account_enabled is True and sub.has_access(user)
+    event = (await sub.events(person_id, "person"))[-1]
+    assert (event.action, event.details["reason"]) == ("access_restored", "period_started_during_end")
+    assert await expire(sub) == {}  # nothing left to do, nothing done twice
+
+
 async def test_the_account_is_deleted_after_the_grace_period_and_the_person_scrubbed_after_retention(
     sub: Substitutes,
 ) -> None:
