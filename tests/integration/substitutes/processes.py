@@ -85,6 +85,8 @@ class Worker:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        if self.proc.stdout:  # the reader thread has seen its end
+            self.proc.stdout.close()
         self._stderr.close()
 
 
