@@ -102,6 +102,11 @@ class RunningUnits:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
 
+    def wake(self) -> None:
+        """End every ``pause`` now (``stop``: the callers waiting in one return)."""
+        if self._wake is not None:
+            self._wake.set()
+
     def done(self, task: asyncio.Task[None]) -> None:
         """A unit's task ended (its outcome recorded): its slot is free."""
         self.slots.release()
@@ -361,8 +366,7 @@ async def stop(c: UnitHost, grace: float | None = None) -> None:
         r.body.cancel()
     if slot.tasks:  # each unit's task records its hand-back (or its end) and releases its lease
         await asyncio.wait(set(slot.tasks))
-    if slot._wake is not None:
-        slot._wake.set()
+    slot.wake()
     if slot.callers:
         # background runs (the API's ``wait=false``, the page's "run now") see ``stopping`` and return
         # within a poll; one left running would write after the database is closed, or die mid-write
