@@ -302,6 +302,17 @@ class DirectoryRepository:
             or 0
         )
 
+    async def planned_users(self, tenant_id: str) -> int:
+        """How many users of the tenant PostgreSQL's planner expects (its statistics' estimate)."""
+        plan = await self.session.scalar(
+            text("EXPLAIN (FORMAT JSON) SELECT 1 FROM directory_users WHERE tenant_id = :t").bindparams(t=tenant_id)
+        )
+        return int(plan[0]["Plan"]["Plan Rows"])
+
+    async def analyze(self) -> None:
+        """Refresh PostgreSQL's statistics of the mirror (a sample of each table)."""
+        await self.session.execute(text("ANALYZE directory_users, directory_memberships"))
+
     async def tune_for_bulk_writes(self) -> None:
         """SQLite, on a pinned connection: a 32 MB page cache and no automatic checkpoint at commits
         (``checkpoint`` copies the WAL once at the end of the sync)."""

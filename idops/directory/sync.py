@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -656,7 +656,32 @@ async def sync_tenants(
         if isinstance(r, BaseException) and not isinstance(r, Exception):
             raise r  # cancellation and interpreter exits are not per-tenant failures
         out[t] = r
+    await refresh_statistics(uow, out)
     return out
+
+
+async def refresh_statistics(uow: DirectoryUnitOfWork, results: Mapping[str, TenantSyncResult | BaseException]) -> bool:
+    """ANALYZE the mirror (PostgreSQL) when its statistics no longer describe a tenant just synced.
+
+    The snapshot's joins are planned from them. Right after a tenant's first sync (or a much larger one)
+    they still describe the tables without it — another tenant's users only — and the planner expects 1
+    row where there are 20 000: nested loops, 40 s and 83 s for the two aggregations of a 20 000-user
+    tenant (measured; quadratic in its size) instead of 40 ms. Autovacuum's ANALYZE comes later, on its
+    own schedule. One EXPLAIN per synced tenant tells (under a millisecond); ANALYZE, a sample of each
+    table, only when an estimate is below a tenth of the users. Returns whether it ran."""
+    if uow.is_sqlite:
+        return False
+    synced = {t: r.users for t, r in results.items() if isinstance(r, TenantSyncResult) and r.users}
+    if not synced:
+        return False
+    async with uow:
+        stale = [t for t, users in synced.items() if await uow.directory.planned_users(t) * 10 < users]
+        if stale:
+            await uow.directory.analyze()
+            await uow.commit()
+    if stale:
+        log.info("directory_statistics_refreshed", tenants=len(stale))
+    return bool(stale)
 
 
 async def prune_stale(uow: DirectoryUnitOfWork, now: datetime, keep: timedelta) -> int:
