@@ -203,7 +203,10 @@ async def _give_back_started(
         if not want.enabled:
             continue
         back = AccountChange(sent.user_id, enabled=True if sent.enabled is False else None,
-                             add_skus=tuple(sorted(set(sent.remove_skus) & want.skus)), leave_date=want.leave_date)
+                             add_skus=tuple(sorted(set(sent.remove_skus) & want.skus)))
+        if not (back.enabled or back.add_skus):
+            continue  # the write took nothing the running period needs (it was running at the decision)
+        back.leave_date = want.leave_date if back.enabled else None
         by_tenant[persons[person_id].tenant_id].append(back)
         owner_of[sent.user_id] = persons[person_id]
     counts = Counts()

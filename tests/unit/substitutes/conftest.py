@@ -29,6 +29,7 @@ from idops.audit.models import AuditEvent
 from idops.auth.scope import Caller, Role, Scope
 from idops.bootstrap import bootstrap
 from idops.config import Config, load_config
+from idops.config.region import RegionConfig
 from idops.container import Container
 from idops.graph.fake import FakeDirectory, FakeDirectoryProvider, FakeTenant, FakeUser
 from idops.kit.clock import FrozenClock
@@ -341,11 +342,16 @@ MakeSubstitutes = Callable[..., Awaitable["Substitutes"]]
 @pytest.fixture
 async def make_sub(make_config: Callable[..., Config], clock: FrozenClock) -> AsyncIterator[MakeSubstitutes]:
     """``await make_sub(policy={"orphan_action": "report"})``: a container on settings with these
-    overrides, every tenant a seeded fake (one container per test: they share the database file)."""
+    overrides (``region=``: a function that edits the region's dict), every tenant a seeded fake (one
+    container per test: they share the database file)."""
     built: list[Container] = []
 
-    async def make(**overrides: Any) -> Substitutes:
+    async def make(*, region: Callable[[dict[str, Any]], None] | None = None, **overrides: Any) -> Substitutes:
         config = make_config(**overrides)
+        if region is not None:  # edits the region's dict (e.g. a school's licences)
+            edited = config.region.model_dump()
+            region(edited)
+            config = dataclasses.replace(config, region=RegionConfig.model_validate(edited))
         provider = FakeDirectoryProvider.for_region(config.region, clock=clock)
         seed(provider, config)
         built.append(bootstrap(config, directories=provider, clock=clock))

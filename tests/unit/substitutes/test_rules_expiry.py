@@ -13,6 +13,7 @@ from idops.substitutes.activation import activate_due
 from idops.substitutes.changes import extend, revoke
 from idops.substitutes.ending import expire_due, recheck_recent_ends
 from idops.substitutes.retention import purge
+from tests.unit.substitutes.conftest import OTHER_SCHOOL
 
 if TYPE_CHECKING:
     from tests.unit.substitutes.conftest import MakeSubstitutes, Substitutes
@@ -234,6 +235,32 @@ async def test_an_end_whose_disabling_write_lands_after_the_next_period_started_
     event = (await sub.events(person_id, "person"))[-1]
     assert (event.action, event.details["reason"]) == ("access_restored", "period_started_during_end")
     assert await expire(sub) == {}  # nothing left to do, nothing done twice
+
+
+async def test_an_end_beside_a_running_period_at_a_school_with_another_licence_gives_nothing_back(
+    make_sub: MakeSubstitutes,
+) -> None:
+    """The decision after the write (above) acts only on what a period that started meanwhile needs: an
+    end whose person has another period running all along loses its own school's licence, and that is
+    not "given back"."""
+    def other_licence(region: dict[str, Any]) -> None:
+        for m in region["municipalities"]:
+            for s in m["schools"]:
+                if f"{m['key']}/{s['key']}" == OTHER_SCHOOL:
+                    s["licence_sku_ids"] = ["0f5c5e1a-7d2b-4c89-9d36-5a3c2f1b8e77"]
+
+    sub = await make_sub(region=other_licence)
+    short = await sub.request(days=2)
+    person_id = (await sub.person_of(short)).id
+    await sub.request(school=OTHER_SCHOOL, days=5, person_id=person_id)
+    user = await sub.account(short)
+    assert sub.has_access(user) and sub.has_access(user, OTHER_SCHOOL)
+    sub.clock.advance(timedelta(days=2, minutes=1))
+
+    assert await expire(sub) == {"expired": 1}
+
+    assert user.account_enabled and sub.has_access(user, OTHER_SCHOOL) and sub.has_none_of(user)
+    assert "access_restored" not in await sub.actions(person_id, "person")
 
 
 async def test_the_account_is_deleted_after_the_grace_period_and_the_person_scrubbed_after_retention(
