@@ -668,7 +668,8 @@ async def refresh_statistics(uow: DirectoryUnitOfWork, results: Mapping[str, Ten
     row where there are 20 000: nested loops, 40 s and 83 s for the two aggregations of a 20 000-user
     tenant (measured; quadratic in its size) instead of 40 ms. Autovacuum's ANALYZE comes later, on its
     own schedule. One EXPLAIN per synced tenant tells (under a millisecond); ANALYZE, a sample of each
-    table, only when an estimate is below a tenth of the users. Returns whether it ran."""
+    table, only when an estimate is below a tenth of the users (PostgreSQL skips it with a warning where
+    idops's role does not own the tables; autovacuum then remains). Returns whether it ran."""
     if uow.is_sqlite:
         return False
     synced = {t: r.users for t, r in results.items() if isinstance(r, TenantSyncResult) and r.users}
