@@ -35,7 +35,6 @@ from idops.web.texts import actor_label, event_label, job_label, text
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 
-
 # ----------------------------------------------------------------------------------------- coverage
 
 
